@@ -1,0 +1,89 @@
+"""Canonical JSON (`pytorch2lean.ir.v1`) and the sha256 digest.
+
+Canonical means: sorted keys, no insignificant whitespace, ASCII only, parameter bits as
+base64 of little-endian float32, floats written by Python's shortest round-trip repr. The digest
+is the sha256 of the canonical text of everything except the digest itself, so equal graphs
+have equal digests and any change to structure, shapes or a single parameter bit changes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from ..errors import GraphError
+from .graph import Graph, Input, Node, Param, normalize_attr
+
+FORMAT = "pytorch2lean.ir.v1"
+
+
+def to_dict(graph: Graph) -> dict[str, Any]:
+    """The graph as plain JSON data (without the digest)."""
+    return {
+        "format": FORMAT,
+        "name": graph.name,
+        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in graph.inputs],
+        "params": [_param_dict(p) for p in graph.params],
+        "nodes": [
+            {"id": n.id, "op": n.op, "inputs": list(n.inputs), "attrs": {k: _json_attr(v) for k, v in n.attrs},
+             "shape": None if n.shape is None else list(n.shape)}
+            for n in graph.nodes
+        ],
+        "outputs": list(graph.outputs),
+        "metadata": dict(graph.metadata),
+    }
+
+
+def _param_dict(p: Param) -> dict[str, Any]:
+    data = None if p.data is None else base64.b64encode(p.data).decode("ascii")
+    return {"name": p.name, "shape": list(p.shape), "dtype": p.dtype, "encoding": "f32le-base64", "data": data}
+
+
+def _json_attr(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def canonical_text(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def digest(graph: Graph) -> str:
+    """sha256 (64 hex digits) of the graph's canonical JSON."""
+    return hashlib.sha256(canonical_text(to_dict(graph)).encode("ascii")).hexdigest()
+
+
+def dumps(graph: Graph) -> str:
+    """Canonical JSON text including the digest; the same graph always gives the same bytes."""
+    data = to_dict(graph)
+    data["digest"] = hashlib.sha256(canonical_text(data).encode("ascii")).hexdigest()
+    return canonical_text(data)
+
+
+def loads(text: str, *, source: str = "<ir>") -> Graph:
+    """Parse canonical JSON back to a graph; a digest that does not match the content is an error."""
+    try:
+        data = json.loads(text)
+        if data.get("format") != FORMAT:
+            raise GraphError(f"{source}: not a {FORMAT} document (format {data.get('format')!r})")
+        graph = Graph(
+            name=data["name"],
+            inputs=tuple(Input(i["name"], tuple(i["shape"]), i["dtype"]) for i in data["inputs"]),
+            params=tuple(
+                Param(p["name"], tuple(p["shape"]), None if p["data"] is None else base64.b64decode(p["data"], validate=True), p["dtype"])
+                for p in data["params"]
+            ),
+            nodes=tuple(
+                Node(n["id"], n["op"], tuple(n["inputs"]), tuple(sorted((k, normalize_attr(v)) for k, v in n["attrs"].items())),
+                     None if n["shape"] is None else tuple(n["shape"]))
+                for n in data["nodes"]
+            ),
+            outputs=tuple(data["outputs"]),
+            metadata=tuple(sorted(data.get("metadata", {}).items())),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise GraphError(f"{source}: malformed IR JSON ({type(e).__name__}: {e})") from None
+    if "digest" in data and data["digest"] != digest(graph):
+        raise GraphError(f"{source}: digest {data['digest']} does not match the content ({digest(graph)})")
+    return graph

@@ -1,0 +1,1 @@
+"""Exact numbers: float32 <-> dyadic rationals, rounding, exact arrays."""

@@ -1,0 +1,186 @@
+"""The op contract: what one op module declares, side by side.
+
+An `OpSpec` holds an op's operand list, attribute schema, shape rule, array kernel and Lean tag.
+Kernels are written against an array module `xp` (NumPy or CuPy) and receive every operand with
+one extra leading batch axis (size B for activations, size 1 for parameters). Ops with an exact
+rational meaning (`exact=True`) use only ring operations and comparisons, so the very same kernel
+also runs on NumPy object arrays of `fractions.Fraction`: that is the exact evaluator.
+Bound rules (interval, relaxation) join this record in the verification issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import GraphError, ShapeError
+from ..ir.graph import AttrValue, Shape, normalize_attr
+
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+
+ATTR_KINDS = ("int", "float", "bool", "str", "ints", "floats")
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One attribute: its kind (one of ATTR_KINDS), default (REQUIRED if none) and meaning."""
+
+    kind: str
+    default: Any = REQUIRED
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One operand. `param=True`: it must be a parameter (weights, statistics), never an activation."""
+
+    name: str
+    param: bool = False
+    optional: bool = False
+
+
+Attrs = Mapping[str, AttrValue]
+ShapeRule = Callable[[Attrs, Sequence[Shape]], Shape]
+Kernel = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything pytorch2lean knows about one op tag."""
+
+    tag: str
+    operands: tuple[Operand, ...]
+    shape: ShapeRule
+    kernel: Kernel
+    exact: bool
+    lean: str
+    doc: str
+    attrs: Mapping[str, Attr] = field(default_factory=dict)
+    variadic: bool = False  # the last operand repeats (concat)
+
+    def arity_ok(self, n: int) -> bool:
+        required = sum(1 for o in self.operands if not o.optional)
+        if self.variadic:
+            return n >= max(required, 1)
+        return required <= n <= len(self.operands)
+
+    def operand(self, index: int) -> Operand:
+        return self.operands[min(index, len(self.operands) - 1)]
+
+    def normalize_attrs(self, node_id: str, given: Mapping[str, Any]) -> tuple[tuple[str, AttrValue], ...]:
+        """Check attribute names and kinds, fill defaults; canonical sorted pairs."""
+        unknown = sorted(set(given) - set(self.attrs))
+        if unknown:
+            raise GraphError(
+                f"node {node_id!r} ({self.tag}): unknown attribute {unknown[0]!r}; "
+                f"expected one of {sorted(self.attrs) or 'none'}"
+            )
+        out: dict[str, AttrValue] = {}
+        for name, spec in self.attrs.items():
+            if name in given:
+                out[name] = _coerce(node_id, self.tag, name, spec.kind, normalize_attr(given[name]))
+            elif spec.default is REQUIRED:
+                raise GraphError(f"node {node_id!r} ({self.tag}): missing required attribute {name!r}")
+            else:
+                out[name] = normalize_attr(spec.default)
+        return tuple(sorted(out.items()))
+
+
+def _coerce(node_id: str, tag: str, name: str, kind: str, value: Any) -> AttrValue:
+    """The canonical value of an attribute; floats are rounded to float32, as models store them."""
+    def bad() -> GraphError:
+        return GraphError(f"node {node_id!r} ({tag}): attribute {name!r} must be {kind}, got {value!r}")
+
+    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    is_num = lambda v: is_int(v) or isinstance(v, float)  # noqa: E731
+    if kind == "int" and is_int(value):
+        return value
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "float" and is_num(value):
+        return float(np.float32(value))
+    if kind == "ints" and isinstance(value, tuple) and all(is_int(v) for v in value):
+        return value
+    if kind == "floats" and isinstance(value, tuple) and all(is_num(v) for v in value):
+        return tuple(float(np.float32(v)) for v in value)
+    raise bad()
+
+
+REGISTRY: dict[str, OpSpec] = {}
+
+
+def register(spec: OpSpec) -> OpSpec:
+    """Add an op to the registry; a tag or Lean name registered twice is a bug."""
+    if spec.tag in REGISTRY:
+        raise RuntimeError(f"op {spec.tag!r} registered twice")
+    if any(s.lean == spec.lean for s in REGISTRY.values()):
+        raise RuntimeError(f"Lean tag {spec.lean!r} registered twice")
+    REGISTRY[spec.tag] = spec
+    return spec
+
+
+# ---- shape-rule helpers -------------------------------------------------------------------
+
+def fail(msg: str) -> ShapeError:
+    """A ShapeError for a shape rule; validation prefixes the node id and op."""
+    return ShapeError(msg)
+
+
+def broadcast(a: Shape, b: Shape) -> Shape:
+    """NumPy/ONNX multidirectional broadcasting, for the ops whose rule says they broadcast."""
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(pa, pb):
+        if x != y and 1 not in (x, y):
+            raise fail(f"shapes {list(a)} and {list(b)} do not broadcast")
+        out.append(max(x, y) if 0 not in (x, y) else 0)
+    return tuple(out)
+
+
+def norm_axis(axis: int, rank: int) -> int:
+    """A possibly negative axis as an index into a shape of `rank` dimensions."""
+    if not -rank <= axis < rank:
+        raise fail(f"axis {axis} out of range for rank {rank}")
+    return axis % rank
+
+
+def expect_rank(name: str, shape: Shape, rank: int) -> None:
+    if len(shape) != rank:
+        raise fail(f"{name} must have rank {rank}, got shape {list(shape)}")
+
+
+# ---- kernel helpers (every array carries one leading batch axis) --------------------------
+
+def lift(x: Any, rank: int) -> Any:
+    """Insert axes right after the batch axis so that x has 1 + `rank` dimensions.
+
+    Per-sample broadcasting aligns trailing axes; with a batch axis in front, NumPy would align
+    the batch axis with a sample axis, so operands are first brought to the same sample rank.
+    """
+    missing = rank - (x.ndim - 1)
+    if missing <= 0:
+        return x
+    return x.reshape((x.shape[0],) + (1,) * missing + tuple(x.shape[1:]))
+
+
+def sample_axis(axis: int, sample_rank: int) -> int:
+    """The array axis (batch axis first) of a per-sample axis, negative axes allowed."""
+    return axis % sample_rank + 1
+
+
+def unbatch_param(w: Any) -> Any:
+    """A parameter operand without its size-1 batch axis."""
+    return w[0]
+
+
+def zeros_like(xp: Any, x: Any) -> Any:
+    """Zeros of x's shape and dtype; on object arrays (exact mode) exact integer zeros."""
+    if x.dtype == np.dtype(object):
+        return np.full(x.shape, Fraction(0), dtype=object)
+    return xp.zeros_like(x)
