@@ -80,12 +80,10 @@ class OpSpec:
             )
         out: dict[str, AttrValue] = {}
         for name, spec in self.attrs.items():
-            if name in given:
-                out[name] = _coerce(node_id, self.tag, name, spec.kind, normalize_attr(given[name]))
-            elif spec.default is REQUIRED:
+            if name not in given and spec.default is REQUIRED:
                 raise GraphError(f"node {node_id!r} ({self.tag}): missing required attribute {name!r}")
-            else:
-                out[name] = normalize_attr(spec.default)
+            value = given[name] if name in given else spec.default
+            out[name] = _coerce(node_id, self.tag, name, spec.kind, normalize_attr(value))
         return tuple(sorted(out.items()))
 
 

@@ -1,0 +1,201 @@
+"""The `pytorch2lean` command line: inspect, run, graph, demo (export/verify come with their issues).
+
+A user's mistake (any `UserError`) prints one message and exits 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import UserError
+from .model import LoadedModel, load_model
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0], pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+MODEL = typer.Argument(..., help="Model file: .p2l (DSL), .onnx, or .json (pytorch2lean IR).")
+CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .safetensors, .pt/.pth (read without executing code).")
+
+
+@app.command()
+def inspect(model: Path = MODEL, checkpoint: Optional[Path] = CHECKPOINT,
+            as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """Show nodes, shapes, parameter counts and the IR digest."""
+    loaded = load_model(model, checkpoint)
+    summary = inspect_summary(loaded)
+    if as_json:
+        console.print_json(json.dumps(summary, sort_keys=True))
+        return
+    print_summary(summary)
+
+
+def inspect_summary(loaded: LoadedModel) -> dict[str, Any]:
+    """The facts `inspect` shows, as JSON-ready data."""
+    from .ir import digest
+
+    g = loaded.graph
+    sizes = {p.name: p.size for p in g.params}
+    return {
+        "model": g.name,
+        "source": str(loaded.source),
+        "digest": digest(g),
+        "checkpoint": None if loaded.checkpoint is None else str(loaded.checkpoint),
+        "checkpoint_sha256": loaded.checkpoint_sha256,
+        "bound": g.bound,
+        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in g.inputs],
+        "outputs": list(g.outputs),
+        "param_count": g.param_count(),
+        "nodes": [
+            {"id": n.id, "op": n.op, "inputs": list(n.inputs), "shape": list(n.shape or ()),
+             "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in n.attrs},
+             "params": sum(sizes.get(r, 0) for r in n.inputs)}
+            for n in g.nodes
+        ],
+    }
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    table = Table(title=f"{s['model']}  ({s['source']})", header_style="bold")
+    for col in ("node", "op", "inputs", "shape", "params"):
+        table.add_column(col, justify="right" if col == "params" else "left")
+    for i in s["inputs"]:
+        table.add_row(i["name"], "input", "", _shape(i["shape"]), "")
+    for n in s["nodes"]:
+        table.add_row(n["id"], n["op"], ", ".join(n["inputs"]), _shape(n["shape"]), f"{n['params']:,}" if n["params"] else "")
+    console.print(table)
+    console.print(f"outputs: {', '.join(s['outputs'])}")
+    console.print(f"parameters: {s['param_count']:,} ({'bound' if s['bound'] else 'not bound: give --checkpoint'})")
+    if s["checkpoint_sha256"]:
+        console.print(f"checkpoint sha256: {s['checkpoint_sha256']}")
+    console.print(f"digest: {s['digest']}")
+
+
+def _shape(shape: list[int]) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+@app.command()
+def run(
+    model: Path = MODEL,
+    checkpoint: Optional[Path] = CHECKPOINT,
+    inputs: list[str] = typer.Option(..., "--input", "-i", help="x.npy for a one-input model, or NAME=x.npy; shape [*input] or [B, *input]."),
+    device: str = typer.Option("cpu", "--device", help="cpu (NumPy) or cuda (CuPy)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write a run record (JSON) here."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the outputs to this .npz."),
+    exact: bool = typer.Option(False, "--exact", help="Also evaluate exactly over rationals and report the float32 error."),
+) -> None:
+    """Run a model on the NumPy or CuPy runtime."""
+    from .ir import digest
+    from .runtime import array_module, execute
+    from .runtime.backend import device_name, to_numpy
+    from .runtime.record import RunRecord, TensorDigest, versions
+
+    loaded = load_model(model, checkpoint)
+    g = loaded.graph
+    feeds, single = read_inputs(g, inputs)
+    xp = array_module(device)
+    start = time.perf_counter()
+    outs = {k: to_numpy(xp, v) for k, v in execute(g, feeds, xp=xp).items()}
+    seconds = time.perf_counter() - start
+    for name, value in outs.items():
+        shown = value[0] if single else value
+        console.print(f"[bold]{name}[/bold] {list(shown.shape)}")
+        console.print(np.array2string(shown, precision=6, max_line_width=120))
+    if exact:
+        report_exact_error(g, feeds, outs)
+    if output:
+        np.savez(output, **outs)
+        console.print(f"outputs written to {output}")
+    if record:
+        rec = RunRecord(
+            ir_digest=digest(g), checkpoint_sha256=loaded.checkpoint_sha256,
+            backend="numpy" if device == "cpu" else "cupy", device=device_name(xp), dtype="float32",
+            batch=int(next(iter(feeds.values())).shape[0]),
+            inputs={k: TensorDigest.of(np.asarray(v, dtype=np.float32)) for k, v in feeds.items()},
+            outputs={k: TensorDigest.of(v) for k, v in outs.items()}, versions=versions(xp), seconds=seconds,
+        )
+        record.write_text(rec.to_json(), encoding="utf-8")
+        console.print(f"run record written to {record}")
+
+
+def read_inputs(g: Any, specs: list[str]) -> tuple[dict[str, np.ndarray], bool]:
+    """Load `--input` arrays; a single sample without batch axis gets one (returns single=True)."""
+    named: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            if len(g.inputs) != 1:
+                raise UserError(f"the model has {len(g.inputs)} inputs; give each as NAME=file.npy")
+            name, path = g.inputs[0].name, spec
+        named[name] = path
+    feeds: dict[str, np.ndarray] = {}
+    single = False
+    by_name = {i.name: i for i in g.inputs}
+    for name, path in named.items():
+        if name not in by_name:
+            raise UserError(f"{name!r} is not an input of the model (inputs: {', '.join(by_name)})")
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UserError(f"{path}: cannot read a .npy array ({e})") from None
+        if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
+            raise UserError(f"{path}: dtype {arr.dtype} is not numeric")
+        if tuple(arr.shape) == by_name[name].shape:
+            arr, single = arr[None], True
+        feeds[name] = arr
+    return feeds, single
+
+
+def report_exact_error(g: Any, feeds: dict[str, np.ndarray], outs: dict[str, np.ndarray]) -> None:
+    from .runtime import evaluate_exact
+
+    exact = evaluate_exact(g, feeds)
+    for name, value in outs.items():
+        diff = np.abs(value.astype(np.float64) - exact[name].astype(np.float64))
+        console.print(f"{name}: max |float32 - exact| = {diff.max():.3e}")
+
+
+@app.command()
+def graph(model: Path = MODEL, out: Path = typer.Option(..., "--out", help="g.svg (drawing) or g.dot (Graphviz)."),
+          checkpoint: Optional[Path] = CHECKPOINT) -> None:
+    """Draw the model's graph as SVG or write it as DOT."""
+    from .ir.view import write_drawing
+
+    write_drawing(load_model(model, checkpoint).graph, out)
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def demo() -> None:
+    """Inspect and run the built-in MLP example."""
+    from .resources import example_dir
+
+    d = example_dir("mlp")
+    console.rule("pytorch2lean demo: the MLP example")
+    loaded = load_model(d / "model.p2l", d / "weights.npz")
+    print_summary(inspect_summary(loaded))
+    console.rule("run on NumPy, exact check")
+    run(d / "model.p2l", d / "weights.npz", [str(d / "x.npy")], "cpu", None, None, True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one message and exit status 1."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except UserError as e:
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

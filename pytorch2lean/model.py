@@ -1,0 +1,38 @@
+"""Loading a model for the CLI: a model file (DSL, ONNX, IR JSON) plus an optional checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+from .ir.graph import Graph
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A validated graph and, when a checkpoint bound it, that checkpoint's sha256."""
+
+    graph: Graph
+    source: Path
+    checkpoint: Path | None = None
+    checkpoint_sha256: str | None = None
+
+
+def load_model(model: str | Path, checkpoint: str | Path | None = None) -> LoadedModel:
+    """Parse and validate `model`, then bind parameters from `checkpoint` when one is given."""
+    from .frontends import load_graph
+
+    path = Path(model)
+    if not path.exists():
+        raise UserError(f"{path}: no such model file")
+    graph = load_graph(path)
+    if checkpoint is None:
+        return LoadedModel(graph, path)
+    from .checkpoints import load_checkpoint
+
+    ckpt = Path(checkpoint)
+    if not ckpt.exists():
+        raise UserError(f"{ckpt}: no such checkpoint file")
+    bound, sha = load_checkpoint(graph, ckpt)
+    return LoadedModel(bound, path, ckpt, sha)
