@@ -22,6 +22,7 @@ from ..numeric.float32 import fractions_of
 
 def execute(graph: Graph, inputs: Mapping[str, Any], *, xp: Any = np) -> dict[str, Any]:
     """Run the graph in float32 on array module `xp`; returns every output, batch axis first."""
+    _require_bound(graph)
     env = _bind_inputs(graph, inputs, lambda a: xp.asarray(np.asarray(a, dtype=np.float32)))
     env.update({p.name: xp.asarray(p.array)[None] for p in graph.params})
     return _run(graph, env, xp, exact=False)
@@ -36,6 +37,7 @@ def evaluate_exact(graph: Graph, inputs: Mapping[str, Any]) -> dict[str, np.ndar
     for node in graph.nodes:
         if not ops.get(node.op).exact:
             raise UserError(f"node {node.id!r} ({node.op}) has no exact rational meaning; exact evaluation needs exact ops only")
+    _require_bound(graph)
     env = _bind_inputs(graph, inputs, _exact_array)
     env.update({p.name: fractions_of(p.array)[None] for p in graph.params})
     return _run(graph, env, np, exact=True)
@@ -68,10 +70,13 @@ def _bind_inputs(graph: Graph, inputs: Mapping[str, Any], convert: Any) -> dict[
     return env
 
 
-def _run(graph: Graph, env: dict[str, Any], xp: Any, *, exact: bool) -> dict[str, Any]:
+def _require_bound(graph: Graph) -> None:
     if not graph.bound:
         unbound = next(p.name for p in graph.params if not p.bound)
         raise UserError(f"parameter {unbound!r} has no value: give a checkpoint")
+
+
+def _run(graph: Graph, env: dict[str, Any], xp: Any, *, exact: bool) -> dict[str, Any]:
     batch = next(iter(env.values())).shape[0] if graph.inputs else 1
     for node in graph.nodes:
         spec = ops.get(node.op)
