@@ -83,10 +83,15 @@ def to_svg(graph: Graph) -> str:
     width = max((sum(1 for _, d in g.nodes(data=True) if d["layer"] == l) for l in range(depth)), default=1)
     fig, ax = plt.subplots(figsize=(max(4.0, 2.2 * width), max(3.0, 1.1 * depth)))
     colors = [KIND_STYLE["output" if d["output"] else d["kind"]][0] for _, d in g.nodes(data=True)]
-    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, arrowsize=10, edge_color="#666666", node_size=2200)
+    skips = [(a, b) for a, b in g.edges() if g.nodes[b]["layer"] - g.nodes[a]["layer"] > 1]
+    steps = [e for e in g.edges() if e not in set(skips)]
+    edge_style = {"ax": ax, "arrows": True, "arrowsize": 10, "edge_color": "#666666", "node_size": 2200}
+    nx.draw_networkx_edges(g, pos, edgelist=steps, **edge_style)
+    nx.draw_networkx_edges(g, pos, edgelist=skips, connectionstyle="arc3,rad=0.45", **edge_style)  # residual joins
     nx.draw_networkx_nodes(g, pos, ax=ax, node_color=colors, node_shape="s", node_size=2200, edgecolors="#555555")
     nx.draw_networkx_labels(g, pos, ax=ax, labels={n: _label(n, d) for n, d in g.nodes(data=True)}, font_size=7)
     ax.set_title(graph.name, fontsize=10)
+    ax.margins(0.25, 0.12)
     ax.axis("off")
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "pytorch2lean", "svg.fonttype": "none"}):
