@@ -1,0 +1,184 @@
+"""2-D convolution, and the sliding-window geometry it shares with pooling (ops/pool.py).
+
+The kernel loops over the kH*kW taps of the filter: each tap is a strided slice of the zero-padded
+input times one (out, in) slice of the weight, a plain matrix product. Only slicing, matmul and
+addition are used, so the same code runs in float32 on NumPy and CuPy and exactly on object
+arrays of Fractions, and each product is one large GEMM per group (fast enough for CIFAR sizes).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..ir.graph import Shape
+from .base import Attr, Attrs, Operand, OpSpec, fail, register, unbatch_param
+
+AXES = ("height", "width")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sliding window along one spatial axis, in the coordinates of the padded input."""
+
+    axis: str
+    size: int
+    kernel: int
+    stride: int
+    dilation: int
+    begin: int
+    end: int
+    ceil: bool = False
+
+    @property
+    def extent(self) -> int:
+        """How many input cells one dilated window covers."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def out(self) -> int:
+        """ONNX output size; in ceil mode a window starting in the end padding is dropped."""
+        room = self.size + self.begin + self.end - self.extent
+        if not self.ceil:
+            return room // self.stride + 1
+        out = -(-room // self.stride) + 1
+        return out - 1 if (out - 1) * self.stride >= self.size + self.begin else out
+
+    @property
+    def padded(self) -> int:
+        """Length of the zero-padded axis: ceil mode may read past the stated end padding."""
+        return max(self.size + self.begin + self.end, (self.out - 1) * self.stride + self.extent)
+
+    def check_fits(self) -> None:
+        """The dilated kernel must fit in the padded input at least once."""
+        total = self.size + self.begin + self.end
+        if self.extent > total:
+            raise fail(
+                f"along {self.axis} the kernel spans {self.extent} cells (kernel {self.kernel}, dilation "
+                f"{self.dilation}), larger than the padded input {total} ({self.size} + padding {self.begin}+{self.end})"
+            )
+
+    def check_touches_input(self) -> None:
+        """Every window must cover at least one real input cell (pooling over padding alone is undefined)."""
+        for o in range(self.out):
+            if not any(0 <= o * self.stride + i * self.dilation - self.begin < self.size for i in range(self.kernel)):
+                raise fail(f"along {self.axis} output position {o} pools over padding only")
+
+    def tap(self, i: int) -> slice:
+        """The padded-input positions that kernel tap i reads, one per output position."""
+        start = i * self.dilation
+        return slice(start, start + (self.out - 1) * self.stride + 1, self.stride)
+
+    def inside(self, lo: int, hi: int) -> np.ndarray:
+        """A mask over the padded axis: positions in [lo, hi)."""
+        pos = np.arange(self.padded)
+        return (pos >= lo) & (pos < hi)
+
+
+INT_ATTRS = {"kernel": (2, 1), "stride": (2, 1), "dilation": (2, 1), "padding": (4, 0)}
+
+
+def check_ints(attrs: Attrs) -> None:
+    """Window attributes must list the right number of integers, each at least its minimum."""
+    for name, (length, least) in INT_ATTRS.items():
+        if name not in attrs:
+            continue
+        value = list(attrs[name])
+        if len(value) != length:
+            raise fail(f"attribute {name!r} must list {length} integers, got {value}")
+        if min(value) < least:
+            raise fail(f"attribute {name!r} must have entries >= {least}, got {value}")
+
+
+def spans(attrs: Attrs, hw: Sequence[int], kernel: Sequence[int], ceil: bool = False) -> tuple[Span, Span]:
+    """The window along height and width for input spatial size `hw`."""
+    stride, dilation = attrs["stride"], attrs.get("dilation", (1, 1))
+    top, left, bottom, right = attrs["padding"]
+    return tuple(  # type: ignore[return-value]
+        Span(AXES[k], hw[k], kernel[k], stride[k], dilation[k], (top, left)[k], (bottom, right)[k], ceil)
+        for k in range(2)
+    )
+
+
+def check_image(x: Shape) -> None:
+    if len(x) not in (3, 4):
+        raise fail(f"x must have shape [N, C, H, W] or [C, H, W], got {list(x)}")
+
+
+def pad_zeros(xp: Any, x: Any, h: Span, w: Span) -> Any:
+    """x with its last two axes zero-padded to (h.padded, w.padded); exact zeros on object arrays."""
+    shape = tuple(x.shape[:-2]) + (h.padded, w.padded)
+    if x.dtype == np.dtype(object):
+        out = np.full(shape, Fraction(0), dtype=object)
+    else:
+        out = xp.zeros(shape, dtype=x.dtype)
+    out[..., h.begin:h.begin + h.size, w.begin:w.begin + w.size] = x
+    return out
+
+
+def taps(h: Span, w: Span) -> Iterator[tuple[int, int, tuple[Any, ...]]]:
+    """(i, j, index) for every kernel tap: index slices the padded input's last two axes."""
+    for i in range(h.kernel):
+        for j in range(w.kernel):
+            yield i, j, (Ellipsis, h.tap(i), w.tap(j))
+
+
+def total(terms: Iterator[Any]) -> Any:
+    """The sum of a non-empty stream of arrays (no zero start, so exact sums stay Fractions)."""
+    return functools.reduce(operator.add, terms)
+
+
+def _conv2d_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    x, w = shapes[0], shapes[1]
+    check_image(x)
+    check_ints(attrs)
+    if len(w) != 4:
+        raise fail(f"weight must have shape [O, C/groups, kH, kW], got {list(w)}")
+    groups, c = attrs["groups"], x[-3]
+    if groups < 1 or c % groups or w[0] % groups:
+        raise fail(f"groups {groups} must divide the {c} input channels of x and the {w[0]} output channels of weight")
+    if w[1] != c // groups:
+        raise fail(f"weight has {w[1]} input channels per group, x has {c // groups} ({c} channels, groups {groups})")
+    if len(shapes) == 3 and shapes[2] != (w[0],):
+        raise fail(f"bias must have shape [{w[0]}] to match weight {list(w)}, got {list(shapes[2])}")
+    h, v = spans(attrs, x[-2:], w[-2:])
+    h.check_fits()
+    v.check_fits()
+    return x[:-3] + (w[0], h.out, v.out)
+
+
+def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any:
+    w = unbatch_param(weight)
+    o, cg, kh, kw = w.shape
+    g = attrs["groups"]
+    lead, (c, hgt, wid) = tuple(x.shape[:-3]), x.shape[-3:]
+    h, v = spans(attrs, (hgt, wid), (kh, kw))
+    xs = pad_zeros(xp, x.reshape((-1, c, hgt, wid)), h, v)
+    m = xs.shape[0]
+    # (groups, channels per group, images, H, W): each tap is then one GEMM per group
+    xs = xs.reshape((m, g, cg, h.padded, v.padded)).transpose(1, 2, 0, 3, 4)
+    wg = w.reshape((g, o // g, cg, kh, kw))
+    y = total(xp.matmul(wg[..., i, j], xs[idx].reshape((g, cg, -1))) for i, j, idx in taps(h, v))
+    y = y.reshape((o, m, h.out, v.out)).transpose(1, 0, 2, 3)
+    if bias is not None:
+        y = y + unbatch_param(bias)[:, None, None]
+    return y.reshape(lead + (o, h.out, v.out))
+
+
+register(OpSpec(
+    "conv2d",
+    (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
+    _conv2d_shape, _conv2d, exact=True, lean="conv2d",
+    doc="2-D cross-correlation (ONNX Conv, torch Conv2d) over x [N, C, H, W] or [C, H, W]; zero padding.",
+    attrs={
+        "stride": Attr("ints", (1, 1), "step between windows (height, width)"),
+        "padding": Attr("ints", (0, 0, 0, 0), "zero padding [top, left, bottom, right]"),
+        "dilation": Attr("ints", (1, 1), "spacing between kernel taps (height, width)"),
+        "groups": Attr("int", 1, "channel groups; weight holds C/groups input channels"),
+    },
+))

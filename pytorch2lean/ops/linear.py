@@ -1,0 +1,76 @@
+"""Dense products: linear (x W^T + b) and matmul (numpy.matmul semantics).
+
+Both are exact: a matrix product is sums of products, so the same kernel runs on float32 arrays
+and on object arrays of Fractions. Matmul must treat the runtime's leading batch axis as one more
+stack axis, which `batched_matmul` does for every rank combination of its operands.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..ir.graph import Shape
+from .base import Attrs, Operand, OpSpec, broadcast, fail, lift, register, unbatch_param
+
+
+def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    x, w = shapes[0], shapes[1]
+    if len(x) < 1:
+        raise fail(f"x must have rank >= 1, got shape {list(x)}")
+    if len(w) != 2:
+        raise fail(f"weight must have shape [out, in], got {list(w)}")
+    if x[-1] != w[1]:
+        raise fail(f"weight {list(w)} takes {w[1]} input features, x {list(x)} has {x[-1]}")
+    if len(shapes) == 3 and shapes[2] != (w[0],):
+        raise fail(f"bias must have shape [{w[0]}] to match weight {list(w)}, got {list(shapes[2])}")
+    return x[:-1] + (w[0],)
+
+
+def _linear(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any:
+    y = xp.matmul(x, unbatch_param(weight).T)
+    return y if bias is None else y + unbatch_param(bias)
+
+
+def matmul_shape(a: Shape, b: Shape) -> Shape:
+    """numpy.matmul's result shape: 1-D operands are promoted, then dropped; stacks broadcast."""
+    if not a or not b:
+        raise fail(f"matmul operands must have rank >= 1, got shapes {list(a)} and {list(b)}")
+    pa = (1,) + a if len(a) == 1 else a
+    pb = b + (1,) if len(b) == 1 else b
+    if pa[-1] != pb[-2]:
+        raise fail(f"a {list(a)} has {pa[-1]} columns, b {list(b)} has {pb[-2]} rows")
+    rows = (pa[-2],) if len(a) > 1 else ()
+    cols = (pb[-1],) if len(b) > 1 else ()
+    return broadcast(pa[:-2], pb[:-2]) + rows + cols
+
+
+def batched_matmul(xp: Any, a: Any, b: Any) -> Any:
+    """numpy.matmul on per-sample values, each array carrying one leading batch axis.
+
+    A per-sample vector is promoted to a matrix (a row for `a`, a column for `b`); then both
+    operands are lifted to the same sample rank, so the batch axis (size B or 1) lines up with
+    the batch axis and broadcasts as a stack axis. The promoted axes are dropped at the end.
+    """
+    a_vec, b_vec = a.ndim == 2, b.ndim == 2
+    pa = a[:, None, :] if a_vec else a
+    pb = b[:, :, None] if b_vec else b
+    rank = max(pa.ndim, pb.ndim) - 1
+    y = xp.matmul(lift(pa, rank), lift(pb, rank))
+    if b_vec:
+        y = y[..., 0]
+    if a_vec:
+        y = y[..., 0] if b_vec else y[..., 0, :]
+    return y
+
+
+register(OpSpec(
+    "linear", (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
+    _linear_shape, _linear, exact=True, lean="linear",
+    doc="x W^T + b over the last axis of x: a fully connected layer (ONNX Gemm with transB=1, torch Linear).",
+))
+register(OpSpec(
+    "matmul", (Operand("a"), Operand("b")),
+    lambda attrs, shapes: matmul_shape(shapes[0], shapes[1]),
+    lambda xp, attrs, a, b: batched_matmul(xp, a, b), exact=True, lean="matmul",
+    doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
+))

@@ -1,0 +1,86 @@
+"""2-D max and average pooling with ONNX output sizes (padding, ceil_mode, dilation for max).
+
+Both loop over the kernel taps like conv2d (the window geometry lives in ops/conv.py). Padding is
+never a value: max pooling carries a mask of real cells so a padding cell never wins, and average
+pooling divides the sum of the cells it counts by that integer count, so both stay exact. A window
+that would cover padding only has no meaning and is rejected by the shape rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..ir.graph import Shape
+from .base import Attr, Attrs, Operand, OpSpec, register
+from .conv import Span, check_image, check_ints, pad_zeros, spans, taps, total
+
+
+def _pool_spans(attrs: Attrs, hw: Sequence[int]) -> tuple[Span, Span]:
+    return spans(attrs, hw, attrs["kernel"], attrs["ceil_mode"])
+
+
+def _pool_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    x = shapes[0]
+    check_image(x)
+    check_ints(attrs)
+    h, w = _pool_spans(attrs, x[-2:])
+    for span in (h, w):
+        span.check_fits()
+        span.check_touches_input()
+    return x[:-2] + (h.out, w.out)
+
+
+def _windows(xp: Any, attrs: Attrs, x: Any, count_pad: bool) -> Iterator[tuple[Any, np.ndarray]]:
+    """(values, counted) per tap: the padded input's cells under the tap, and which of them count.
+
+    A cell counts when it is a real input cell, or (count_pad) a cell of the stated padding;
+    cells past the stated padding, read only in ceil mode, never count.
+    """
+    h, w = _pool_spans(attrs, x.shape[-2:])
+    lo_h, lo_w = (0, 0) if count_pad else (h.begin, w.begin)
+    hi_h = h.begin + h.size + (h.end if count_pad else 0)
+    hi_w = w.begin + w.size + (w.end if count_pad else 0)
+    rows, cols = h.inside(lo_h, hi_h), w.inside(lo_w, hi_w)
+    padded = pad_zeros(xp, x, h, w)
+    for i, j, idx in taps(h, w):
+        yield padded[idx], rows[h.tap(i)][:, None] & cols[w.tap(j)][None, :]
+
+
+def _maxpool2d(xp: Any, attrs: Attrs, x: Any) -> Any:
+    best = seen = None
+    for values, real in _windows(xp, attrs, x, count_pad=False):
+        mask = xp.asarray(real)
+        if best is None:
+            best, seen = values, mask
+            continue
+        take = mask & (~seen | (values > best))
+        best, seen = xp.where(take, values, best), seen | mask
+    return best
+
+
+def _avgpool2d(xp: Any, attrs: Attrs, x: Any) -> Any:
+    windows = list(_windows(xp, attrs, x, count_pad=attrs["count_include_pad"]))
+    count = total(counted.astype(np.int64) for _, counted in windows)
+    # padding cells hold zero, so summing every tap adds exactly the counted cells
+    return total(values for values, _ in windows) / xp.asarray(count.astype(x.dtype))
+
+
+WINDOW = {
+    "kernel": Attr("ints", doc="window size (height, width)"),
+    "stride": Attr("ints", doc="step between windows (height, width)"),
+    "padding": Attr("ints", (0, 0, 0, 0), "padding [top, left, bottom, right]; never a value"),
+    "ceil_mode": Attr("bool", False, "round the output size up (ONNX ceil_mode)"),
+}
+
+register(OpSpec(
+    "maxpool2d", (Operand("x"),), _pool_shape, _maxpool2d, exact=True, lean="maxpool2d",
+    doc="Max over each window of x [N, C, H, W] or [C, H, W] (ONNX MaxPool); padding cells never win.",
+    attrs={**WINDOW, "dilation": Attr("ints", (1, 1), "spacing between window taps (height, width)")},
+))
+register(OpSpec(
+    "avgpool2d", (Operand("x"),), _pool_shape, _avgpool2d, exact=True, lean="avgpool2d",
+    doc="Mean over each window (ONNX AveragePool): the sum divided by the integer count of counted cells.",
+    attrs={**WINDOW, "count_include_pad": Attr("bool", False, "count the stated padding cells in the divisor")},
+))
