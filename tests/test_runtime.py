@@ -103,3 +103,12 @@ def test_run_record_is_json_with_digests() -> None:
     assert data["inputs"]["x"]["shape"] == [1, 2, 3] and len(data["inputs"]["x"]["sha256"]) == 64
     assert data["inputs"]["x"]["sha256"] != data["outputs"]["y"]["sha256"]
     assert data["versions"]["numpy"] == np.__version__
+
+
+def test_node_of_parameters_only_broadcasts_to_the_batch() -> None:
+    a = Param.of_array("a", np.array([1.0, -2.0], np.float32))
+    nodes = [make_node("c", "neg", ["a"]), make_node("y", "add", ["x", "c"])]
+    g = validate(Graph("consts", (Input("x", (2,)),), (a,), tuple(nodes), ("y",)))
+    x = np.zeros((3, 2), np.float32)
+    np.testing.assert_array_equal(execute(g, {"x": x})["y"], np.tile([-1.0, 2.0], (3, 1)))
+    assert evaluate_exact(g, {"x": x})["y"].shape == (3, 2)

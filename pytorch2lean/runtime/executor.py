@@ -82,6 +82,8 @@ def _run(graph: Graph, env: dict[str, Any], xp: Any, *, exact: bool) -> dict[str
         spec = ops.get(node.op)
         attrs = {k: _exact_attr(v) if exact else v for k, v in node.attrs}
         out = spec.kernel(xp, attrs, *(env[r] for r in node.inputs))
+        if out.shape[0] == 1 != batch:  # every operand was a parameter (batch axis of size 1)
+            out = xp.broadcast_to(out, (batch,) + tuple(out.shape[1:]))
         if tuple(out.shape) != (batch,) + tuple(node.shape or ()):
             raise AssertionError(f"kernel of {node.op} gave shape {out.shape} for node {node.id!r}, expected {node.shape}")
         env[node.id] = out
