@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import UserError
@@ -76,8 +77,8 @@ def print_summary(s: dict[str, Any]) -> None:
     console.print(f"outputs: {', '.join(s['outputs'])}")
     console.print(f"parameters: {s['param_count']:,} ({'bound' if s['bound'] else 'not bound: give --checkpoint'})")
     if s["checkpoint_sha256"]:
-        console.print(f"checkpoint sha256: {s['checkpoint_sha256']}")
-    console.print(f"digest: {s['digest']}")
+        console.print(f"checkpoint sha256: {s['checkpoint_sha256']}", soft_wrap=True)
+    console.print(f"digest: {s['digest']}", soft_wrap=True)
 
 
 def _shape(shape: list[int]) -> str:
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except UserError as e:
-        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

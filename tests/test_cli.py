@@ -1,0 +1,105 @@
+"""The command line as a user meets it: commands, outputs, and one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytorch2lean.ir import digest, loads
+from pytorch2lean.model import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+MLP = ROOT / "examples" / "mlp"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytorch2lean", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_inspect_prints_the_digest() -> None:
+    r = cli("inspect", str(MLP / "model.p2l"), "--checkpoint", str(MLP / "weights.npz"))
+    assert r.returncode == 0, r.stderr
+    found = re.search(r"digest: ([0-9a-f]{64})\b", r.stdout)
+    assert found, r.stdout
+    assert found.group(1) == digest(load_model(MLP / "model.p2l", MLP / "weights.npz").graph)
+    assert "linear" in r.stdout and "1,413" in r.stdout
+
+
+def test_inspect_json() -> None:
+    r = cli("inspect", str(MLP / "model.p2l"), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["bound"] is False and data["param_count"] == 1413
+    assert [n["op"] for n in data["nodes"]] == ["linear", "relu", "linear", "relu", "linear"]
+    assert re.fullmatch(r"[0-9a-f]{64}", data["digest"])
+
+
+def test_run_writes_outputs_and_a_record(tmp_path: Path) -> None:
+    x = np.random.default_rng(0).standard_normal((4, 1, 5)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = cli("run", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "--input", str(tmp_path / "x.npy"),
+            "--record", str(tmp_path / "rec.json"), "--output", str(tmp_path / "y.npz"), "--exact")
+    assert r.returncode == 0, r.stderr
+    assert "max |float32 - exact|" in r.stdout
+    loaded = load_model(MLP / "model.p2l", MLP / "weights.npz")
+    from pytorch2lean.runtime import execute
+
+    y = np.load(tmp_path / "y.npz")["y"]
+    np.testing.assert_array_equal(y, execute(loaded.graph, {"x": x})["y"])
+    rec = json.loads((tmp_path / "rec.json").read_text())
+    assert rec["ir_digest"] == digest(loaded.graph) and rec["checkpoint_sha256"] == loaded.checkpoint_sha256
+    assert rec["batch"] == 4 and rec["backend"] == "numpy" and rec["outputs"]["y"]["shape"] == [4, 1, 5]
+
+
+def test_graph_svg_and_dot(tmp_path: Path) -> None:
+    for name in ("g.svg", "g.dot"):
+        r = cli("graph", str(ROOT / "examples" / "residual" / "model.p2l"), "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+    assert "<svg" in (tmp_path / "g.svg").read_text()
+    assert "digraph" in (tmp_path / "g.dot").read_text()
+
+
+def test_demo() -> None:
+    r = cli("demo")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"digest: [0-9a-f]{64}", r.stdout) and "max |float32 - exact|" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["inspect", "missing.p2l"], "missing.p2l: no such model file"),
+        (["inspect", "{model}", "--checkpoint", "{bad}"], "{bad}"),
+        (["run", "{model}", "--input", "{x}"], "has no value: give a checkpoint"),
+        (["run", "{model}", "-c", "{ckpt}", "--input", "{x}", "--device", "cuda"], "cuda"),
+        (["graph", "{model}", "--out", "g.png"], "unknown drawing format '.png'"),
+        (["inspect", "{broken}"], "broken.p2l:3:1: unexpected 'output'"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    (tmp_path / "broken.p2l").write_text("model m\ninput x: [1, 5\noutput x\n")
+    np.save(tmp_path / "x.npy", np.zeros((1, 5), np.float32))
+    subst = {"model": str(MLP / "model.p2l"), "ckpt": str(MLP / "weights.npz"), "bad": str(tmp_path / "bad.npz"),
+             "x": str(tmp_path / "x.npy"), "broken": str(tmp_path / "broken.p2l")}
+    r = cli(*(a.format(**subst) for a in args), cwd=tmp_path)
+    if "cuda" in args and r.returncode == 0:
+        pytest.skip("a CUDA device is available here")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and "error:" in r.stderr
+    assert message.format(**subst) in r.stderr.replace("\n", "")
+
+
+def test_ir_json_is_a_model_format(tmp_path: Path) -> None:
+    from pytorch2lean.ir import dumps
+
+    g = load_model(MLP / "model.p2l", MLP / "weights.npz").graph
+    (tmp_path / "mlp.json").write_text(dumps(g))
+    r = cli("inspect", str(tmp_path / "mlp.json"), "--json")
+    assert json.loads(r.stdout)["digest"] == digest(g) == digest(loads((tmp_path / "mlp.json").read_text()))
