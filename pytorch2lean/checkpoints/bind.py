@@ -1,0 +1,69 @@
+"""Binding checkpoint tensors to a graph's parameters: by name, shape-checked, float32-exact.
+
+The IR holds float32 bits, so a tensor binds only when its values ARE float32 values: float32
+itself; float16 and bfloat16 (every such value is a float32, so the conversion is exact);
+float64 only when every element is exactly a float32 (a float64 checkpoint of a float32 model).
+Anything else — a float64 that would round, an integer tensor — is refused rather than
+silently rounded or reinterpreted. NaN and Inf are refused with the parameter and index.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..ir.graph import Graph, Param
+from ..numeric.float32 import check_finite
+
+
+def bind(graph: Graph, tensors: Mapping[str, np.ndarray], *, source: str) -> Graph:
+    """`graph` with every parameter bound to the tensor of the same name (`source` names the file).
+
+    Raises CheckpointError for a missing parameter, a tensor the model does not have, a wrong
+    shape (naming a transposed one as such), a dtype that is not exactly float32, NaN or Inf.
+    """
+    missing = [p.name for p in graph.params if p.name not in tensors]
+    if missing:
+        raise CheckpointError(f"{source}: no tensor for parameter(s) {missing} of the model")
+    extra = sorted(set(tensors) - graph.param_names)
+    if extra:
+        raise CheckpointError(f"{source}: tensor(s) {extra} are not parameters of the model")
+    return graph.with_params({p.name: _bound(p, tensors[p.name], source) for p in graph.params})
+
+
+def _bound(param: Param, tensor: np.ndarray, source: str) -> Param:
+    where = f"{source}: parameter {param.name!r}"
+    array = np.asarray(tensor)
+    if array.shape != param.shape:
+        raise CheckpointError(f"{where}: {_shape_mismatch(list(array.shape), list(param.shape))}")
+    if array.dtype.kind == "f":
+        try:
+            check_finite(param.name, array)
+        except CheckpointError as e:
+            raise CheckpointError(f"{source}: {e}") from None
+    return Param.of_array(param.name, _float32(array, where))
+
+
+def _shape_mismatch(got: list[int], want: list[int]) -> str:
+    if len(got) == 2 and got[::-1] == want:
+        return f"looks transposed: checkpoint has {got}, model expects {want}"
+    return f"checkpoint has shape {got}, model expects {want}"
+
+
+def _float32(array: np.ndarray, where: str) -> np.ndarray:
+    """The float32 array with exactly the values of `array`, or a CheckpointError."""
+    if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
+        raise CheckpointError(f"{where}: dtype {array.dtype} is not a float type; float32 is expected")
+    with np.errstate(over="ignore"):
+        single = array.astype(np.float32)
+    if array.dtype.itemsize == 8:
+        inexact = single.astype(np.float64) != array
+        if inexact.any():
+            index = [int(i) for i in np.argwhere(inexact)[0]]
+            raise CheckpointError(
+                f"{where}: dtype float64 value {float(array[tuple(index)])!r} at index {index} is not exactly a float32 "
+                "(convert the checkpoint to float32 yourself if rounding is intended)"
+            )
+    return single
