@@ -1,10 +1,10 @@
 """ONNX frontend: an `.onnx` file becomes a validated Graph whose parameters are bit-exact.
 
-Every supported ONNX node lowers to catalog ops; nothing is computed on parameters, so a
-parameter holds exactly the bits of its initializer (float16/float64 initializers only when
-float32 represents them exactly). Integer tensors that ONNX feeds as shapes, axes, pads or slice
-bounds must be constants (initializers or Constant nodes) and are consumed statically: the IR has
-fully static shapes. Anything that cannot be lowered faithfully is a FrontendError naming the
+Every supported ONNX node lowers to catalog ops and parameters are never rewritten: a parameter
+holds exactly the bits of its initializer (float16/float64 ones only when float32 represents them
+exactly), and a transposed or scaled use of one is an explicit node of the graph. Integer
+tensors that ONNX feeds as shapes, axes, pads or slice bounds must be constants (initializers or
+Constant nodes) and are consumed statically: the IR has fully static shapes. Anything that cannot be lowered faithfully is a FrontendError naming the
 file, the node and its index; a silently different model is never produced.
 
 Naming: a node's id is the ONNX name of the value it computes (ONNX names are unique, so no
@@ -293,10 +293,6 @@ class _Lowering:
 
     def emit(self, node_id: str, op: str, inputs: Sequence[str], attrs: dict[str, Any] | None = None) -> str:
         """Append one IR node, inferring its shape now (later lowerings need it)."""
-        if all(i in self.params for i in inputs):
-            raise self.error(
-                f"{op} would compute on constants only ({', '.join(inputs)}); fold constants first (e.g. onnxsim)"
-            )
         try:
             spec = ops.get(op)
             if not spec.arity_ok(len(inputs)):
@@ -318,7 +314,7 @@ class _Lowering:
         return prev
 
     def transposed(self, n: _OnnxNode, name: str) -> str:
-        """A fresh transpose node of a 2-D activation (parameter bits are never transposed)."""
+        """A fresh transpose node: a transposed parameter is computed, its stored bits never move."""
         return self.emit(self.fresh(f"{n.out}/transpose"), "transpose", [name], {"perm": (1, 0)})
 
 
@@ -370,10 +366,11 @@ def _simple(op: str, **defaults: Any) -> Handler:
 
 
 def _gemm(lw: _Lowering, n: _OnnxNode) -> str:
-    """alpha * A' B' + beta * C, A' = A or A^T (transA), B' likewise, without moving parameter bits.
+    """alpha * A' B' + beta * C, A' = A or A^T (transA), B' likewise; parameter bits never move.
 
-    A weight B with transB=1 is already torch's (out, in) layout: `linear`. A parameter A with
-    transA=1 uses A^T B' = (B'^T A)^T. Otherwise `matmul`, transposing activations by nodes.
+    A weight B with transB=1 is already torch's (out, in) layout: `linear`, with C as its bias
+    when C is a constant of shape (out,) and alpha = beta = 1. Otherwise `matmul`, with explicit
+    transpose nodes, then `mul` by alpha, then `add` of C (times beta by a `mul` node).
     """
     alpha, beta = float(n.attr("alpha", 1.0)), float(n.attr("beta", 1.0))
     ta, tb = bool(n.attr("transA", 0)), bool(n.attr("transB", 0))
@@ -384,44 +381,25 @@ def _gemm(lw: _Lowering, n: _OnnxNode) -> str:
     has_c = n.has(2) and beta != 0.0
     linear = b in lw.params and tb
     fuse = has_c and linear and alpha == 1.0 and beta == 1.0 and _is_bias(lw, n.inputs[2], lw.shapes[b][0])
+    a = lw.transposed(n, a) if ta else a
     steps: list[tuple[str, Sequence[str], dict[str, Any]]]
     if linear:
-        bias = [lw.tensor(n.inputs[2])] if fuse else []
-        steps = [("linear", [lw.transposed(n, a) if ta else a, b, *bias], {})]
-    elif a in lw.params and ta:
-        steps = [("matmul", [b if tb else lw.transposed(n, b), a], {}), ("transpose", [PREV], {"perm": (1, 0)})]
+        steps = [("linear", [a, b, *([lw.tensor(n.inputs[2])] if fuse else [])], {})]
     else:
-        steps = [("matmul", [lw.transposed(n, a) if ta else a, lw.transposed(n, b) if tb else b], {})]
+        steps = [("matmul", [a, lw.transposed(n, b) if tb else b], {})]
     if alpha != 1.0:
         steps.append(("mul", [PREV, lw.scalar(n, "alpha", alpha)], {}))
     if has_c and not fuse:
-        steps.append(("add", [PREV, _scaled_c(lw, n, beta)], {}))
+        c = lw.tensor(n.inputs[2])
+        if beta != 1.0:
+            c = lw.emit(lw.fresh(f"{n.out}/beta_C"), "mul", [c, lw.scalar(n, "beta", beta)])
+        steps.append(("add", [PREV, c], {}))
     return lw.chain(n, steps)
 
 
 def _is_bias(lw: _Lowering, name: str, out: int) -> bool:
     src = lw.resolve(name)
     return src in lw.static and tuple(lw.static[src].shape) == (out,)
-
-
-def _scaled_c(lw: _Lowering, n: _OnnxNode, beta: float) -> str:
-    """beta * C. A constant C is scaled exactly into a new parameter (a node on constants alone
-    could not run per sample); when beta * C is not exactly a float32 the model is refused."""
-    src = lw.resolve(n.inputs[2])
-    if beta == 1.0:
-        return lw.tensor(src)
-    if src not in lw.static:
-        c = lw.tensor(src)
-        return lw.emit(lw.fresh(f"{n.out}/beta_C"), "mul", [c, lw.scalar(n, "beta", beta)])
-    try:
-        c = exact_float32(lw.static[src])
-    except ValueError as e:
-        raise lw.error(f"constant {src!r}: {e}") from None
-    try:
-        scaled = exact_float32(c.astype(np.float64) * np.float64(beta))  # the product is exact in float64
-    except ValueError:
-        raise lw.error(f"Gemm beta={beta} times the constant C {src!r} is not exactly a float32; fold it into C") from None
-    return lw.param(lw.fresh(f"{n.out}/beta_C"), scaled)
 
 
 def _conv(lw: _Lowering, n: _OnnxNode) -> str:
