@@ -641,3 +641,15 @@ def test_check_finite_names_parameter_and_index() -> None:
     a[1, 2] = -np.inf
     with pytest.raises(CheckpointError, match=r"parameter 'w': value -inf at index \[1, 2\] is not finite"):
         check_finite("w", a)
+
+
+def test_batchnorm_step_counter_is_ignored_but_nothing_else() -> None:
+    from pytorch2lean.checkpoints.bind import bind
+    from pytorch2lean.ir import Graph, Input, Param, make_node, validate
+
+    g = validate(Graph("bn", (Input("x", (2,)),), (Param("w", (2,)),), (make_node("y", "mul", ["x", "w"]),), ("y",)))
+    w = np.ones(2, np.float32)
+    bound = bind(g, {"w": w, "bn.num_batches_tracked": np.array(7, np.int64)}, source="ck")
+    assert bound.param("w").array.tobytes() == w.tobytes()
+    with pytest.raises(CheckpointError, match=r"\['bn.num_batches_tracked'\] are not parameters"):
+        bind(g, {"w": w, "bn.num_batches_tracked": np.array(7.0, np.float32)}, source="ck")

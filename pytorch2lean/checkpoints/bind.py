@@ -27,10 +27,15 @@ def bind(graph: Graph, tensors: Mapping[str, np.ndarray], *, source: str) -> Gra
     missing = [p.name for p in graph.params if p.name not in tensors]
     if missing:
         raise CheckpointError(f"{source}: no tensor for parameter(s) {missing} of the model")
-    extra = sorted(set(tensors) - graph.param_names)
+    extra = sorted(n for n in set(tensors) - graph.param_names if not _bookkeeping(n, tensors[n]))
     if extra:
         raise CheckpointError(f"{source}: tensor(s) {extra} are not parameters of the model")
     return graph.with_params({p.name: _bound(p, tensors[p.name], source) for p in graph.params})
+
+
+def _bookkeeping(name: str, tensor: np.ndarray) -> bool:
+    """PyTorch BatchNorm's integer `num_batches_tracked` counter: training state, unused in eval."""
+    return name.rsplit(".", 1)[-1] == "num_batches_tracked" and np.asarray(tensor).dtype.kind in "iu"
 
 
 def _bound(param: Param, tensor: np.ndarray, source: str) -> Param:
