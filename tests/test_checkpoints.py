@@ -33,7 +33,7 @@ from pytorch2lean.ir import Graph, Param, make_node, validate
 from pytorch2lean.numeric.float32 import (
     MAX_FINITE,
     bits_of,
-    check_finite,
+    exact_float32,
     dyadic_of_bits,
     fraction_of_bits,
     round_to_f32_bits,
@@ -635,12 +635,12 @@ def test_midpoints_round_to_even(bits: int) -> None:
     assert bits_of(float(mid)) == even  # numpy agrees (mid needs 25 bits: exact as a double)
 
 
-def test_check_finite_names_parameter_and_index() -> None:
+def test_exact_float32_names_value_and_index() -> None:
     a = np.zeros((2, 3), np.float32)
-    check_finite("w", a)
+    assert exact_float32(a).tobytes() == a.tobytes()
     a[1, 2] = -np.inf
-    with pytest.raises(CheckpointError, match=r"parameter 'w': value -inf at index \[1, 2\] is not finite"):
-        check_finite("w", a)
+    with pytest.raises(ValueError, match=r"value -inf at index \[1, 2\] is not finite"):
+        exact_float32(a)
 
 
 def test_batchnorm_step_counter_is_ignored_but_nothing_else() -> None:

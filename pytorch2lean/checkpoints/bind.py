@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..ir.graph import Graph, Param
-from ..numeric.float32 import check_finite
+from ..numeric.float32 import exact_float32
 
 
 def bind(graph: Graph, tensors: Mapping[str, np.ndarray], *, source: str) -> Graph:
@@ -43,32 +43,13 @@ def _bound(param: Param, tensor: np.ndarray, source: str) -> Param:
     array = np.asarray(tensor)
     if array.shape != param.shape:
         raise CheckpointError(f"{where}: {_shape_mismatch(list(array.shape), list(param.shape))}")
-    if array.dtype.kind == "f":
-        try:
-            check_finite(param.name, array)
-        except CheckpointError as e:
-            raise CheckpointError(f"{source}: {e}") from None
-    return Param.of_array(param.name, _float32(array, where))
+    try:
+        return Param.of_array(param.name, exact_float32(array))
+    except ValueError as e:
+        raise CheckpointError(f"{where}: {e}") from None
 
 
 def _shape_mismatch(got: list[int], want: list[int]) -> str:
     if len(got) == 2 and got[::-1] == want:
         return f"looks transposed: checkpoint has {got}, model expects {want}"
     return f"checkpoint has shape {got}, model expects {want}"
-
-
-def _float32(array: np.ndarray, where: str) -> np.ndarray:
-    """The float32 array with exactly the values of `array`, or a CheckpointError."""
-    if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
-        raise CheckpointError(f"{where}: dtype {array.dtype} is not a float type; float32 is expected")
-    with np.errstate(over="ignore"):
-        single = array.astype(np.float32)
-    if array.dtype.itemsize == 8:
-        inexact = single.astype(np.float64) != array
-        if inexact.any():
-            index = [int(i) for i in np.argwhere(inexact)[0]]
-            raise CheckpointError(
-                f"{where}: dtype float64 value {float(array[tuple(index)])!r} at index {index} is not exactly a float32 "
-                "(convert the checkpoint to float32 yourself if rounding is intended)"
-            )
-    return single

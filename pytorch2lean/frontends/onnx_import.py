@@ -26,6 +26,7 @@ from .. import ops
 from ..errors import FrontendError, GraphError, ShapeError, UserError
 from ..ir.graph import Graph, Input, Node, Param, Shape
 from ..ir.validate import make_node, validate
+from ..numeric.float32 import exact_float32
 
 MIN_OPSET, MAX_OPSET = 7, 22
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -248,8 +249,7 @@ class _Lowering:
             array = exact_float32(value)
         except ValueError as e:
             raise self.error(f"constant {name!r}: {e}") from None
-        # not Param.of_array: np.ascontiguousarray would turn a scalar into shape (1,)
-        self.params[name] = Param(name, tuple(int(d) for d in array.shape), array.astype("<f4").tobytes())
+        self.params[name] = Param.of_array(name, array)
         self.shapes[name] = self.params[name].shape
         return name
 
@@ -330,25 +330,6 @@ def _live_nodes(g: Any) -> list[tuple[int, Any]]:
         live.add(k)
         stack.extend(v for v in g.node[k].input if v)
     return [(k, node) for k, node in enumerate(g.node) if k in live]
-
-
-def exact_float32(value: np.ndarray) -> np.ndarray:
-    """A float array as float32, only if every value is finite and converts exactly."""
-    if value.dtype.kind != "f":
-        raise ValueError(f"element type {value.dtype} is not a float type; only float tensors can be parameters")
-    array = value.astype(np.float32)
-    finite = np.isfinite(value)
-    if not finite.all():
-        index = [int(i) for i in np.argwhere(~finite)[0]]
-        raise ValueError(f"value {value[tuple(index)]} at index {index} is not finite")
-    inexact = array.astype(value.dtype) != value
-    if inexact.any():
-        index = [int(i) for i in np.argwhere(inexact)[0]]
-        raise ValueError(
-            f"{value.dtype} value {value[tuple(index)]!r} at index {index} is not exactly a float32; "
-            f"convert the model to float32 explicitly"
-        )
-    return array
 
 
 # ---- handlers -----------------------------------------------------------------------------

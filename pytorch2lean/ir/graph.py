@@ -56,7 +56,7 @@ class Param:
     @staticmethod
     def of_array(name: str, array: np.ndarray) -> "Param":
         """A bound parameter holding exactly the bits of a float32 array."""
-        a = np.ascontiguousarray(array, dtype="<f4")
+        a = np.array(array, dtype="<f4", order="C")  # ascontiguousarray would make a 0-d array 1-d
         return Param(name, tuple(int(d) for d in a.shape), a.tobytes())
 
 

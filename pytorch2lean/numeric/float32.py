@@ -12,8 +12,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import CheckpointError
-
 MANTISSA_BITS = 23
 EXP_BIAS = 127
 MIN_EXP = 1 - EXP_BIAS - MANTISSA_BITS  # exponent of the smallest subnormal: 2**-149
@@ -83,12 +81,30 @@ def _pow2(e: int) -> Fraction:
     return Fraction(2**e) if e >= 0 else Fraction(1, 2**-e)
 
 
-def check_finite(name: str, array: np.ndarray) -> None:
-    """Raise a CheckpointError naming `name` and the first index holding NaN or Inf."""
-    bad = ~np.isfinite(array)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise CheckpointError(f"parameter {name!r}: value {array[index]} at index {list(index)} is not finite")
+def exact_float32(value: np.ndarray) -> np.ndarray:
+    """`value` as float32, only if every element is finite and converts exactly.
+
+    float16 and bfloat16 always convert exactly; float64 only when each value is a float32.
+    Raises ValueError naming the dtype, or the offending value and its index (callers prefix
+    the parameter or constant name).
+    """
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        raise ValueError(f"dtype {value.dtype} is not a float type; float32 is expected")
+    finite = np.isfinite(value)
+    if not finite.all():
+        index = [int(i) for i in np.argwhere(~finite)[0]]
+        raise ValueError(f"value {value[tuple(index)]} at index {index} is not finite")
+    with np.errstate(over="ignore"):
+        single = value.astype(np.float32)
+    inexact = single.astype(value.dtype) != value
+    if inexact.any():
+        index = [int(i) for i in np.argwhere(inexact)[0]]
+        raise ValueError(
+            f"dtype {value.dtype} value {value[tuple(index)].item()!r} at index {index} is not exactly a float32 "
+            "(convert to float32 yourself if rounding is intended)"
+        )
+    return single
 
 
 _TO_FRACTION = np.frompyfunc(Fraction, 1, 1)
