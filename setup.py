@@ -1,6 +1,8 @@
 """Packaging detail pyproject.toml cannot say: ship the top-level lean/, templates/ and examples/
 folders inside the wheel as `pytorch2lean/_data/<name>/` (found by pytorch2lean.resources)."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 DATA = {
@@ -8,13 +10,13 @@ DATA = {
     "templates": ["**/*.j2", "**/*.md"],
     "examples": ["**/*.p2l", "**/*.npz", "**/*.npy", "**/*.md", "**/*.py"],
 }
-package_dir = {f"pytorch2lean._data.{name}": name for name in DATA}
+package_dir = {f"pytorch2lean._data.{name}": name for name in DATA if Path(name).is_dir()}
 
 setup(
     packages=find_packages(include=["pytorch2lean*"]) + sorted(package_dir),
     package_dir=package_dir,
     package_data={
         "pytorch2lean.frontends.dsl": ["*.lark"],
-        **{f"pytorch2lean._data.{name}": patterns for name, patterns in DATA.items()},
+        **{package: DATA[folder] for package, folder in package_dir.items()},
     },
 )
