@@ -1,0 +1,86 @@
+"""Input boxes with exact rational bounds, and their outward float32 enclosure.
+
+A box is the set {x : lower <= x <= upper} (elementwise, closed). Bounds are `Fraction`s so
+that a spec written as decimal text ("0.1") means exactly what it says; float32 arrays for
+the untrusted bound code come from `to_float_arrays`, which rounds outward so the float box
+always contains the exact one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import ShapeError, UserError
+from .numbers import Number, exact, exact_values, round_f32_down, round_f32_up
+
+
+@dataclass(frozen=True)
+class Box:
+    """The closed box lower <= x <= upper over a tensor of `shape`, bounds flattened in C order."""
+
+    lower: tuple[Fraction, ...]
+    upper: tuple[Fraction, ...]
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        size = math.prod(self.shape)
+        if len(self.lower) != size or len(self.upper) != size:
+            raise ShapeError(
+                f"box of shape {self.shape} needs {size} bounds, got {len(self.lower)} lower and {len(self.upper)} upper"
+            )
+        if not all(type(b) is Fraction for b in self.lower + self.upper):
+            raise TypeError("box bounds must be Fractions")
+        for i, (lo, hi) in enumerate(zip(self.lower, self.upper)):
+            if lo > hi:
+                raise UserError(f"empty box: at flat index {i} the lower bound {lo} exceeds the upper bound {hi}")
+
+    @classmethod
+    def linf_ball(
+        cls, center: np.ndarray, eps: Number, clip: tuple[Number, Number] | None = None
+    ) -> Box:
+        """{x : |x - center|_inf <= eps}, intersected with [clip[0], clip[1]] in every coordinate.
+
+        `center` is a float array (its exact binary value is used); `eps` and `clip` are exact
+        numbers, so a ball "0.03" around a float32 image is the ball a VNN-LIB file would state.
+        """
+        c = np.asarray(center)
+        if c.dtype not in (np.float32, np.float64):
+            raise TypeError(f"linf_ball center must be a float array, got {c.dtype}")
+        radius = exact(eps)
+        if radius < 0:
+            raise UserError(f"linf_ball radius must be >= 0, got {radius}")
+        lo_clip, hi_clip = (exact(clip[0]), exact(clip[1])) if clip is not None else (None, None)
+        centers = exact_values(c, c.shape, "linf_ball center")
+        lower = tuple(m - radius if lo_clip is None else max(m - radius, lo_clip) for m in centers)
+        upper = tuple(m + radius if hi_clip is None else min(m + radius, hi_clip) for m in centers)
+        return cls(lower, upper, tuple(c.shape))
+
+    def reshape(self, shape: Sequence[int]) -> Box:
+        """The same bounds viewed as a tensor of `shape` (VNN-LIB boxes come flat)."""
+        return Box(self.lower, self.upper, tuple(shape))
+
+    def contains(self, point: np.ndarray | Sequence[object]) -> bool:
+        """Whether `point` lies in the box, decided exactly.
+
+        A NumPy array must have the box's shape or be flat; a sequence must be flat. Floats
+        count by their exact binary value, so a float32 just outside an exact bound is outside.
+        """
+        values = exact_values(point, self.shape, "point")
+        return all(lo <= v <= hi for lo, v, hi in zip(self.lower, values, self.upper))
+
+    def corners(self) -> Iterator[tuple[Fraction, ...]]:
+        """The distinct vertices (flat), lazily: 2**k of them for k non-degenerate coordinates."""
+        choices = [(lo,) if lo == hi else (lo, hi) for lo, hi in zip(self.lower, self.upper)]
+        return itertools.product(*choices)
+
+    def to_float_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """float32 (lower, upper) arrays of `shape` whose box contains this one, as tight as float32 allows."""
+        lower = np.array([round_f32_down(q) for q in self.lower], dtype=np.float32).reshape(self.shape)
+        upper = np.array([round_f32_up(q) for q in self.upper], dtype=np.float32).reshape(self.shape)
+        return lower, upper

@@ -1,0 +1,76 @@
+"""Exact numbers for specifications, and float32 rounding in a chosen direction.
+
+A spec means what its decimal text says: "0.1" is 1/10, not the binary double nearest to it.
+Values that already are binary floats (an image, a network output) count by their exact value.
+The untrusted float code gets bounds rounded outward, so the float region contains the exact one.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Sequence, Union
+
+import numpy as np
+
+from ..errors import ShapeError, UserError
+from ..numeric.float32 import fraction_of_bits, round_to_f32_bits
+
+Number = Union[Fraction, int, str]
+"""A number given exactly: a Fraction, an int, or decimal text such as "0.03" or "1e-5"."""
+
+_F32_INF = np.float32(np.inf)
+
+
+def exact(value: Number) -> Fraction:
+    """`value` as a Fraction, never through a binary float (0.1 would not be 1/10 there)."""
+    if isinstance(value, bool) or not isinstance(value, (Fraction, int, str)):
+        raise TypeError(f"expected a Fraction, int or decimal string, got {type(value).__name__} {value!r}")
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise UserError(f"not an exact number: {value!r}") from None
+
+
+def exact_value(value: object) -> Fraction:
+    """One coordinate of a point or output: exact numbers as they are, floats by their binary value."""
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise UserError(f"coordinate {value} is not finite")
+        return Fraction(float(value))  # float32 -> double is exact, and so is double -> Fraction
+    if isinstance(value, np.integer):
+        return Fraction(int(value))
+    return exact(value)  # type: ignore[arg-type]
+
+
+def exact_values(values: np.ndarray | Sequence[object], shape: tuple[int, ...], what: str) -> list[Fraction]:
+    """The coordinates of `values`, flat and exact, checked against `shape` (a flat array fits too)."""
+    size = math.prod(shape)
+    if isinstance(values, np.ndarray):
+        if values.shape not in (shape, (size,)):
+            raise ShapeError(f"{what} of shape {values.shape} does not fit shape {shape}")
+        values = values.reshape(-1).tolist()
+    if len(values) != size:
+        raise ShapeError(f"{what} has {len(values)} coordinates, expected {size} (shape {shape})")
+    return [exact_value(v) for v in values]
+
+
+def _f32(bits: int) -> np.float32:
+    return np.array([bits], dtype=np.uint32).view(np.float32)[0]
+
+
+def round_f32_down(q: Fraction) -> np.float32:
+    """The largest float32 <= q (-inf below the finite range)."""
+    bits = round_to_f32_bits(q)
+    nearest = _f32(bits)
+    if not np.isfinite(nearest):
+        return nearest if q < 0 else np.nextafter(nearest, np.float32(0))
+    if fraction_of_bits(bits) <= q:
+        return nearest
+    with np.errstate(over="ignore"):  # stepping below -max gives -inf, the right answer
+        return np.nextafter(nearest, -_F32_INF)
+
+
+def round_f32_up(q: Fraction) -> np.float32:
+    """The smallest float32 >= q (+inf above the finite range)."""
+    return np.float32(0) - round_f32_down(-q)  # 0 - x, not -x: an upper bound 0 stays +0.0
