@@ -16,7 +16,7 @@ setup(
     packages=find_packages(include=["pytorch2lean*"]) + sorted(package_dir),
     package_dir=package_dir,
     package_data={
-        "pytorch2lean.frontends.dsl": ["*.lark"],
+        "": ["*.lark"],  # grammars of the DSL and VNN-LIB parsers
         **{package: DATA[folder] for package, folder in package_dir.items()},
     },
 )
