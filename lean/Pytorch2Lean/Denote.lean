@@ -1,0 +1,429 @@
+/-
+The meaning of a graph: `denote E g params inputs`, the exact output of every output value.
+
+Exact ops (all but six) are evaluated over `Q`, mirroring each Python kernel run on `Fraction`s
+(`pytorch2lean.runtime.evaluate_exact`). The six ops that need `exp`, `sqrt`, `tanh` or `erf`
+(`sigmoid`, `tanh`, `batchnorm`, `softmax`, `layernorm`, `gelu`) are evaluated through the
+functions of an `Enclosure` `E`, and theorems about them assume `E.Valid`: the properties that
+the real functions have. For a graph of exact ops `E` is never used (`denote_exact`).
+-/
+import Pytorch2Lean.Tensor
+import Pytorch2Lean.Float32
+
+namespace Pytorch2Lean
+
+/-- Stand-ins for the real functions that have no exact rational values. -/
+structure Enclosure where
+  /-- `exp x`. -/
+  exp : Q → Q
+  /-- `1 / sqrt x`. -/
+  rsqrt : Q → Q
+  /-- `tanh x`. -/
+  tanh : Q → Q
+  /-- `1 / (1 + exp (-x))`. -/
+  sigmoid : Q → Q
+  /-- `x * Φ(x)`, `Φ` the standard normal distribution function. -/
+  geluErf : Q → Q
+  /-- `x / 2 * (1 + tanh (sqrt (2/π) * (x + 0.044715 x³)))`. -/
+  geluTanh : Q → Q
+
+/-- The properties of the real functions that an `Enclosure` is assumed to have. -/
+structure Enclosure.Valid (E : Enclosure) : Prop where
+  /-- `exp` is positive. -/
+  exp_pos : ∀ x, Q.zero < E.exp x
+  /-- `exp` is monotone. -/
+  exp_mono : ∀ x y, x ≤ y → E.exp x ≤ E.exp y
+  /-- `1 / sqrt` is positive on positive numbers. -/
+  rsqrt_pos : ∀ x, Q.zero < x → Q.zero < E.rsqrt x
+  /-- `1 / sqrt` is antitone on positive numbers. -/
+  rsqrt_anti : ∀ x y, Q.zero < x → x ≤ y → E.rsqrt y ≤ E.rsqrt x
+  /-- `tanh` is monotone. -/
+  tanh_mono : ∀ x y, x ≤ y → E.tanh x ≤ E.tanh y
+  /-- `tanh` lies in `[-1, 1]`. -/
+  tanh_range : ∀ x, Q.neg' Q.one ≤ E.tanh x ∧ E.tanh x ≤ Q.one
+  /-- The logistic function is monotone. -/
+  sigmoid_mono : ∀ x y, x ≤ y → E.sigmoid x ≤ E.sigmoid y
+  /-- The logistic function lies in `[0, 1]`. -/
+  sigmoid_range : ∀ x, Q.zero ≤ E.sigmoid x ∧ E.sigmoid x ≤ Q.one
+  /-- GELU lies between `min x 0` and `max x 0`. -/
+  geluErf_range : ∀ x, Q.min x Q.zero ≤ E.geluErf x ∧ E.geluErf x ≤ Q.max x Q.zero
+  /-- The tanh form of GELU lies between `min x 0` and `max x 0`. -/
+  geluTanh_range : ∀ x, Q.min x Q.zero ≤ E.geluTanh x ∧ E.geluTanh x ≤ Q.max x Q.zero
+
+/-- An enclosure for graphs of exact ops only, where none of its functions is ever called. -/
+def Enclosure.unused : Enclosure := ⟨fun _ => Q.zero, fun _ => Q.zero, fun _ => Q.zero,
+  fun _ => Q.zero, fun _ => Q.zero, fun _ => Q.zero⟩
+
+/-- `some (f x)` for the decoded float32 attribute `k`, if present and finite. -/
+def withFloat {α : Type} (attrs : Attrs) (k : AttrKey) (f : Q → Option α) : Option α :=
+  obind (attrFloat attrs k) fun bits => obind (decodeF32 bits) f
+
+/-! ### Elementwise ops -/
+
+/-- `relu x = x` if `x > 0`, else `0`. -/
+def reluQ (x : Q) : Q := cond (Q.blt Q.zero x) x Q.zero
+
+/-- `leaky_relu x = x` if `x > 0`, else `alpha * x`. -/
+def leakyReluQ (alpha x : Q) : Q := cond (Q.blt Q.zero x) x (Q.mul x alpha)
+
+/-- A broadcasting binary op on tensors `a`, `b` with output shape `o`. -/
+def binaryEval (f : Q → Q → Q) (a b : Tensor) (o : Shape) : List Q :=
+  zipWithL f (broadcastTo a o) (broadcastTo b o)
+
+/-- Division, `none` if a divisor is zero (Python raises `ZeroDivisionError`). -/
+def divEval (a b : Tensor) (o : Shape) : Option (List Q) :=
+  let d := broadcastTo b o
+  guard (!(d.any Q.isZero)) (some (zipWithL Q.div (broadcastTo a o) d))
+
+/-! ### Dense products -/
+
+/-- `linear`: every row `r` of `x` (last axis) becomes `[dot r w_j + b_j]_j`. -/
+def linearEval (x w : Tensor) (bias : Option Tensor) : List Q :=
+  let k := lastD w.shape
+  let out := headD w.shape 0
+  let rows := chunks k (prod x.shape / k) x.data
+  let ws := chunks k out w.data
+  let bs := match bias with
+    | some b => b.data
+    | none => List.replicate out Q.zero
+  concatMap (fun r => zipWithL (fun wr b => dot r wr b) ws bs) rows
+
+/-- One matrix product: `m × k` rows times the `n` columns of a `k × n` matrix. -/
+def matmul2 (a b : List Q) (k n : Nat) (m : Nat) : List Q :=
+  let cols := columns n (chunks n k b)
+  concatMap (fun r => cols.map (fun c => dot r c Q.zero)) (chunks k m a)
+
+/-- `matmul` with NumPy semantics: 1-D operands are promoted (and the promoted axis dropped),
+stack axes broadcast, and each stacked pair of matrices is multiplied. -/
+def matmulEval (a b : Tensor) : List Q :=
+  let pa := cond (Nat.beq a.shape.length 1) (1 :: a.shape) a.shape
+  let pb := cond (Nat.beq b.shape.length 1) (b.shape ++ [1]) b.shape
+  let m := nthD pa (pa.length - 2) 0
+  let k := lastD pa
+  let n := lastD pb
+  let sa := dropLastN pa 2
+  let sb := dropLastN pb 2
+  let stack := (broadcast sa sb).getD []
+  let blocksA := chunks (m * k) (prod sa) a.data
+  let blocksB := chunks (k * n) (prod sb) b.data
+  concatMap (fun (ij : Nat × Nat) => matmul2 (nthD blocksA ij.1 []) (nthD blocksB ij.2 []) k n m)
+    (zipWithL Prod.mk (broadcastIndex sa stack) (broadcastIndex sb stack))
+
+/-! ### Sliding windows -/
+
+/-- `(tap, input index)` of the taps of output position `o` that read a real input cell. -/
+def windowCells (s : Span) (o : Nat) : List (Nat × Nat) :=
+  concatMap (fun i =>
+    let p := o * s.stride + i * s.dilation
+    cond (Nat.ble s.before p && natLt p (s.size + s.before)) [(i, p - s.before)] [])
+    (List.range s.kernel)
+
+/-- How many taps of output position `o` a mean divides by: real cells, plus (with
+`countPad`) cells of the stated padding, never the cells read past it in ceil mode. -/
+def windowCount (s : Span) (countPad : Bool) (o : Nat) : Nat :=
+  ((List.range s.kernel).filter (fun i =>
+    let p := o * s.stride + i * s.dilation
+    cond countPad (natLt p (s.size + s.before + s.after))
+      (Nat.ble s.before p && natLt p (s.size + s.before)))).length
+
+/-- `conv2d`: for each image, output channel and position, the bias plus the products of the
+weights with the real input cells under the window (zero padding adds nothing). -/
+def conv2dEval (attrs : Attrs) (x w : Tensor) (bias : Option Tensor) : Option (List Q) :=
+  obind (windowAttrs attrs true) fun (stride, dilation, padding) =>
+  obind (attrInt attrs .groups) fun groups =>
+  match w.shape with
+  | [o, cg, kh, kw] =>
+    let r := x.shape.length
+    let c := nthD x.shape (r - 3) 0
+    let h := nthD x.shape (r - 2) 0
+    let wd := lastD x.shape
+    let sp := spans h wd [kh, kw] stride dilation padding false
+    let perGroup := o / groups.natAbs
+    let xv := Vec.ofList x.data
+    let wv := Vec.ofList w.data
+    let bs := match bias with
+      | some b => b.data
+      | none => List.replicate o Q.zero
+    let tap := fun (img oc oy ox : Nat) =>
+      concatMap (fun ci => concatMap (fun (cy : Nat × Nat) => (windowCells sp.2 ox).map (fun cx =>
+        Q.mul (wv.get (((oc * cg + ci) * kh + cy.1) * kw + cx.1))
+          (xv.get (((img * c + (oc / perGroup) * cg + ci) * h + cy.2) * wd + cx.2))))
+        (windowCells sp.1 oy)) (List.range cg)
+    some (concatMap (fun img => concatMap (fun oc => concatMap (fun oy =>
+        (List.range sp.2.out).map (fun ox => Q.add (nthD bs oc Q.zero) (sumQ (tap img oc oy ox))))
+      (List.range sp.1.out)) (List.range o)) (List.range (prod (x.shape.take (r - 3)))))
+  | _ => none
+
+/-- `maxpool2d` (`avg = false`) and `avgpool2d`: per plane and output position, the maximum of
+the real cells under the window, or their sum divided by the integer count of counted cells. -/
+def poolEval (avg : Bool) (attrs : Attrs) (x : Tensor) : Option (List Q) :=
+  obind (windowAttrs attrs (!avg)) fun (stride, dilation, padding) =>
+  obind (obind (attrInts attrs .kernel) (intsAtLeast · 2 1)) fun kernel =>
+  obind (attrBool attrs .ceilMode) fun ceil =>
+  obind (cond avg (attrBool attrs .countIncludePad) (some false)) fun countPad =>
+  let r := x.shape.length
+  let h := nthD x.shape (r - 2) 0
+  let wd := lastD x.shape
+  let sp := spans h wd kernel stride dilation padding ceil
+  let xv := Vec.ofList x.data
+  let cells := fun (plane oy ox : Nat) =>
+    concatMap (fun (cy : Nat × Nat) => (windowCells sp.2 ox).map (fun cx =>
+      xv.get ((plane * h + cy.2) * wd + cx.2))) (windowCells sp.1 oy)
+  let reduce := fun (plane oy ox : Nat) =>
+    cond avg
+      (Q.div (sumQ (cells plane oy ox))
+        (Q.ofNat (windowCount sp.1 countPad oy * windowCount sp.2 countPad ox)))
+      (maxQ (cells plane oy ox))
+  some (concatMap (fun plane => concatMap (fun oy => (List.range sp.2.out).map (reduce plane oy))
+    (List.range sp.1.out)) (List.range (prod (x.shape.take (r - 2)))))
+
+/-! ### Moving elements -/
+
+/-- `transpose`: output axis `i` walks input axis `perm[i]`. -/
+def transposeEval (attrs : Attrs) (x : Tensor) (o : Shape) : Option (List Q) :=
+  (attrInts attrs .perm).map (fun perm =>
+    gather x.data (strided o (perm.map (fun p => Int.ofNat (nthD (stridesOf x.shape) p.natAbs 0))) 0))
+
+/-- `concat` along axis `k`: for each position before the axis, the blocks of every operand. -/
+def concatEval (attrs : Attrs) (ts : List Tensor) : Option (List Q) :=
+  obind (attrInt attrs .axis) fun axis =>
+  let first := (headD ts ⟨[], []⟩).shape
+  obind (normAxis axis first.length) fun k =>
+  let outer := prod (first.take k)
+  let blocks := ts.map (fun t => chunks (prod (t.shape.drop k)) outer t.data)
+  some (concatMap (fun j => concatMap (fun bl => nthD bl j []) blocks) (List.range outer))
+
+/-- `slice`: each sliced axis walks `start, start + step, ...`, `count` times. -/
+def sliceEval (attrs : Attrs) (x : Tensor) : Option (List Q) :=
+  (sliceAxes attrs x.shape).map (fun specs =>
+    let st := stridesOf x.shape
+    let axis := fun (a : Nat) =>
+      match sliceSpec specs a with
+      | some (_, start, step, count) => (count, step * Int.ofNat (nthD st a 0), start * Int.ofNat (nthD st a 0))
+      | none => (nthD x.shape a 0, Int.ofNat (nthD st a 0), (0 : Int))
+    let axes := (List.range x.shape.length).map axis
+    gather x.data (strided (axes.map (·.1)) (axes.map (·.2.1)) ((axes.map (·.2.2)).foldl Int.add 0)))
+
+/-- The input index that output index `j` of a padded axis of size `d` reads, `none` for the
+constant. Reflection mirrors without repeating the edge; edge mode repeats it. -/
+def padSource (mode : StrVal) (d before j : Nat) : Option Nat :=
+  cond (Nat.ble before j && natLt (j - before) d) (some (j - before))
+    (match mode with
+      | .edge => some (cond (Nat.ble before j) (d - 1) 0)
+      | .reflect => some (cond (Nat.ble before j) (2 * (d - 1) - (j - before)) (before - j))
+      | _ => none)
+
+/-- For every position of the padded shape, the flat input index it reads (or `none`). -/
+def padIndex : List (List (Option Nat)) → List Nat → List (Option Nat)
+  | [], _ => [some 0]
+  | srcs :: rest, st :: sts =>
+    concatMap (fun s => (padIndex rest sts).map (fun r =>
+      match s, r with
+      | some i, some r => some (i * st + r)
+      | _, _ => none)) srcs
+  | _ :: _, [] => []
+
+/-- `pad`: constant, reflect or edge padding of every axis. -/
+def padEval (attrs : Attrs) (x : Tensor) : Option (List Q) :=
+  obind (padWidths attrs x.shape) fun (mode, widths) =>
+  withFloat attrs .value fun value =>
+  let srcs := (List.range x.shape.length).map (fun a =>
+    let d := nthD x.shape a 0
+    let w := nthD widths a (0, 0)
+    (List.range (d + w.1 + w.2)).map (padSource mode d w.1))
+  let xv := Vec.ofList x.data
+  some ((padIndex srcs (stridesOf x.shape)).map (fun s =>
+    match s with
+    | some i => xv.get i
+    | none => value))
+
+/-! ### Ops through the enclosure -/
+
+/-- Apply `f` to every 1-D fiber along axis `k` of shape `s` (a fiber and its image have the
+axis's length), putting the results back in place. -/
+def alongAxis (s : Shape) (k : Nat) (data : List Q) (f : List Q → List Q) : List Q :=
+  let d := nthD s k 0
+  let inner := prod (s.drop (k + 1))
+  let outer := prod (s.take k)
+  let fibers := concatMap (fun o => (List.range inner).map (fun r =>
+      gather data ((List.range d).map (fun j => (o * d + j) * inner + r)))) (List.range outer)
+  gather (concatMap f fibers)
+    (strided [outer, d, inner] [Int.ofNat (inner * d), 1, Int.ofNat d] 0)
+
+/-- Softmax of a fiber: `exp (x - max) / Σ exp (x - max)`, as the Python kernel computes it. -/
+def softmaxFiber (E : Enclosure) (v : List Q) : List Q :=
+  let es := v.map (fun x => E.exp (Q.sub x (maxQ v)))
+  es.map (fun e => Q.div e (sumQ es))
+
+/-- Normalise a block: `(x - mean) * rsqrt (var + eps) * scale + bias`, biased variance. -/
+def layernormBlock (E : Enclosure) (eps : Q) (scale bias : List Q) (v : List Q) : List Q :=
+  let n := Q.ofNat v.length
+  let centered := v.map (fun x => Q.sub x (Q.div (sumQ v) n))
+  let factor := E.rsqrt (Q.add (Q.div (sumQ (centered.map (fun c => Q.mul c c))) n) eps)
+  zipWithL Q.add (zipWithL (fun c s => Q.mul (Q.mul c factor) s) centered scale) bias
+
+/-- `batchnorm` along axis `k`: `(x - mean) * (scale * rsqrt (var + eps)) + bias`. -/
+def batchnormEval (E : Enclosure) (attrs : Attrs) (x s b m v : Tensor) : Option (List Q) :=
+  obind (attrInt attrs .axis) fun axis =>
+  obind (normAxis axis x.shape.length) fun k =>
+  withFloat attrs .epsilon fun eps =>
+  let inner := prod (x.shape.drop (k + 1))
+  let c := nthD x.shape k 1
+  let factors := zipWithL (fun sc va => Q.mul sc (E.rsqrt (Q.add va eps))) s.data v.data
+  some ((List.range x.data.length).map (fun i =>
+    let ch := (i / inner) % c
+    Q.add (Q.mul (Q.sub (nthD x.data i Q.zero) (nthD m.data ch Q.zero)) (nthD factors ch Q.zero))
+      (nthD b.data ch Q.zero)))
+
+/-- `layernorm` over the trailing axes from `axis`. -/
+def layernormEval (E : Enclosure) (attrs : Attrs) (x scale : Tensor) (bias : Option Tensor) :
+    Option (List Q) :=
+  obind (attrInt attrs .axis) fun axis =>
+  obind (normAxis axis x.shape.length) fun k =>
+  withFloat attrs .epsilon fun eps =>
+  let n := prod (x.shape.drop k)
+  let bs := match bias with
+    | some t => t.data
+    | none => List.replicate n Q.zero
+  some (concatMap (layernormBlock E eps scale.data bs) (chunks n (prod (x.shape.take k)) x.data))
+
+/-! ### The denotation -/
+
+/-- The elements of the output of the exact op `op` on operands `args`, its output shape
+being `o`. -/
+def evalExact (op : OpTag) (attrs : Attrs) (args : List Tensor) (o : Shape) : Option (List Q) :=
+  match op, args with
+  | .add, [a, b] => some (binaryEval Q.add a b o)
+  | .sub, [a, b] => some (binaryEval Q.sub a b o)
+  | .mul, [a, b] => some (binaryEval Q.mul a b o)
+  | .div, [a, b] => divEval a b o
+  | .neg, [x] => some (x.data.map Q.neg')
+  | .relu, [x] => some (x.data.map reluQ)
+  | .leakyRelu, [x] => withFloat attrs .alpha fun alpha => some (x.data.map (leakyReluQ alpha))
+  | .linear, [x, w] => some (linearEval x w none)
+  | .linear, [x, w, b] => some (linearEval x w (some b))
+  | .matmul, [a, b] => some (matmulEval a b)
+  | .conv2d, [x, w] => conv2dEval attrs x w none
+  | .conv2d, [x, w, b] => conv2dEval attrs x w (some b)
+  | .maxpool2d, [x] => poolEval false attrs x
+  | .avgpool2d, [x] => poolEval true attrs x
+  | .flatten, [x] => some x.data
+  | .reshape, [x] => some x.data
+  | .transpose, [x] => transposeEval attrs x o
+  | .concat, ts => concatEval attrs ts
+  | .slice, [x] => sliceEval attrs x
+  | .pad, [x] => padEval attrs x
+  | _, _ => none
+
+/-- The elements of the output of an op without exact meaning, through the enclosure `E`. -/
+def evalEnclosed (E : Enclosure) (op : OpTag) (attrs : Attrs) (args : List Tensor) :
+    Option (List Q) :=
+  match op, args with
+  | .sigmoid, [x] => some (x.data.map E.sigmoid)
+  | .tanh, [x] => some (x.data.map E.tanh)
+  | .gelu, [x] =>
+    obind (attrStr attrs .approximate) fun a =>
+      some (x.data.map (cond (decide (a = .tanh)) E.geluTanh E.geluErf))
+  | .softmax, [x] =>
+    obind (attrInt attrs .axis) fun axis =>
+    obind (normAxis axis x.shape.length) fun k => some (alongAxis x.shape k x.data (softmaxFiber E))
+  | .batchnorm, [x, s, b, m, v] => batchnormEval E attrs x s b m v
+  | .layernorm, [x, s] => layernormEval E attrs x s none
+  | .layernorm, [x, s, b] => layernormEval E attrs x s (some b)
+  | _, _ => none
+
+/-- The elements of the output of `op` on operands `args`, its output shape being `o`. -/
+def evalOp (E : Enclosure) (op : OpTag) (attrs : Attrs) (args : List Tensor) (o : Shape) :
+    Option (List Q) :=
+  cond op.exact (evalExact op attrs args o) (evalEnclosed E op attrs args)
+
+/-- The value of node `n` given the value table `env`. -/
+def evalNode (E : Enclosure) (env : List Tensor) (n : Node) : Option Tensor :=
+  obind (allSome (n.args.map (nth env))) fun args =>
+  obind (opShape n.op n.attrs (args.map Tensor.shape)) fun o =>
+  (evalOp E n.op n.attrs args o).map (fun data => ⟨o, data⟩)
+
+/-- The value table after running the nodes in order. -/
+def runNodes (E : Enclosure) : List Tensor → List Node → Option (List Tensor)
+  | env, [] => some env
+  | env, n :: ns =>
+    match evalNode E env n with
+    | some t => runNodes E (env ++ [t]) ns
+    | none => none
+
+/-- `true` when each tensor has `prod shape` elements. -/
+def sizesOk : List Shape → List (List Q) → Bool
+  | [], [] => true
+  | s :: ss, d :: ds => Nat.beq d.length (prod s) && sizesOk ss ds
+  | _, _ => false
+
+/-- The outputs of graph `g` (flat, row-major), given the values of its parameters and inputs
+in order; `none` if a value has the wrong size, an attribute is missing or not finite, or a
+divisor is zero. -/
+def denote (E : Enclosure) (g : Graph) (params inputs : List (List Q)) : Option (List (List Q)) :=
+  guard (sizesOk g.inputs inputs && sizesOk g.params params)
+    (obind (runNodes E (zipWithL Tensor.mk (g.inputs ++ g.params) (inputs ++ params)) g.nodes)
+      fun env => allSome (g.outputs.map (fun o => (nth env o).map Tensor.data)))
+
+/-- `true` when the packed parameters decode to finite float32 values, as many for each
+parameter as its declared shape holds. -/
+def checkParams (g : Graph) (packed : List (Nat × Nat)) : Bool :=
+  match decodeAll packed with
+  | some ps => sizesOk g.params ps
+  | none => false
+
+/-! ### Exact graphs do not depend on the enclosure -/
+
+/-- `true` when every node's op is exact. -/
+def allExact (g : Graph) : Bool := g.nodes.all (fun n => n.op.exact)
+
+theorem evalOp_exact (E E' : Enclosure) (op : OpTag) (h : op.exact = true) (attrs : Attrs)
+    (args : List Tensor) (o : Shape) : evalOp E op attrs args o = evalOp E' op attrs args o := by
+  unfold evalOp
+  rw [h]
+  rfl
+
+theorem runNodes_exact (E E' : Enclosure) : (env : List Tensor) → (ns : List Node) →
+    ns.all (fun n => n.op.exact) = true → runNodes E env ns = runNodes E' env ns
+  | _, [], _ => rfl
+  | env, n :: ns, h => by
+    have h2 := and_true_split h
+    have e : evalNode E env n = evalNode E' env n := by
+      unfold evalNode
+      cases allSome (n.args.map (nth env)) with
+      | none => rfl
+      | some args =>
+        show obind (opShape n.op n.attrs (args.map Tensor.shape)) _ =
+          obind (opShape n.op n.attrs (args.map Tensor.shape)) _
+        cases opShape n.op n.attrs (args.map Tensor.shape) with
+        | none => rfl
+        | some o =>
+          show Option.map _ (evalOp E n.op n.attrs args o) = Option.map _ (evalOp E' n.op n.attrs args o)
+          rw [evalOp_exact E E' n.op h2.1]
+    unfold runNodes
+    rw [e]
+    cases evalNode E' env n with
+    | none => rfl
+    | some t => exact runNodes_exact E E' (env ++ [t]) ns h2.2
+
+/-- A graph of exact ops means the same under every enclosure. -/
+theorem denote_exact (E E' : Enclosure) (g : Graph) (h : allExact g = true)
+    (params inputs : List (List Q)) : denote E g params inputs = denote E' g params inputs := by
+  unfold denote
+  rw [runNodes_exact E E' _ g.nodes h]
+
+/-- The check behind an exported example theorem: the graph is exact and maps `inputs` to
+`outputs`. -/
+def checkExample (g : Graph) (params inputs outputs : List (List Q)) : Bool :=
+  allExact g && decide (denote Enclosure.unused g params inputs = some outputs)
+
+/-- An example that checks holds for every enclosure. -/
+theorem checkExample_sound (g : Graph) (params inputs outputs : List (List Q))
+    (h : checkExample g params inputs outputs = true) :
+    ∀ E, denote E g params inputs = some outputs := by
+  intro E
+  have h2 := and_true_split h
+  rw [denote_exact E Enclosure.unused g h2.1]
+  exact eq_of_decide h2.2
+
+end Pytorch2Lean

@@ -1,0 +1,72 @@
+/-
+IEEE-754 binary32 values, read bit-exactly.
+
+A tensor of float32 values is stored as one natural number: word `i` (bits `32 i` to `32 i + 31`)
+holds element `i` in row-major order, so the first element sits in the lowest bits. This is the
+little-endian byte string of the tensor read as one number, which is how the exporter writes the
+literal. Decoding uses shifts and masks only, which the kernel runs on GMP.
+-/
+import Pytorch2Lean.Q
+import Pytorch2Lean.Util
+
+namespace Pytorch2Lean
+
+/-- Word `i` (32 bits) of a packed tensor: `(packed >>> (32*i)) &&& 0xFFFFFFFF`. -/
+def word (packed : Nat) (i : Nat) : Nat :=
+  Nat.land (Nat.shiftRight packed (Nat.mul (nat_lit 32) i)) (nat_lit 0xFFFFFFFF)
+
+/-- The value `(-1)^s * m * 2^(e - 150)` of a float32 with biased exponent `e ≥ 1`
+(for subnormals the caller passes `e = 1` and the fraction field as `m`). -/
+def f32Value (s : Bool) (m e : Nat) : Q :=
+  cond (Nat.ble (nat_lit 150) e)
+    (Q.make s (Nat.mul m (Nat.pow (nat_lit 2) (Nat.sub e (nat_lit 150)))) (nat_lit 1))
+    (Q.make s m (Nat.pow (nat_lit 2) (Nat.sub (nat_lit 150) e)))
+
+/-- Decode from the fields: sign `s`, biased exponent `e`, fraction `f`. Exponent 255 (NaN and
+infinities) has no rational value; exponent 0 is zero or subnormal (`f * 2^-149`); otherwise the
+value is `(2^23 + f) * 2^(e - 150)`. -/
+def f32OfFields (s : Bool) (e f : Nat) : Option Q :=
+  cond (Nat.beq e (nat_lit 255)) none
+    (some (cond (Nat.beq e (nat_lit 0)) (f32Value s f (nat_lit 1))
+      (f32Value s (Nat.add f (nat_lit 0x800000)) e)))
+
+/-- The exact value of a float32 bit pattern (sign bit 31, exponent bits 23-30, fraction bits
+0-22), or `none` for NaN, ±infinity and numbers that do not fit in 32 bits. -/
+def decodeF32 (bits : Nat) : Option Q :=
+  cond (Nat.ble (nat_lit 0x100000000) bits) none
+    (f32OfFields (Nat.beq (Nat.shiftRight bits (nat_lit 31)) (nat_lit 1))
+      (Nat.land (Nat.shiftRight bits (nat_lit 23)) (nat_lit 0xFF)) (Nat.land bits (nat_lit 0x7FFFFF)))
+
+/-- `word packed lo :: ... :: word packed (lo + k - 1) :: acc`. -/
+def wordsDirect (packed lo : Nat) : (k : Nat) → List Nat → List Nat
+  | 0, acc => acc
+  | k + 1, acc => wordsDirect packed lo k (word packed (Nat.add lo k) :: acc)
+
+/-- `[word packed 0, ..., word packed (n-1)] ++ acc`, computed by halving: the high
+`n - n/2` words are split off first (one shift), then both halves are decoded separately, so a
+tensor of `n` words costs `O(n log n)` bit operations rather than `n` shifts of the whole
+literal. Below 64 words, each word is read directly. `fuel` bounds the halvings. -/
+def wordsSplit : (fuel packed n : Nat) → List Nat → List Nat
+  | 0, packed, n, acc => wordsDirect packed 0 n acc
+  | fuel + 1, packed, n, acc =>
+    cond (Nat.ble n (nat_lit 64)) (wordsDirect packed 0 n acc)
+      (wordsSplit fuel (Nat.land packed (Nat.sub (Nat.shiftLeft (nat_lit 1)
+          (Nat.mul (nat_lit 32) (Nat.div n (nat_lit 2)))) (nat_lit 1))) (Nat.div n (nat_lit 2))
+        (wordsSplit fuel (Nat.shiftRight packed (Nat.mul (nat_lit 32) (Nat.div n (nat_lit 2))))
+          (Nat.sub n (Nat.div n (nat_lit 2))) acc))
+
+/-- The `n` words of a packed tensor, lowest first: `[word packed 0, ..., word packed (n-1)]`. -/
+def words (packed n : Nat) : List Nat := wordsSplit (Nat.add (Nat.log2 n) (nat_lit 1)) packed n []
+
+/-- The `n` float32 values packed in `packed` (see `word`), exactly; `none` if one of them is
+NaN or infinite, or if `packed` has bits beyond the `32 n` that hold the tensor. -/
+def decodeTensor (packed n : Nat) : Option (List Q) :=
+  cond (Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0))
+    (allSome ((words packed n).map decodeF32)) none
+
+
+/-- Every packed tensor `(literal, count)` of the list, decoded; `none` if one fails. -/
+def decodeAll (packed : List (Nat × Nat)) : Option (List (List Q)) :=
+  allSome (packed.map (fun p => decodeTensor p.1 p.2))
+
+end Pytorch2Lean

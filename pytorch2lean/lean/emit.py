@@ -1,0 +1,145 @@
+"""Export a bound, validated graph as a Lake project whose theorems the Lean kernel checks.
+
+The project holds `lakefile.lean`, `lean-toolchain`, `<Module>/Model.lean` (the graph term and one
+packed float32 literal per parameter, headed by the IR digest and the checkpoint's sha256),
+`<Module>/Theorems.lean` (well-formedness, output shapes, parameter decoding, and one exact
+input/output theorem per example, the output computed by `evaluate_exact`) and `Check.lean`
+(`#print axioms` for every theorem). With `standalone=True` the Lean library is copied in;
+otherwise the lakefile requires it from this installation. Rendering is a pure function of its
+arguments: exporting twice writes the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence, Union
+
+import jinja2
+import numpy as np
+
+from .. import __version__, ops
+from ..errors import UserError
+from ..ir.graph import Graph
+from ..ir.serialize import digest
+from ..runtime import evaluate_exact
+from .encode import Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
+from .resources import lean_library_dir, templates_dir
+
+TOOLCHAIN = "leanprover/lean4:v4.35.0"
+Example = Union[np.ndarray, Mapping[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ExampleTerm:
+    """One example: its packed float32 inputs `(literal, count)` and exact output rows."""
+
+    index: int
+    inputs: list[tuple[str, int]]
+    outputs: list[str]
+
+
+def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
+                   examples: Sequence[Example] = (), standalone: bool = False) -> Path:
+    """Write the Lake project of `graph` into `out_dir` (created if needed); returns `out_dir`.
+
+    `examples` are model inputs: an array of the input's shape (with or without a leading batch
+    axis of 1) for a one-input model, or a mapping from input name to array.
+    """
+    _check_exportable(graph)
+    out = Path(out_dir)
+    module = module_name(graph.name)
+    context = _context(graph, module, checkpoint_sha256, examples, standalone)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    files = {
+        "lakefile.lean": "lakefile.lean.j2",
+        "lean-toolchain": "lean-toolchain.j2",
+        f"{module}/Model.lean": "Model.lean.j2",
+        f"{module}/Theorems.lean": "Theorems.lean.j2",
+        "Check.lean": "Check.lean.j2",
+    }
+    for target, template in files.items():
+        _write(out / target, env.get_template(template).render(context))
+    if standalone:
+        _vendor_library(out)
+    return out
+
+
+def _check_exportable(graph: Graph) -> None:
+    if not graph.bound:
+        unbound = next(p.name for p in graph.params if not p.bound)
+        raise UserError(f"parameter {unbound!r} has no value: bind a checkpoint before exporting")
+    if any(n.shape is None for n in graph.nodes):
+        raise UserError("the graph has nodes without shapes: validate it before exporting")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write `text`, leaving an identical file untouched (so its compiled module stays fresh)."""
+    data = text.encode("utf-8")
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _vendor_library(out: Path) -> None:
+    """Copy the Lean library's sources next to the model (no build outputs)."""
+    src = lean_library_dir()
+    for rel in sorted(p.relative_to(src) for p in src.rglob("*.lean")):
+        _write(out / rel, (src / rel).read_text(encoding="utf-8"))
+
+
+def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], standalone: bool) -> dict:
+    index = value_table(graph)
+    inexact = sorted({n.op for n in graph.nodes if not ops.get(n.op).exact})
+    example_terms = [] if inexact else [_example(graph, k, ex) for k, ex in enumerate(examples)]
+    shapes = graph.shapes()
+    theorems = ["wellFormed", "outputShapes", "paramsDecode"] + [f"example{e.index}" for e in example_terms]
+    return {
+        "version": __version__,
+        "model": graph.name,
+        "module": module,
+        "package": module.lower(),
+        "digest": digest(graph),
+        "checkpoint_sha256": sha,
+        "standalone": standalone,
+        "library_root": str(lean_library_dir().parent) if not standalone else "",
+        "toolchain": TOOLCHAIN,
+        "inputs": [Entry(index[i.name], shape_literal(i.shape), f"input {i.name}") for i in graph.inputs],
+        "param_entries": [Entry(index[p.name], shape_literal(p.shape), f"param {p.name}") for p in graph.params],
+        "params": param_literals(graph),
+        "nodes": node_entries(graph),
+        "outputs": [Entry(index[o], str(index[o]), o) for o in graph.outputs],
+        "output_shapes": "[" + ", ".join(shape_literal(shapes[o]) for o in graph.outputs) + "]",
+        "examples": example_terms,
+        "exact": not inexact,
+        "inexact": ", ".join(inexact),
+        "theorems": theorems,
+    }
+
+
+def _example(graph: Graph, k: int, example: Example) -> ExampleTerm:
+    """Pack one example's inputs as float32 and compute its exact outputs."""
+    arrays = _example_arrays(graph, k, example)
+    exact = evaluate_exact(graph, {name: a[None] for name, a in arrays.items()})
+    inputs = [(nat_hex(packed_f32(arrays[i.name])), int(np.prod(i.shape, dtype=np.int64))) for i in graph.inputs]
+    return ExampleTerm(k, inputs, q_rows([exact[o][0] for o in graph.outputs]))
+
+
+def _example_arrays(graph: Graph, k: int, example: Example) -> dict[str, np.ndarray]:
+    if not isinstance(example, Mapping):
+        if len(graph.inputs) != 1:
+            raise UserError(f"example {k}: the model has {len(graph.inputs)} inputs; give a mapping from input name to array")
+        example = {graph.inputs[0].name: example}
+    out = {}
+    for spec in graph.inputs:
+        if spec.name not in example:
+            raise UserError(f"example {k}: no value for input {spec.name!r}")
+        a = np.asarray(example[spec.name], dtype=np.float32)
+        if a.shape == (1,) + spec.shape:
+            a = a[0]
+        if a.shape != spec.shape:
+            raise UserError(f"example {k}: input {spec.name!r} must have shape {list(spec.shape)}, got {list(a.shape)}")
+        out[spec.name] = a
+    return out

@@ -1,0 +1,146 @@
+"""Lean text for IR values: rationals, packed float32 tensors, attributes, nodes, the graph.
+
+Everything here is a pure function of the graph, so the same graph always gives the same text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .. import ops
+from ..errors import UserError
+from ..ir.graph import AttrValue, Graph, Shape
+from ..numeric.float32 import bits_of
+
+RESERVED_MODULES = {"Pytorch2Lean", "Check", "Lake", "Init", "Std", "Lean"}
+STR_VALUES = ("constant", "reflect", "edge", "none", "tanh")  # Lean `StrVal`
+
+
+def module_name(graph_name: str) -> str:
+    """A Lean module name for a model name: its alphanumeric words in CamelCase."""
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", graph_name) if w]
+    name = "".join(w[0].upper() + w[1:] for w in words) or "Model"
+    if name[0].isdigit():
+        name = "M" + name
+    return name + "Model" if name in RESERVED_MODULES else name
+
+
+def camel(name: str) -> str:
+    """A Python snake_case name in Lean camelCase (`ceil_mode` -> `ceilMode`)."""
+    head, *rest = name.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def q_literal(q: Fraction) -> str:
+    """A `Q` literal: `⟨negative, |numerator|, denominator⟩`, in lowest terms (as `Fraction` is)."""
+    return f"⟨{'true' if q < 0 else 'false'}, {abs(q.numerator)}, {q.denominator}⟩"
+
+
+def shape_literal(shape: Shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def packed_f32(array: np.ndarray) -> int:
+    """The float32 elements of `array`, row-major, as one natural number: element i in bits 32i.."""
+    data = np.ascontiguousarray(array, dtype="<f4")
+    if data.size and not np.isfinite(data).all():
+        raise UserError("cannot export a tensor holding NaN or Inf")
+    return int.from_bytes(data.tobytes(), "little")
+
+
+def nat_hex(n: int) -> str:
+    return f"0x{n:x}"
+
+
+def _int(v: int) -> str:
+    return f"({v})" if v < 0 else str(v)
+
+
+def _ints(vs: Iterable[int]) -> str:
+    return "[" + ", ".join(_int(v) for v in vs) + "]"
+
+
+def attr_literal(where: str, kind: str, value: AttrValue) -> str:
+    """One `AttrVal`; floats become their float32 bit patterns."""
+    if kind == "int":
+        return f".int {_int(int(value))}"  # type: ignore[arg-type]
+    if kind == "float":
+        return f".float {nat_hex(bits_of(float(value)))}"  # type: ignore[arg-type]
+    if kind == "bool":
+        return f".bool {'true' if value else 'false'}"
+    if kind == "str":
+        if value not in STR_VALUES:
+            raise UserError(f"{where}: string value {value!r} has no Lean counterpart ({', '.join(STR_VALUES)})")
+        return f".str .{value}"
+    if kind == "ints":
+        return f".ints {_ints(value)}"  # type: ignore[arg-type]
+    if kind == "floats":
+        return ".floats [" + ", ".join(nat_hex(bits_of(float(v))) for v in value) + "]"  # type: ignore[union-attr]
+    raise UserError(f"{where}: attribute kind {kind!r} has no Lean counterpart")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a list literal in the graph term, with its comment."""
+
+    index: int
+    term: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class ParamLiteral:
+    """A parameter as a packed literal: `def {name} : Nat := {literal}` holding `count` floats."""
+
+    index: int
+    name: str
+    lean_name: str
+    shape: Shape
+    count: int
+    literal: str
+
+
+def value_table(graph: Graph) -> dict[str, int]:
+    """Index of every name in the Lean value table: inputs, then parameters, then nodes."""
+    names = [i.name for i in graph.inputs] + [p.name for p in graph.params] + [n.id for n in graph.nodes]
+    return {name: k for k, name in enumerate(names)}
+
+
+def node_entries(graph: Graph) -> list[Entry]:
+    """Each node as `⟨.op, [args], [attrs], [shape]⟩`, commented with its id, op and shapes."""
+    index = value_table(graph)
+    shapes = graph.shapes()
+    first = len(graph.inputs) + len(graph.params)
+    out = []
+    for k, node in enumerate(graph.nodes):
+        spec = ops.get(node.op)
+        if node.shape is None:
+            raise UserError(f"node {node.id!r} has no shape: validate the graph before exporting")
+        where = f"node {node.id!r} ({node.op})"
+        attrs = ", ".join(f"(.{camel(name)}, {attr_literal(where, spec.attrs[name].kind, v)})" for name, v in node.attrs)
+        args = ", ".join(str(index[r]) for r in node.inputs)
+        term = f"⟨.{spec.lean}, [{args}], [{attrs}], {shape_literal(node.shape)}⟩"
+        operands = ", ".join(f"{r} {list(shapes[r])}" for r in node.inputs)
+        out.append(Entry(first + k, term, f"{node.id} = {node.op}({operands}) : {list(node.shape)}"))
+    return out
+
+
+def param_literals(graph: Graph) -> list[ParamLiteral]:
+    """Every parameter's float32 bits as one hexadecimal natural number."""
+    base = len(graph.inputs)
+    out = []
+    for k, p in enumerate(graph.params):
+        if p.data is None:
+            raise UserError(f"parameter {p.name!r} has no value: bind a checkpoint before exporting")
+        out.append(ParamLiteral(base + k, p.name, f"p{k}", p.shape, p.size, nat_hex(packed_f32(p.array))))
+    return out
+
+
+def q_rows(values: Sequence[np.ndarray]) -> list[str]:
+    """Each exact array (row-major) as a Lean list of `Q` literals."""
+    return ["[" + ", ".join(q_literal(Fraction(v)) for v in np.asarray(a, dtype=object).reshape(-1)) + "]" for a in values]
