@@ -88,15 +88,20 @@ class LeanCheckResult:
         return "\n".join(lines)
 
 
-def lean_check(project: str | Path, *, toolchain: Toolchain | None = None, timeout: float = 3600) -> LeanCheckResult:
-    """Build and check the exported project in `project`."""
+def lean_check(project: str | Path, *, toolchain: Toolchain | None = None, timeout: float = 3600,
+               library_cache: str | Path | None = None) -> LeanCheckResult:
+    """Build and check the exported project in `project`.
+
+    Without lake, the compiled library modules go to `library_cache` when one is given (so that
+    many projects share them), else into the project's own build folder.
+    """
     root = Path(project).resolve()
     if not (root / "Check.lean").is_file():
         raise BackendError(f"{root}: not an exported pytorch2lean project (no Check.lean)")
     tc = toolchain or require_toolchain()
     if tc.lake is not None:
         return _lake_check(root, tc, timeout)
-    return _lean_check(root, tc, timeout)
+    return _lean_check(root, tc, timeout, Path(library_cache).resolve() if library_cache else root / BUILD_DIR)
 
 
 def check_source(text: str, workdir: str | Path, *, toolchain: Toolchain | None = None) -> LeanCheckResult:
@@ -105,7 +110,7 @@ def check_source(text: str, workdir: str | Path, *, toolchain: Toolchain | None 
     root = Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     (root / "Check.lean").write_text(text, encoding="utf-8")
-    return lean_check(root, toolchain=toolchain)
+    return lean_check(root, toolchain=toolchain, library_cache=root / BUILD_DIR)
 
 
 def _lake_check(root: Path, tc: Toolchain, timeout: float) -> LeanCheckResult:
@@ -119,17 +124,17 @@ def _lake_check(root: Path, tc: Toolchain, timeout: float) -> LeanCheckResult:
     return LeanCheckResult(root, "lake", tc.version, modules, _messages(output), _axioms(output), output)
 
 
-def _lean_check(root: Path, tc: Toolchain, timeout: float) -> LeanCheckResult:
+def _lean_check(root: Path, tc: Toolchain, timeout: float, library_build: Path) -> LeanCheckResult:
     sources = _sources(root)
-    order = _import_order(sources)
-    build = root / BUILD_DIR
-    env = dict(os.environ, LEAN_PATH=str(build))
+    project_build = root / BUILD_DIR
+    library = lean_library_dir()
+    env = dict(os.environ, LEAN_PATH=os.pathsep.join(dict.fromkeys([str(project_build), str(library_build)])))
     results: list[ModuleResult] = []
     output = ""
-    for module in order:
+    for module in _import_order(sources):
         src = sources[module]
-        olean = build / Path(*module.split(".")).with_suffix(".olean")
-        deps = [build / Path(*d.split(".")).with_suffix(".olean") for d in _imports(src) if d in sources]
+        olean = _olean(src, module, library, library_build, project_build)
+        deps = [_olean(sources[d], d, library, library_build, project_build) for d in _imports(src) if d in sources]
         if module != "Check" and _up_to_date(olean, src, deps):
             results.append(ModuleResult(module, 0.0, True, cached=True))
             continue
@@ -147,6 +152,12 @@ def _lean_check(root: Path, tc: Toolchain, timeout: float) -> LeanCheckResult:
         if not ok:
             break
     return LeanCheckResult(root, "lean", tc.version, tuple(results), _messages(output), _axioms(output), output)
+
+
+def _olean(src: Path, module: str, library: Path, library_build: Path, project_build: Path) -> Path:
+    """Where the compiled `module` goes: library modules to the shared folder, the rest to the project's."""
+    build = library_build if src.is_relative_to(library) else project_build
+    return build / Path(*module.split(".")).with_suffix(".olean")
 
 
 def _sources(root: Path) -> dict[str, Path]:
