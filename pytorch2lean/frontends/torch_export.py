@@ -1,0 +1,817 @@
+"""PyTorch frontend: `torch.export` captures an `nn.Module`, each ATen node lowers to catalog ops.
+
+    graph = load_torch("examples/zoo/mlp/model.py:mlp")          # or "package.module:factory"
+    graph = load_torch("my_model.py:Net", input_shape=(1, 3, 32, 32))
+
+The spec names a callable (a factory function or the module class itself) that takes no
+arguments and returns an `nn.Module`. The example input that fixes every shape comes from
+`input_shape` when given (a zero tensor of that shape, the model's only input), else from the
+module's `example_input()` method, which returns one float32 tensor or a tuple of them, one per
+argument of `forward`. Shapes are static and include the batch dimension of the example: an
+example of shape (1, 8) gives the IR input shape (1, 8). Loading runs the user's file (it is
+Python code), like any `import`.
+
+What the graph holds:
+  * inputs are named after `forward`'s arguments; node ids are torch.export's node names
+    (`linear`, `relu_1`, ...), so the IR can be read side by side with `ExportedProgram.graph`;
+    the extra nodes of a multi-node lowering are `<node>.<part>`;
+  * parameters and buffers keep their `state_dict` names (from the exported program's graph
+    signature), in `state_dict` order, bound to the module's own float32 values bit for bit;
+    a checkpoint rebinds them by name (`bind_state_dict`, torch-free);
+  * values the model's code fixes rather than learns become parameters too, after the module's:
+    a Python scalar operand `x * 0.5` is `<node>.const` holding float32(0.5) — exactly the value
+    torch computes with, as torch casts a scalar operand to the float32 tensor's type; an
+    attention's scale `<node>.scale`; a causal mask `<node>.mask`; the unit scale of a norm
+    without affine weights; non-persistent buffers and tensor constants under their own names.
+    A `state_dict` lacks these, so the graph lists them in its metadata entry `constants`.
+
+Scaled dot-product attention is decomposed as torch's math reference defines it:
+    softmax(q @ k^T * scale + mask) @ v,   scale = 1/sqrt(E) unless given.
+A causal mask (`is_causal=True`) is an additive (L, S) parameter: 0 where key j <= query i (the
+lower triangle, aligned top-left as torch aligns it) and MASK_VALUE = -1e9 above. torch uses
+-inf, but a parameter must be finite (NaN/Inf are rejected everywhere). The float32 result is
+still exactly torch's masking: a masked entry's exponent (s - 1e9) - max lies below -104, where
+float32 exp underflows to exactly 0, unless that masked score s exceeds its row's largest
+unmasked score by almost 1e9; so a masked weight is exactly 0, as with -inf. Column 0 is never
+masked, so no row is all masked. In exact (rational) semantics a masked weight is positive but
+below exp(-1e9 + s - max): the softmax enclosure has to state that bound.
+Only a float additive `attn_mask` is accepted besides `is_causal`; a boolean mask is refused.
+The decomposition is mathematically torch's, not bit-identical to its fused kernels.
+
+Other ops that become several catalog ops, each exactly: `stack` (reshape each, concat),
+`select`/`unbind` (slice, reshape), `expand` (concat copies along each broadcast axis),
+`reciprocal` (div of a constant 1), `adaptive_avg_pool2d` (avgpool2d when sizes divide), and
+`addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a linear layer).
+
+An ATen op outside `supported_ops()` is a FrontendError naming the op and the line of the
+user's source that produced it (from the node's recorded stack trace), and the module path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import math
+import operator
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .. import ops
+from ..checkpoints import bind, load_tensors
+from ..errors import FrontendError, ShapeError
+from ..ir.graph import Graph, Input, Node, Param, Shape
+from ..ir.validate import make_node, validate
+
+MASK_VALUE = -1e9
+CONSTANTS_KEY = "constants"
+# BatchNorm's training-step counter: an int64 scalar in every state_dict, never read in eval mode.
+COUNTER_SUFFIX = "num_batches_tracked"
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in [^\n]*\n\s*(?P<code>[^\n]*)')
+
+
+# ---- loading a module and exporting it ---------------------------------------------------------
+
+def load_torch(spec: str, *, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """The validated, bound graph of the module built by `spec` (`file.py:factory` or `pkg.mod:factory`)."""
+    torch = _torch()
+    factory = _resolve(spec)
+    module = _call_user(spec, "building the module", factory)
+    if not isinstance(module, torch.nn.Module):
+        raise FrontendError(f"{spec}: the factory returned a {type(module).__name__}, not a torch.nn.Module")
+    module.eval()
+    example = _example(torch, spec, module, input_shape)
+    try:
+        program = torch.export.export(module, example)
+    except Exception as e:  # export rejects data-dependent control flow etc. with many error types
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise FrontendError(f"{spec}: torch.export could not capture the module ({type(e).__name__}: {first})") from e
+    return lower_program(program, name=spec.rpartition(":")[2], order=list(module.state_dict()))
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise FrontendError("loading a PyTorch model needs torch (pip install 'pytorch2lean[torch]')") from None
+    return torch
+
+
+def _resolve(spec: str) -> Callable[[], Any]:
+    """The callable a spec names; a file path is imported as a fresh module, its folder on sys.path."""
+    where, sep, attr = spec.rpartition(":")
+    if not sep or not where or not attr.isidentifier():
+        raise FrontendError(f"{spec!r}: expected 'path/to/model.py:factory' or 'package.module:factory'")
+    if where.endswith(".py") or Path(where).is_file():
+        module = _import_file(spec, Path(where))
+    else:
+        module = _call_user(spec, f"importing {where}", importlib.import_module, where)
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise FrontendError(f"{spec}: {where} defines no callable {attr!r}")
+    return factory
+
+
+def _import_file(spec: str, path: Path) -> Any:
+    if not path.is_file():
+        raise FrontendError(f"{spec}: no such file {str(path)!r}")
+    name = f"pytorch2lean_user_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]}"
+    loader = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loader)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    sys.path.insert(0, str(path.parent.resolve()))  # the model may import its neighbours
+    try:
+        _call_user(spec, f"importing {path}", loader.loader.exec_module, module)
+    finally:
+        sys.path.remove(str(path.parent.resolve()))
+    return module
+
+
+def _call_user(spec: str, doing: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args), user code: an exception becomes a FrontendError naming the user's failing line."""
+    try:
+        return fn(*args)
+    except FrontendError:
+        raise
+    except Exception as e:
+        frame = _user_frame([(f.filename, f.lineno, f.line or "") for f in traceback.extract_tb(e.__traceback__)])
+        at = f" at {frame[0]}:{frame[1]}" if frame else ""
+        raise FrontendError(f"{spec}: {doing} failed{at}: {type(e).__name__}: {e}") from e
+
+
+def _example(torch: Any, spec: str, module: Any, input_shape: tuple[int, ...] | None) -> tuple[Any, ...]:
+    """The example inputs: zeros of `input_shape`, else what `module.example_input()` returns."""
+    if input_shape is not None:
+        if not all(isinstance(d, int) and d >= 1 for d in input_shape):
+            raise FrontendError(f"{spec}: input_shape {list(input_shape)} must list positive integers")
+        return (torch.zeros(tuple(input_shape), dtype=torch.float32),)
+    if not callable(getattr(module, "example_input", None)):
+        raise FrontendError(
+            f"{spec}: give input_shape, or define a method example_input() on {type(module).__name__} "
+            "returning the example input tensor (or a tuple of them, one per forward argument)"
+        )
+    example = _call_user(spec, "calling example_input()", module.example_input)
+    example = example if isinstance(example, tuple) else (example,)
+    for k, x in enumerate(example):
+        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
+            raise FrontendError(f"{spec}: example_input() item {k} is {_describe(x)}, not a float32 tensor")
+    return example
+
+
+def _describe(x: Any) -> str:
+    dtype = getattr(x, "dtype", None)
+    return f"a tensor of dtype {dtype}" if dtype is not None else f"a {type(x).__name__}"
+
+
+# ---- checkpoints --------------------------------------------------------------------------------
+
+def bind_state_dict(graph: Graph, path: str | Path) -> Graph:
+    """`graph` rebound from a saved state_dict (read torch-free), by name and shape-checked.
+
+    The graph's `constants` (see the module doc) keep their values unless the file has them;
+    BatchNorm's `num_batches_tracked` counters in the file are skipped. Anything else that does
+    not match — a missing, renamed, extra or transposed tensor — is a CheckpointError naming it.
+    """
+    tensors = {k: v for k, v in load_tensors(path).items() if not k.endswith(COUNTER_SUFFIX)}
+    for name in constant_names(graph):
+        tensors.setdefault(name, graph.param(name).array)
+    return bind(graph, tensors, source=str(path))
+
+
+def constant_names(graph: Graph) -> tuple[str, ...]:
+    """The parameters a model's code fixes (metadata `constants`), which a state_dict lacks."""
+    return tuple(dict(graph.metadata).get(CONSTANTS_KEY, "").split())
+
+
+# ---- lowering an ExportedProgram ----------------------------------------------------------------
+
+def lower_program(program: Any, *, name: str, order: Sequence[str] = ()) -> Graph:
+    """The validated graph of an `ExportedProgram` (pre-dispatch or core ATen), parameters bound.
+
+    Module tensors are listed in `order` (the module's state_dict keys), else in the program's.
+    """
+    return _Lowering(program, name, list(order) or list(program.state_dict)).run()
+
+
+@dataclass
+class _Pieces:
+    """A node with several results (split, batch norm's statistics): getitem k calls pieces[k]."""
+
+    pieces: tuple[Callable[[Any], str], ...]
+
+
+Value = str | _Pieces
+
+
+@dataclass
+class _Lowering:
+    program: Any
+    name: str
+    order: list[str]
+    env: dict[str, Value] = field(default_factory=dict)
+    shapes: dict[str, Shape] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
+    constants: list[str] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    transposed: dict[str, str] = field(default_factory=dict)  # node id -> 2-D parameter it transposes
+    module_tensors: dict[str, Any] = field(default_factory=dict)  # placeholder -> its input spec
+
+    def run(self) -> Graph:
+        specs = {s.arg.name: s for s in self.program.graph_signature.input_specs}
+        outputs: list[str] = []
+        for n in self.program.graph.nodes:
+            if n.op == "placeholder":
+                self._placeholder(n, specs[n.name])
+            elif n.op == "call_function":
+                self._call(n)
+            elif n.op == "output":
+                outputs = [self._output(n, a) for a in _flat(n.args[0])]
+            else:
+                raise self.error(n, f"unsupported FX node kind {n.op!r}")
+        if len(set(outputs)) != len(outputs):
+            raise FrontendError(f"model {self.name!r}: the same value is returned twice ({outputs})")
+        return validate(self._graph(outputs))
+
+    # -- names, inputs, parameters --
+
+    def _placeholder(self, n: Any, spec: Any) -> None:
+        kind = spec.kind.name
+        if kind == "USER_INPUT":
+            val = n.meta["val"]
+            if str(val.dtype) != "torch.float32":
+                raise self.error(n, f"input {n.name!r} has dtype {val.dtype}; model inputs must be float32")
+            self.inputs.append(Input(n.name, _shape(val)))
+            self.shapes[n.name] = _shape(val)
+            self.env[n.name] = n.name
+        elif kind in ("PARAMETER", "BUFFER", "CONSTANT_TENSOR"):
+            self.module_tensors[n.name] = spec
+        else:
+            raise self.error(n, f"unsupported exported input kind {kind} ({spec.target})")
+
+    def _tensor_param(self, use: Any, spec: Any) -> str:
+        """The parameter of a module tensor, created at its first use (unused ones never appear)."""
+        target = spec.target
+        if target not in self.params:
+            persistent = spec.kind.name == "PARAMETER" or (spec.kind.name == "BUFFER" and spec.persistent)
+            value = (self.program.state_dict if persistent else self.program.constants)[target]
+            if str(value.dtype) != "torch.float32":
+                raise self.error(use, f"tensor {target!r} has dtype {value.dtype}; pytorch2lean models are float32 (call .float())")
+            self._add_param(use, Param.of_array(target, value.detach().cpu().numpy()), constant=not persistent)
+        return target
+
+    def _add_param(self, use: Any, param: Param, *, constant: bool) -> str:
+        if not np.isfinite(param.array).all():
+            raise self.error(use, f"parameter {param.name!r} holds NaN or Inf; parameters must be finite")
+        self._claim(use, param.name)
+        self.params[param.name] = param
+        self.shapes[param.name] = param.shape
+        if constant:
+            self.constants.append(param.name)
+        return param.name
+
+    def constant(self, n: Any, part: str, value: Any) -> str:
+        """A parameter `<node>.<part>` holding a value the model's code fixes (a scalar, a mask)."""
+        array = np.asarray(value, dtype=np.float32)
+        return self._add_param(n, Param.of_array(f"{n.name}.{part}", array), constant=True)
+
+    def ref(self, n: Any, arg: Any) -> str:
+        """The IR name of an operand: a node's value, a module tensor, or a Python scalar."""
+        if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+            return self.constant(n, "const", arg)
+        if not hasattr(arg, "op"):
+            raise self.error(n, f"operand {arg!r} is neither a tensor nor a number")
+        if arg.name in self.module_tensors:
+            return self._tensor_param(n, self.module_tensors[arg.name])
+        value = self.env[arg.name]
+        if isinstance(value, _Pieces):
+            raise self.error(n, f"uses the multi-result {arg.name!r} directly")
+        return value
+
+    def _claim(self, n: Any, name: str) -> None:
+        if name in self.shapes:
+            raise self.error(n, f"the name {name!r} is taken twice (by a parameter, an input or a node); rename one")
+
+    # -- emitting nodes --
+
+    def emit(self, n: Any, op: str, inputs: Sequence[str], attrs: dict[str, Any] | None = None, part: str | None = None) -> str:
+        """Append an IR node `<n>` (or `<n>.<part>`), its operands and shape checked against the op."""
+        node = make_node(n.name if part is None else f"{n.name}.{part}", op, inputs, attrs)
+        spec = ops.get(op)
+        for k, ref in enumerate(inputs):
+            if spec.operand(k).param and ref not in self.params:
+                raise self.error(n, f"{op} needs its {spec.operand(k).name} to be a module parameter, got a computed tensor")
+        try:
+            shape = tuple(spec.shape(node.attr, [self.shapes[r] for r in inputs]))
+        except ShapeError as e:
+            raise self.error(n, f"{op}: {e}") from None
+        self._claim(n, node.id)
+        self.nodes.append(node)
+        self.shapes[node.id] = shape
+        return node.id
+
+    def error(self, n: Any, message: str) -> FrontendError:
+        return FrontendError(f"model {self.name!r}, node {n.name!r}: {message}{_origin(n)}")
+
+    # -- one FX node --
+
+    def _call(self, n: Any) -> None:
+        if n.target is operator.getitem:
+            source, index = n.args
+            pieces = self.env[source.name]
+            if not isinstance(pieces, _Pieces):
+                raise self.error(n, f"indexes the single tensor {source.name!r}")
+            self.env[n.name] = pieces.pieces[index](n)
+            return
+        key = getattr(getattr(n.target, "_schema", None), "name", "")
+        if key.startswith("aten::_assert"):  # runtime checks of dtype and shape: static here
+            return
+        handler = HANDLERS.get(key)
+        if handler is None:
+            raise self.error(n, f"unsupported op {_op_name(n)}")
+        value = handler(self, n, _bind_args(n))
+        self.env[n.name] = value
+        if isinstance(value, str) and value not in self.params:
+            self._check_shape(n, value)
+
+    def _check_shape(self, n: Any, value: str) -> None:
+        """The lowering's shape must be torch's: a mismatch is a bug in a handler, not the user's."""
+        want = _shape(n.meta["val"])
+        if self.shapes[value] != want:
+            raise RuntimeError(f"node {n.name!r} ({_op_name(n)}) lowered to shape {self.shapes[value]}, torch says {want}")
+
+    def _output(self, n: Any, arg: Any) -> str:
+        name = self.ref(n, arg)
+        if name in self.params:
+            raise self.error(n, f"returns the parameter {name!r} itself; outputs must be computed from inputs")
+        return name
+
+    # -- the graph --
+
+    def _graph(self, outputs: list[str]) -> Graph:
+        """The graph of the nodes the outputs depend on, parameters in state_dict order, then constants."""
+        nodes = _live(self.nodes, outputs)
+        used = {r for node in nodes for r in node.inputs}
+        rank = {k: i for i, k in enumerate(self.order)}
+        learned = sorted((k for k in self.params if k not in self.constants), key=lambda k: rank.get(k, len(rank)))
+        order = learned + self.constants
+        params = tuple(self.params[k] for k in order if k in used)
+        constants = [k for k in self.constants if k in used]
+        return Graph(
+            name=self.name,
+            inputs=tuple(self.inputs),
+            params=params,
+            nodes=tuple(nodes),
+            outputs=tuple(outputs),
+            metadata=((CONSTANTS_KEY, " ".join(constants)),) if constants else (),
+        )
+
+
+def _live(nodes: list[Node], outputs: Iterable[str]) -> list[Node]:
+    """The nodes some output depends on, in order (a transpose folded into linear drops out)."""
+    needed = set(outputs)
+    live = []
+    for node in reversed(nodes):
+        if node.id in needed:
+            live.append(node)
+            needed.update(node.inputs)
+    return live[::-1]
+
+
+# ---- FX helpers -----------------------------------------------------------------------------------
+
+def _flat(x: Any) -> list[Any]:
+    return [y for item in x for y in _flat(item)] if isinstance(x, (list, tuple)) else [x]
+
+
+def _shape(val: Any) -> Shape:
+    try:
+        return tuple(int(d) for d in val.shape)
+    except TypeError:  # a SymInt without a value
+        raise FrontendError(f"dynamic shape {list(val.shape)}: pytorch2lean needs static shapes") from None
+
+
+def _shape_of(n: Any) -> Shape:
+    return _shape(n.meta["val"])
+
+
+def _op_name(n: Any) -> str:
+    return str(n.target) if hasattr(n.target, "_schema") else getattr(n.target, "__name__", repr(n.target))
+
+
+def _bind_args(n: Any) -> dict[str, Any]:
+    """The node's arguments by schema name, defaults filled in."""
+    bound = {}
+    for k, arg in enumerate(n.target._schema.arguments):
+        if k < len(n.args) and not arg.kwarg_only:
+            bound[arg.name] = n.args[k]
+        elif arg.name in n.kwargs:
+            bound[arg.name] = n.kwargs[arg.name]
+        else:
+            bound[arg.name] = arg.default_value if arg.has_default_value() else None
+    return bound
+
+
+def _origin(n: Any) -> str:
+    """' at file:line (code) in module ...': the innermost user frame of the node's stack trace."""
+    frames = [(m["file"], int(m["line"]), m["code"]) for m in _FRAME.finditer(n.meta.get("stack_trace") or "")]
+    frame = _user_frame(frames)
+    where = f" at {frame[0]}:{frame[1]} ({frame[2].strip()})" if frame else " (source line unknown)"
+    stack = n.meta.get("nn_module_stack") or {}
+    if stack:
+        path, cls = list(stack.values())[-1]
+        where += f" in module {path or '<root>'!r} ({cls.rpartition('.')[2] if isinstance(cls, str) else cls.__name__})"
+    return where
+
+
+def _user_frame(frames: Sequence[tuple[str, int, str]]) -> tuple[str, int, str] | None:
+    """The innermost (file, line, code) outside torch, Python's import machinery and this module."""
+    skip = (str(Path(sys.modules["torch"].__file__).parent), "<frozen ", __file__)
+    user = [f for f in frames if not f[0].startswith(skip)]
+    return user[-1] if user else None
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    v = [v] if isinstance(v, int) else list(v)
+    return (v[0], v[0]) if len(v) == 1 else (v[0], v[1])
+
+
+def _axis(d: int, rank: int) -> int:
+    return d % rank if rank else 0
+
+
+# ---- handlers: (lowering, fx node, args by name) -> Value -----------------------------------------
+
+Handler = Callable[[_Lowering, Any, dict[str, Any]], Value]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            HANDLERS[f"aten::{name}"] = fn
+        return fn
+    return register
+
+
+def supported_ops() -> list[str]:
+    """The ATen op names this frontend lowers (any overload), sorted."""
+    return sorted(HANDLERS)
+
+
+@handles("clone", "contiguous", "alias", "detach", "lift_fresh_copy", "_to_copy", "to")
+def _alias(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Copies and same-dtype conversions carry the value unchanged."""
+    x = next(iter(a.values()))
+    if str(n.meta["val"].dtype) != "torch.float32":
+        raise lw.error(n, f"converts to {n.meta['val'].dtype}; pytorch2lean models are float32")
+    return lw.ref(n, x)
+
+
+@handles("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout")
+def _dropout(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    if a["train"]:
+        raise lw.error(n, "dropout in training mode; export the module in eval mode")
+    return lw.ref(n, a["input"])
+
+
+def _binary(op: str, swap: bool = False) -> Handler:
+    def lower(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+        if a.get("alpha", 1) != 1:
+            raise lw.error(n, f"alpha={a['alpha']} is not supported; write the scaling as its own multiplication")
+        if a.get("rounding_mode") is not None:
+            raise lw.error(n, f"division with rounding_mode={a['rounding_mode']!r} is not supported")
+        x, y = lw.ref(n, a["self"]), lw.ref(n, a["other"])
+        return lw.emit(n, op, [y, x] if swap else [x, y])
+    return lower
+
+
+for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "div")):
+    HANDLERS[f"aten::{_name}"] = _binary(_op)
+HANDLERS["aten::rsub"] = _binary("sub", swap=True)
+
+
+@handles("reciprocal")
+def _reciprocal(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    return lw.emit(n, "div", [lw.constant(n, "one", 1.0), lw.ref(n, a["self"])])
+
+
+def _unary(op: str, **attrs: str) -> Handler:
+    """An op whose attributes are the node's arguments renamed: {ir attr: aten argument}."""
+    def lower(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+        return lw.emit(n, op, [lw.ref(n, a["self"])], {k: a[v] for k, v in attrs.items()})
+    return lower
+
+
+HANDLERS.update({
+    "aten::neg": _unary("neg"),
+    "aten::relu": _unary("relu"),
+    "aten::sigmoid": _unary("sigmoid"),
+    "aten::tanh": _unary("tanh"),
+    "aten::gelu": _unary("gelu", approximate="approximate"),
+    "aten::leaky_relu": _unary("leaky_relu", alpha="negative_slope"),
+})
+
+
+# -- dense products --
+
+@handles("linear")
+def _linear(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    inputs = [lw.ref(n, a["input"]), lw.ref(n, a["weight"])]
+    return lw.emit(n, "linear", inputs + ([lw.ref(n, a["bias"])] if a["bias"] is not None else []))
+
+
+@handles("mm", "bmm", "matmul")
+def _matmul(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    x, y = lw.ref(n, a["self"]), lw.ref(n, a.get("mat2", a.get("other")))
+    return _product(lw, n, x, y, None)
+
+
+@handles("addmm")
+def _addmm(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """beta * self + alpha * (mat1 @ mat2), the core-ATen form of a linear layer (mat2 = weight^T)."""
+    if a["beta"] != 1 or a["alpha"] != 1:
+        raise lw.error(n, f"addmm with beta={a['beta']}, alpha={a['alpha']} is not supported (only 1, 1)")
+    return _product(lw, n, lw.ref(n, a["mat1"]), lw.ref(n, a["mat2"]), lw.ref(n, a["self"]))
+
+
+def _product(lw: _Lowering, n: Any, x: str, y: str, bias: str | None) -> str:
+    """x @ y (+ bias): a linear layer when y transposes a 2-D weight, else matmul (then add)."""
+    weight = lw.transposed.get(y)
+    out = lw.shapes[y][-1:] if len(lw.shapes[y]) > 1 else ()
+    if weight is not None and x not in lw.params and (bias is None or (bias in lw.params and lw.shapes[bias] == out)):
+        return lw.emit(n, "linear", [x, weight] + ([bias] if bias else []))
+    if bias is None:
+        return lw.emit(n, "matmul", [x, y])
+    return lw.emit(n, "add", [lw.emit(n, "matmul", [x, y], part="matmul"), bias])
+
+
+@handles("conv2d", "convolution")
+def _conv2d(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    if a.get("transposed"):
+        raise lw.error(n, "transposed convolution is not supported")
+    if len(_shape_of(a["weight"])) != 4:
+        raise lw.error(n, f"only 2-D convolution is supported (weight shape {list(_shape_of(a['weight']))})")
+    kernel = _shape_of(a["weight"])[2:]
+    dilation = _pair(a["dilation"])
+    attrs = {"stride": _pair(a["stride"]), "dilation": dilation, "groups": a["groups"],
+             "padding": _conv_padding(lw, n, a["padding"], kernel, dilation)}
+    inputs = [lw.ref(n, a["input"]), lw.ref(n, a["weight"])] + ([lw.ref(n, a["bias"])] if a["bias"] is not None else [])
+    return lw.emit(n, "conv2d", inputs, attrs)
+
+
+def _conv_padding(lw: _Lowering, n: Any, padding: Any, kernel: Shape, dilation: tuple[int, int]) -> tuple[int, ...]:
+    """[top, left, bottom, right] from torch's symmetric pair, 'valid' or 'same' (extra on the far side)."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return (total[0] // 2, total[1] // 2, total[0] - total[0] // 2, total[1] - total[1] // 2)
+    if isinstance(padding, str):
+        raise lw.error(n, f"padding {padding!r} is not supported")
+    ph, pw = _pair(padding)
+    return (ph, pw, ph, pw)
+
+
+# -- pooling --
+
+def _window(a: dict[str, Any]) -> dict[str, Any]:
+    kernel = _pair(a["kernel_size"])
+    stride = _pair(a["stride"]) if list(a["stride"] or []) else kernel
+    ph, pw = _pair(a["padding"])
+    return {"kernel": kernel, "stride": stride, "padding": (ph, pw, ph, pw), "ceil_mode": a["ceil_mode"]}
+
+
+@handles("max_pool2d", "max_pool2d_with_indices")
+def _maxpool(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    attrs = {**_window(a), "dilation": _pair(a["dilation"])}
+    if n.target._schema.name.endswith("with_indices"):
+        return _Pieces((lambda use: lw.emit(use, "maxpool2d", [lw.ref(n, a["self"])], attrs),
+                        lambda use: _refuse(lw, use, "max pooling indices are not supported")))
+    return lw.emit(n, "maxpool2d", [lw.ref(n, a["self"])], attrs)
+
+
+@handles("avg_pool2d")
+def _avgpool(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    if a["divisor_override"] is not None:
+        raise lw.error(n, f"avg_pool2d divisor_override={a['divisor_override']} is not supported")
+    attrs = {**_window(a), "count_include_pad": a["count_include_pad"]}
+    return lw.emit(n, "avgpool2d", [lw.ref(n, a["self"])], attrs)
+
+
+@handles("adaptive_avg_pool2d", "_adaptive_avg_pool2d")
+def _adaptive_avgpool(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """An average pool with fixed windows when the output size divides the input size."""
+    x = lw.ref(n, a["self"])
+    (h, w), (oh, ow) = lw.shapes[x][-2:], _shape_of(n)[-2:]
+    if h % oh or w % ow:
+        raise lw.error(n, f"adaptive_avg_pool2d from {h}x{w} to {oh}x{ow}: only output sizes dividing the input are supported")
+    if (h, w) == (oh, ow):
+        return x
+    kernel = (h // oh, w // ow)
+    return lw.emit(n, "avgpool2d", [x], {"kernel": kernel, "stride": kernel})
+
+
+def _refuse(lw: _Lowering, n: Any, message: str) -> str:
+    raise lw.error(n, message)
+
+
+# -- normalization, softmax, attention --
+
+@handles("batch_norm", "_native_batch_norm_legit_no_training")
+def _batchnorm(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    if a.get("training"):
+        raise lw.error(n, "batch norm in training mode; export the module in eval mode")
+    if a["running_mean"] is None or a["running_var"] is None:
+        raise lw.error(n, "batch norm without running statistics (track_running_stats=False) is not supported")
+
+    def emit(use: Any) -> str:
+        c = lw.shapes[lw.ref(n, a["input"])][1]
+        scale = lw.ref(n, a["weight"]) if a["weight"] is not None else lw.constant(n, "scale", np.ones(c))
+        bias = lw.ref(n, a["bias"]) if a["bias"] is not None else lw.constant(n, "bias", np.zeros(c))
+        stats = [lw.ref(n, a["running_mean"]), lw.ref(n, a["running_var"])]
+        return lw.emit(use, "batchnorm", [lw.ref(n, a["input"]), scale, bias, *stats], {"epsilon": a["eps"]})
+
+    if "training" in a:
+        return emit(n)
+    return _Pieces((emit,) + (lambda use: _refuse(lw, use, "batch norm statistics outputs are not supported"),) * 2)
+
+
+@handles("layer_norm", "native_layer_norm")
+def _layernorm(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    normalized = tuple(a["normalized_shape"])
+
+    def emit(use: Any) -> str:
+        scale = lw.ref(n, a["weight"]) if a["weight"] is not None else lw.constant(n, "scale", np.ones(normalized))
+        bias = [lw.ref(n, a["bias"])] if a["bias"] is not None else []
+        return lw.emit(use, "layernorm", [lw.ref(n, a["input"]), scale, *bias], {"axis": -len(normalized), "epsilon": a["eps"]})
+
+    if "cudnn_enable" in a:
+        return emit(n)
+    return _Pieces((emit,) + (lambda use: _refuse(lw, use, "layer norm statistics outputs are not supported"),) * 2)
+
+
+@handles("softmax", "_softmax")
+def _softmax(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    if a.get("dtype") not in (None, _torch().float32) or a.get("half_to_float"):
+        raise lw.error(n, "softmax with a dtype conversion is not supported")
+    return lw.emit(n, "softmax", [lw.ref(n, a["self"])], {"axis": a["dim"]})
+
+
+@handles("scaled_dot_product_attention")
+def _attention(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """softmax(q k^T * scale + mask) v, as the module doc states (MASK_VALUE for causal masks)."""
+    if a["dropout_p"] != 0:
+        raise lw.error(n, f"attention dropout_p={a['dropout_p']} is not supported (export in eval mode with dropout 0)")
+    if a["enable_gqa"]:
+        raise lw.error(n, "grouped-query attention (enable_gqa=True) is not supported")
+    q, k, v = (lw.ref(n, a[x]) for x in ("query", "key", "value"))
+    rank, (length, width), keys = len(lw.shapes[k]), lw.shapes[q][-2:], lw.shapes[k][-2]
+    perm = tuple(range(rank - 2)) + (rank - 1, rank - 2)
+    scores = lw.emit(n, "matmul", [q, lw.emit(n, "transpose", [k], {"perm": perm}, part="keys_t")], part="scores")
+    scale = a["scale"] if a["scale"] is not None else 1 / math.sqrt(width)
+    scores = lw.emit(n, "mul", [scores, lw.constant(n, "scale", scale)], part="scaled")
+    mask = _attention_mask(lw, n, a, length, keys)
+    if mask is not None:
+        scores = lw.emit(n, "add", [scores, mask], part="masked")
+    return lw.emit(n, "matmul", [lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights"), v])
+
+
+def _attention_mask(lw: _Lowering, n: Any, a: dict[str, Any], length: int, keys: int) -> str | None:
+    if a["is_causal"] and a["attn_mask"] is not None:
+        raise lw.error(n, "attention with both is_causal and attn_mask is not supported")
+    if a["is_causal"]:
+        above = np.triu(np.ones((length, keys), dtype=bool), k=1)
+        return lw.constant(n, "mask", np.where(above, MASK_VALUE, 0.0))
+    if a["attn_mask"] is None:
+        return None
+    if str(a["attn_mask"].meta["val"].dtype) != "torch.float32":
+        raise lw.error(n, "only a float32 additive attn_mask (or is_causal=True) is supported, not a boolean mask")
+    return lw.ref(n, a["attn_mask"])
+
+
+# -- shapes and layout --
+
+@handles("view", "reshape", "_unsafe_view", "squeeze", "unsqueeze", "flatten", "unflatten", "view_as", "reshape_as")
+def _reshape(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """To torch's static result shape; `flatten(x, 1)` of rank >= 3 stays ONNX-style flatten."""
+    x = lw.ref(n, a["self"] if "self" in a else a["input"])
+    src, dst = lw.shapes[x], _shape_of(n)
+    if src == dst:
+        return x
+    if n.target._schema.name == "aten::flatten" and len(dst) == 2 and dst == (src[0], math.prod(src[1:])):
+        return lw.emit(n, "flatten", [x], {"axis": 1})
+    return lw.emit(n, "reshape", [x], {"shape": dst})
+
+
+@handles("permute", "transpose", "t", "mT", "numpy_T", "swapaxes", "swapdims")
+def _transpose(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    x = lw.ref(n, a["self"])
+    perm = _permutation(n.target._schema.name, a, len(lw.shapes[x]))
+    if perm == tuple(range(len(perm))):
+        return x
+    out = lw.emit(n, "transpose", [x], {"perm": perm})
+    if x in lw.params and perm == (1, 0):
+        lw.transposed[out] = x
+    return out
+
+
+def _permutation(op: str, a: dict[str, Any], rank: int) -> tuple[int, ...]:
+    if op == "aten::permute":
+        return tuple(_axis(d, rank) for d in a["dims"])
+    if op in ("aten::t", "aten::numpy_T"):
+        return tuple(range(rank))[::-1]
+    d0, d1 = (-2, -1) if op == "aten::mT" else (a.get("dim0", a.get("axis0")), a.get("dim1", a.get("axis1")))
+    perm = list(range(rank))
+    perm[_axis(d0, rank)], perm[_axis(d1, rank)] = perm[_axis(d1, rank)], perm[_axis(d0, rank)]
+    return tuple(perm)
+
+
+@handles("cat", "concat", "concatenate")
+def _cat(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    parts = [lw.ref(n, t) for t in a["tensors"]]
+    return lw.emit(n, "concat", parts, {"axis": _axis(a["dim"], len(_shape_of(n)))})
+
+
+@handles("stack")
+def _stack(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Each tensor reshaped to hold the new axis, then concatenated along it."""
+    out = _shape_of(n)
+    axis = _axis(a["dim"], len(out))
+    piece = out[:axis] + (1,) + out[axis + 1:]
+    parts = [lw.emit(n, "reshape", [lw.ref(n, t)], {"shape": piece}, part=str(k)) for k, t in enumerate(a["tensors"])]
+    return lw.emit(n, "concat", parts, {"axis": axis})
+
+
+@handles("expand", "expand_as")
+def _expand(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Broadcast to torch's static shape: size-1 axes repeat by concatenating copies (exact)."""
+    x = lw.ref(n, a["self"])
+    out = _shape_of(n)
+    src = (1,) * (len(out) - len(lw.shapes[x])) + lw.shapes[x]
+    steps = [("reshape", {"shape": src}, 1)] if src != lw.shapes[x] else []
+    steps += [("concat", {"axis": axis}, d) for axis, (s, d) in enumerate(zip(src, out)) if s != d]
+    for k, (op, attrs, copies) in enumerate(steps):
+        x = lw.emit(n, op, [x] * copies, attrs, part=None if k == len(steps) - 1 else f"{k}")
+    return x
+
+
+def _slice(lw: _Lowering, n: Any, x: str, dim: int, kept: range, part: str | None = None) -> str:
+    """x restricted to indices `kept` along `dim` (the whole axis: x itself)."""
+    size = lw.shapes[x][dim]
+    if kept == range(size):
+        return x
+    attrs = {"starts": (kept.start,), "ends": (kept.stop,), "axes": (dim,), "steps": (kept.step,)}
+    return lw.emit(n, "slice", [x], attrs, part=part)
+
+
+@handles("slice")
+def _slice_op(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    x = lw.ref(n, a["self"])
+    dim = _axis(a["dim"], len(lw.shapes[x]))
+    return _slice(lw, n, x, dim, range(*slice(a["start"], a["end"], a["step"]).indices(lw.shapes[x][dim])))
+
+
+@handles("narrow")
+def _narrow(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    x = lw.ref(n, a["self"])
+    dim = _axis(a["dim"], len(lw.shapes[x]))
+    start = a["start"] % lw.shapes[x][dim]
+    return _slice(lw, n, x, dim, range(start, start + a["length"]))
+
+
+@handles("select")
+def _select(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """One index of an axis: a slice of width 1, then a reshape dropping the axis."""
+    x = lw.ref(n, a["self"])
+    dim = _axis(a["dim"], len(lw.shapes[x]))
+    index = a["index"] % lw.shapes[x][dim]
+    return _take(lw, n, x, dim, index, 1, drop=True)
+
+
+def _take(lw: _Lowering, n: Any, x: str, dim: int, start: int, size: int, *, drop: bool) -> str:
+    """Indices [start, start + size) of `dim`, the axis removed when `drop` (select, unbind)."""
+    if not drop:
+        return _slice(lw, n, x, dim, range(start, start + size))
+    sliced = _slice(lw, n, x, dim, range(start, start + size), part="slice")
+    shape = lw.shapes[sliced]
+    return lw.emit(n, "reshape", [sliced], {"shape": shape[:dim] + shape[dim + 1:]})
+
+
+@handles("split", "split_with_sizes", "chunk", "unbind", "tensor_split")
+def _split(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Consecutive pieces along one axis, each lowered when a getitem uses it."""
+    x = lw.ref(n, a["self"])
+    dim = _axis(a["dim"], len(lw.shapes[x]))
+    drop = n.target._schema.name == "aten::unbind"
+    sizes = [1 if drop else _shape(v)[dim] for v in n.meta["val"]]
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    return _Pieces(tuple(
+        (lambda use, s=s, z=z: _take(lw, use, x, dim, s, z, drop=drop)) for s, z in zip(starts, sizes)
+    ))

@@ -1,0 +1,433 @@
+"""The PyTorch frontend: every supported ATen op against torch's own forward, spec loading, errors.
+
+A lowered graph run by `runtime.execute` (float32, NumPy) must match the module's forward on the
+same random inputs within rtol = atol = 1e-4; where the frontend claims exactness (scalar
+operands, moves of data, masks) the test asks for equal bits.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch", reason="the PyTorch frontend needs torch (pip install 'pytorch2lean[torch]')")
+from torch import nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from pytorch2lean.checkpoints import load_tensors  # noqa: E402
+from pytorch2lean.errors import FrontendError  # noqa: E402
+from pytorch2lean.frontends.torch_export import (  # noqa: E402
+    CONSTANTS_KEY, MASK_VALUE, bind_state_dict, constant_names, load_torch, lower_program, supported_ops,
+)
+from pytorch2lean.ir import Graph, dumps, validate  # noqa: E402
+from pytorch2lean.runtime import execute  # noqa: E402
+
+TOL = 1e-4
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Fn(nn.Module):
+    """A module whose forward is `fn(self, *xs)`; parameters and buffers are set by keyword."""
+
+    def __init__(self, fn: Callable[..., torch.Tensor], **tensors: torch.Tensor) -> None:
+        super().__init__()
+        self.fn = fn
+        for name, t in tensors.items():
+            if isinstance(t, nn.Module):
+                self.add_module(name, t)
+            elif name.startswith("buf_"):
+                self.register_buffer(name, t)
+            else:
+                setattr(self, name, nn.Parameter(t))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(self, x)
+
+
+def lowered(module: nn.Module, shape: tuple[int, ...], *, decompose: bool = False) -> Graph:
+    program = torch.export.export(module.eval(), (torch.zeros(shape),))
+    return lower_program(program.run_decompositions() if decompose else program, name="t")
+
+
+def both(module: nn.Module, shape: tuple[int, ...], *, decompose: bool = False, batch: int = 3) -> tuple[list, list]:
+    """(ours, torch's) outputs on `batch` random samples of `shape`, one array per output."""
+    graph = lowered(module, shape, decompose=decompose)
+    xs = torch.randn((batch,) + shape, generator=torch.Generator().manual_seed(0))
+    ours = execute(graph, {graph.inputs[0].name: xs.numpy()})
+    with torch.no_grad():
+        runs = [module(x) for x in xs]
+    runs = [r if isinstance(r, tuple) else (r,) for r in runs]
+    theirs = [np.stack([r[k].numpy() for r in runs]) for k in range(len(graph.outputs))]
+    return [ours[o] for o in graph.outputs], theirs
+
+
+def assert_matches(module: nn.Module, shape: tuple[int, ...], **kw) -> None:
+    ours, theirs = both(module, shape, **kw)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=TOL, atol=TOL)
+
+
+def r(*shape: int) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(sum(shape)))
+
+
+CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+    "linear": (lambda: nn.Linear(5, 3), (2, 5)),
+    "linear_no_bias": (lambda: nn.Linear(5, 3, bias=False), (1, 4, 5)),
+    "matmul_param_right": (lambda: Fn(lambda s, x: x @ s.w, w=r(5, 3)), (2, 5)),
+    "matmul_transposed_param": (lambda: Fn(lambda s, x: x @ s.w.t(), w=r(3, 5)), (2, 5)),
+    "matmul_param_left": (lambda: Fn(lambda s, x: torch.matmul(s.w, x), w=r(3, 2)), (2, 5)),
+    "bmm": (lambda: Fn(lambda s, x: torch.bmm(x, x.transpose(1, 2))), (2, 3, 4)),
+    "conv": (lambda: nn.Conv2d(2, 4, 3, stride=2, padding=1), (1, 2, 7, 7)),
+    "conv_groups_dilation": (lambda: nn.Conv2d(4, 6, 3, dilation=2, groups=2, bias=False), (1, 4, 9, 8)),
+    "conv_same_even_kernel": (lambda: nn.Conv2d(2, 3, (2, 4), padding="same"), (1, 2, 5, 6)),
+    "conv_valid": (lambda: nn.Conv2d(2, 3, 3, padding="valid"), (1, 2, 5, 6)),
+    "activations": (lambda: Fn(lambda s, x: torch.cat([F.relu(x), F.leaky_relu(x, 0.2), torch.sigmoid(x), torch.tanh(x), -x], 1)), (2, 3)),
+    "gelu": (lambda: Fn(lambda s, x: F.gelu(x) + F.gelu(2 * x, approximate="tanh")), (2, 6)),
+    "arithmetic": (lambda: Fn(lambda s, x: (x + s.b) * s.w - x / (s.w * s.w + 1) + (1 - x) + 2 / (x * x + 1), w=r(3), b=r(2, 3)), (2, 3)),
+    "maxpool": (lambda: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (1, 2, 8, 7)),
+    "maxpool_dilation": (lambda: nn.MaxPool2d(2, stride=1, dilation=2), (1, 2, 6, 6)),
+    "avgpool_excluding_pad": (lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (1, 2, 7, 7)),
+    "avgpool_ceil": (lambda: nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True), (1, 2, 7, 6)),
+    "adaptive_avgpool": (lambda: nn.AdaptiveAvgPool2d((2, 1)), (1, 3, 4, 6)),
+    "batchnorm": (lambda: _with_stats(nn.BatchNorm2d(3)), (2, 3, 4, 4)),
+    "batchnorm1d": (lambda: _with_stats(nn.BatchNorm1d(5)), (2, 5)),
+    "batchnorm_no_affine": (lambda: _with_stats(nn.BatchNorm2d(3, affine=False)), (1, 3, 2, 2)),
+    "layernorm": (lambda: nn.LayerNorm(6), (2, 3, 6)),
+    "layernorm_2d_no_affine": (lambda: nn.LayerNorm((3, 6), elementwise_affine=False), (2, 3, 6)),
+    "layernorm_no_bias": (lambda: nn.LayerNorm(6, bias=False), (2, 6)),
+    "softmax": (lambda: Fn(lambda s, x: torch.softmax(x, 1) + F.softmax(x, dim=-1)), (2, 3, 4)),
+    "attention": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x * 2, x + 1)), (1, 2, 5, 4)),
+    "attention_causal": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, is_causal=True)), (2, 5, 4)),
+    "attention_causal_cross": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x[:, :3], x, x, is_causal=True, scale=0.3)), (2, 5, 4)),
+    "attention_float_mask": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_mask), buf_mask=r(5, 5)), (1, 5, 4)),
+    "reshapes": (lambda: Fn(lambda s, x: torch.cat([x.view(2, 12), x.reshape(2, 3, 4).flatten(1), x.unsqueeze(0).squeeze(0).flatten(2).flatten(1)], 1)), (2, 3, 2, 2)),
+    "flatten_all": (lambda: Fn(lambda s, x: torch.flatten(x).unflatten(0, (3, 8))), (2, 3, 4)),
+    "permutes": (lambda: Fn(lambda s, x: x.permute(2, 0, 1).transpose(0, 1).mT.contiguous() + x.transpose(-1, 0).swapaxes(1, 1)), (3, 4, 3)),
+    "t": (lambda: Fn(lambda s, x: x.t() @ x), (3, 4)),
+    "slices": (lambda: Fn(lambda s, x: torch.cat([x[:, 1:], x[:, :-1:2], x.narrow(1, 1, 2), x[:, -1:]], 1)), (2, 5)),
+    "select": (lambda: Fn(lambda s, x: x[:, -1] + x[1]), (3, 3)),
+    "split_chunk_unbind": (lambda: Fn(lambda s, x: torch.stack([*x.split(2, 1)[:2], *x.chunk(3, dim=1)[1:], x.unbind(1)[3].unsqueeze(1).expand(2, 2)], 2)), (2, 6)),
+    "expand_param": (lambda: Fn(lambda s, x: torch.cat([s.c.expand(2, 3, -1), x], 1), c=r(1, 1, 4)), (2, 2, 4)),
+    "dropout_clone": (lambda: Fn(lambda s, x: s.drop(x).clone() + F.dropout(x, 0.5, training=False), drop=nn.Dropout(0.3)), (2, 3)),
+}
+
+
+def _with_stats(bn: nn.Module) -> nn.Module:
+    """A batch norm with non-trivial running statistics (and affine values when it has them)."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        bn.running_mean.normal_(0, 0.3, generator=g)
+        bn.running_var.uniform_(0.5, 1.5, generator=g)
+        if bn.affine:
+            bn.weight.normal_(1, 0.2, generator=g)
+            bn.bias.normal_(0, 0.2, generator=g)
+    return bn
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_op_matches_torch(case: str) -> None:
+    build, shape = CASES[case]
+    assert_matches(build(), shape)
+
+
+@pytest.mark.parametrize("case", ["linear", "conv", "batchnorm", "maxpool", "layernorm", "softmax", "permutes", "slices"])
+def test_core_aten_program_matches_torch(case: str) -> None:
+    """After run_decompositions (addmm, convolution, _native_batch_norm_legit_no_training, ...)."""
+    build, shape = CASES[case]
+    assert_matches(build(), shape, decompose=True)
+
+
+def test_core_aten_linear_folds_the_transposed_weight() -> None:
+    graph = lowered(nn.Linear(5, 3), (2, 5), decompose=True)
+    assert [n.op for n in graph.nodes] == ["linear"]
+    assert [p.name for p in graph.params] == ["weight", "bias"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    padding=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    size=st.tuples(st.integers(3, 7), st.integers(3, 7)),
+)
+def test_pooling_configurations_match_torch(kernel, stride, padding, ceil_mode, count_include_pad, size) -> None:
+    assume(all(2 * p <= k for p, k in zip(padding, kernel)))  # torch's own rule
+    for pool in (nn.MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode),
+                 nn.AvgPool2d(kernel, stride, padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)):
+        assert_matches(pool, (1, 2) + size)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    groups=st.sampled_from([1, 2]),
+)
+def test_conv_configurations_match_torch(kernel, stride, padding, dilation, groups) -> None:
+    assert_matches(nn.Conv2d(2, 4, kernel, stride, padding, dilation, groups), (1, 2, 7, 6))
+
+
+# ---- exactness claims ---------------------------------------------------------------------------
+
+def test_scalar_operands_are_exact_float32_constants() -> None:
+    """torch casts a Python scalar to float32 before the op: the constant holds exactly that value."""
+    module = Fn(lambda s, x: ((x * 0.1 + 0.3) / 3.0 - 1e-3) * 7)
+    ours, theirs = both(module, (4, 50), batch=8)
+    assert np.array_equal(ours[0], theirs[0])
+    graph = lowered(module, (4, 50))
+    assert graph.param("mul.const").array == np.float32(0.1)
+    assert set(constant_names(graph)) == {p.name for p in graph.params}
+
+
+def test_data_moves_are_bit_exact() -> None:
+    build, shape = CASES["split_chunk_unbind"]
+    ours, theirs = both(build(), shape)
+    assert np.array_equal(ours[0], theirs[0])
+
+
+def test_causal_mask_is_finite_and_masks_exactly() -> None:
+    graph = lowered(CASES["attention_causal_cross"][0](), (2, 5, 4))
+    mask = graph.param("scaled_dot_product_attention.mask").array
+    assert mask.shape == (3, 5)
+    assert np.array_equal(mask, np.where(np.triu(np.ones((3, 5)), k=1) > 0, np.float32(MASK_VALUE), 0).astype(np.float32))
+    graph = validate(replace(graph, outputs=graph.outputs + ("scaled_dot_product_attention.weights",)))
+    xs = np.random.default_rng(0).standard_normal((4, 2, 5, 4)).astype(np.float32)
+    weights = execute(graph, {"x": xs})["scaled_dot_product_attention.weights"]
+    above = np.broadcast_to(mask < 0, weights.shape)
+    assert np.all(weights[above] == 0) and np.all(weights[~above] > 0)
+
+
+# ---- the graph's names, inputs and outputs -------------------------------------------------------
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, image: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.fc(image) + bias
+        return y, torch.relu(y)
+
+
+def test_names_come_from_forward_state_dict_and_export() -> None:
+    program = torch.export.export(TwoInputs().eval(), (torch.zeros(1, 3), torch.zeros(1, 2)))
+    graph = lower_program(program, name="two")
+    assert [i.name for i in graph.inputs] == ["image", "bias"]
+    assert [i.shape for i in graph.inputs] == [(1, 3), (1, 2)]
+    assert [p.name for p in graph.params] == ["fc.weight", "fc.bias"]
+    fx_names = {n.name for n in program.graph.nodes}
+    assert {n.id for n in graph.nodes} <= fx_names and graph.outputs == ("add", "relu")
+    assert np.array_equal(graph.param("fc.weight").array, program.state_dict["fc.weight"].detach().numpy())
+
+
+def test_returning_a_parameter_is_refused() -> None:
+    module = Fn(lambda s, x: (x + 1, s.w), w=r(2))
+    with pytest.raises(FrontendError, match="returns the parameter 'w'"):
+        lowered(module, (1, 2))
+
+
+def test_float64_parameter_is_refused_naming_it() -> None:
+    module = Fn(lambda s, x: x * s.w, w=r(2).double())
+    with pytest.raises(FrontendError, match=r"tensor 'w' has dtype torch.float64"):
+        lowered(module, (1, 2))
+
+
+# ---- refusals that name the op and the user's line -----------------------------------------------
+
+def write_model(folder: Path, body: str, name: str = "model.py") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(k for k, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+CUMSUM = """\
+    import torch
+    from torch import nn
+
+    class Running(nn.Module):
+        def forward(self, x):
+            y = x * 2
+            return torch.cumsum(y, 1)
+
+        def example_input(self):
+            return torch.zeros(1, 4)
+
+    def running():
+        return Running()
+    """
+
+
+def test_unsupported_op_names_op_and_source_line(tmp_path: Path) -> None:
+    path = write_model(tmp_path, CUMSUM)
+    with pytest.raises(FrontendError) as e:
+        load_torch(f"{path}:running")
+    message = str(e.value)
+    assert "unsupported op aten.cumsum.default" in message
+    assert f"{path}:{line_of(path, 'cumsum')} (return torch.cumsum(y, 1))" in message
+    assert "node 'cumsum'" in message
+
+
+def test_unsupported_op_inside_a_library_module_names_the_calling_line(tmp_path: Path) -> None:
+    path = write_model(tmp_path, """\
+        import torch
+        from torch import nn
+
+        class Clipped(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Linear(3, 3), nn.Hardtanh())
+
+            def forward(self, x):
+                return self.body(x) + 1
+        """)
+    with pytest.raises(FrontendError) as e:
+        load_torch(f"{path}:Clipped", input_shape=(1, 3))
+    message = str(e.value)
+    assert "aten.hardtanh.default" in message
+    assert f"{path}:{line_of(path, 'self.body(x)')}" in message
+    assert "in module 'body.1' (Hardtanh)" in message
+
+
+@pytest.mark.parametrize("module, shape, words", [
+    (nn.AvgPool2d(2, divisor_override=3), (1, 1, 4, 4), "divisor_override=3"),
+    (Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_m), buf_m=torch.ones(3, 3, dtype=torch.bool)), (1, 3, 2), "boolean mask"),
+    (Fn(lambda s, x: torch.add(x, x, alpha=2)), (1, 3), "alpha=2"),
+    (Fn(lambda s, x: torch.div(x, 2.0, rounding_mode="floor")), (1, 3), "rounding_mode='floor'"),
+    (nn.AdaptiveAvgPool2d(3), (1, 1, 4, 4), "only output sizes dividing"),
+    (Fn(lambda s, x: F.linear(x, x)), (2, 2), "linear needs its weight to be a module parameter"),
+    (Fn(lambda s, x: x * math.inf), (1, 2), "holds NaN or Inf"),
+])
+def test_unsupported_arguments_are_refused(module: nn.Module, shape: tuple[int, ...], words: str) -> None:
+    with pytest.raises(FrontendError, match=words.replace("(", r"\(")) as e:
+        lowered(module, shape)
+    assert "model 't', node " in str(e.value)
+
+
+# ---- load_torch: specs, example inputs ------------------------------------------------------------
+
+def test_input_shape_overrides_the_example(tmp_path: Path) -> None:
+    path = write_model(tmp_path, CUMSUM.replace("torch.cumsum(y, 1)", "y + 1"))
+    assert load_torch(f"{path}:running").inputs[0].shape == (1, 4)
+    assert load_torch(f"{path}:running", input_shape=(3, 2, 5)).inputs[0].shape == (3, 2, 5)
+
+
+def test_package_module_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "zoo_pkg_for_test"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    write_model(package, CUMSUM.replace("torch.cumsum(y, 1)", "y - 1"), name="nets.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    graph = load_torch("zoo_pkg_for_test.nets:running")
+    assert graph.name == "running" and [n.op for n in graph.nodes] == ["mul", "sub"]
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("no_colon_here", "expected 'path/to/model.py:factory'"),
+    ("{dir}/absent.py:f", "no such file"),
+    ("{file}:missing", "defines no callable 'missing'"),
+    ("{file}:not_a_module", "returned a int, not a torch.nn.Module"),
+    ("{file}:no_example", "give input_shape, or define a method example_input()"),
+    ("{file}:int_example", "item 0 is a tensor of dtype torch.int64"),
+    ("{file}:broken", "building the module failed at {file}:{broken_line}: ValueError: bad width"),
+    ("{file}:data_dependent", "torch.export could not capture the module"),
+    ("pytorch2lean_no_such_package.nets:f", "importing pytorch2lean_no_such_package.nets failed"),
+])
+def test_bad_specs_are_named(tmp_path: Path, spec: str, words: str) -> None:
+    path = write_model(tmp_path, """\
+        import torch
+        from torch import nn
+
+        class Plain(nn.Module):
+            def forward(self, x):
+                return x + 1
+
+        class IntExample(Plain):
+            def example_input(self):
+                return torch.zeros(1, 2, dtype=torch.int64)
+
+        class DataDependent(Plain):
+            def forward(self, x):
+                return x + 1 if x.sum() > 0 else x - 1
+
+            def example_input(self):
+                return torch.zeros(1, 2)
+
+        def not_a_module():
+            return 3
+
+        def no_example():
+            return Plain()
+
+        def int_example():
+            return IntExample()
+
+        def data_dependent():
+            return DataDependent()
+
+        def broken():
+            raise ValueError("bad width")
+        """)
+    fill = {"dir": tmp_path, "file": path, "broken_line": line_of(path, "bad width")}
+    with pytest.raises(FrontendError, match=words.format(**fill).replace("(", r"\(").replace(")", r"\)")):
+        load_torch(spec.format(**fill))
+
+
+def test_load_torch_is_deterministic() -> None:
+    spec = f"{REPO / 'examples/zoo/gpt_block/model.py'}:gpt_block"
+    assert dumps(load_torch(spec)) == dumps(load_torch(spec))
+
+
+def test_supported_ops_cover_the_catalog_families() -> None:
+    names = set(supported_ops())
+    for op in ("linear", "addmm", "conv2d", "convolution", "batch_norm", "_native_batch_norm_legit_no_training",
+               "scaled_dot_product_attention", "layer_norm", "softmax", "max_pool2d", "avg_pool2d", "cat", "select"):
+        assert f"aten::{op}" in names
+
+
+# ---- rebinding from a state_dict, torch-free ------------------------------------------------------
+
+def test_bind_state_dict_keeps_constants_and_skips_counters(tmp_path: Path) -> None:
+    module = Fn(lambda s, x: s.bn(x) * 0.5, bn=_with_stats(nn.BatchNorm1d(3)))
+    graph = lowered(module, (2, 3))
+    other = _with_stats(nn.BatchNorm1d(3))
+    with torch.no_grad():
+        other.running_var.add_(1)
+    torch.save({f"bn.{k}": v for k, v in other.state_dict().items()}, tmp_path / "sd.pt")
+    assert "bn.num_batches_tracked" in load_tensors(tmp_path / "sd.pt")
+    bound = bind_state_dict(graph, tmp_path / "sd.pt")
+    assert dict(bound.metadata)[CONSTANTS_KEY] == "mul.const"
+    assert bound.param("mul.const").array == np.float32(0.5)
+    assert np.array_equal(bound.param("bn.running_var").array, other.running_var.numpy())
+
+
+def test_checkpoint_reader_needs_no_torch(tmp_path: Path) -> None:
+    """The state_dict is read in a process where importing torch fails."""
+    torch.save(nn.Linear(3, 2).state_dict(), tmp_path / "sd.pt")
+    script = f"""
+import sys
+sys.modules["torch"] = None  # any `import torch` now raises ImportError
+from pytorch2lean.checkpoints import load_tensors
+tensors = load_tensors({str(tmp_path / 'sd.pt')!r})
+print(sorted((k, v.shape) for k, v in tensors.items()))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.strip() == "[('bias', (2,)), ('weight', (2, 3))]"
