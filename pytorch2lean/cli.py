@@ -24,15 +24,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split
 console = Console()
 err = Console(stderr=True)
 
-MODEL = typer.Argument(..., help="Model file: .p2l (DSL), .onnx, or .json (pytorch2lean IR).")
+MODEL = typer.Argument(..., help="Model: .p2l (DSL), .onnx, .json (pytorch2lean IR), or model.py:factory (PyTorch).")
+INPUT_SHAPE = typer.Option(None, "--input-shape", help="For a PyTorch factory: the input shape, e.g. 1,3,32,32.")
 CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .safetensors, .pt/.pth (read without executing code).")
 
 
 @app.command()
-def inspect(model: Path = MODEL, checkpoint: Optional[Path] = CHECKPOINT,
+def inspect(model: str = MODEL, checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE,
             as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Show nodes, shapes, parameter counts and the IR digest."""
-    loaded = load_model(model, checkpoint)
+    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
     summary = inspect_summary(loaded)
     if as_json:
         console.print_json(json.dumps(summary, sort_keys=True))
@@ -81,19 +82,33 @@ def print_summary(s: dict[str, Any]) -> None:
     console.print(f"digest: {s['digest']}", soft_wrap=True)
 
 
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    """`--input-shape 1,3,32,32` as a tuple of positive ints."""
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(d) for d in text.replace("x", ",").split(","))
+    except ValueError:
+        raise UserError(f"--input-shape {text!r}: expected positive integers separated by commas, e.g. 1,3,32,32") from None
+    if not shape or min(shape) < 1:
+        raise UserError(f"--input-shape {text!r}: every dimension must be a positive integer")
+    return shape
+
+
 def _shape(shape: list[int]) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
 
 @app.command()
 def run(
-    model: Path = MODEL,
+    model: str = MODEL,
     checkpoint: Optional[Path] = CHECKPOINT,
     inputs: list[str] = typer.Option(..., "--input", "-i", help="x.npy for a one-input model, or NAME=x.npy; shape [*input] or [B, *input]."),
     device: str = typer.Option("cpu", "--device", help="cpu (NumPy) or cuda (CuPy)."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write a run record (JSON) here."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the outputs to this .npz."),
     exact: bool = typer.Option(False, "--exact", help="Also evaluate exactly over rationals and report the float32 error."),
+    input_shape: Optional[str] = INPUT_SHAPE,
 ) -> None:
     """Run a model on the NumPy or CuPy runtime."""
     from .ir import digest
@@ -101,7 +116,7 @@ def run(
     from .runtime.backend import device_name, to_numpy
     from .runtime.record import RunRecord, TensorDigest, versions
 
-    loaded = load_model(model, checkpoint)
+    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
     g = loaded.graph
     feeds, single = read_inputs(g, inputs)
     xp = array_module(device)
@@ -167,12 +182,12 @@ def report_exact_error(g: Any, feeds: dict[str, np.ndarray], outs: dict[str, np.
 
 
 @app.command()
-def graph(model: Path = MODEL, out: Path = typer.Option(..., "--out", help="g.svg (drawing) or g.dot (Graphviz)."),
-          checkpoint: Optional[Path] = CHECKPOINT) -> None:
+def graph(model: str = MODEL, out: Path = typer.Option(..., "--out", help="g.svg (drawing) or g.dot (Graphviz)."),
+          checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE) -> None:
     """Draw the model's graph as SVG or write it as DOT."""
     from .ir.view import write_drawing
 
-    write_drawing(load_model(model, checkpoint).graph, out)
+    write_drawing(load_model(model, checkpoint, input_shape=parse_shape(input_shape)).graph, out)
     console.print(f"wrote {out}")
 
 
@@ -186,7 +201,7 @@ def demo() -> None:
     loaded = load_model(d / "model.p2l", d / "weights.npz")
     print_summary(inspect_summary(loaded))
     console.rule("run on NumPy, exact check")
-    run(d / "model.p2l", d / "weights.npz", [str(d / "x.npy")], "cpu", None, None, True)
+    run(str(d / "model.p2l"), d / "weights.npz", [str(d / "x.npy")], "cpu", None, None, True, None)
 
 
 def main(argv: list[str] | None = None) -> None:

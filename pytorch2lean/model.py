@@ -19,14 +19,24 @@ class LoadedModel:
     checkpoint_sha256: str | None = None
 
 
-def load_model(model: str | Path, checkpoint: str | Path | None = None) -> LoadedModel:
-    """Parse and validate `model`, then bind parameters from `checkpoint` when one is given."""
-    from .frontends import load_graph
+def load_model(model: str | Path, checkpoint: str | Path | None = None, *,
+               input_shape: tuple[int, ...] | None = None) -> LoadedModel:
+    """Parse and validate `model`, then bind parameters from `checkpoint` when one is given.
 
+    `model` is a file (.p2l, .onnx, .json) or a PyTorch factory `path/to/model.py:factory` /
+    `package.module:factory`, traced with torch.export (`input_shape` overrides its example).
+    """
     path = Path(model)
-    if not path.exists():
-        raise UserError(f"{path}: no such model file")
-    graph = load_graph(path)
+    if is_torch_spec(str(model)):
+        from .frontends.torch_export import load_torch
+
+        graph = load_torch(str(model), input_shape=input_shape)
+    else:
+        from .frontends import load_graph
+
+        if not path.exists():
+            raise UserError(f"{path}: no such model file")
+        graph = load_graph(path)
     if checkpoint is None:
         return LoadedModel(graph, path)
     from .checkpoints import load_checkpoint
@@ -36,3 +46,9 @@ def load_model(model: str | Path, checkpoint: str | Path | None = None) -> Loade
         raise UserError(f"{ckpt}: no such checkpoint file")
     bound, sha = load_checkpoint(graph, ckpt)
     return LoadedModel(bound, path, ckpt, sha)
+
+
+def is_torch_spec(model: str) -> bool:
+    """`file.py:factory` or `module:factory` (and not an existing file whose name has a colon)."""
+    head, sep, tail = model.rpartition(":")
+    return bool(sep and head and tail.isidentifier() and not Path(model).exists())

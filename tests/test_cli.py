@@ -103,3 +103,19 @@ def test_ir_json_is_a_model_format(tmp_path: Path) -> None:
     (tmp_path / "mlp.json").write_text(dumps(g))
     r = cli("inspect", str(tmp_path / "mlp.json"), "--json")
     assert json.loads(r.stdout)["digest"] == digest(g) == digest(loads((tmp_path / "mlp.json").read_text()))
+
+
+def test_pytorch_factory_spec_with_a_state_dict() -> None:
+    pytest.importorskip("torch", reason="PyTorch factories need torch (pip install 'pytorch2lean[torch]')")
+    zoo = ROOT / "examples" / "zoo" / "cnn"
+    r = cli("inspect", f"{zoo / 'model.py'}:cnn", "-c", str(zoo / "state_dict.pt"), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["bound"] and "batchnorm" in {n["op"] for n in data["nodes"]}
+    assert data["checkpoint_sha256"] and re.fullmatch(r"[0-9a-f]{64}", data["digest"])
+
+
+def test_bad_input_shape_is_a_user_error() -> None:
+    r = cli("inspect", "model.py:make", "--input-shape", "1,three")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "--input-shape '1,three': expected positive integers" in r.stderr

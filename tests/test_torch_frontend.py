@@ -24,12 +24,13 @@ torch = pytest.importorskip("torch", reason="the PyTorch frontend needs torch (p
 from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from pytorch2lean.checkpoints import load_tensors  # noqa: E402
+from pytorch2lean.checkpoints import load_checkpoint, load_tensors  # noqa: E402
 from pytorch2lean.errors import FrontendError  # noqa: E402
 from pytorch2lean.frontends.torch_export import (  # noqa: E402
-    CONSTANTS_KEY, MASK_VALUE, bind_state_dict, constant_names, load_torch, lower_program, supported_ops,
+    MASK_VALUE, load_torch, lower_program, supported_ops,
 )
 from pytorch2lean.ir import Graph, dumps, validate  # noqa: E402
+from pytorch2lean.ir.graph import CONSTANTS_KEY  # noqa: E402
 from pytorch2lean.runtime import execute  # noqa: E402
 
 TOL = 1e-4
@@ -191,7 +192,7 @@ def test_scalar_operands_are_exact_float32_constants() -> None:
     assert np.array_equal(ours[0], theirs[0])
     graph = lowered(module, (4, 50))
     assert graph.param("mul.const").array == np.float32(0.1)
-    assert set(constant_names(graph)) == {p.name for p in graph.params}
+    assert set(graph.constants) == {p.name for p in graph.params}
 
 
 def test_data_moves_are_bit_exact() -> None:
@@ -413,7 +414,7 @@ def test_bind_state_dict_keeps_constants_and_skips_counters(tmp_path: Path) -> N
         other.running_var.add_(1)
     torch.save({f"bn.{k}": v for k, v in other.state_dict().items()}, tmp_path / "sd.pt")
     assert "bn.num_batches_tracked" in load_tensors(tmp_path / "sd.pt")
-    bound = bind_state_dict(graph, tmp_path / "sd.pt")
+    bound, _ = load_checkpoint(graph, tmp_path / "sd.pt")
     assert dict(bound.metadata)[CONSTANTS_KEY] == "mul.const"
     assert bound.param("mul.const").array == np.float32(0.5)
     assert np.array_equal(bound.param("bn.running_var").array, other.running_var.numpy())

@@ -21,10 +21,10 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the model zoo is PyTorch code (pip install 'pytorch2lean[torch]')")
 
-from pytorch2lean.checkpoints import bind, load_tensors  # noqa: E402
+from pytorch2lean.checkpoints import bind, load_checkpoint, load_tensors  # noqa: E402
 from pytorch2lean.errors import CheckpointError  # noqa: E402
 from pytorch2lean.frontends.dsl import load_model  # noqa: E402
-from pytorch2lean.frontends.torch_export import bind_state_dict, constant_names, load_torch  # noqa: E402
+from pytorch2lean.frontends.torch_export import load_torch  # noqa: E402
 from pytorch2lean.ir import Graph, digest  # noqa: E402
 from pytorch2lean.runtime import execute  # noqa: E402
 
@@ -60,7 +60,7 @@ def torch_model(name: str) -> torch.nn.Module:
 def zoo(request: pytest.FixtureRequest) -> tuple[str, Graph, Graph]:
     """(name, graph as exported, graph rebound from the shipped state_dict)."""
     graph = load_torch(spec_of(request.param))
-    return request.param, graph, bind_state_dict(graph, checkpoint(request.param))
+    return request.param, graph, load_checkpoint(graph, checkpoint(request.param))[0]
 
 
 def test_matches_torch_forward_with_the_checkpoint(zoo: tuple[str, Graph, Graph]) -> None:
@@ -86,7 +86,7 @@ def test_checkpoint_binds_bit_for_bit(zoo: tuple[str, Graph, Graph]) -> None:
     tensors = load_tensors(checkpoint(name))
     state = torch.load(checkpoint(name), weights_only=True)
     assert sorted(tensors) == sorted(state)
-    constants = set(constant_names(graph))
+    constants = set(graph.constants)
     for p in bound.params:
         if p.name in constants:
             assert p.name not in state and p.data == graph.param(p.name).data
@@ -126,4 +126,4 @@ def test_mismatched_state_dict_is_refused_naming_the_tensor(tmp_path: Path, muta
     path = tmp_path / "state_dict.pt"
     torch.save(mutate(torch.load(checkpoint("mlp"), weights_only=True)), path)
     with pytest.raises(CheckpointError, match=words):
-        bind_state_dict(graph, path)
+        load_checkpoint(graph, path)

@@ -21,9 +21,13 @@ from ..numeric.float32 import exact_float32
 def bind(graph: Graph, tensors: Mapping[str, np.ndarray], *, source: str) -> Graph:
     """`graph` with every parameter bound to the tensor of the same name (`source` names the file).
 
+    Parameters fixed by the model's code (`graph.constants`) keep their values unless the
+    checkpoint has them; BatchNorm's integer step counters are skipped.
     Raises CheckpointError for a missing parameter, a tensor the model does not have, a wrong
     shape (naming a transposed one as such), a dtype that is not exactly float32, NaN or Inf.
     """
+    fixed = (graph.param(name) for name in graph.constants)
+    tensors = {**{p.name: p.array for p in fixed if p.bound}, **tensors}
     missing = [p.name for p in graph.params if p.name not in tensors]
     if missing:
         raise CheckpointError(f"{source}: no tensor for parameter(s) {missing} of the model")

@@ -17,7 +17,7 @@ What the graph holds:
     the extra nodes of a multi-node lowering are `<node>.<part>`;
   * parameters and buffers keep their `state_dict` names (from the exported program's graph
     signature), in `state_dict` order, bound to the module's own float32 values bit for bit;
-    a checkpoint rebinds them by name (`bind_state_dict`, torch-free);
+    a checkpoint rebinds them by name (`pytorch2lean.checkpoints.load_checkpoint`, torch-free);
   * values the model's code fixes rather than learns become parameters too, after the module's:
     a Python scalar operand `x * 0.5` is `<node>.const` holding float32(0.5) — exactly the value
     torch computes with, as torch casts a scalar operand to the float32 tensor's type; an
@@ -64,15 +64,12 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from .. import ops
-from ..checkpoints import bind, load_tensors
 from ..errors import FrontendError, ShapeError
-from ..ir.graph import Graph, Input, Node, Param, Shape
+from ..ir.graph import CONSTANTS_KEY, Graph, Input, Node, Param, Shape
 from ..ir.validate import make_node, validate
 
 MASK_VALUE = -1e9
-CONSTANTS_KEY = "constants"
 # BatchNorm's training-step counter: an int64 scalar in every state_dict, never read in eval mode.
-COUNTER_SUFFIX = "num_batches_tracked"
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in [^\n]*\n\s*(?P<code>[^\n]*)')
 
 
@@ -170,24 +167,6 @@ def _describe(x: Any) -> str:
 
 
 # ---- checkpoints --------------------------------------------------------------------------------
-
-def bind_state_dict(graph: Graph, path: str | Path) -> Graph:
-    """`graph` rebound from a saved state_dict (read torch-free), by name and shape-checked.
-
-    The graph's `constants` (see the module doc) keep their values unless the file has them;
-    BatchNorm's `num_batches_tracked` counters in the file are skipped. Anything else that does
-    not match — a missing, renamed, extra or transposed tensor — is a CheckpointError naming it.
-    """
-    tensors = {k: v for k, v in load_tensors(path).items() if not k.endswith(COUNTER_SUFFIX)}
-    for name in constant_names(graph):
-        tensors.setdefault(name, graph.param(name).array)
-    return bind(graph, tensors, source=str(path))
-
-
-def constant_names(graph: Graph) -> tuple[str, ...]:
-    """The parameters a model's code fixes (metadata `constants`), which a state_dict lacks."""
-    return tuple(dict(graph.metadata).get(CONSTANTS_KEY, "").split())
-
 
 # ---- lowering an ExportedProgram ----------------------------------------------------------------
 

@@ -18,6 +18,10 @@ AttrValue = int | float | bool | str | tuple[int, ...] | tuple[float, ...]
 
 DTYPE = "float32"
 
+CONSTANTS_KEY = "constants"
+"""Metadata entry: space-separated names of parameters fixed by the model's code (an attention
+scale, a causal mask, a scalar operand), which a checkpoint of learned weights does not hold."""
+
 
 @dataclass(frozen=True)
 class Input:
@@ -105,6 +109,11 @@ class Graph:
     @property
     def bound(self) -> bool:
         return all(p.bound for p in self.params)
+
+    @property
+    def constants(self) -> tuple[str, ...]:
+        """Parameters fixed by the model's code (see CONSTANTS_KEY)."""
+        return tuple(dict(self.metadata).get(CONSTANTS_KEY, "").split())
 
     def shapes(self) -> dict[str, Shape]:
         """The shape of every name: inputs, parameters and nodes."""
