@@ -1,4 +1,4 @@
-"""The `pytorch2lean` command line: inspect, run, graph, demo (export/verify come with their issues).
+"""The `pytorch2lean` command line: inspect, run, graph, export, lean-check, demo.
 
 A user's mistake (any `UserError`) prints one message and exits 1, without a traceback.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -192,8 +193,45 @@ def graph(model: str = MODEL, out: Path = typer.Option(..., "--out", help="g.svg
 
 
 @app.command()
+def export(
+    model: str = MODEL,
+    out: Path = typer.Option(..., "--out", help="Folder of the Lake project to write."),
+    checkpoint: Optional[Path] = CHECKPOINT,
+    examples: list[Path] = typer.Option([], "--example", "-e", help="An input .npy; its exact output becomes a theorem. Repeatable."),
+    standalone: bool = typer.Option(False, "--standalone", help="Vendor the Lean library instead of a path dependency."),
+    input_shape: Optional[str] = INPUT_SHAPE,
+) -> None:
+    """Write a Lake project stating well-formedness, output shapes and exact example outputs."""
+    from .lean.emit import export_project
+
+    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
+    arrays = [_read_npy(p) for p in examples]
+    sha = loaded.checkpoint_sha256 or "none (parameters came with the model file)"
+    export_project(loaded.graph, out, checkpoint_sha256=sha, examples=arrays, standalone=standalone)
+    console.print(f"wrote Lake project {out}: check it with `pytorch2lean lean-check {out}` or `lake build`")
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{path}: cannot read a .npy array ({e})") from None
+
+
+@app.command("lean-check")
+def lean_check_cmd(project: Path = typer.Argument(..., help="An exported project folder.")) -> None:
+    """Check an exported project with Lean (lake build, or lean module by module)."""
+    from .lean.build import lean_check
+
+    result = lean_check(project)
+    console.print(result.report(), highlight=False, markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo() -> None:
-    """Inspect and run the built-in MLP example."""
+    """Inspect, run, export and Lean-check the built-in MLP example."""
     from .resources import example_dir
 
     d = example_dir("mlp")
@@ -202,6 +240,15 @@ def demo() -> None:
     print_summary(inspect_summary(loaded))
     console.rule("run on NumPy, exact check")
     run(str(d / "model.p2l"), d / "weights.npz", [str(d / "x.npy")], "cpu", None, None, True, None)
+    console.rule("export to Lean and check it with the Lean kernel")
+    from .lean.toolchain import find_toolchain
+
+    if find_toolchain() is None:
+        console.print("no Lean toolchain found (set PYTORCH2LEAN_LEAN or put `lean` on PATH): skipping the Lean check")
+        return
+    out = Path(tempfile.mkdtemp(prefix="pytorch2lean-demo-"))
+    export(str(d / "model.p2l"), out, d / "weights.npz", [d / "x.npy"], False, None)
+    lean_check_cmd(out)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -119,3 +119,22 @@ def test_bad_input_shape_is_a_user_error() -> None:
     r = cli("inspect", "model.py:make", "--input-shape", "1,three")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "--input-shape '1,three': expected positive integers" in r.stderr
+
+
+def test_export_and_lean_check(tmp_path: Path) -> None:
+    from pytorch2lean.lean.toolchain import find_toolchain
+
+    if find_toolchain() is None:
+        pytest.skip("no Lean toolchain found (set PYTORCH2LEAN_LEAN; CI installs ../shared/lean-toolchain)")
+    out = tmp_path / "mlp"
+    r = cli("export", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "-e", str(MLP / "x.npy"), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    r = cli("lean-check", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "verdict: checked" in r.stdout and "Mlp.example0" in r.stdout
+    model = out / "Mlp" / "Model.lean"
+    text = model.read_text()
+    at = text.index("def p0 : Nat := 0x") + len("def p0 : Nat := 0x") + 7  # a mantissa digit of the first weight
+    model.write_text(text[:at] + ("1" if text[at] != "1" else "2") + text[at + 1:])
+    r = cli("lean-check", str(out))
+    assert r.returncode == 1 and "NOT checked" in r.stdout and "Traceback" not in r.stderr
