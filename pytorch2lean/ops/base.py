@@ -5,14 +5,19 @@ Kernels are written against an array module `xp` (NumPy or CuPy) and receive eve
 one extra leading batch axis (size B for activations, size 1 for parameters). Ops with an exact
 rational meaning (`exact=True`) use only ring operations and comparisons, so the very same kernel
 also runs on NumPy object arrays of `fractions.Fraction`: that is the exact evaluator.
-Bound rules (interval, relaxation) join this record in the verification issue.
+An op may also carry an interval rule (`OpSpec.interval`): from elementwise bounds on its operands
+it computes elementwise bounds on its result. Like a kernel it is written once against `xp`; on
+an exact op it uses only exact operations too, so the same rule runs in float64 (the untrusted,
+fast bound code) and over Fractions (the exact certificate checker).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -47,6 +52,32 @@ ShapeRule = Callable[[Attrs, Sequence[Shape]], Shape]
 Kernel = Callable[..., Any]
 
 
+class Interval(NamedTuple):
+    """Elementwise bounds lo <= value <= hi of one tensor, each end carrying the batch axis.
+
+    A parameter is passed as a point: both ends are the very same array object (`point`). Rules
+    may use that to split a constant weight by sign; any rule must stay sound when they do not.
+    """
+
+    lo: Any
+    hi: Any
+
+    @property
+    def point(self) -> bool:
+        return self.lo is self.hi
+
+    def map(self, f: Callable[[Any], Any]) -> "Interval":
+        """Apply a nondecreasing map to both ends."""
+        return Interval(f(self.lo), f(self.hi))
+
+
+IntervalRule = Callable[..., Interval]  # rule(xp, attrs, *operand intervals) -> Interval
+
+
+class Unbounded(ArithmeticError):
+    """An interval rule cannot bound its result (a divisor whose interval contains 0)."""
+
+
 @dataclass(frozen=True)
 class OpSpec:
     """Everything pytorch2lean knows about one op tag."""
@@ -60,6 +91,7 @@ class OpSpec:
     doc: str
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     variadic: bool = False  # the last operand repeats (concat)
+    interval: IntervalRule | None = None  # bounds of the result from bounds of the operands
 
     def arity_ok(self, n: int) -> bool:
         required = sum(1 for o in self.operands if not o.optional)
@@ -182,3 +214,81 @@ def zeros_like(xp: Any, x: Any) -> Any:
     if x.dtype == np.dtype(object):
         return np.full(x.shape, Fraction(0), dtype=object)
     return xp.zeros_like(x)
+
+
+# ---- interval-rule helpers ----------------------------------------------------------------
+
+def monotone(kernel: Kernel) -> IntervalRule:
+    """The rule of an op nondecreasing in every operand: the kernel at all lower ends, and at all upper ends.
+
+    This covers monotone elementwise ops (add, relu, sigmoid) and every op that only moves values
+    (reshape, transpose, slice, concat, pad, maxpool, positive averages): moving bounds bounds the
+    moved values, and the rule is exact wherever the kernel is.
+    """
+    def rule(xp: Any, attrs: Attrs, *operands: Interval) -> Interval:
+        return Interval(kernel(xp, attrs, *(o.lo for o in operands)), kernel(xp, attrs, *(o.hi for o in operands)))
+
+    return rule
+
+
+def hull(xp: Any, candidates: Sequence[Any]) -> Interval:
+    """The elementwise min and max of candidate values: the bounds when the extremes are among them."""
+    return Interval(functools.reduce(xp.minimum, candidates), functools.reduce(xp.maximum, candidates))
+
+
+def corners(xp: Any, fn: Callable[[Any, Any], Any], a: Interval, b: Interval) -> Interval:
+    """Bounds of fn(a, b) elementwise when fn is monotone in each argument for the other held fixed.
+
+    A product (and a quotient whose divisor keeps one sign) takes its extremes at the four corners
+    of the operand box, so the hull of the four corner values is exact.
+    """
+    return hull(xp, [fn(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)])
+
+
+def by_sign(xp: Any, apply: Callable[..., Any], x: Interval, w: Any, *rest: Any) -> Interval:
+    """Bounds of apply(x, w, *rest): a sum of products of x's entries with constant weights w, plus rest.
+
+    A positive weight takes x's bound on the same side, a negative one the other side, so the
+    result is the tightest interval; `rest` (a bias) goes to the positive half only, added once.
+    `apply` must be bilinear in (x, w) plus its additive `rest`, as linear, conv2d and matmul are.
+    """
+    if w.dtype == np.dtype(object):
+        return _by_sign_over_integers(apply, x, w, rest)
+    return _split(apply, x, w, rest)
+
+
+def _split(apply: Callable[..., Any], x: Interval, w: Any, rest: tuple[Any, ...]) -> Interval:
+    pos = w * (w > 0)  # on integer object arrays this keeps integers (a zeros_like would bring Fractions)
+    neg = w - pos
+    return Interval(apply(x.lo, pos, *rest) + apply(x.hi, neg), apply(x.hi, pos, *rest) + apply(x.lo, neg))
+
+
+_TIMES = np.frompyfunc(lambda q, s: q.numerator * (s // q.denominator), 2, 1)  # q * s, an integer
+_OVER = np.frompyfunc(Fraction, 2, 1)
+
+
+def _by_sign_over_integers(apply: Callable[..., Any], x: Interval, w: Any, rest: tuple[Any, ...]) -> Interval:
+    """`by_sign` on exact operands, computed over integers: the same Fractions, many times faster.
+
+    With S a common multiple of every denominator, apply(x S / s_w, w s_w, rest S) = S apply(x, w, rest)
+    for a bilinear apply; the scaled operands are integers, so the big sums of products run on
+    Python ints (no gcd per step), and only the results are divided by S.
+    """
+    s_w = _lcm_of_denominators(w)
+    s = math.lcm(_lcm_of_denominators(x.lo, x.hi) * s_w, _lcm_of_denominators(*rest))
+    scaled = x.map(lambda v: _TIMES(v, s // s_w))
+    iv = _split(apply, scaled, _TIMES(w, s_w), tuple(_TIMES(r, s) for r in rest))
+    return iv.map(lambda v: _OVER(v, s))
+
+
+def _lcm_of_denominators(*arrays: Any) -> int:
+    return math.lcm(*{q.denominator for a in arrays for q in a.flat})
+
+
+def weighted(kernel: Kernel) -> IntervalRule:
+    """The rule of kernel(x, weight, bias?): linear in x with a constant weight, plus a constant bias."""
+    def rule(xp: Any, attrs: Attrs, x: Interval, weight: Interval, bias: Interval | None = None) -> Interval:
+        rest = () if bias is None else (bias.lo,)
+        return by_sign(xp, lambda v, w, *b: kernel(xp, attrs, v, w, *b), x, weight.lo, *rest)
+
+    return rule

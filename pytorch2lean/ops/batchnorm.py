@@ -3,6 +3,8 @@
 y = (x - mean) / sqrt(var + epsilon) * scale + bias, with the running statistics as parameters.
 The square root has no exact rational meaning, so the op is not exact: its Lean denotation goes
 through a stated enclosure (or a frontend folds it into the neighbouring linear layer).
+Per channel it is affine with slope scale / sqrt(var + epsilon), whose sign is the sign of scale:
+the interval rule takes the kernel at x's lower end where scale >= 0 and at its upper end elsewhere.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, fail, norm_axis, register, sample_axis, unbatch_param
+from .base import Attr, Attrs, Interval, Operand, OpSpec, fail, norm_axis, register, sample_axis, unbatch_param
 
 STATS = ("scale", "bias", "mean", "var")
 
@@ -24,21 +26,28 @@ def _batchnorm_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     return x
 
 
-def _batchnorm(xp: Any, attrs: Attrs, x: Any, scale: Any, bias: Any, mean: Any, var: Any) -> Any:
+def _along(attrs: Attrs, x: Any, p: Any) -> Any:
+    """A per-channel parameter shaped to broadcast along x's channel axis."""
     rank = x.ndim - 1
     trailing = (1,) * (rank - sample_axis(attrs["axis"], rank))
+    return unbatch_param(p).reshape((-1,) + trailing)
 
-    def along(p: Any) -> Any:
-        return unbatch_param(p).reshape((-1,) + trailing)
 
-    factor = along(scale) / xp.sqrt(along(var) + attrs["epsilon"])
-    return (x - along(mean)) * factor + along(bias)
+def _batchnorm(xp: Any, attrs: Attrs, x: Any, scale: Any, bias: Any, mean: Any, var: Any) -> Any:
+    factor = _along(attrs, x, scale) / xp.sqrt(_along(attrs, x, var) + attrs["epsilon"])
+    return (x - _along(attrs, x, mean)) * factor + _along(attrs, x, bias)
+
+
+def _batchnorm_interval(xp: Any, attrs: Attrs, x: Interval, *stats: Interval) -> Interval:
+    at_lo, at_hi = (_batchnorm(xp, attrs, v, *(s.lo for s in stats)) for v in x)
+    rising = _along(attrs, x.lo, stats[0].lo) >= 0
+    return Interval(xp.where(rising, at_lo, at_hi), xp.where(rising, at_hi, at_lo))
 
 
 register(OpSpec(
     "batchnorm",
     (Operand("x"),) + tuple(Operand(n, param=True) for n in STATS),
-    _batchnorm_shape, _batchnorm, exact=False, lean="batchnorm",
+    _batchnorm_shape, _batchnorm, exact=False, lean="batchnorm", interval=_batchnorm_interval,
     doc="Inference batch normalization (ONNX BatchNormalization, torch BatchNorm in eval mode).",
     attrs={
         "epsilon": Attr("float", 1e-5, "added to var before the square root"),

@@ -4,6 +4,7 @@ The kernel loops over the kH*kW taps of the filter: each tap is a strided slice 
 input times one (out, in) slice of the weight, a plain matrix product. Only slicing, matmul and
 addition are used, so the same code runs in float32 on NumPy and CuPy and exactly on object
 arrays of Fractions, and each product is one large GEMM per group (fast enough for CIFAR sizes).
+Its interval rule splits the constant filter by sign (`base.weighted`): exact, at four convolutions.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, fail, register, unbatch_param
+from .base import Attr, Attrs, Operand, OpSpec, fail, register, unbatch_param, weighted
 
 AXES = ("height", "width")
 
@@ -173,7 +174,7 @@ def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any
 register(OpSpec(
     "conv2d",
     (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
-    _conv2d_shape, _conv2d, exact=True, lean="conv2d",
+    _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d),
     doc="2-D cross-correlation (ONNX Conv, torch Conv2d) over x [N, C, H, W] or [C, H, W]; zero padding.",
     attrs={
         "stride": Attr("ints", (1, 1), "step between windows (height, width)"),

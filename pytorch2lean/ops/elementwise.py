@@ -3,6 +3,10 @@
 The binary ops broadcast NumPy/ONNX-style: that is their stated rule, so `x + bias` with a bias
 of shape (n,) on x of shape (1, n) is allowed. Sigmoid and tanh have no exact rational meaning
 (`exact=False`): their Lean denotation goes through a stated enclosure.
+
+Interval rules: add, relu, sigmoid and tanh are monotone; sub pairs each end with the other
+operand's opposite end; mul takes the hull of the four corner products, and div the hull of the
+four corner quotients once the divisor's interval excludes 0 (otherwise there is no bound).
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable
 
-from .base import Attr, Operand, OpSpec, broadcast, lift, register, zeros_like
+from .base import (Attr, Interval, Operand, OpSpec, Unbounded, broadcast, corners, hull, lift, monotone, register,
+                   zeros_like)
 
 X = (Operand("x"),)
 AB = (Operand("a"), Operand("b"))
@@ -32,13 +37,31 @@ def _broadcast_shape(attrs: Any, shapes: Any) -> tuple[int, ...]:
     return broadcast(shapes[0], shapes[1])
 
 
-for _tag, _lean, _fn, _doc in [
-    ("add", "add", operator.add, "a + b, broadcasting (residual joins, biases)."),
-    ("sub", "sub", operator.sub, "a - b, broadcasting."),
-    ("mul", "mul", operator.mul, "a * b elementwise, broadcasting (scaling by a constant tensor)."),
-    ("div", "div", operator.truediv, "a / b elementwise, broadcasting; b must be nonzero."),
+_ADD, _SUB, _MUL, _DIV = (_binary(f) for f in (operator.add, operator.sub, operator.mul, operator.truediv))
+
+
+def _sub_interval(xp: Any, attrs: Any, a: Interval, b: Interval) -> Interval:
+    return Interval(_SUB(xp, attrs, a.lo, b.hi), _SUB(xp, attrs, a.hi, b.lo))
+
+
+def _mul_interval(xp: Any, attrs: Any, a: Interval, b: Interval) -> Interval:
+    return corners(xp, lambda x, y: _MUL(xp, attrs, x, y), a, b)
+
+
+def _div_interval(xp: Any, attrs: Any, a: Interval, b: Interval) -> Interval:
+    """a / b is monotone in b on each side of 0 only: a divisor interval touching 0 has no bound."""
+    if bool(xp.any((b.lo <= 0) & (b.hi >= 0))):
+        raise Unbounded("the divisor's interval contains 0")
+    return corners(xp, lambda x, y: _DIV(xp, attrs, x, y), a, b)
+
+
+for _tag, _lean, _kernel, _rule, _doc in [
+    ("add", "add", _ADD, monotone(_ADD), "a + b, broadcasting (residual joins, biases)."),
+    ("sub", "sub", _SUB, _sub_interval, "a - b, broadcasting."),
+    ("mul", "mul", _MUL, _mul_interval, "a * b elementwise, broadcasting (scaling by a constant tensor)."),
+    ("div", "div", _DIV, _div_interval, "a / b elementwise, broadcasting; b must be nonzero."),
 ]:
-    register(OpSpec(_tag, AB, _broadcast_shape, _binary(_fn), exact=True, lean=_lean, doc=_doc))
+    register(OpSpec(_tag, AB, _broadcast_shape, _kernel, exact=True, lean=_lean, doc=_doc, interval=_rule))
 
 
 def _relu(xp: Any, attrs: Any, x: Any) -> Any:
@@ -49,15 +72,33 @@ def _leaky_relu(xp: Any, attrs: Any, x: Any) -> Any:
     return xp.where(x > 0, x, x * attrs["alpha"])
 
 
+def _leaky_relu_interval(xp: Any, attrs: Any, x: Interval) -> Interval:
+    """Linear on each side of its one kink at 0, so the extremes lie at the ends or at the kink
+    (when inside): exact for every alpha, negative slopes included."""
+    kink = xp.minimum(xp.maximum(x.lo, zeros_like(xp, x.lo)), x.hi)
+    return hull(xp, [_leaky_relu(xp, attrs, v) for v in (x.lo, x.hi, kink)])
+
+
 def _sigmoid(xp: Any, attrs: Any, x: Any) -> Any:
     return 1 / (1 + xp.exp(-x))
 
 
-register(OpSpec("neg", X, _same_shape, lambda xp, attrs, x: -x, exact=True, lean="neg", doc="-x."))
-register(OpSpec("relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0)."))
+def _tanh(xp: Any, attrs: Any, x: Any) -> Any:
+    return xp.tanh(x)
+
+
+register(OpSpec(
+    "neg", X, _same_shape, lambda xp, attrs, x: -x, exact=True, lean="neg", doc="-x.",
+    interval=lambda xp, attrs, x: Interval(-x.hi, -x.lo),
+))
+register(OpSpec("relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0).", interval=monotone(_relu)))
 register(OpSpec(
     "leaky_relu", X, _same_shape, _leaky_relu, exact=True, lean="leakyRelu",
     doc="x if x > 0 else alpha * x.", attrs={"alpha": Attr("float", 0.01, "slope for x <= 0")},
+    interval=_leaky_relu_interval,
 ))
-register(OpSpec("sigmoid", X, _same_shape, _sigmoid, exact=False, lean="sigmoid", doc="1 / (1 + exp(-x))."))
-register(OpSpec("tanh", X, _same_shape, lambda xp, attrs, x: xp.tanh(x), exact=False, lean="tanh", doc="tanh x."))
+register(OpSpec(
+    "sigmoid", X, _same_shape, _sigmoid, exact=False, lean="sigmoid", doc="1 / (1 + exp(-x)).",
+    interval=monotone(_sigmoid),
+))
+register(OpSpec("tanh", X, _same_shape, _tanh, exact=False, lean="tanh", doc="tanh x.", interval=monotone(_tanh)))

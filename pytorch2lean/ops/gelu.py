@@ -9,6 +9,11 @@ tested over [-10, 10]).
 
 approximate="tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in the input's precision.
 Neither form has an exact rational meaning (`exact=False`).
+
+Interval rule: both forms fall on (-inf, m] and rise on [m, inf) with m near -0.752 (-0.75179 for
+"none", -0.75246 for "tanh"), their minima -0.169971 and -0.170041. So the upper bound is the
+larger end value; the lower bound is the value at the upper end left of -0.76, at the lower end
+right of -0.74, and GELU_MIN (below both minima) for an interval reaching into [-0.76, -0.74].
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, fail, register
+from .base import Attr, Attrs, Interval, Operand, OpSpec, fail, register
 
 APPROXIMATIONS = ("none", "tanh")
+FALLS_BELOW, RISES_ABOVE = -0.76, -0.74  # both forms decrease left of the first, increase right of the second
+GELU_MIN = -0.1701  # below the minimum of both forms
 _SQRT1_2 = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _ERFC_NUMPY = np.frompyfunc(math.erfc, 1, 1)
@@ -53,8 +60,14 @@ def _gelu(xp: Any, attrs: Attrs, x: Any) -> Any:
     return x * _normal_cdf(xp, x)
 
 
+def _gelu_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
+    at_lo, at_hi = _gelu(xp, attrs, x.lo), _gelu(xp, attrs, x.hi)
+    lower = xp.where(x.hi < FALLS_BELOW, at_hi, xp.where(x.lo > RISES_ABOVE, at_lo, GELU_MIN))
+    return Interval(lower, xp.maximum(at_lo, at_hi))
+
+
 register(OpSpec(
     "gelu", (Operand("x"),), _gelu_shape, _gelu, exact=False, lean="gelu",
     doc="x * Phi(x) (approximate='none', via erfc) or its tanh approximation (ONNX Gelu, opset 20).",
-    attrs={"approximate": Attr("str", "none", "none | tanh")},
+    attrs={"approximate": Attr("str", "none", "none | tanh")}, interval=_gelu_interval,
 ))

@@ -3,6 +3,10 @@
 Both are exact: a matrix product is sums of products, so the same kernel runs on float32 arrays
 and on object arrays of Fractions. Matmul must treat the runtime's leading batch axis as one more
 stack axis, which `batched_matmul` does for every rank combination of its operands.
+
+Interval rules: a product with a constant (the weight of linear, or a parameter side of matmul)
+splits the constant by sign, the tightest bound, with four products in place of one. A matmul of
+two activations bounds each term a_ik b_kj by its four corner products and sums the term bounds.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import Attrs, Operand, OpSpec, broadcast, fail, lift, register, unbatch_param
+from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, lift, register, unbatch_param,
+                   weighted)
 
 
 def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -51,11 +56,20 @@ def batched_matmul(xp: Any, a: Any, b: Any) -> Any:
     operands are lifted to the same sample rank, so the batch axis (size B or 1) lines up with
     the batch axis and broadcasts as a stack axis. The promoted axes are dropped at the end.
     """
-    a_vec, b_vec = a.ndim == 2, b.ndim == 2
-    pa = a[:, None, :] if a_vec else a
-    pb = b[:, :, None] if b_vec else b
+    return _demoted(xp.matmul(*_promoted(a, b)), a, b)
+
+
+def _promoted(a: Any, b: Any) -> tuple[Any, Any]:
+    """a and b as stacks of matrices of one common rank (vectors promoted, then lifted)."""
+    pa = a[:, None, :] if a.ndim == 2 else a
+    pb = b[:, :, None] if b.ndim == 2 else b
     rank = max(pa.ndim, pb.ndim) - 1
-    y = xp.matmul(lift(pa, rank), lift(pb, rank))
+    return lift(pa, rank), lift(pb, rank)
+
+
+def _demoted(y: Any, a: Any, b: Any) -> Any:
+    """The product of promoted operands without the axes that promotion added."""
+    a_vec, b_vec = a.ndim == 2, b.ndim == 2
     if b_vec:
         y = y[..., 0]
     if a_vec:
@@ -63,14 +77,27 @@ def batched_matmul(xp: Any, a: Any, b: Any) -> Any:
     return y
 
 
+def _matmul_interval(xp: Any, attrs: Attrs, a: Interval, b: Interval) -> Interval:
+    if b.point:
+        return by_sign(xp, lambda v, w: batched_matmul(xp, v, w), a, b.lo)
+    if a.point:
+        return by_sign(xp, lambda v, w: batched_matmul(xp, w, v), b, a.lo)
+    (pa_lo, pb_lo), (pa_hi, pb_hi) = _promoted(a.lo, b.lo), _promoted(a.hi, b.hi)
+    terms = corners(xp, lambda x, y: x[..., :, :, None] * y[..., None, :, :],
+                    Interval(pa_lo, pa_hi), Interval(pb_lo, pb_hi))  # (..., m, k, n): a_ik * b_kj
+    return terms.map(lambda t: _demoted(t.sum(axis=-2), a.lo, b.lo))
+
+
 register(OpSpec(
     "linear", (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
     _linear_shape, _linear, exact=True, lean="linear",
     doc="x W^T + b over the last axis of x: a fully connected layer (ONNX Gemm with transB=1, torch Linear).",
+    interval=weighted(_linear),
 ))
 register(OpSpec(
     "matmul", (Operand("a"), Operand("b")),
     lambda attrs, shapes: matmul_shape(shapes[0], shapes[1]),
     lambda xp, attrs, a, b: batched_matmul(xp, a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
+    interval=_matmul_interval,
 ))

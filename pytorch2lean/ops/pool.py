@@ -4,6 +4,7 @@ Both loop over the kernel taps like conv2d (the window geometry lives in ops/con
 never a value: max pooling carries a mask of real cells so a padding cell never wins, and average
 pooling divides the sum of the cells it counts by that integer count, so both stay exact. A window
 that would cover padding only has no meaning and is rejected by the shape rule.
+Both are nondecreasing in every input cell, so their interval rule is `base.monotone`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, register
+from .base import Attr, Attrs, Operand, OpSpec, monotone, register
 from .conv import Span, check_image, check_ints, pad_zeros, spans, taps, total
 
 
@@ -76,11 +77,13 @@ WINDOW = {
 
 register(OpSpec(
     "maxpool2d", (Operand("x"),), _pool_shape, _maxpool2d, exact=True, lean="maxpool2d",
+    interval=monotone(_maxpool2d),
     doc="Max over each window of x [N, C, H, W] or [C, H, W] (ONNX MaxPool); padding cells never win.",
     attrs={**WINDOW, "dilation": Attr("ints", (1, 1), "spacing between window taps (height, width)")},
 ))
 register(OpSpec(
     "avgpool2d", (Operand("x"),), _pool_shape, _avgpool2d, exact=True, lean="avgpool2d",
+    interval=monotone(_avgpool2d),
     doc="Mean over each window (ONNX AveragePool): the sum divided by the integer count of counted cells.",
     attrs={**WINDOW, "count_include_pad": Attr("bool", False, "count the stated padding cells in the divisor")},
 ))

@@ -3,6 +3,12 @@
 The maximum along the axis is subtracted before exponentiating: mathematically a no-op, it keeps
 every exponent at most 0 so that no term overflows to inf (softmax([1000, 1001]) stays finite).
 Softmax has no exact rational meaning (`exact=False`); Lean denotes it through a stated enclosure.
+
+Interval rule: softmax_i = 1 / (1 + sum_{j != i} exp(x_j - x_i)) falls as any other x_j grows and
+rises with x_i, so it lies in [1 / (1 + sum_{j != i} exp(u_j - l_i)), 1 / (1 + sum_{j != i} exp(l_j - u_i))]
+for x in [l, u]: the standard bound, tight at a vertex for each end. The sums are taken as a
+log-sum-exp, so nothing overflows; a lower bound that underflows to 0 stays sound, and the
+upper bound's exponents are capped at EXP_CAP, which only raises it and keeps it above 0.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, norm_axis, register, sample_axis
+from .base import Attr, Attrs, Interval, Operand, OpSpec, norm_axis, register, sample_axis
+
+EXP_CAP = 600.0  # exp(-600 - log n) is far above float64's underflow; capping only raises an upper bound
 
 
 def _softmax_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -24,8 +32,23 @@ def _softmax(xp: Any, attrs: Attrs, x: Any) -> Any:
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
+def _softmax_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
+    axis = sample_axis(attrs["axis"], x.lo.ndim - 1)
+    lo, hi = (xp.moveaxis(v, axis, -1) for v in x)
+    off_diagonal = ~xp.eye(lo.shape[-1], dtype=bool)
+
+    def bound(own: Any, others: Any, cap: float) -> Any:
+        """1 / (1 + sum_{j != i} exp(others_j - own_i)) along the last axis, as exp(-logsumexp(0, ...))."""
+        d = xp.where(off_diagonal, xp.minimum(others[..., None, :] - own[..., :, None], cap), -xp.inf)
+        m = xp.maximum(xp.max(d, axis=-1), 0)
+        lse = m + xp.log(xp.exp(-m) + xp.sum(xp.exp(d - m[..., None]), axis=-1))
+        return xp.moveaxis(xp.exp(-lse), -1, axis)
+
+    return Interval(bound(lo, hi, xp.inf), bound(hi, lo, EXP_CAP))
+
+
 register(OpSpec(
     "softmax", (Operand("x"),), _softmax_shape, _softmax, exact=False, lean="softmax",
-    doc="exp(x - max) / sum(exp(x - max)) along axis (ONNX Softmax, opset 13).",
+    doc="exp(x - max) / sum(exp(x - max)) along axis (ONNX Softmax, opset 13).", interval=_softmax_interval,
     attrs={"axis": Attr("int", -1, "the normalized axis, negative counts from the end")},
 ))

@@ -1,0 +1,189 @@
+"""The exact certificate checker: the Python twin of the Lean checker to come.
+
+It trusts nothing in the certificate. It checks that the certificate is about this model (the IR
+digest), then walks the nodes in order: each node's exact interval is recomputed by the op's own
+interval rule over Fractions from the *stated* bounds of its inputs (the box for model inputs, the
+exact float32 values for parameters), and the node's stated bounds must contain it. Finally the
+claimed property must follow exactly from the output's stated bounds. Every number met is a stated
+short dyadic, a box or property number, or a parameter, so exact arithmetic stays cheap.
+
+Soundness in one line: by induction over the nodes, every value a node takes for an input in the
+box lies in its stated bounds (each rule is sound for its op), so the output does, and the claim
+holds for every output within those bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import ops
+from ..ir import Graph, Node, digest, validate
+from ..numeric.float32 import fractions_of
+from ..ops.base import Interval, IntervalRule, Unbounded
+from ..spec.box import Box
+from .format import Certificate, CertificateError, Claim, input_boxes, loads, unsafe_terms
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The checker's answer: `ok`, and a reason naming the first failing place (or what was proven)."""
+
+    ok: bool
+    reason: str
+
+
+class Rejected(Exception):
+    """A certificate fails a check; the message names the node, index or constraint."""
+
+
+def check_certificate(graph: Graph, text: str, *, box: Box | Mapping[str, Box] | None = None,
+                      prop: Claim | None = None) -> CheckResult:
+    """Check a certificate's text against a model (and, when given, against the box and property
+    the user meant, which the certificate must state exactly)."""
+    try:
+        cert = loads(text)
+    except CertificateError as e:
+        return CheckResult(False, str(e))
+    return check(graph, cert, box=box, prop=prop)
+
+
+def check(graph: Graph, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None,
+          prop: Claim | None = None) -> CheckResult:
+    """Check a parsed certificate exactly; see the module docstring for what is checked."""
+    try:
+        return CheckResult(True, _check(validate(graph), cert, box, prop))
+    except Rejected as e:
+        return CheckResult(False, str(e))
+
+
+def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None) -> str:
+    _check_header(graph, cert)
+    if box is not None and dict(cert.inputs) != input_boxes(_input_shapes(graph), box):
+        raise Rejected("the certificate's input box is not the box asked about")
+    if prop is not None and cert.claim != prop:
+        raise Rejected("the certificate's property is not the property asked about")
+    env = exact_environment(graph, dict(cert.inputs))
+    stated = dict(cert.bounds)
+    for node in graph.nodes:
+        env[node.id] = contained(node, node_interval(node, env), stated[node.id])
+    if cert.verdict == "unknown":
+        return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
+    failure = claim_failure(cert.claim, env[cert.output])
+    if failure:
+        raise Rejected(f"property not proven: {failure}")
+    return f"certificate holds: bounds of all {len(graph.nodes)} nodes hold, and they imply the property"
+
+
+def _input_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
+    return {i.name: i.shape for i in graph.inputs}
+
+
+def _check_header(graph: Graph, cert: Certificate) -> None:
+    """The certificate is about this graph: digest, input and node names and shapes, output, claim size."""
+    if cert.graph_digest != digest(graph):
+        raise Rejected(f"graph digest {cert.graph_digest} is not the model's digest {digest(graph)}")
+    _same_names("inputs", dict(cert.inputs), _input_shapes(graph))
+    _same_names("bounds", dict(cert.bounds), {n.id: n.shape for n in graph.nodes})
+    if cert.output not in graph.outputs:
+        raise Rejected(f"output {cert.output!r} is not an output of the model ({', '.join(graph.outputs)})")
+    shape = graph.shapes()[cert.output]
+    if isinstance(cert.claim, Box) and cert.claim.shape != shape:
+        raise Rejected(f"property box has shape {list(cert.claim.shape)}, output {cert.output!r} has {list(shape)}")
+    if not isinstance(cert.claim, Box) and cert.claim.num_outputs != math.prod(shape):
+        raise Rejected(f"property speaks of {cert.claim.num_outputs} outputs, {cert.output!r} has {math.prod(shape)}")
+
+
+def _same_names(what: str, boxes: Mapping[str, Box], shapes: Mapping[str, Any]) -> None:
+    if set(boxes) != set(shapes):
+        odd = sorted(set(boxes) ^ set(shapes))[0]
+        raise Rejected(f"{what}: {odd!r} is {'not in the model' if odd in boxes else 'missing'}")
+    for name, b in boxes.items():
+        if b.shape != tuple(shapes[name]):
+            raise Rejected(f"{what}: {name!r} has shape {list(b.shape)}, the model says {list(shapes[name])}")
+
+
+def exact_environment(graph: Graph, boxes: Mapping[str, Box]) -> dict[str, Interval]:
+    """Exact bounds of the model inputs (their boxes) and parameters (points), batch axis of size 1."""
+    env = {name: box_interval(b) for name, b in boxes.items()}
+    for p in graph.params:
+        value = fractions_of(p.array)[None]
+        env[p.name] = Interval(value, value)
+    return env
+
+
+def box_interval(box: Box) -> Interval:
+    """A box as an Interval of object arrays of Fractions of shape (1, *box.shape)."""
+    return Interval(_array(box.lower, box.shape), _array(box.upper, box.shape))
+
+
+def _array(values: Sequence[Fraction], shape: tuple[int, ...]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out.reshape((1,) + tuple(shape))
+
+
+def exact_rule(node: Node) -> IntervalRule:
+    """The node's interval rule, if it has an exact one (one that runs over Fractions)."""
+    spec = ops.get(node.op)
+    if not spec.exact or spec.interval is None:
+        raise Rejected(f"node {node.id!r} ({node.op}): {node.op} has no exact interval rule, so certificates "
+                       f"through it are not supported yet")
+    return spec.interval
+
+
+def node_interval(node: Node, env: Mapping[str, Interval]) -> Interval:
+    """The exact interval of a node from its operands' bounds, by the op's own rule over Fractions."""
+    rule = exact_rule(node)
+    attrs = {k: _exact_attr(v) for k, v in node.attrs}
+    try:
+        return rule(np, attrs, *(env[r] for r in node.inputs))
+    except Unbounded as e:
+        raise Rejected(f"node {node.id!r} ({node.op}): {e}") from None
+
+
+def _exact_attr(v: Any) -> Any:
+    """Float attributes as the exact rationals they are (as in exact evaluation)."""
+    if isinstance(v, float):
+        return Fraction(v)
+    return tuple(_exact_attr(x) for x in v) if isinstance(v, tuple) else v
+
+
+def contained(node: Node, required: Interval, stated: Box) -> Interval:
+    """The stated bounds as an interval, once they are shown to contain the required interval."""
+    lo, hi = box_interval(stated)
+    req_lo, req_hi = (np.broadcast_to(v, lo.shape) for v in required)
+    bad = np.flatnonzero((lo > req_lo) | (hi < req_hi))
+    if bad.size:
+        i = int(bad[0])
+        raise Rejected(
+            f"node {node.id!r} ({node.op}): at flat index {i} the stated bounds [{stated.lower[i]}, {stated.upper[i]}] "
+            f"do not contain [{req_lo.flat[i]}, {req_hi.flat[i]}], the exact interval from its inputs' stated bounds"
+        )
+    return Interval(lo, hi)
+
+
+def claim_failure(claim: Claim, output: Interval) -> str | None:
+    """Why the output bounds do not imply the claim, or None when they do (decided exactly)."""
+    lo, hi = list(output.lo.flat), list(output.hi.flat)
+    if isinstance(claim, Box):
+        for j, (a, b, low, up) in enumerate(zip(lo, hi, claim.lower, claim.upper)):
+            if a < low or b > up:
+                return f"output index {j}: bounds [{a}, {b}] are not within the claimed [{low}, {up}]"
+        return None
+    for t, term in enumerate(unsafe_terms(claim)):
+        if not any(_excluded(c.coeffs, c.bound, c.strict, lo, hi) for c in term):
+            shown = " and ".join(str(c) for c in term) or "true"
+            return f"unsafe term {t} ({shown}) is not excluded by the output bounds"
+    return None
+
+
+def _excluded(coeffs: Sequence[Fraction], bound: Fraction, strict: bool,
+              lo: Sequence[Fraction], hi: Sequence[Fraction]) -> bool:
+    """No y within [lo, hi] has c.y <= d (c.y < d when strict): the least c.y exceeds d."""
+    least = sum((c * (lo[j] if c > 0 else hi[j]) for j, c in enumerate(coeffs) if c), Fraction(0))
+    return least > bound or (strict and least == bound)

@@ -1,0 +1,234 @@
+"""Certificates: `pytorch2lean.cert.v1`, a JSON text that the exact checker re-derives.
+
+A certificate claims: for every input x in the box, the model's output satisfies the property.
+It carries everything a checker needs besides the model, and the checker trusts none of it.
+
+Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificates are equal bytes):
+
+    format        "pytorch2lean.cert.v1"
+    method        "ibp"  (interval bound propagation; CROWN and branch-and-bound will add methods)
+    graph_digest  sha256 of the model's canonical IR (`pytorch2lean.ir.digest`): the model it is about
+    inputs        {input name: BOUNDS} the input box, one entry per model input
+    output        the name of the model output the property speaks about
+    property      the claim about that output, one of
+                    {"kind": "output_box", BOUNDS}: lower <= y <= upper elementwise
+                    {"kind": "unsafe_dnf", "name": text, "num_outputs": n, "terms": [[CONSTRAINT, ...], ...]}:
+                      the VNN-LIB form (see `pytorch2lean.spec.property`): y, flattened, is unsafe when
+                      every constraint of some term holds; the claim is that no y is unsafe.
+                      CONSTRAINT = {"coeffs": [NUMBER x n], "bound": NUMBER, "strict": bool}: c.y <= d (< d if strict)
+    bounds        {node id: BOUNDS} stated bounds of every node of the graph (IBP: node by node)
+    verdict       "holds" (the property is claimed) or "unknown" (only the bounds are claimed)
+
+    BOUNDS  = "shape": [ints], "lower": [NUMBER ...], "upper": [NUMBER ...]  (flattened in C order)
+    NUMBER  = an exact rational as text, in lowest terms: "p/q" with q >= 2, or "p" for an integer
+              (regex -?(0|[1-9][0-9]*)(/[1-9][0-9]*)?). Stated node bounds are short dyadics, so q is a
+              power of two with a short p; box and property numbers are whatever the spec says exactly
+              (a VNN-LIB "0.3" is "3/10").
+
+Checking (cert/check.py): the digest must equal the model's; each node's exact interval, computed by the
+op's interval rule over Fractions from the *stated* bounds of its inputs (the box for model inputs, the
+exact float32 values for parameters), must lie within the node's stated bounds; then the property must
+follow exactly from the output's stated bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping, Union
+
+from ..errors import UserError
+from ..spec.box import Box
+from ..spec.property import Conjunction, Disjunction, LinearConstraint, Property
+
+FORMAT = "pytorch2lean.cert.v1"
+METHODS = ("ibp",)
+VERDICTS = ("holds", "unknown")
+NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(/[1-9][0-9]*)?")
+CANONICAL = '("p/q" in lowest terms or "p")'
+
+Claim = Union[Property, Box]
+
+
+class CertificateError(UserError):
+    """A certificate text that is not a well-formed `pytorch2lean.cert.v1` document."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A parsed certificate: exact numbers throughout, boxes for every stated bounds."""
+
+    graph_digest: str
+    method: str
+    inputs: tuple[tuple[str, Box], ...]
+    output: str
+    claim: Claim
+    bounds: tuple[tuple[str, Box], ...]
+    verdict: str
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+def number_text(q: Fraction) -> str:
+    """The canonical text of an exact rational ("p/q" in lowest terms, or "p")."""
+    return str(Fraction(q))
+
+
+def _bounds_json(box: Box) -> dict[str, Any]:
+    return {"shape": list(box.shape), "lower": [number_text(q) for q in box.lower],
+            "upper": [number_text(q) for q in box.upper]}
+
+
+def _claim_json(claim: Claim) -> dict[str, Any]:
+    if isinstance(claim, Box):
+        return {"kind": "output_box", **_bounds_json(claim)}
+    terms = [[{"coeffs": [number_text(c) for c in con.coeffs], "bound": number_text(con.bound), "strict": con.strict}
+              for con in term] for term in unsafe_terms(claim)]
+    return {"kind": "unsafe_dnf", "name": claim.name, "num_outputs": claim.num_outputs, "terms": terms}
+
+
+def unsafe_terms(prop: Property) -> tuple[tuple[LinearConstraint, ...], ...]:
+    """The unsafe DNF as plain tuples: y is unsafe iff every constraint of some term holds."""
+    return tuple(term.parts for term in prop.unsafe.parts)  # type: ignore[union-attr]
+
+
+def to_json(cert: Certificate) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "method": cert.method,
+        "graph_digest": cert.graph_digest,
+        "inputs": {name: _bounds_json(box) for name, box in cert.inputs},
+        "output": cert.output,
+        "property": _claim_json(cert.claim),
+        "bounds": {name: _bounds_json(box) for name, box in cert.bounds},
+        "verdict": cert.verdict,
+    }
+
+
+def dumps(cert: Certificate) -> str:
+    """The certificate's canonical text: the same certificate always gives the same bytes."""
+    return json.dumps(to_json(cert), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+def loads(text: str) -> Certificate:
+    """Parse a certificate strictly; anything malformed is a CertificateError naming the place."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CertificateError(f"certificate is not JSON: {e}") from None
+    doc = _Reader(data, "certificate")
+    if doc.get("format", str) != FORMAT:
+        raise CertificateError(f"certificate: format must be {FORMAT!r}, got {data.get('format')!r}")
+    method, verdict = doc.get("method", str), doc.get("verdict", str)
+    if method not in METHODS:
+        raise CertificateError(f"certificate: method {method!r} is not one of {', '.join(METHODS)}")
+    if verdict not in VERDICTS:
+        raise CertificateError(f"certificate: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+    return Certificate(
+        graph_digest=doc.get("graph_digest", str),
+        method=method,
+        inputs=_boxes(doc.sub("inputs")),
+        output=doc.get("output", str),
+        claim=_claim(doc.sub("property")),
+        bounds=_boxes(doc.sub("bounds")),
+        verdict=verdict,
+    )
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """A JSON object together with its path in the document, for error messages."""
+
+    data: Any
+    where: str
+
+    def get(self, key: str, kind: type) -> Any:
+        if not isinstance(self.data, dict) or key not in self.data:
+            raise CertificateError(f"{self.where}: missing {key!r}")
+        value = self.data[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise CertificateError(f"{self.where}.{key}: expected {kind.__name__}, got {value!r}")
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self.get(key, dict), f"{self.where}.{key}")
+
+    def items(self) -> list[tuple[str, _Reader]]:
+        return [(k, _Reader(v, f"{self.where}.{k}")) for k, v in sorted(self.data.items())]
+
+    def numbers(self, key: str) -> tuple[Fraction, ...]:
+        return tuple(_number(v, f"{self.where}.{key}[{i}]") for i, v in enumerate(self.get(key, list)))
+
+
+def _number(text: Any, where: str) -> Fraction:
+    if not isinstance(text, str) or not NUMBER.fullmatch(text) or number_text(Fraction(text)) != text:
+        raise CertificateError(f"{where}: {text!r} is not an exact number in canonical form {CANONICAL}")
+    return Fraction(text)
+
+
+def _box(r: _Reader) -> Box:
+    shape = r.get("shape", list)
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
+        raise CertificateError(f"{r.where}.shape: {shape!r} must list positive integers")
+    lower, upper = r.numbers("lower"), r.numbers("upper")
+    try:
+        return Box(lower, upper, tuple(shape))
+    except UserError as e:  # a wrong count or an empty box
+        raise CertificateError(f"{r.where}: {e}") from None
+
+
+def _boxes(r: _Reader) -> tuple[tuple[str, Box], ...]:
+    if not isinstance(r.data, dict):
+        raise CertificateError(f"{r.where}: expected an object")
+    return tuple((name, _box(entry)) for name, entry in r.items())
+
+
+def _claim(r: _Reader) -> Claim:
+    kind = r.get("kind", str)
+    if kind == "output_box":
+        return _box(r)
+    if kind != "unsafe_dnf":
+        raise CertificateError(f"{r.where}.kind: {kind!r} is not output_box or unsafe_dnf")
+    n = r.get("num_outputs", int)
+    terms = []
+    for t, term in enumerate(r.get("terms", list)):
+        if not isinstance(term, list):
+            raise CertificateError(f"{r.where}.terms[{t}]: expected a list of constraints")
+        where = f"{r.where}.terms[{t}]"
+        terms.append(Conjunction(tuple(_constraint(_Reader(c, f"{where}[{k}]")) for k, c in enumerate(term))))
+    try:
+        return Property(Disjunction(tuple(terms)), n, r.get("name", str))
+    except UserError as e:
+        raise CertificateError(f"{r.where}: {e}") from None
+
+
+def _constraint(r: _Reader) -> LinearConstraint:
+    bound = _number(r.get("bound", str), f"{r.where}.bound")
+    return LinearConstraint(r.numbers("coeffs"), bound, r.get("strict", bool))
+
+
+def input_boxes(graph_inputs: Mapping[str, tuple[int, ...]], box: Box | Mapping[str, Box]) -> dict[str, Box]:
+    """One box per model input, each reshaped to its input's shape (VNN-LIB boxes come flat).
+
+    A single Box is the box of a one-input model; a mapping must name every input exactly.
+    """
+    given = dict(box) if isinstance(box, Mapping) else None
+    if given is None:
+        if len(graph_inputs) != 1:
+            raise UserError(f"the model has inputs {', '.join(graph_inputs)}: give one box per input, by name")
+        given = {next(iter(graph_inputs)): box}
+    if set(given) != set(graph_inputs):
+        raise UserError(f"boxes are given for {sorted(given)}, the model's inputs are {sorted(graph_inputs)}")
+    out = {}
+    for name, shape in graph_inputs.items():
+        b = given[name]
+        if len(b.lower) != math.prod(shape):
+            size = math.prod(shape)
+            raise UserError(f"input {name!r}: box has {len(b.lower)} coordinates, shape {list(shape)} has {size}")
+        out[name] = b.reshape(shape)
+    return out
