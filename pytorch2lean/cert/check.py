@@ -24,6 +24,7 @@ import numpy as np
 from .. import ops
 from ..ir import Graph, Node, digest, validate
 from ..numeric.float32 import fractions_of
+from ..runtime.executor import exact_attrs
 from ..ops.base import Interval, IntervalRule, Unbounded
 from ..spec.box import Box
 from .format import Certificate, CertificateError, Claim, input_boxes, loads, unsafe_terms
@@ -139,18 +140,11 @@ def exact_rule(node: Node) -> IntervalRule:
 def node_interval(node: Node, env: Mapping[str, Interval]) -> Interval:
     """The exact interval of a node from its operands' bounds, by the op's own rule over Fractions."""
     rule = exact_rule(node)
-    attrs = {k: _exact_attr(v) for k, v in node.attrs}
+    attrs = exact_attrs(node)
     try:
         return rule(np, attrs, *(env[r] for r in node.inputs))
     except Unbounded as e:
         raise Rejected(f"node {node.id!r} ({node.op}): {e}") from None
-
-
-def _exact_attr(v: Any) -> Any:
-    """Float attributes as the exact rationals they are (as in exact evaluation)."""
-    if isinstance(v, float):
-        return Fraction(v)
-    return tuple(_exact_attr(x) for x in v) if isinstance(v, tuple) else v
 
 
 def contained(node: Node, required: Interval, stated: Box) -> Interval:

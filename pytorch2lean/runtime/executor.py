@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import UserError
-from ..ir.graph import Graph
+from ..ir.graph import Graph, Node
 from ..numeric.float32 import fractions_of
 
 
@@ -80,7 +80,7 @@ def _run(graph: Graph, env: dict[str, Any], xp: Any, *, exact: bool) -> dict[str
     batch = next(iter(env.values())).shape[0] if graph.inputs else 1
     for node in graph.nodes:
         spec = ops.get(node.op)
-        attrs = {k: _exact_attr(v) if exact else v for k, v in node.attrs}
+        attrs = exact_attrs(node) if exact else node.attr
         out = spec.kernel(xp, attrs, *(env[r] for r in node.inputs))
         if out.shape[0] == 1 != batch:  # every operand was a parameter (batch axis of size 1)
             out = xp.broadcast_to(out, (batch,) + tuple(out.shape[1:]))
@@ -90,9 +90,12 @@ def _run(graph: Graph, env: dict[str, Any], xp: Any, *, exact: bool) -> dict[str
     return {name: env[name] for name in graph.outputs}
 
 
-def _exact_attr(v: Any) -> Any:
+def exact_attrs(node: Node) -> dict[str, Any]:
+    """A node's attributes with float values as the exact rationals they are (for exact kernels)."""
+    return {k: _exact(v) for k, v in node.attrs}
+
+
+def _exact(v: Any) -> Any:
     if isinstance(v, float):
         return Fraction(v)
-    if isinstance(v, tuple):
-        return tuple(_exact_attr(x) for x in v)
-    return v
+    return tuple(_exact(x) for x in v) if isinstance(v, tuple) else v
