@@ -230,6 +230,81 @@ def lean_check_cmd(project: Path = typer.Argument(..., help="An exported project
 
 
 @app.command()
+def verify(
+    model: str = MODEL,
+    checkpoint: Optional[Path] = CHECKPOINT,
+    vnnlib: Optional[Path] = typer.Option(None, "--vnnlib", help="A VNN-LIB property (input boxes and unsafe outputs)."),
+    box: Optional[tuple[Path, Path]] = typer.Option(None, "--box", help="LO.npy HI.npy: bound the outputs on this input box."),
+    center: Optional[Path] = typer.Option(None, "--input", help="x.npy: robustness around this input (with --eps, --label)."),
+    eps: Optional[str] = typer.Option(None, "--eps", help="L∞ radius, an exact decimal such as 0.03."),
+    label: Optional[int] = typer.Option(None, "--label", help="The class that must stay the argmax."),
+    method: str = typer.Option("ibp", "--method", help="Bounding method: ibp."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; boxes left after it are answered timeout."),
+    cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
+    input_shape: Optional[str] = INPUT_SHAPE,
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (exact numbers as 'p/q' text)."),
+) -> None:
+    """Bound the outputs on an input box and prove a property, writing an exact certificate."""
+    from . import verify as v
+
+    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
+    g = loaded.graph
+    chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given]
+    if len(chosen) != 1:
+        raise UserError("give exactly one of --vnnlib P, --box LO.npy HI.npy, or --input x.npy --eps E --label L")
+    if vnnlib:
+        query = v.vnnlib_query(g, vnnlib)
+    elif box:
+        query = v.box_query(g, _read_npy(box[0]), _read_npy(box[1]))
+    else:
+        if eps is None or label is None:
+            raise UserError("--input needs --eps and --label")
+        query = v.robustness_query(g, _read_npy(center), eps, label)  # type: ignore[arg-type]
+    results = v.run_query(g, query, method, timeout)
+    _write_certificates(results, cert)
+    if as_json:
+        console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
+        return
+    table = Table(title=f"{g.name}: {query.description}, method {method}", header_style="bold")
+    for col in ("box", "verdict", "margin", "output bounds", "seconds"):
+        table.add_column(col)
+    for r in results:
+        bounds = ", ".join(f"[{float(lo):.6g}, {float(hi):.6g}]" for lo, hi in zip(r.lower, r.upper))
+        margin = "" if r.margin is None else f"{float(r.margin):.6g}"
+        table.add_row(str(r.index), r.verdict, margin, bounds, f"{r.seconds:.3f}")
+    console.print(table)
+    for r in results:
+        console.print(f"box {r.index}: {r.reason}", highlight=False, markup=False)
+    console.print(f"verdict: {v.overall(results)}")
+
+
+def _write_certificates(results: list[Any], cert: Path | None) -> None:
+    """One certificate per box: CERT itself for one box, CERT with .K before the suffix for several."""
+    for r in results:
+        if cert and r.certificate:
+            path = cert if len(results) == 1 else cert.with_suffix(f".{r.index}{cert.suffix or '.json'}")
+            path.write_text(r.certificate, encoding="utf-8")
+            err.print(f"certificate written to {path}", highlight=False)
+
+
+@app.command()
+def check(model: str = MODEL, certificate: Path = typer.Argument(..., help="A pytorch2lean.cert.v1 JSON file."),
+          checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE) -> None:
+    """Replay a certificate in exact arithmetic against the model; exit 1 if it is rejected."""
+    from .cert import check_certificate
+
+    g = load_model(model, checkpoint, input_shape=parse_shape(input_shape)).graph
+    try:
+        text = certificate.read_text(encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{certificate}: cannot read ({e.strerror})") from None
+    result = check_certificate(g, text)
+    console.print(("accepted: " if result.ok else "REJECTED: ") + result.reason, highlight=False, markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo() -> None:
     """Inspect, run, export and Lean-check the built-in MLP example."""
     from .resources import example_dir

@@ -138,3 +138,61 @@ def test_export_and_lean_check(tmp_path: Path) -> None:
     model.write_text(text[:at] + ("1" if text[at] != "1" else "2") + text[at + 1:])
     r = cli("lean-check", str(out))
     assert r.returncode == 1 and "NOT checked" in r.stdout and "Traceback" not in r.stderr
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def test_verify_vnnlib_and_check_the_certificate(tmp_path: Path) -> None:
+    net, prop = FIXTURES / "onnx" / "test_tiny.onnx", FIXTURES / "vnnlib" / "test_tiny.vnnlib"
+    cert = tmp_path / "c.json"
+    r = cli("verify", str(net), "--vnnlib", str(prop), "--cert", str(cert), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["verdict"] == "holds" and data["boxes"][0]["verdict"] == "holds"
+    assert data["boxes"][0]["margin"] is not None and not data["boxes"][0]["margin"].startswith("-")
+    r = cli("check", str(net), str(cert))
+    assert r.returncode == 0 and r.stdout.startswith("accepted"), r.stdout + r.stderr
+    text = json.loads(cert.read_text())
+    text["bounds"][next(iter(text["bounds"]))]["upper"][0] = "-1000000"  # one stated bound made false
+    cert.write_text(json.dumps(text))
+    r = cli("check", str(net), str(cert))
+    assert r.returncode == 1 and "REJECTED" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_verify_robustness_and_box(tmp_path: Path) -> None:
+    x = np.load(MLP / "x.npy")
+    loaded = load_model(MLP / "model.p2l", MLP / "weights.npz")
+    from pytorch2lean.runtime import execute
+
+    label = int(np.argmax(execute(loaded.graph, {"x": x[None]})["y"]))
+    r = cli("verify", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "--input", str(MLP / "x.npy"),
+            "--eps", "0.001", "--label", str(label), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "holds"
+    wrong = (label + 1) % 5
+    r = cli("verify", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "--input", str(MLP / "x.npy"),
+            "--eps", "0.001", "--label", str(wrong), "--json")
+    assert json.loads(r.stdout)["verdict"] == "unknown"
+    np.save(tmp_path / "lo.npy", x - 0.01)
+    np.save(tmp_path / "hi.npy", x + 0.01)
+    r = cli("verify", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "--box", str(tmp_path / "lo.npy"),
+            str(tmp_path / "hi.npy"), "--cert", str(tmp_path / "b.json"))
+    assert r.returncode == 0 and "verdict: holds" in r.stdout, r.stdout + r.stderr
+    assert json.loads((tmp_path / "b.json").read_text())["method"] == "ibp"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "give exactly one of --vnnlib"),
+        (["--input", "{x}", "--eps", "0.1"], "--input needs --eps and --label"),
+        (["--input", "{x}", "--eps", "0.1", "--label", "0", "--method", "magic"], "--method magic: available methods are"),
+        (["--vnnlib", "{prop}"], "the property declares 1 inputs, the model's input has 5"),
+    ],
+)
+def test_verify_user_errors(extra: list[str], message: str) -> None:
+    subst = {"x": str(MLP / "x.npy"), "prop": str(FIXTURES / "vnnlib" / "test_tiny.vnnlib")}
+    r = cli("verify", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), *(a.format(**subst) for a in extra))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert message in r.stderr.replace("\n", " "), r.stderr

@@ -179,5 +179,10 @@ def claim_failure(claim: Claim, output: Interval) -> str | None:
 def _excluded(coeffs: Sequence[Fraction], bound: Fraction, strict: bool,
               lo: Sequence[Fraction], hi: Sequence[Fraction]) -> bool:
     """No y within [lo, hi] has c.y <= d (c.y < d when strict): the least c.y exceeds d."""
-    least = sum((c * (lo[j] if c > 0 else hi[j]) for j, c in enumerate(coeffs) if c), Fraction(0))
+    least = least_value(coeffs, lo, hi)
     return least > bound or (strict and least == bound)
+
+
+def least_value(coeffs: Sequence[Fraction], lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:
+    """min of c.y over the box lo <= y <= hi, exactly."""
+    return sum((c * (lo[j] if c > 0 else hi[j]) for j, c in enumerate(coeffs) if c), Fraction(0))

@@ -1,0 +1,151 @@
+"""Verification as the CLI runs it: build the input boxes and the property, bound, certify.
+
+A query is one model, one or more input boxes (a VNN-LIB file may state several) and one
+claim about the output. Each box is answered on its own, with its own certificate; the query
+holds only when every box does.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .bounds import verify_ibp
+from .cert.check import least_value
+from .cert.format import loads as load_certificate
+from .cert.format import unsafe_terms
+from .errors import UserError
+from .ir.graph import Graph
+from .spec import Box, Property
+from .spec.vnnlib import load_vnnlib
+
+METHODS = ("ibp",)
+
+
+@dataclass(frozen=True)
+class Query:
+    """Input boxes (flat or shaped) and the property of the model's first output."""
+
+    boxes: tuple[Box, ...]
+    prop: Property | None
+    description: str
+
+
+@dataclass(frozen=True)
+class BoxResult:
+    """The answer for one input box: verdict, why, output bounds, margin, certificate text."""
+
+    index: int
+    verdict: str
+    reason: str
+    lower: tuple[Fraction, ...]
+    upper: tuple[Fraction, ...]
+    margin: Fraction | None
+    certificate: str | None
+    seconds: float
+
+
+def vnnlib_query(graph: Graph, path: Path) -> Query:
+    spec = load_vnnlib(path)
+    size = _input_size(graph)
+    if spec.num_inputs != size:
+        raise UserError(f"{path}: the property declares {spec.num_inputs} inputs, the model's input has {size}")
+    return Query(spec.input_boxes, spec.output_property, f"{path.name}: {len(spec.input_boxes)} input box(es)")
+
+
+def box_query(graph: Graph, lower: np.ndarray, upper: np.ndarray) -> Query:
+    shape = _single_input(graph).shape
+    for name, a in (("lower", lower), ("upper", upper)):
+        if a.size != _input_size(graph):
+            raise UserError(f"--box {name} bound has shape {list(a.shape)}, the model's input has shape {list(shape)}")
+    box = Box(_exact(lower), _exact(upper), shape)
+    return Query((box,), None, "an explicit input box")
+
+
+def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> Query:
+    shape = _single_input(graph).shape
+    if center.size != _input_size(graph):
+        raise UserError(f"--input has shape {list(center.shape)}, the model's input has shape {list(shape)}")
+    box = Box.linf_ball(center.astype(np.float32).reshape(shape), eps)
+    classes = math.prod(graph.shapes()[graph.outputs[0]])
+    return Query((box,), Property.robustness(label, classes), f"L∞ ball of radius {eps}, label {label}")
+
+
+def run_query(graph: Graph, query: Query, method: str, timeout: float | None) -> list[BoxResult]:
+    """Answer every box in turn; boxes left when the time is up are answered `timeout`."""
+    if method not in METHODS:
+        raise UserError(f"--method {method}: available methods are {', '.join(METHODS)}")
+    start = time.perf_counter()
+    results = []
+    for k, box in enumerate(query.boxes):
+        t0 = time.perf_counter()
+        if timeout is not None and t0 - start > timeout:
+            results.append(BoxResult(k, "timeout", f"no time left after {timeout} s", (), (), None, None, 0.0))
+            continue
+        shaped = box.reshape(_single_input(graph).shape)
+        verdict, cert, reason = verify_ibp(graph, shaped, query.prop)
+        results.append(_result(k, verdict, reason, cert, query.prop, time.perf_counter() - t0))
+    return results
+
+
+def _result(k: int, verdict: str, reason: str, cert: str | None, prop: Property | None, seconds: float) -> BoxResult:
+    if cert is None:
+        return BoxResult(k, verdict, reason, (), (), None, None, seconds)
+    parsed = load_certificate(cert)
+    out = dict(parsed.bounds).get(parsed.output) or dict(parsed.inputs)[parsed.output]
+    return BoxResult(k, verdict, reason, out.lower, out.upper, _margin(prop, out), cert, seconds)
+
+
+def _margin(prop: Property | None, out: Box) -> Fraction | None:
+    """How far the output bounds are from the unsafe region: > 0 proves it, <= 0 does not.
+
+    Per unsafe term, the best constraint's (min c.y - d); the margin is the worst term's.
+    """
+    if prop is None:
+        return None
+    return min(max(least_value(c.coeffs, out.lower, out.upper) - c.bound for c in term) for term in unsafe_terms(prop))
+
+
+def results_json(graph: Graph, query: Query, method: str, results: Sequence[BoxResult]) -> dict:
+    """The results as JSON data for other tools: exact numbers as certificate-style text."""
+    from .cert.format import number_text
+    from .ir import digest
+
+    return {
+        "format": "pytorch2lean.verify.v1", "model": graph.name, "digest": digest(graph), "method": method,
+        "query": query.description, "verdict": overall(results),
+        "boxes": [
+            {"index": r.index, "verdict": r.verdict, "reason": r.reason, "seconds": round(r.seconds, 6),
+             "margin": None if r.margin is None else number_text(r.margin),
+             "lower": [number_text(q) for q in r.lower], "upper": [number_text(q) for q in r.upper]}
+            for r in results
+        ],
+    }
+
+
+def overall(results: Sequence[BoxResult]) -> str:
+    """`holds` when every box holds, else the first box's non-holding verdict."""
+    return next((r.verdict for r in results if r.verdict != "holds"), "holds")
+
+
+def _single_input(graph: Graph):  # type: ignore[no-untyped-def]
+    if len(graph.inputs) != 1:
+        raise UserError(f"verification needs a one-input model; this one has {len(graph.inputs)} inputs")
+    return graph.inputs[0]
+
+
+def _input_size(graph: Graph) -> int:
+    return int(np.prod(_single_input(graph).shape))
+
+
+def _exact(a: np.ndarray) -> tuple[Fraction, ...]:
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    if not np.isfinite(flat).all():
+        raise UserError("box bounds must be finite")
+    return tuple(Fraction(float(v)) for v in flat)
