@@ -5,6 +5,9 @@ Kernels are written against an array module `xp` (NumPy or CuPy) and receive eve
 one extra leading batch axis (size B for activations, size 1 for parameters). Ops with an exact
 rational meaning (`exact=True`) use only ring operations and comparisons, so the very same kernel
 also runs on NumPy object arrays of `fractions.Fraction`: that is the exact evaluator.
+An op may also carry a vector-Jacobian product (`OpSpec.vjp`, float only, for the falsifier's
+gradient steps): from the gradient of a loss with respect to the result and the operands, the
+gradient with respect to each operand; None for a parameter operand (nothing needs it).
 An op may also carry an interval rule (`OpSpec.interval`): from elementwise bounds on its operands
 it computes elementwise bounds on its result. Like a kernel it is written once against `xp`; on
 an exact op it uses only exact operations too, so the same rule runs in float64 (the untrusted,
@@ -72,6 +75,7 @@ class Interval(NamedTuple):
 
 
 IntervalRule = Callable[..., Interval]  # rule(xp, attrs, *operand intervals) -> Interval
+VjpRule = Callable[..., tuple[Any, ...]]  # vjp(xp, attrs, grad_out, *operands) -> a gradient (or None) per operand
 
 
 class Unbounded(ArithmeticError):
@@ -92,6 +96,7 @@ class OpSpec:
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     variadic: bool = False  # the last operand repeats (concat)
     interval: IntervalRule | None = None  # bounds of the result from bounds of the operands
+    vjp: VjpRule | None = None  # float gradients of the operands from the gradient of the result
 
     def arity_ok(self, n: int) -> bool:
         required = sum(1 for o in self.operands if not o.optional)
@@ -292,3 +297,39 @@ def weighted(kernel: Kernel) -> IntervalRule:
         return by_sign(xp, lambda v, w, *b: kernel(xp, attrs, v, w, *b), x, weight.lo, *rest)
 
     return rule
+
+
+# ---- vector-Jacobian-product helpers (float only) ------------------------------------------
+
+def sum_to(g: Any, shape: Sequence[int]) -> Any:
+    """The gradient g of a broadcast result, summed back to an operand of array `shape`.
+
+    The operand was lifted like `lift` does (axes inserted after the batch axis), then broadcast;
+    every axis it was stretched along, the batch axis of a parameter included, is summed.
+    """
+    lifted = (shape[0],) + (1,) * (g.ndim - len(shape)) + tuple(shape[1:])
+    axes = tuple(a for a, (n, m) in enumerate(zip(lifted, g.shape)) if n == 1 != m)
+    return (g.sum(axis=axes, keepdims=True) if axes else g).reshape(tuple(shape))
+
+
+def moves_vjp(kernel: Kernel, fill: Mapping[str, Any] | None = None) -> VjpRule:
+    """The VJP of an op that only moves (or copies) operand values: gather the positions, then scatter-add.
+
+    The kernel runs once on arrays that hold each operand cell's number (1, 2, ...; 0 is never
+    a cell, and `fill` sets attributes such as a pad constant to 0), so the result says where
+    every output cell came from; the output gradient is summed into those cells by one bincount
+    over (batch, cell). Exact in float64 for up to 2**53 cells, and the same for every op.
+    """
+    def vjp(xp: Any, attrs: Attrs, g: Any, *xs: Any) -> tuple[Any, ...]:
+        sizes = [math.prod(x.shape[1:]) for x in xs]
+        starts = [1 + sum(sizes[:k]) for k in range(len(xs))]
+        ids = [xp.arange(s, s + n, dtype=xp.float64).reshape((1,) + tuple(x.shape[1:]))
+               for s, n, x in zip(starts, sizes, xs)]
+        source = kernel(xp, {**attrs, **(fill or {})}, *ids).astype(xp.int64).reshape(-1)
+        cells, batch = 1 + sum(sizes), g.shape[0]
+        bins = (source[None, :] + cells * xp.arange(batch, dtype=xp.int64)[:, None]).reshape(-1)
+        acc = xp.bincount(bins, weights=g.reshape(-1), minlength=batch * cells).reshape(batch, cells).astype(g.dtype)
+        return tuple(sum_to(acc[:, s:s + n].reshape((batch,) + tuple(x.shape[1:])), x.shape)
+                     for s, n, x in zip(starts, sizes, xs))
+
+    return vjp

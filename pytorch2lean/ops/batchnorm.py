@@ -4,7 +4,8 @@ y = (x - mean) / sqrt(var + epsilon) * scale + bias, with the running statistics
 The square root has no exact rational meaning, so the op is not exact: its Lean denotation goes
 through a stated enclosure (or a frontend folds it into the neighbouring linear layer).
 Per channel it is affine with slope scale / sqrt(var + epsilon), whose sign is the sign of scale:
-the interval rule takes the kernel at x's lower end where scale >= 0 and at its upper end elsewhere.
+the interval rule takes the kernel at x's lower end where scale >= 0 and at its upper end elsewhere,
+and the VJP multiplies the gradient by that slope.
 """
 
 from __future__ import annotations
@@ -33,9 +34,17 @@ def _along(attrs: Attrs, x: Any, p: Any) -> Any:
     return unbatch_param(p).reshape((-1,) + trailing)
 
 
+def _slope(xp: Any, attrs: Attrs, x: Any, scale: Any, var: Any) -> Any:
+    """scale / sqrt(var + epsilon), per channel, shaped to broadcast along x."""
+    return _along(attrs, x, scale) / xp.sqrt(_along(attrs, x, var) + attrs["epsilon"])
+
+
 def _batchnorm(xp: Any, attrs: Attrs, x: Any, scale: Any, bias: Any, mean: Any, var: Any) -> Any:
-    factor = _along(attrs, x, scale) / xp.sqrt(_along(attrs, x, var) + attrs["epsilon"])
-    return (x - _along(attrs, x, mean)) * factor + _along(attrs, x, bias)
+    return (x - _along(attrs, x, mean)) * _slope(xp, attrs, x, scale, var) + _along(attrs, x, bias)
+
+
+def _batchnorm_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, scale: Any, bias: Any, mean: Any, var: Any) -> tuple[Any, ...]:
+    return (g * _slope(xp, attrs, x, scale, var),) + (None,) * len(STATS)
 
 
 def _batchnorm_interval(xp: Any, attrs: Attrs, x: Interval, *stats: Interval) -> Interval:
@@ -47,7 +56,7 @@ def _batchnorm_interval(xp: Any, attrs: Attrs, x: Interval, *stats: Interval) ->
 register(OpSpec(
     "batchnorm",
     (Operand("x"),) + tuple(Operand(n, param=True) for n in STATS),
-    _batchnorm_shape, _batchnorm, exact=False, lean="batchnorm", interval=_batchnorm_interval,
+    _batchnorm_shape, _batchnorm, exact=False, lean="batchnorm", interval=_batchnorm_interval, vjp=_batchnorm_vjp,
     doc="Inference batch normalization (ONNX BatchNormalization, torch BatchNorm in eval mode).",
     attrs={
         "epsilon": Attr("float", 1e-5, "added to var before the square root"),

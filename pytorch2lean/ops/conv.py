@@ -5,11 +5,14 @@ input times one (out, in) slice of the weight, a plain matrix product. Only slic
 addition are used, so the same code runs in float32 on NumPy and CuPy and exactly on object
 arrays of Fractions, and each product is one large GEMM per group (fast enough for CIFAR sizes).
 Its interval rule splits the constant filter by sign (`base.weighted`): exact, at four convolutions.
+Its VJP is the transposed convolution, through the same tap loop: each tap's gradient, one GEMM
+per group with the transposed weight slice, is added into the cells of the padded input it read.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -171,10 +174,31 @@ def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any
     return y.reshape(lead + (o, h.out, v.out))
 
 
+def crop(padded: Any, h: Span, w: Span) -> Any:
+    """The real cells of a padded array: the inverse of `pad_zeros` (and the VJP of padding)."""
+    return padded[..., h.begin:h.begin + h.size, w.begin:w.begin + w.size]
+
+
+def _conv2d_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, weight: Any, bias: Any = None) -> tuple[Any, ...]:
+    w = unbatch_param(weight)
+    o, cg, kh, kw = w.shape
+    groups = attrs["groups"]
+    c, hgt, wid = x.shape[-3:]
+    h, v = spans(attrs, (hgt, wid), (kh, kw))
+    m = math.prod(x.shape[:-3])
+    gy = g.reshape((m, groups, o // groups, h.out * v.out)).transpose(1, 2, 0, 3).reshape((groups, o // groups, -1))
+    wt = xp.swapaxes(w.reshape((groups, o // groups, cg, kh, kw)), 1, 2)  # (groups, C/groups, O/groups, kH, kW)
+    gx = xp.zeros((groups, cg, m, h.padded, v.padded), dtype=g.dtype)
+    for i, j, idx in taps(h, v):
+        gx[idx] += xp.matmul(wt[..., i, j], gy).reshape((groups, cg, m, h.out, v.out))
+    gx = crop(gx.transpose(2, 0, 1, 3, 4).reshape((m, c, h.padded, v.padded)), h, v)
+    return (gx.reshape(x.shape), None) + ((None,) if bias is not None else ())
+
+
 register(OpSpec(
     "conv2d",
     (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
-    _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d),
+    _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d), vjp=_conv2d_vjp,
     doc="2-D cross-correlation (ONNX Conv, torch Conv2d) over x [N, C, H, W] or [C, H, W]; zero padding.",
     attrs={
         "stride": Attr("ints", (1, 1), "step between windows (height, width)"),

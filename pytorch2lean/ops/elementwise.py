@@ -7,6 +7,10 @@ of shape (n,) on x of shape (1, n) is allowed. Sigmoid and tanh have no exact ra
 Interval rules: add, relu, sigmoid and tanh are monotone; sub pairs each end with the other
 operand's opposite end; mul takes the hull of the four corner products, and div the hull of the
 four corner quotients once the divisor's interval excludes 0 (otherwise there is no bound).
+
+VJPs (float): each operand's gradient is the output gradient times the partial derivative,
+summed back over the axes the operand was broadcast along (`base.sum_to`). Relu and leaky
+relu take the right-hand slope at the kink's left, i.e. the slope of the branch the kernel picks.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import operator
 from typing import Any, Callable
 
 from .base import (Attr, Interval, Operand, OpSpec, Unbounded, broadcast, corners, hull, lift, monotone, register,
-                   zeros_like)
+                   sum_to, zeros_like)
 
 X = (Operand("x"),)
 AB = (Operand("a"), Operand("b"))
@@ -55,13 +59,31 @@ def _div_interval(xp: Any, attrs: Any, a: Interval, b: Interval) -> Interval:
     return corners(xp, lambda x, y: _DIV(xp, attrs, x, y), a, b)
 
 
+def _binary_vjp(partials: Callable[[Any, Any, Any], tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
+    """The VJP from (g, a, b) -> (g * d/da, g * d/db) on the lifted operands, summed back to each shape."""
+    def vjp(xp: Any, attrs: Any, g: Any, a: Any, b: Any) -> tuple[Any, Any]:
+        rank = g.ndim - 1
+        da, db = partials(g, lift(a, rank), lift(b, rank))
+        return sum_to(xp.broadcast_to(da, g.shape), a.shape), sum_to(xp.broadcast_to(db, g.shape), b.shape)
+
+    return vjp
+
+
+_VJPS = {
+    "add": _binary_vjp(lambda g, a, b: (g, g)),
+    "sub": _binary_vjp(lambda g, a, b: (g, -g)),
+    "mul": _binary_vjp(lambda g, a, b: (g * b, g * a)),
+    "div": _binary_vjp(lambda g, a, b: (g / b, -g * a / (b * b))),
+}
+
 for _tag, _lean, _kernel, _rule, _doc in [
     ("add", "add", _ADD, monotone(_ADD), "a + b, broadcasting (residual joins, biases)."),
     ("sub", "sub", _SUB, _sub_interval, "a - b, broadcasting."),
     ("mul", "mul", _MUL, _mul_interval, "a * b elementwise, broadcasting (scaling by a constant tensor)."),
     ("div", "div", _DIV, _div_interval, "a / b elementwise, broadcasting; b must be nonzero."),
 ]:
-    register(OpSpec(_tag, AB, _broadcast_shape, _kernel, exact=True, lean=_lean, doc=_doc, interval=_rule))
+    register(OpSpec(_tag, AB, _broadcast_shape, _kernel, exact=True, lean=_lean, doc=_doc, interval=_rule,
+                    vjp=_VJPS[_tag]))
 
 
 def _relu(xp: Any, attrs: Any, x: Any) -> Any:
@@ -87,18 +109,33 @@ def _tanh(xp: Any, attrs: Any, x: Any) -> Any:
     return xp.tanh(x)
 
 
+def _sigmoid_vjp(xp: Any, attrs: Any, g: Any, x: Any) -> tuple[Any]:
+    s = _sigmoid(xp, attrs, x)
+    return (g * s * (1 - s),)
+
+
+def _tanh_vjp(xp: Any, attrs: Any, g: Any, x: Any) -> tuple[Any]:
+    t = xp.tanh(x)
+    return (g * (1 - t * t),)
+
+
 register(OpSpec(
     "neg", X, _same_shape, lambda xp, attrs, x: -x, exact=True, lean="neg", doc="-x.",
-    interval=lambda xp, attrs, x: Interval(-x.hi, -x.lo),
+    interval=lambda xp, attrs, x: Interval(-x.hi, -x.lo), vjp=lambda xp, attrs, g, x: (-g,),
 ))
-register(OpSpec("relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0).", interval=monotone(_relu)))
+register(OpSpec(
+    "relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0).", interval=monotone(_relu),
+    vjp=lambda xp, attrs, g, x: (g * (x > 0),),
+))
 register(OpSpec(
     "leaky_relu", X, _same_shape, _leaky_relu, exact=True, lean="leakyRelu",
     doc="x if x > 0 else alpha * x.", attrs={"alpha": Attr("float", 0.01, "slope for x <= 0")},
-    interval=_leaky_relu_interval,
+    interval=_leaky_relu_interval, vjp=lambda xp, attrs, g, x: (xp.where(x > 0, g, g * attrs["alpha"]),),
 ))
 register(OpSpec(
     "sigmoid", X, _same_shape, _sigmoid, exact=False, lean="sigmoid", doc="1 / (1 + exp(-x)).",
-    interval=monotone(_sigmoid),
+    interval=monotone(_sigmoid), vjp=_sigmoid_vjp,
 ))
-register(OpSpec("tanh", X, _same_shape, _tanh, exact=False, lean="tanh", doc="tanh x.", interval=monotone(_tanh)))
+register(OpSpec(
+    "tanh", X, _same_shape, _tanh, exact=False, lean="tanh", doc="tanh x.", interval=monotone(_tanh), vjp=_tanh_vjp,
+))

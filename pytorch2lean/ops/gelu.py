@@ -14,6 +14,9 @@ Interval rule: both forms fall on (-inf, m] and rise on [m, inf) with m near -0.
 "none", -0.75246 for "tanh"), their minima -0.169971 and -0.170041. So the upper bound is the
 larger end value; the lower bound is the value at the upper end left of -0.76, at the lower end
 right of -0.74, and GELU_MIN (below both minima) for an interval reaching into [-0.76, -0.74].
+
+VJP: d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density; for the tanh form, with
+t = tanh(k (x + c x^3)): (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ FALLS_BELOW, RISES_ABOVE = -0.76, -0.74  # both forms decrease left of the first
 GELU_MIN = -0.1701  # below the minimum of both forms
 _SQRT1_2 = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _ERFC_NUMPY = np.frompyfunc(math.erfc, 1, 1)
 
 
@@ -60,6 +64,15 @@ def _gelu(xp: Any, attrs: Attrs, x: Any) -> Any:
     return x * _normal_cdf(xp, x)
 
 
+def _gelu_vjp(xp: Any, attrs: Attrs, g: Any, x: Any) -> tuple[Any]:
+    if attrs["approximate"] == "tanh":
+        t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+    else:
+        slope = _normal_cdf(xp, x) + x * xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    return (g * slope,)
+
+
 def _gelu_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
     at_lo, at_hi = _gelu(xp, attrs, x.lo), _gelu(xp, attrs, x.hi)
     lower = xp.where(x.hi < FALLS_BELOW, at_hi, xp.where(x.lo > RISES_ABOVE, at_lo, GELU_MIN))
@@ -69,5 +82,5 @@ def _gelu_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
 register(OpSpec(
     "gelu", (Operand("x"),), _gelu_shape, _gelu, exact=False, lean="gelu",
     doc="x * Phi(x) (approximate='none', via erfc) or its tanh approximation (ONNX Gelu, opset 20).",
-    attrs={"approximate": Attr("str", "none", "none | tanh")}, interval=_gelu_interval,
+    attrs={"approximate": Attr("str", "none", "none | tanh")}, interval=_gelu_interval, vjp=_gelu_vjp,
 ))

@@ -10,6 +10,9 @@ Interval rule (sound, loose): with d = x - mean over N normalized entries and t 
   * var <= mean_j max(d_lo_j^2, d_hi_j^2), and |t_i| <= sqrt(N - 1) always (var >= d_i^2 / (N - 1));
   * t_i >= d_lo_i / sqrt(var_max + eps) when d_lo_i >= 0, else t_i >= max(d_lo_i / sqrt(eps), -sqrt(N - 1));
     the upper bound mirrors it. Then y = t * scale + bias splits on the sign of scale.
+
+VJP: with t the normalized x, s = sqrt(var + eps) and u = g * scale, the gradient is
+(u - mean(u) - t mean(u t)) / s, means over the normalized axes.
 """
 
 from __future__ import annotations
@@ -35,12 +38,24 @@ def _layernorm_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     return x
 
 
-def _layernorm(xp: Any, attrs: Attrs, x: Any, scale: Any, bias: Any = None) -> Any:
+def _normalized(xp: Any, attrs: Attrs, x: Any) -> tuple[Any, Any, tuple[int, ...]]:
+    """(x - mean) / sqrt(var + epsilon), that root, and the normalized array axes."""
     axes = tuple(range(sample_axis(attrs["axis"], x.ndim - 1), x.ndim))
     centered = x - xp.mean(x, axis=axes, keepdims=True)
-    var = xp.mean(centered * centered, axis=axes, keepdims=True)
-    y = centered / xp.sqrt(var + attrs["epsilon"]) * unbatch_param(scale)
+    root = xp.sqrt(xp.mean(centered * centered, axis=axes, keepdims=True) + attrs["epsilon"])
+    return centered / root, root, axes
+
+
+def _layernorm(xp: Any, attrs: Attrs, x: Any, scale: Any, bias: Any = None) -> Any:
+    y = _normalized(xp, attrs, x)[0] * unbatch_param(scale)
     return y if bias is None else y + unbatch_param(bias)
+
+
+def _layernorm_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, scale: Any, bias: Any = None) -> tuple[Any, ...]:
+    t, root, axes = _normalized(xp, attrs, x)
+    u = g * unbatch_param(scale)
+    mean = lambda v: xp.mean(v, axis=axes, keepdims=True)  # noqa: E731
+    return ((u - mean(u) - t * mean(u * t)) / root, None) + ((None,) if bias is not None else ())
 
 
 def _layernorm_interval(xp: Any, attrs: Attrs, x: Interval, scale: Interval, bias: Interval | None = None) -> Interval:
@@ -61,7 +76,7 @@ def _layernorm_interval(xp: Any, attrs: Attrs, x: Interval, scale: Interval, bia
 register(OpSpec(
     "layernorm", OPERANDS, _layernorm_shape, _layernorm, exact=False, lean="layernorm",
     doc="(x - mean) / sqrt(var + epsilon) * scale + bias over axes [axis, rank) (ONNX LayerNormalization).",
-    interval=_layernorm_interval,
+    interval=_layernorm_interval, vjp=_layernorm_vjp,
     attrs={
         "axis": Attr("int", -1, "first normalized axis; all later axes are normalized too"),
         "epsilon": Attr("float", 1e-5, "added to the variance before the square root"),

@@ -7,6 +7,9 @@ stack axis, which `batched_matmul` does for every rank combination of its operan
 Interval rules: a product with a constant (the weight of linear, or a parameter side of matmul)
 splits the constant by sign, the tightest bound, with four products in place of one. A matmul of
 two activations bounds each term a_ik b_kj by its four corner products and sums the term bounds.
+
+VJPs: linear's is g W; matmul's are g b^T and a^T g on the promoted operands, summed back over
+the stack axes each operand was broadcast along, then demoted to the operand's own shape.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Sequence
 
 from ..ir.graph import Shape
 from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, lift, register, unbatch_param,
-                   weighted)
+                   sum_to, weighted)
 
 
 def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -88,16 +91,30 @@ def _matmul_interval(xp: Any, attrs: Attrs, a: Interval, b: Interval) -> Interva
     return terms.map(lambda t: _demoted(t.sum(axis=-2), a.lo, b.lo))
 
 
+def _linear_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, weight: Any, bias: Any = None) -> tuple[Any, ...]:
+    return (xp.matmul(g, unbatch_param(weight)), None) + ((None,) if bias is not None else ())
+
+
+def _matmul_vjp(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """With y = pa pb on the promoted operands: d/dpa = gy pb^T, d/dpb = pa^T gy."""
+    pa, pb = _promoted(a, b)
+    gy = g[..., None] if b.ndim == 2 else g  # the dropped column axis of a vector b
+    gy = gy[..., None, :] if a.ndim == 2 else gy  # the dropped row axis of a vector a
+    ga = xp.matmul(gy, xp.swapaxes(pb, -1, -2))
+    gb = xp.matmul(xp.swapaxes(pa, -1, -2), gy)
+    return sum_to(ga, pa.shape).reshape(a.shape), sum_to(gb, pb.shape).reshape(b.shape)
+
+
 register(OpSpec(
     "linear", (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
     _linear_shape, _linear, exact=True, lean="linear",
     doc="x W^T + b over the last axis of x: a fully connected layer (ONNX Gemm with transB=1, torch Linear).",
-    interval=weighted(_linear),
+    interval=weighted(_linear), vjp=_linear_vjp,
 ))
 register(OpSpec(
     "matmul", (Operand("a"), Operand("b")),
     lambda attrs, shapes: matmul_shape(shapes[0], shapes[1]),
     lambda xp, attrs, a, b: batched_matmul(xp, a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
-    interval=_matmul_interval,
+    interval=_matmul_interval, vjp=_matmul_vjp,
 ))

@@ -5,6 +5,8 @@ never a value: max pooling carries a mask of real cells so a padding cell never 
 pooling divides the sum of the cells it counts by that integer count, so both stay exact. A window
 that would cover padding only has no meaning and is rejected by the shape rule.
 Both are nondecreasing in every input cell, so their interval rule is `base.monotone`.
+VJPs scatter each window's gradient back through the taps: average pooling spreads it over the
+window divided by the count, max pooling routes it to the first tap holding the maximum.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from ..ir.graph import Shape
 from .base import Attr, Attrs, Operand, OpSpec, monotone, register
-from .conv import Span, check_image, check_ints, pad_zeros, spans, taps, total
+from .conv import Span, check_image, check_ints, crop, pad_zeros, spans, taps, total
 
 
 def _pool_spans(attrs: Attrs, hw: Sequence[int]) -> tuple[Span, Span]:
@@ -68,6 +70,35 @@ def _avgpool2d(xp: Any, attrs: Attrs, x: Any) -> Any:
     return total(values for values, _ in windows) / xp.asarray(count.astype(x.dtype))
 
 
+def _scatter(xp: Any, attrs: Attrs, x: Any, shares: Iterator[Any]) -> Any:
+    """The input gradient from one output-shaped share per tap, added into the cells the tap read."""
+    h, w = _pool_spans(attrs, x.shape[-2:])
+    gx = xp.zeros(tuple(x.shape[:-2]) + (h.padded, w.padded), dtype=x.dtype)
+    for (_, _, idx), share in zip(taps(h, w), shares):
+        gx[idx] += share
+    return crop(gx, h, w)
+
+
+def _maxpool2d_vjp(xp: Any, attrs: Attrs, g: Any, x: Any) -> tuple[Any]:
+    best = _maxpool2d(xp, attrs, x)
+    routed = xp.zeros(best.shape, dtype=bool)
+
+    def shares() -> Iterator[Any]:
+        nonlocal routed
+        for values, real in _windows(xp, attrs, x, count_pad=False):
+            win = xp.asarray(real) & (values == best) & ~routed
+            routed = routed | win
+            yield g * win
+
+    return (_scatter(xp, attrs, x, shares()),)
+
+
+def _avgpool2d_vjp(xp: Any, attrs: Attrs, g: Any, x: Any) -> tuple[Any]:
+    windows = list(_windows(xp, attrs, x, count_pad=attrs["count_include_pad"]))
+    spread = g / xp.asarray(total(counted.astype(np.int64) for _, counted in windows).astype(g.dtype))
+    return (_scatter(xp, attrs, x, (spread for _ in windows)),)
+
+
 WINDOW = {
     "kernel": Attr("ints", doc="window size (height, width)"),
     "stride": Attr("ints", doc="step between windows (height, width)"),
@@ -77,13 +108,13 @@ WINDOW = {
 
 register(OpSpec(
     "maxpool2d", (Operand("x"),), _pool_shape, _maxpool2d, exact=True, lean="maxpool2d",
-    interval=monotone(_maxpool2d),
+    interval=monotone(_maxpool2d), vjp=_maxpool2d_vjp,
     doc="Max over each window of x [N, C, H, W] or [C, H, W] (ONNX MaxPool); padding cells never win.",
     attrs={**WINDOW, "dilation": Attr("ints", (1, 1), "spacing between window taps (height, width)")},
 ))
 register(OpSpec(
     "avgpool2d", (Operand("x"),), _pool_shape, _avgpool2d, exact=True, lean="avgpool2d",
-    interval=monotone(_avgpool2d),
+    interval=monotone(_avgpool2d), vjp=_avgpool2d_vjp,
     doc="Mean over each window (ONNX AveragePool): the sum divided by the integer count of counted cells.",
     attrs={**WINDOW, "count_include_pad": Attr("bool", False, "count the stated padding cells in the divisor")},
 ))

@@ -6,7 +6,8 @@ arrays (NumPy, CuPy) and on object arrays of Fractions. Every per-sample axis `a
 `a + 1`: the runtime's leading batch axis is never reshaped, permuted, sliced or padded. Each
 kernel recomputes its geometry with the op's own shape rule, so the rule and the kernel cannot
 drift apart. Moving values moves their bounds, so every shape op's interval rule is
-`base.monotone` (exact; pad's constant is its own bound).
+`base.monotone` (exact; pad's constant is its own bound), and every VJP is `base.moves_vjp`
+(the gradient flows back along the moves; pad's constant cells take none).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, fail, monotone, norm_axis, register, sample_axis
+from .base import Attr, Attrs, Operand, OpSpec, fail, monotone, moves_vjp, norm_axis, register, sample_axis
 
 X = (Operand("x"),)
 PAD_MODES = ("constant", "reflect", "edge")
@@ -168,27 +169,29 @@ def _pad(xp: Any, attrs: Attrs, x: Any) -> Any:
 
 
 register(OpSpec(
-    "flatten", X, _flatten_shape, _flatten, exact=True, lean="flatten", interval=monotone(_flatten),
+    "flatten", X, _flatten_shape, _flatten, exact=True, lean="flatten", interval=monotone(_flatten), vjp=moves_vjp(_flatten),
     doc="ONNX Flatten: (prod(d[:axis]), prod(d[axis:])).",
     attrs={"axis": Attr("int", 1, "first axis of the second factor, in [-rank, rank]")},
 ))
 register(OpSpec(
-    "reshape", X, _reshape_shape, _reshape, exact=True, lean="reshape", interval=monotone(_reshape),
+    "reshape", X, _reshape_shape, _reshape, exact=True, lean="reshape", interval=monotone(_reshape), vjp=moves_vjp(_reshape),
     doc="Row-major reshape to a static target of the same size (Squeeze/Unsqueeze lower here).",
     attrs={"shape": Attr("ints", doc="target per-sample shape, positive sizes only")},
 ))
 register(OpSpec(
     "transpose", X, _transpose_shape, _transpose, exact=True, lean="transpose", interval=monotone(_transpose),
+    vjp=moves_vjp(_transpose),
     doc="Permute the per-sample axes: output axis i is input axis perm[i].",
     attrs={"perm": Attr("ints", doc="a permutation of 0..rank-1")},
 ))
 register(OpSpec(
     "concat", X, _concat_shape, _concat, exact=True, lean="concat", interval=monotone(_concat), variadic=True,
+    vjp=moves_vjp(_concat),
     doc="Join operands along axis; all other dimensions must agree.",
     attrs={"axis": Attr("int", doc="the joining axis, negative counts from the end")},
 ))
 register(OpSpec(
-    "slice", X, _slice_shape, _slice, exact=True, lean="slice", interval=monotone(_slice),
+    "slice", X, _slice_shape, _slice, exact=True, lean="slice", interval=monotone(_slice), vjp=moves_vjp(_slice),
     doc="ONNX Slice: per listed axis, indices start, start+step, ... before end (clamped).",
     attrs={
         "starts": Attr("ints", doc="first index per axis; negative counts from the end"),
@@ -198,7 +201,7 @@ register(OpSpec(
     },
 ))
 register(OpSpec(
-    "pad", X, _pad_shape, _pad, exact=True, lean="pad", interval=monotone(_pad),
+    "pad", X, _pad_shape, _pad, exact=True, lean="pad", interval=monotone(_pad), vjp=moves_vjp(_pad, {"value": 0.0}),
     doc="ONNX Pad: widen each axis by constant, reflected or edge values.",
     attrs={
         "pads": Attr("ints", doc="[x1_begin, x2_begin, ..., x1_end, x2_end, ...], non-negative"),

@@ -9,6 +9,8 @@ rises with x_i, so it lies in [1 / (1 + sum_{j != i} exp(u_j - l_i)), 1 / (1 + s
 for x in [l, u]: the standard bound, tight at a vertex for each end. The sums are taken as a
 log-sum-exp, so nothing overflows; a lower bound that underflows to 0 stays sound, and the
 upper bound's exponents are capped at EXP_CAP, which only raises it and keeps it above 0.
+
+VJP: with s = softmax(x), the gradient is s * (g - sum(g * s)) along the axis.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ def _softmax(xp: Any, attrs: Attrs, x: Any) -> Any:
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
+def _softmax_vjp(xp: Any, attrs: Attrs, g: Any, x: Any) -> tuple[Any]:
+    s = _softmax(xp, attrs, x)
+    return (s * (g - xp.sum(g * s, axis=sample_axis(attrs["axis"], x.ndim - 1), keepdims=True)),)
+
+
 def _softmax_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
     axis = sample_axis(attrs["axis"], x.lo.ndim - 1)
     lo, hi = (xp.moveaxis(v, axis, -1) for v in x)
@@ -49,6 +56,6 @@ def _softmax_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
 
 register(OpSpec(
     "softmax", (Operand("x"),), _softmax_shape, _softmax, exact=False, lean="softmax",
-    doc="exp(x - max) / sum(exp(x - max)) along axis (ONNX Softmax, opset 13).", interval=_softmax_interval,
+    doc="exp(x - max) / sum(exp(x - max)) along axis (ONNX Softmax, opset 13).", interval=_softmax_interval, vjp=_softmax_vjp,
     attrs={"axis": Attr("int", -1, "the normalized axis, negative counts from the end")},
 ))
