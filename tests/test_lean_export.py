@@ -167,19 +167,26 @@ import Pytorch2Lean
 namespace Tiny
 open Pytorch2Lean
 
+-- Nothing here runs as compiled code: the kernel evaluates these definitions.
+noncomputable section
+
 /-- The graph of `tiny`: 1 input(s), 1 parameter(s), 2 node(s). -/
 def graph : Graph where
   inputs := [
     [2]  -- 0: input x
   ]
-  params := [
-    [2, 2]  -- 1: param w
+  params := concatLists [
+    [
+      [2, 2]  -- 1: param w
+    ]
   ]
-  nodes := [
-    -- 2: h = matmul(w [2, 2], x [2]) : [2]
-    ⟨.matmul, [1, 0], [], [2]⟩,
-    -- 3: r = relu(h [2]) : [2]
-    ⟨.relu, [2], [], [2]⟩
+  nodes := concatLists [
+    [
+      -- 2: h = matmul(w [2, 2], x [2]) : [2]
+      ⟨.matmul, [1, 0], [], [2]⟩,
+      -- 3: r = relu(h [2]) : [2]
+      ⟨.relu, [2], [], [2]⟩
+    ]
   ]
   outputs := [3]  -- r
 
@@ -187,10 +194,12 @@ def graph : Graph where
 def p0 : Nat := 0x4000000000000000be8000003fc00000
 
 /-- Every parameter literal with its number of elements, in value-table order. -/
-def packedParams : List (Nat × Nat) := [(p0, 4)]
+def packedParams : List (Nat × Nat) := concatLists [[(p0, 4)]]
 
 /-- The exact parameter values (`Theorems.paramsDecode` shows that every literal decodes). -/
 def params : List (List Q) := (decodeAll packedParams).getD []
+
+end
 
 end Tiny
 '''
@@ -204,6 +213,8 @@ import Tiny.Model
 
 namespace Tiny
 open Pytorch2Lean
+
+noncomputable section
 
 /-- The graph is well-formed: operands are earlier values, arities, attributes and shapes fit. -/
 theorem wellFormed : WellFormed graph := checkWF_sound graph (by decide +kernel)
@@ -227,6 +238,8 @@ def output0 : List (List Q) := [
 /-- Example 0: the network maps `input0` to exactly `output0`. -/
 theorem example0 : ∀ E, denote E graph params input0 = some output0 :=
   checkExample_sound graph params input0 output0 (by decide +kernel)
+
+end
 
 end Tiny
 '''

@@ -38,6 +38,12 @@ def isNil {α : Type} : List α → Bool
   | [] => true
   | _ => false
 
+/-- The concatenation of a list of lists. Exported models write long lists as lists of chunks:
+Lean elaborates a list literal recursively, one level per element. -/
+def concatLists {α : Type} : List (List α) → List α
+  | [] => []
+  | l :: ls => l ++ concatLists ls
+
 /-- Element `i` of a list, if there is one. -/
 def nth {α : Type} : List α → Nat → Option α
   | [], _ => none

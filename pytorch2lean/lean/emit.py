@@ -23,7 +23,7 @@ from ..errors import UserError
 from ..ir.graph import Graph
 from ..ir.serialize import digest
 from ..runtime import evaluate_exact
-from .encode import Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
+from .encode import CHUNK, Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
 from .resources import lean_library_dir, templates_dir
 
 TOOLCHAIN = "leanprover/lean4:v4.35.0"
@@ -106,6 +106,7 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "standalone": standalone,
         "library_root": str(lean_library_dir().parent) if not standalone else "",
         "toolchain": TOOLCHAIN,
+        "chunk": CHUNK,
         "inputs": [Entry(index[i.name], shape_literal(i.shape), f"input {i.name}") for i in graph.inputs],
         "param_entries": [Entry(index[p.name], shape_literal(p.shape), f"param {p.name}") for p in graph.params],
         "params": param_literals(graph),

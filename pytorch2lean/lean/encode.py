@@ -18,6 +18,7 @@ from ..ir.graph import AttrValue, Graph, Shape
 from ..numeric.float32 import bits_of
 
 RESERVED_MODULES = {"Pytorch2Lean", "Check", "Lake", "Init", "Std", "Lean"}
+CHUNK = 64  # list literals longer than this are written as `concatLists` of chunks
 STR_VALUES = ("constant", "reflect", "edge", "none", "tanh")  # Lean `StrVal`
 
 
@@ -84,6 +85,12 @@ def attr_literal(where: str, kind: str, value: AttrValue) -> str:
     raise UserError(f"{where}: attribute kind {kind!r} has no Lean counterpart")
 
 
+def attrs_literal(where: str, op: str, attrs: Iterable[tuple[str, AttrValue]]) -> str:
+    """An op's attributes as a Lean `Attrs` list, in the given (canonical, sorted) order."""
+    kinds = ops.get(op).attrs
+    return "[" + ", ".join(f"(.{camel(name)}, {attr_literal(where, kinds[name].kind, v)})" for name, v in attrs) + "]"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One line of a list literal in the graph term, with its comment."""
@@ -121,10 +128,9 @@ def node_entries(graph: Graph) -> list[Entry]:
         spec = ops.get(node.op)
         if node.shape is None:
             raise UserError(f"node {node.id!r} has no shape: validate the graph before exporting")
-        where = f"node {node.id!r} ({node.op})"
-        attrs = ", ".join(f"(.{camel(name)}, {attr_literal(where, spec.attrs[name].kind, v)})" for name, v in node.attrs)
+        attrs = attrs_literal(f"node {node.id!r} ({node.op})", node.op, node.attrs)
         args = ", ".join(str(index[r]) for r in node.inputs)
-        term = f"⟨.{spec.lean}, [{args}], [{attrs}], {shape_literal(node.shape)}⟩"
+        term = f"⟨.{spec.lean}, [{args}], {attrs}, {shape_literal(node.shape)}⟩"
         operands = ", ".join(f"{r} {list(shapes[r])}" for r in node.inputs)
         out.append(Entry(first + k, term, f"{node.id} = {node.op}({operands}) : {list(node.shape)}"))
     return out
@@ -141,6 +147,13 @@ def param_literals(graph: Graph) -> list[ParamLiteral]:
     return out
 
 
+def list_literal(items: Sequence[str]) -> str:
+    """A Lean list of the given terms; a long one as `concatLists` of chunks of at most CHUNK."""
+    if len(items) <= CHUNK:
+        return "[" + ", ".join(items) + "]"
+    return "concatLists [" + ", ".join("[" + ", ".join(items[k:k + CHUNK]) + "]" for k in range(0, len(items), CHUNK)) + "]"
+
+
 def q_rows(values: Sequence[np.ndarray]) -> list[str]:
     """Each exact array (row-major) as a Lean list of `Q` literals."""
-    return ["[" + ", ".join(q_literal(Fraction(v)) for v in np.asarray(a, dtype=object).reshape(-1)) + "]" for a in values]
+    return [list_literal([q_literal(Fraction(v)) for v in np.asarray(a, dtype=object).reshape(-1)]) for a in values]
