@@ -187,3 +187,12 @@ def test_witness_text_is_exact() -> None:
     assert [np.float32(float(v)) for _, _, v in pairs[:2]] == list(w.point)
     assert Fraction(float(pairs[0][2])) == Fraction(float(np.float32(0.1)))  # the float32, not 1/10
     assert [v for _, _, v in pairs[2:]] == ["-0.375", repr(1 / 3), "5"]
+
+
+def test_empty_and_trivial_unsafe_regions() -> None:
+    """No unsafe term: nothing to find. An empty conjunction is always true: any point is a witness."""
+    graph = linear_net(np.ones((1, 1)), np.zeros(1))
+    box = Box((Fraction(0),), (Fraction(1),), (1,))
+    assert falsify(graph, box, Property(Disjunction(()), 1), budget_s=1) is None
+    w = falsify(graph, box, Property(Disjunction((Conjunction(()),)), 1), budget_s=1)
+    assert w is not None and w.term == 0 and box.contains(w.point)

@@ -215,6 +215,8 @@ def falsify(graph: Graph, box: Box | Mapping[str, Box] | Sequence[Box], prop: Pr
     shapes = {i.name: i.shape for i in graph.inputs}
     boxes = [box] if isinstance(box, (Box, Mapping)) else list(box)
     regions = [r for i, b in enumerate(boxes) if (r := _region(i, input_boxes(shapes, b)[graph.inputs[0].name]))]
+    if not prop.unsafe.parts:
+        return None  # an empty unsafe region: nothing to find
     search = _Search(graph, prop, output, time.monotonic() + budget_s)
     rng = np.random.default_rng(seed)
     for region in _rounds(regions, search):
