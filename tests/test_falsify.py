@@ -32,8 +32,10 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared benchmark
 def net_and_spec(net: str, spec: str) -> tuple[Graph, object]:
     from pytorch2lean.frontends.onnx_import import load_onnx
 
-    onnx = SHARED / f"{net}.onnx" if (SHARED / f"{net}.onnx").is_file() else FIXTURES / "onnx" / f"{net}.onnx"
-    vnnlib = SHARED / f"{spec}.vnnlib" if (SHARED / f"{spec}.vnnlib").is_file() else FIXTURES / "vnnlib" / f"{spec}.vnnlib"
+    onnx = SHARED / f"{net}.onnx"
+    onnx = onnx if onnx.is_file() else FIXTURES / "onnx" / f"{net}.onnx"
+    vnnlib = SHARED / f"{spec}.vnnlib"
+    vnnlib = vnnlib if vnnlib.is_file() else FIXTURES / "vnnlib" / f"{spec}.vnnlib"
     if not onnx.is_file() or not vnnlib.is_file():
         pytest.skip(f"{net}/{spec} not found in {SHARED} nor in the fixtures")
     return load_onnx(onnx), load_vnnlib(vnnlib)

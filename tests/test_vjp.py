@@ -171,6 +171,32 @@ def test_pad_vjp_in_every_mode(seed: int, mode: str, pads: tuple[int, ...]) -> N
     assert_vjp_matches(graph, points(graph, r), r)
 
 
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), shape=st.lists(st.integers(1, 3), min_size=1, max_size=4).map(tuple),
+       data=st.data())
+def test_shape_and_normalization_vjps_over_random_axes(seed: int, shape: tuple[int, ...], data: st.DataObject) -> None:
+    """Transpose, slice, concat, flatten, softmax, layernorm and batchnorm on random shapes and axes."""
+    r = np.random.default_rng(seed)
+    rank = len(shape)
+    axis = data.draw(st.integers(-rank, rank - 1), label="axis")
+    a = axis % rank
+    start, step = data.draw(st.integers(-4, 4), label="start"), data.draw(st.sampled_from([-2, -1, 1, 2]), label="step")
+    stop = start + step * data.draw(st.integers(1, 3), label="count")
+    assume(len(range(*slice(start, stop, step).indices(shape[a]))) > 0)
+    stats = [r.standard_normal(shape[a]).astype(np.float32) for _ in range(3)] + [np.float32(0.5 + r.random(shape[a]))]
+    case = data.draw(st.sampled_from([
+        ("transpose", {"x": shape}, {"perm": tuple(r.permutation(rank).tolist())}),
+        ("slice", {"x": shape}, {"starts": (start,), "ends": (stop,), "axes": (axis,), "steps": (step,)}),
+        ("concat", {"x": shape, "p": r.standard_normal(shape).astype(np.float32), "y": shape}, {"axis": axis}),
+        ("flatten", {"x": shape}, {"axis": a}),
+        ("softmax", {"x": shape}, {"axis": axis}),
+        ("layernorm", {"x": shape, "s": r.standard_normal(shape[a:]).astype(np.float32)}, {"axis": axis}),
+        ("batchnorm", {"x": shape, **dict(zip("sbmv", stats))}, {"axis": axis}),
+    ]), label="case")
+    graph = one_node(*case)
+    assert_vjp_matches(graph, points(graph, r), r)
+
+
 def test_a_wrong_vjp_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check can fail: a tanh VJP missing its square fails the finite-difference comparison."""
     broken = dataclasses.replace(ops.REGISTRY["tanh"], vjp=lambda xp, attrs, g, x: (g * (1 - xp.tanh(x)),))
