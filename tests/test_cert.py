@@ -400,7 +400,8 @@ def test_numbers_must_be_canonical_rationals(bad: str) -> None:
 @pytest.mark.parametrize(("edit", "reason"), [
     (lambda d: d.pop("verdict"), "certificate: missing 'verdict'"),
     (lambda d: d.update(format="x"), "certificate: format must be 'pytorch2lean.cert.v1', got 'x'"),
-    (lambda d: d.update(method="crown"), "certificate: method 'crown' is not one of ibp"),
+    (lambda d: d.update(method="bab"), "certificate: method 'bab' is not one of ibp, crown, alpha"),
+    (lambda d: d.update(method="crown"), "certificate: missing 'crown'"),
     (lambda d: d.update(verdict="sat"), "certificate: verdict 'sat' is not one of holds, unknown"),
     (lambda d: d.update(inputs=[]), "certificate.inputs: expected dict, got []"),
     (lambda d: d["bounds"]["h"].update(shape=[0]), "certificate.bounds.h.shape: [0] must list positive integers"),

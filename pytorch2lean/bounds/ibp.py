@@ -28,7 +28,7 @@ from .. import ops
 from ..cert.check import Rejected, box_interval, claim_failure, exact_environment, exact_rule, node_interval
 from ..cert.format import Certificate, Claim, dumps, input_boxes
 from ..errors import UserError
-from ..ir import Graph, digest, validate
+from ..ir import Graph, Node, digest, validate
 from ..ops.base import Interval, Unbounded
 from ..runtime.backend import to_numpy
 from ..spec.box import Box
@@ -85,13 +85,15 @@ def _float_certify(graph: Graph, boxes: Mapping[str, Box], xp: Any, grid: Grid) 
     """The float pass's bounds as stated bounds: not re-checked here (the checker will)."""
     floats = {name: Interval(*(xp.asarray(a)[None] for a in b.to_float_arrays())) for name, b in boxes.items()}
     bounds = float_bounds(graph, floats, xp=xp, grid=grid)
-    stated = {}
-    for node in graph.nodes:
-        lo, hi = (to_numpy(xp, v).astype(np.float64).reshape(-1) for v in bounds[node.id])
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            raise Unbounded(f"node {node.id!r} ({node.op}): the float bounds overflow")
-        stated[node.id] = Box(tuple(map(Fraction, lo.tolist())), tuple(map(Fraction, hi.tolist())), node.shape)
-    return stated
+    return {node.id: stated_box(xp, bounds[node.id], node) for node in graph.nodes}
+
+
+def stated_box(xp: Any, iv: Interval, node: Node) -> Box:
+    """Float64 bounds (batch of one) as a certificate's exact stated box; overflow has no bound."""
+    lo, hi = (to_numpy(xp, v).astype(np.float64).reshape(-1) for v in iv)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise Unbounded(f"node {node.id!r} ({node.op}): the float bounds overflow")
+    return Box(tuple(map(Fraction, lo.tolist())), tuple(map(Fraction, hi.tolist())), node.shape)
 
 
 def verify_ibp(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = None, *, output: str | None = None,
@@ -110,7 +112,7 @@ def verify_ibp(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = 
     output = graph.outputs[0] if output is None else output
     if output not in graph.outputs:
         raise UserError(f"{output!r} is not an output of the model ({', '.join(graph.outputs)})")
-    prop = _fit_claim(prop, graph.shapes()[output])
+    prop = fit_claim(prop, graph.shapes()[output])
     try:
         for node in graph.nodes:
             exact_rule(node)
@@ -126,7 +128,7 @@ def verify_ibp(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = 
     return VerifyResult(cert.verdict, dumps(cert), failure or proven)
 
 
-def _fit_claim(prop: Claim | None, shape: tuple[int, ...]) -> Claim | None:
+def fit_claim(prop: Claim | None, shape: tuple[int, ...]) -> Claim | None:
     """The claim checked against the output's size; an output box is reshaped to the output's shape."""
     if prop is None:
         return None

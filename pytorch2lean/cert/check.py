@@ -10,6 +10,14 @@ short dyadic, a box or property number, or a parameter, so exact arithmetic stay
 Soundness in one line: by induction over the nodes, every value a node takes for an input in the
 box lies in its stated bounds (each rule is sound for its op), so the output does, and the claim
 holds for every output within those bounds.
+
+CROWN certificates (methods crown and alpha) add, in the same walk: each stated relaxation must be
+sound on its operand's stated bounds (the op's exact intercept rule); a "backsub" node's stated
+bounds need only contain the intersection of its interval and its back-substitution bounds, which
+the checker recomputes exactly by the very engine of the float pass (`bounds.crown.backsubstitute`)
+on Fractions, from the stated relaxations and bounds of the nodes before it. The claim's constraint
+rows are back-substituted too (with the claim relaxations where stated). The induction is the same:
+each relaxation and each back-substitution is sound given the bounds of the nodes before it.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from ..numeric.float32 import fractions_of
 from ..runtime.executor import exact_attrs
 from ..ops.base import Interval, IntervalRule, Unbounded
 from ..spec.box import Box
-from .format import Certificate, CertificateError, Claim, input_boxes, loads, unsafe_terms
+from .format import Certificate, CertificateError, Claim, CrownPart, StatedRelaxation, input_boxes, loads, unsafe_terms
 
 
 @dataclass(frozen=True)
@@ -70,11 +78,18 @@ def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None,
         raise Rejected("the certificate's property is not the property asked about")
     env = exact_environment(graph, dict(cert.inputs))
     stated = dict(cert.bounds)
+    crown = None if cert.crown is None else _Crown(graph, cert.crown)
     for node in graph.nodes:
-        env[node.id] = contained(node, node_interval(node, env), stated[node.id])
+        required = node_interval(node, env)
+        if crown is not None:
+            required = crown.tighten(node, required, env)
+        env[node.id] = contained(node, required, stated[node.id])
+        if crown is not None:
+            crown.check_relaxations(node, env)
     if cert.verdict == "unknown":
         return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
-    failure = claim_failure(cert.claim, env[cert.output])
+    rows = None if crown is None else crown.claim_lower(cert.claim, cert.output, env)
+    failure = claim_failure(cert.claim, env[cert.output], rows)
     if failure:
         raise Rejected(f"property not proven: {failure}")
     return f"certificate holds: bounds of all {len(graph.nodes)} nodes hold, and they imply the property"
@@ -161,8 +176,20 @@ def contained(node: Node, required: Interval, stated: Box) -> Interval:
     return Interval(lo, hi)
 
 
-def claim_failure(claim: Claim, output: Interval) -> str | None:
-    """Why the output bounds do not imply the claim, or None when they do (decided exactly)."""
+def claim_rows(claim: Claim) -> tuple[tuple[Fraction, ...], ...]:
+    """The distinct constraint coefficient rows of a property, in order: what CROWN bounds directly."""
+    if isinstance(claim, Box):
+        return ()
+    return tuple(dict.fromkeys(c.coeffs for term in unsafe_terms(claim) for c in term))
+
+
+def claim_failure(claim: Claim, output: Interval,
+                  row_lower: Mapping[tuple[Fraction, ...], Fraction] | None = None) -> str | None:
+    """Why the output bounds do not imply the claim, or None when they do (decided exactly).
+
+    `row_lower` may give, per constraint row c, a lower bound of c.y proven otherwise (CROWN);
+    a constraint is excluded when either bound excludes it.
+    """
     lo, hi = list(output.lo.flat), list(output.hi.flat)
     if isinstance(claim, Box):
         for j, (a, b, low, up) in enumerate(zip(lo, hi, claim.lower, claim.upper)):
@@ -170,19 +197,94 @@ def claim_failure(claim: Claim, output: Interval) -> str | None:
                 return f"output index {j}: bounds [{a}, {b}] are not within the claimed [{low}, {up}]"
         return None
     for t, term in enumerate(unsafe_terms(claim)):
-        if not any(_excluded(c.coeffs, c.bound, c.strict, lo, hi) for c in term):
+        if not any(_excluded(c.coeffs, c.bound, c.strict, lo, hi, (row_lower or {}).get(c.coeffs)) for c in term):
             shown = " and ".join(str(c) for c in term) or "true"
             return f"unsafe term {t} ({shown}) is not excluded by the output bounds"
     return None
 
 
 def _excluded(coeffs: Sequence[Fraction], bound: Fraction, strict: bool,
-              lo: Sequence[Fraction], hi: Sequence[Fraction]) -> bool:
+              lo: Sequence[Fraction], hi: Sequence[Fraction], proven: Fraction | None = None) -> bool:
     """No y within [lo, hi] has c.y <= d (c.y < d when strict): the least c.y exceeds d."""
     least = least_value(coeffs, lo, hi)
+    least = least if proven is None else max(least, proven)
     return least > bound or (strict and least == bound)
 
 
 def least_value(coeffs: Sequence[Fraction], lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:
     """min of c.y over the box lo <= y <= hi, exactly."""
     return sum((c * (lo[j] if c > 0 else hi[j]) for j, c in enumerate(coeffs) if c), Fraction(0))
+
+
+class _Crown:
+    """The CROWN part of a check: relaxations as exact arrays, back-substitution on Fractions."""
+
+    def __init__(self, graph: Graph, part: CrownPart) -> None:
+        from ..bounds import crown  # bounds imports this module: a top-level import would be circular
+
+        self.engine = crown
+        self.plan = crown.plan(graph, exact=True)
+        self.nodes = {n.id: n for n in graph.nodes}
+        self.backsub = frozenset(part.backsub)
+        for name in sorted(self.backsub - set(self.nodes)):
+            raise Rejected(f"crown.backsub: {name!r} is not a node of the model")
+        self.relaxations = self._arrays("relaxations", dict(part.relaxations), ())
+        self.claim_relaxations = dict(part.claim_relaxations)
+
+    def _arrays(self, what: str, stated: Mapping[str, StatedRelaxation], rows: tuple[int, ...]) -> dict[str, Any]:
+        out = {}
+        for name, r in stated.items():
+            node = self.nodes.get(name)
+            if node is None or ops.get(node.op).relax is None:
+                raise Rejected(f"crown.{what}: {name!r} is not a node with a relaxation (relu, leaky_relu, ...)")
+            if ops.get(node.op).intercepts is None:
+                raise Rejected(f"crown.{what}: node {name!r} ({node.op}): {node.op} relaxations have no exact "
+                               f"soundness check, so certificates through them are not supported")
+            if r.shape != rows + tuple(node.shape):
+                raise Rejected(f"crown.{what}: {name!r} has shape {list(r.shape)}, expected {list(rows + node.shape)}")
+            out[name] = self.engine.Relaxation(*r.arrays())
+        return out
+
+    def tighten(self, node: Node, required: Interval, env: Mapping[str, Interval]) -> Interval:
+        """The node's exact interval, intersected with its back-substitution bounds when it is a backsub node."""
+        if node.id not in self.backsub:
+            return required
+        shape = tuple(node.shape)
+        rows = self.engine.identity_rows(np, 1, shape, exact=True)
+        lo, hi = (np.broadcast_to(v, (1,) + shape) for v in required)
+        own = {**env, node.id: Interval(lo, hi)}  # a node without affine rule or relaxation: its interval
+        low = self.engine.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower.reshape((2,) + shape)
+        return Interval(np.maximum(lo, low[:1]), np.minimum(hi, -low[1:]))
+
+    def check_relaxations(self, node: Node, env: Mapping[str, Interval]) -> None:
+        """The node's stated lines are sound on its operand's stated bounds (now known)."""
+        if node.id in self.relaxations:
+            self._sound("relaxations", node, self.relaxations[node.id], env[node.inputs[0]])
+
+    def _sound(self, what: str, node: Node, r: Any, operand: Interval) -> None:
+        spec = ops.get(node.op)
+        lo, hi = (np.broadcast_to(v.reshape((1,) * (r.lower_slope.ndim - v.ndim + 1) + v.shape[1:]),
+                                  r.lower_slope.shape) for v in operand)
+        li, ui = spec.intercepts(np, exact_attrs(node), lo, hi, r.lower_slope, r.upper_slope)
+        bad = np.flatnonzero((r.lower_intercept > li) | (r.upper_intercept < ui))
+        if bad.size:
+            i = int(bad[0])
+            raise Rejected(
+                f"crown.{what}: node {node.id!r} ({node.op}): at flat index {i} the lines "
+                f"{r.lower_slope.flat[i]} x + {r.lower_intercept.flat[i]} and {r.upper_slope.flat[i]} x + "
+                f"{r.upper_intercept.flat[i]} do not bound it on [{lo.flat[i]}, {hi.flat[i]}]"
+            )
+
+    def claim_lower(self, claim: Claim, output: str,
+                    env: Mapping[str, Interval]) -> dict[tuple[Fraction, ...], Fraction]:
+        """Exact lower bounds of every constraint row of the claim, by back-substitution."""
+        rows = claim_rows(claim)
+        if not rows or output not in self.nodes:
+            return {}
+        extra = self._arrays("claim_relaxations", self.claim_relaxations, (len(rows),))
+        for name, r in extra.items():
+            self._sound("claim_relaxations", self.nodes[name], r, env[self.nodes[name].inputs[0]])
+        shape = tuple(self.nodes[output].shape)
+        A = np.array([list(row) for row in rows], dtype=object).reshape((1, len(rows)) + shape)
+        lower = self.engine.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}).lower
+        return dict(zip(rows, lower[0]))

@@ -6,7 +6,8 @@ It carries everything a checker needs besides the model, and the checker trusts 
 Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificates are equal bytes):
 
     format        "pytorch2lean.cert.v1"
-    method        "ibp"  (interval bound propagation; CROWN and branch-and-bound will add methods)
+    method        "ibp" (interval bound propagation), "crown" (backward linear relaxation) or "alpha"
+                  (alpha-CROWN: CROWN with optimised relu lower slopes for the claim)
     graph_digest  sha256 of the model's canonical IR (`pytorch2lean.ir.digest`): the model it is about
     inputs        {input name: BOUNDS} the input box, one entry per model input
     output        the name of the model output the property speaks about
@@ -18,6 +19,15 @@ Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificate
                       CONSTRAINT = {"coeffs": [NUMBER x n], "bound": NUMBER, "strict": bool}: c.y <= d (< d if strict)
     bounds        {node id: BOUNDS} stated bounds of every node of the graph (IBP: node by node)
     verdict       "holds" (the property is claimed) or "unknown" (only the bounds are claimed)
+    crown         (methods crown and alpha only) {
+                    "backsub": [node id ...]  nodes whose stated bounds follow by back-substitution
+                    "relaxations": {node id: RELAXATION}  lines under and over each relaxed node,
+                        used by every back-substitution (shape: the node's shape)
+                    "claim_relaxations": {node id: RELAXATION}  lines used only when bounding the
+                        claim's rows (shape [K, *node shape], one set per row; alpha-CROWN) }
+    RELAXATION = "shape": [ints], "lower_slope", "lower_intercept", "upper_slope", "upper_intercept":
+              [NUMBER ...] each: lower_slope x + lower_intercept <= op(x) <= upper_slope x + upper_intercept
+              on the stated bounds of the node's operand, elementwise
 
     BOUNDS  = "shape": [ints], "lower": [NUMBER ...], "upper": [NUMBER ...]  (flattened in C order)
     NUMBER  = an exact rational as text, in lowest terms: "p/q" with q >= 2, or "p" for an integer
@@ -28,7 +38,11 @@ Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificate
 Checking (cert/check.py): the digest must equal the model's; each node's exact interval, computed by the
 op's interval rule over Fractions from the *stated* bounds of its inputs (the box for model inputs, the
 exact float32 values for parameters), must lie within the node's stated bounds; then the property must
-follow exactly from the output's stated bounds.
+follow exactly from the output's stated bounds. CROWN certificates (crown, alpha): each relaxation must be
+sound on its operand's stated bounds (checked exactly by the op's intercept rule: relu and leaky_relu; sigmoid
+and tanh have none, so they are refused), each "backsub" node's stated bounds must contain the intersection
+of its interval and its exact back-substitution bounds, and each constraint of the claim is bounded by
+back-substituting its coefficient row (rows: `claim_rows`) as well as from the output's bounds.
 """
 
 from __future__ import annotations
@@ -40,12 +54,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Union
 
+import numpy as np
+
 from ..errors import UserError
 from ..spec.box import Box
 from ..spec.property import Conjunction, Disjunction, LinearConstraint, Property
 
 FORMAT = "pytorch2lean.cert.v1"
-METHODS = ("ibp",)
+METHODS = ("ibp", "crown", "alpha")
+RELAXATION_KEYS = ("lower_slope", "lower_intercept", "upper_slope", "upper_intercept")
 VERDICTS = ("holds", "unknown")
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(/[1-9][0-9]*)?")
 CANONICAL = '("p/q" in lowest terms or "p")'
@@ -68,6 +85,37 @@ class Certificate:
     claim: Claim
     bounds: tuple[tuple[str, Box], ...]
     verdict: str
+    crown: CrownPart | None = None  # methods crown and alpha
+
+
+@dataclass(frozen=True)
+class StatedRelaxation:
+    """Stated lines under and over a relaxed node, flattened in C order over `shape`."""
+
+    shape: tuple[int, ...]
+    lower_slope: tuple[Fraction, ...]
+    lower_intercept: tuple[Fraction, ...]
+    upper_slope: tuple[Fraction, ...]
+    upper_intercept: tuple[Fraction, ...]
+
+    def arrays(self) -> tuple[Any, ...]:
+        """The four parts as object arrays of Fractions of shape (1, *shape)."""
+        return tuple(_object_array(getattr(self, k), self.shape) for k in RELAXATION_KEYS)
+
+
+def _object_array(values: tuple[Fraction, ...], shape: tuple[int, ...]) -> Any:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out.reshape((1,) + tuple(shape))
+
+
+@dataclass(frozen=True)
+class CrownPart:
+    """What a CROWN certificate adds: back-substituted nodes and the relaxations (see the module docstring)."""
+
+    backsub: tuple[str, ...]
+    relaxations: tuple[tuple[str, StatedRelaxation], ...]
+    claim_relaxations: tuple[tuple[str, StatedRelaxation], ...] = ()
 
 
 # ---- writing ------------------------------------------------------------------------------
@@ -95,8 +143,19 @@ def unsafe_terms(prop: Property) -> tuple[tuple[LinearConstraint, ...], ...]:
     return tuple(term.parts for term in prop.unsafe.parts)  # type: ignore[union-attr]
 
 
+def _relaxation_json(r: StatedRelaxation) -> dict[str, Any]:
+    return {"shape": list(r.shape), **{k: [number_text(q) for q in getattr(r, k)] for k in RELAXATION_KEYS}}
+
+
+def _crown_json(part: CrownPart) -> dict[str, Any]:
+    return {"backsub": list(part.backsub),
+            "relaxations": {name: _relaxation_json(r) for name, r in part.relaxations},
+            "claim_relaxations": {name: _relaxation_json(r) for name, r in part.claim_relaxations}}
+
+
 def to_json(cert: Certificate) -> dict[str, Any]:
-    return {
+    crown = {} if cert.crown is None else {"crown": _crown_json(cert.crown)}
+    return {**crown,
         "format": FORMAT,
         "method": cert.method,
         "graph_digest": cert.graph_digest,
@@ -137,7 +196,29 @@ def loads(text: str) -> Certificate:
         claim=_claim(doc.sub("property")),
         bounds=_boxes(doc.sub("bounds")),
         verdict=verdict,
+        crown=None if method == "ibp" else _crown_part(doc.sub("crown")),
     )
+
+
+def _crown_part(r: _Reader) -> CrownPart:
+    backsub = r.get("backsub", list)
+    if not all(isinstance(name, str) for name in backsub) or len(set(backsub)) != len(backsub):
+        raise CertificateError(f"{r.where}.backsub: expected distinct node ids, got {backsub!r}")
+    return CrownPart(tuple(backsub), _relaxations(r.sub("relaxations")), _relaxations(r.sub("claim_relaxations")))
+
+
+def _relaxations(r: _Reader) -> tuple[tuple[str, StatedRelaxation], ...]:
+    out = []
+    for name, entry in r.items():
+        shape = entry.get("shape", list)
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
+            raise CertificateError(f"{entry.where}.shape: {shape!r} must list positive integers")
+        parts = [entry.numbers(k) for k in RELAXATION_KEYS]
+        for k, part in zip(RELAXATION_KEYS, parts):
+            if len(part) != math.prod(shape):
+                raise CertificateError(f"{entry.where}.{k}: {len(part)} numbers, shape {shape} needs {math.prod(shape)}")
+        out.append((name, StatedRelaxation(tuple(shape), *parts)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

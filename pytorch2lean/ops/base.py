@@ -96,6 +96,10 @@ class OpSpec:
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     variadic: bool = False  # the last operand repeats (concat)
     interval: IntervalRule | None = None  # bounds of the result from bounds of the operands
+    affine_backward: "BackwardRule | None" = None  # CROWN: a linear function of the result, moved to the operands
+    relax: "RelaxRule | None" = None  # CROWN: linear lower and upper bounds of an elementwise op on [lo, hi]
+    tunable: bool = False  # relax takes `alpha` in [0, 1]: the lower slope alpha-CROWN optimises
+    intercepts: "InterceptRule | None" = None  # exact: the tightest sound intercepts for given slopes
     vjp: VjpRule | None = None  # float gradients of the operands from the gradient of the result
 
     def arity_ok(self, n: int) -> bool:
@@ -333,3 +337,108 @@ def moves_vjp(kernel: Kernel, fill: Mapping[str, Any] | None = None) -> VjpRule:
                      for s, n, x in zip(starts, sizes, xs))
 
     return vjp
+
+
+# ---- CROWN helpers: backward rules of affine ops, linear relaxations -----------------------
+
+class Symbolic(NamedTuple):
+    """An activation operand of a backward rule: the rule knows only its per-sample shape.
+
+    Constant operands (parameters) reach backward rules as arrays with their batch axis of size 1.
+    """
+
+    shape: Shape
+
+
+BackwardRule = Callable[..., "tuple[Any, ...] | None"]
+"""affine_backward(xp, attrs, A, *operands) -> one coefficient array per operand (None for constants).
+
+The op is affine in its Symbolic operands: y = L(x) + c. A holds K linear functions of y per batch
+row, shape (B, K, *y shape); the rule returns A L, the same functions as coefficients on each
+Symbolic operand, shape (B, K, *operand shape). The constant A c is computed once for every op
+from the kernel at x = 0 (bounds.crown), so no rule repeats it. A rule returns None when the op is not
+affine for the operands given (a product of two activations): CROWN then bounds that node by its interval.
+"""
+
+RelaxRule = Callable[..., "tuple[Any, Any, Any, Any]"]
+"""relax(xp, attrs, lo, hi[, alpha]) -> (lower slope, lower intercept, upper slope, upper intercept):
+for lo <= x <= hi elementwise, ls x + li <= op(x) <= us x + ui."""
+
+InterceptRule = Callable[..., "tuple[Any, Any]"]
+"""intercepts(xp, attrs, lo, hi, ls, us) -> (greatest li, least ui) with ls x + li <= op(x) <= us x + ui on [lo, hi].
+
+Exact on Fractions: the certificate checker accepts a stated relaxation iff its intercepts are
+no tighter than these; ops without this rule (sigmoid, tanh) cannot appear relaxed in certificates."""
+
+
+def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:
+    if like.dtype == np.dtype(object):
+        return np.full(shape, Fraction(0), dtype=object)
+    return xp.zeros(shape, dtype=like.dtype)
+
+
+def _everywhere(symbolic: tuple[bool, ...]) -> bool:
+    return True
+
+
+def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywhere) -> BackwardRule:
+    """The backward rule of an op linear in its activations: its VJP, with the K rows folded into the batch.
+
+    For a linear map the VJP does not depend on where it is taken, so the activations are passed as
+    broadcast zeros (no memory) and the result is A L exactly. It is exact on Fractions wherever the
+    VJP uses ring operations only. `affine` says for which operands (True: an activation) the op is
+    affine at all: a product is affine only while one factor is a constant.
+    """
+    def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...] | None:
+        symbolic = tuple(isinstance(o, Symbolic) for o in operands)
+        if not affine(symbolic):
+            return None
+        b, k = A.shape[:2]
+        zero = _zeros(xp, (1,), A)[0]
+        args = [xp.broadcast_to(zero, (b * k,) + o.shape) if s else o for o, s in zip(operands, symbolic)]
+        grads = vjp(xp, attrs, A.reshape((b * k,) + tuple(A.shape[2:])), *args)
+        return tuple(g.reshape((b, k) + o.shape) if s else None for g, o, s in zip(grads, operands, symbolic))
+
+    return rule
+
+
+def jacobian_backward(kernel: Kernel) -> BackwardRule:
+    """The backward rule of an op that only moves values, from its kernel alone, exact on Fractions.
+
+    It applies the kernel to every unit vector of each activation operand (a batch of n), which
+    materialises that operand's Jacobian (n x output size). The float VJPs of these ops scatter with
+    float weights, so the exact checker uses this rule; fine for the sizes certificates reach.
+    """
+    def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...]:
+        base = [_zeros(xp, (1,) + o.shape, A) if isinstance(o, Symbolic) else o for o in operands]
+        at_zero = kernel(xp, attrs, *base)
+        out = []
+        for k, o in enumerate(operands):
+            if not isinstance(o, Symbolic):
+                out.append(None)
+                continue
+            n = math.prod(o.shape)
+            unit = _eye(xp, n, A).reshape((n,) + o.shape)
+            jac = kernel(xp, attrs, *(unit if j == k else v for j, v in enumerate(base))) - at_zero
+            out.append(xp.matmul(A.reshape(A.shape[:2] + (-1,)), jac.reshape((n, -1)).T).reshape(A.shape[:2] + o.shape))
+        return tuple(out)
+
+    return rule
+
+
+def moves_backward(kernel: Kernel, fill: Mapping[str, Any] | None = None) -> BackwardRule:
+    """Backward rule of an op that moves values: its float VJP (`moves_vjp`) on floats, the Jacobian on Fractions."""
+    fast, exact = from_vjp(moves_vjp(kernel, fill)), jacobian_backward(kernel)
+
+    def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...] | None:
+        return (exact if A.dtype == np.dtype(object) else fast)(xp, attrs, A, *operands)
+
+    return rule
+
+
+def _eye(xp: Any, n: int, like: Any) -> Any:
+    if like.dtype == np.dtype(object):
+        out = np.full((n, n), Fraction(0), dtype=object)
+        np.fill_diagonal(out, Fraction(1))
+        return out
+    return xp.eye(n, dtype=like.dtype)

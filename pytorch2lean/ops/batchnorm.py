@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Interval, Operand, OpSpec, fail, norm_axis, register, sample_axis, unbatch_param
+from .base import (Attr, Attrs, Interval, Operand, OpSpec, fail, from_vjp, norm_axis, register, sample_axis,
+                   unbatch_param)
 
 STATS = ("scale", "bias", "mean", "var")
 
@@ -57,6 +58,7 @@ register(OpSpec(
     "batchnorm",
     (Operand("x"),) + tuple(Operand(n, param=True) for n in STATS),
     _batchnorm_shape, _batchnorm, exact=False, lean="batchnorm", interval=_batchnorm_interval, vjp=_batchnorm_vjp,
+    affine_backward=from_vjp(_batchnorm_vjp),
     doc="Inference batch normalization (ONNX BatchNormalization, torch BatchNorm in eval mode).",
     attrs={
         "epsilon": Attr("float", 1e-5, "added to var before the square root"),

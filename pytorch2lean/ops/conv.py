@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, fail, register, unbatch_param, weighted
+from .base import Attr, Attrs, Operand, OpSpec, fail, from_vjp, register, unbatch_param, weighted
 
 AXES = ("height", "width")
 
@@ -199,6 +199,7 @@ register(OpSpec(
     "conv2d",
     (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
     _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d), vjp=_conv2d_vjp,
+    affine_backward=from_vjp(_conv2d_vjp),
     doc="2-D cross-correlation (ONNX Conv, torch Conv2d) over x [N, C, H, W] or [C, H, W]; zero padding.",
     attrs={
         "stride": Attr("ints", (1, 1), "step between windows (height, width)"),

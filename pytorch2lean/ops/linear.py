@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, lift, register, unbatch_param,
-                   sum_to, weighted)
+from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, from_vjp, lift, register,
+                   sum_to, unbatch_param, weighted)
 
 
 def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -109,7 +109,7 @@ register(OpSpec(
     "linear", (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
     _linear_shape, _linear, exact=True, lean="linear",
     doc="x W^T + b over the last axis of x: a fully connected layer (ONNX Gemm with transB=1, torch Linear).",
-    interval=weighted(_linear), vjp=_linear_vjp,
+    interval=weighted(_linear), vjp=_linear_vjp, affine_backward=from_vjp(_linear_vjp),
 ))
 register(OpSpec(
     "matmul", (Operand("a"), Operand("b")),
@@ -117,4 +117,5 @@ register(OpSpec(
     lambda xp, attrs, a, b: batched_matmul(xp, a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
     interval=_matmul_interval, vjp=_matmul_vjp,
+    affine_backward=from_vjp(_matmul_vjp, lambda symbolic: sum(symbolic) <= 1),  # affine with one constant factor
 ))

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, monotone, register
+from .base import Attr, Attrs, Operand, OpSpec, from_vjp, monotone, register
 from .conv import Span, check_image, check_ints, crop, pad_zeros, spans, taps, total
 
 
@@ -114,7 +114,7 @@ register(OpSpec(
 ))
 register(OpSpec(
     "avgpool2d", (Operand("x"),), _pool_shape, _avgpool2d, exact=True, lean="avgpool2d",
-    interval=monotone(_avgpool2d), vjp=_avgpool2d_vjp,
+    interval=monotone(_avgpool2d), vjp=_avgpool2d_vjp, affine_backward=from_vjp(_avgpool2d_vjp),
     doc="Mean over each window (ONNX AveragePool): the sum divided by the integer count of counted cells.",
     attrs={**WINDOW, "count_include_pad": Attr("bool", False, "count the stated padding cells in the divisor")},
 ))

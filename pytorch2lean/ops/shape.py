@@ -16,7 +16,8 @@ import math
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import Attr, Attrs, Operand, OpSpec, fail, monotone, moves_vjp, norm_axis, register, sample_axis
+from .base import (Attr, Attrs, Operand, OpSpec, fail, monotone, moves_backward, moves_vjp, norm_axis, register,
+                   sample_axis)
 
 X = (Operand("x"),)
 PAD_MODES = ("constant", "reflect", "edge")
@@ -170,28 +171,31 @@ def _pad(xp: Any, attrs: Attrs, x: Any) -> Any:
 
 register(OpSpec(
     "flatten", X, _flatten_shape, _flatten, exact=True, lean="flatten", interval=monotone(_flatten), vjp=moves_vjp(_flatten),
+    affine_backward=moves_backward(_flatten),
     doc="ONNX Flatten: (prod(d[:axis]), prod(d[axis:])).",
     attrs={"axis": Attr("int", 1, "first axis of the second factor, in [-rank, rank]")},
 ))
 register(OpSpec(
     "reshape", X, _reshape_shape, _reshape, exact=True, lean="reshape", interval=monotone(_reshape), vjp=moves_vjp(_reshape),
+    affine_backward=moves_backward(_reshape),
     doc="Row-major reshape to a static target of the same size (Squeeze/Unsqueeze lower here).",
     attrs={"shape": Attr("ints", doc="target per-sample shape, positive sizes only")},
 ))
 register(OpSpec(
     "transpose", X, _transpose_shape, _transpose, exact=True, lean="transpose", interval=monotone(_transpose),
-    vjp=moves_vjp(_transpose),
+    vjp=moves_vjp(_transpose), affine_backward=moves_backward(_transpose),
     doc="Permute the per-sample axes: output axis i is input axis perm[i].",
     attrs={"perm": Attr("ints", doc="a permutation of 0..rank-1")},
 ))
 register(OpSpec(
     "concat", X, _concat_shape, _concat, exact=True, lean="concat", interval=monotone(_concat), variadic=True,
-    vjp=moves_vjp(_concat),
+    vjp=moves_vjp(_concat), affine_backward=moves_backward(_concat),
     doc="Join operands along axis; all other dimensions must agree.",
     attrs={"axis": Attr("int", doc="the joining axis, negative counts from the end")},
 ))
 register(OpSpec(
     "slice", X, _slice_shape, _slice, exact=True, lean="slice", interval=monotone(_slice), vjp=moves_vjp(_slice),
+    affine_backward=moves_backward(_slice),
     doc="ONNX Slice: per listed axis, indices start, start+step, ... before end (clamped).",
     attrs={
         "starts": Attr("ints", doc="first index per axis; negative counts from the end"),
@@ -202,6 +206,7 @@ register(OpSpec(
 ))
 register(OpSpec(
     "pad", X, _pad_shape, _pad, exact=True, lean="pad", interval=monotone(_pad), vjp=moves_vjp(_pad, {"value": 0.0}),
+    affine_backward=moves_backward(_pad, {"value": 0.0}),
     doc="ONNX Pad: widen each axis by constant, reflected or edge values.",
     attrs={
         "pads": Attr("ints", doc="[x1_begin, x2_begin, ..., x1_end, x2_end, ...], non-negative"),

@@ -1,0 +1,285 @@
+"""CROWN: bounds by backward linear relaxation (Zhang et al. 2018, as in auto_LiRPA).
+
+A linear function of a node, A y (K rows per batch entry), is moved backwards through the graph:
+through an affine op by its backward rule (`OpSpec.affine_backward`) plus the constant the kernel
+gives at x = 0; through an elementwise nonlinearity by its linear relaxation on the operand's
+bounds (`OpSpec.relax`: the lower line where a row's coefficient is positive, the upper line where
+it is negative); any other node (maxpool, softmax, a product of two activations) is bounded there
+by its interval. At the model inputs the remaining linear function is minimised over the box.
+
+The one engine, `backsubstitute`, serves three callers: the float64 pass on NumPy or CuPy (here),
+alpha-CROWN (bounds/alpha.py, which also keeps every row's coefficients for its gradient), and the
+exact certificate checker (cert/check.py), which runs the same code on object arrays of Fractions.
+
+Intermediate bounds are CROWN's own: every node that feeds a nonlinear op, and every output, is
+bounded by back-substitution from itself (rows +I and -I), intersected with its IBP interval, so
+CROWN is never looser than IBP. Like IBP, every node's bounds are rounded outward onto the grid of
+short dyadics (`bounds.grid`), and so are the relaxations' slopes and intercepts: those are the
+numbers a certificate states, and the float pass already computes with them.
+
+Float soundness: each back-substituted bound is widened by SLACK times the sum of the magnitudes of
+its terms (float64 rounding of sums of up to ~10^5 terms stays far below it); the float pass is
+untrusted all the same, and certificates are re-derived exactly by the checker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping, NamedTuple
+
+import numpy as np
+
+from .. import ops
+from ..ir import Graph, Node
+from ..numeric.float32 import fractions_of
+from ..ops.base import Interval, Symbolic, Unbounded
+from ..runtime.executor import exact_attrs
+from .grid import GRID, Grid
+
+SLACK = 2.0**-30  # relative widening of back-substituted float64 bounds, against the sum of |terms|
+
+
+class Relaxation(NamedTuple):
+    """lower_slope x + lower_intercept <= op(x) <= upper_slope x + upper_intercept, elementwise.
+
+    Arrays of shape (B, *shape) (one relaxation for every row) or (B, K, *shape) (one per row).
+    """
+
+    lower_slope: Any
+    lower_intercept: Any
+    upper_slope: Any
+    upper_intercept: Any
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A graph prepared for back-substitution on one array module, float64 or exact."""
+
+    graph: Graph
+    nodes: tuple[Node, ...]  # the nodes that depend on a model input, in order
+    shapes: Mapping[str, tuple[int, ...]]
+    consts: Mapping[str, Any]  # parameters, and nodes of parameters alone: their values, batch axis 1
+    exact: bool
+
+    def attrs(self, node: Node) -> Mapping[str, Any]:
+        return exact_attrs(node) if self.exact else node.attr
+
+    def operands(self, node: Node) -> list[Any]:
+        """Constants as arrays, activations as Symbolic shapes: what backward rules take."""
+        return [self.consts[r] if r in self.consts else Symbolic(self.shapes[r]) for r in node.inputs]
+
+
+def plan(graph: Graph, *, xp: Any = np, exact: bool = False) -> Plan:
+    """Split the (validated) graph into constants and the nodes CROWN moves through."""
+    consts: dict[str, Any] = {}
+    for p in graph.params:
+        consts[p.name] = fractions_of(p.array)[None] if exact else xp.asarray(p.array, dtype=xp.float64)[None]
+    nodes = []
+    for node in graph.nodes:
+        if all(r in consts for r in node.inputs):
+            attrs = exact_attrs(node) if exact else node.attr
+            consts[node.id] = ops.get(node.op).kernel(xp, attrs, *(consts[r] for r in node.inputs))
+        else:
+            nodes.append(node)
+    return Plan(graph, tuple(nodes), graph.shapes(), consts, exact)
+
+
+class Backsub(NamedTuple):
+    """The result of moving K rows back to the inputs."""
+
+    lower: Any  # (B, K): a lower bound of each row's linear function, over the box
+    magnitude: Any  # (B, K): the sum of |terms| that made it up (float rounding slack); 0 when exact
+    kept: dict[str, Any]  # every node's coefficients (B, K, *shape), when asked for (alpha-CROWN)
+    bounded: frozenset[str]  # the nodes bounded by their interval rather than moved through
+
+
+def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
+                   relaxations: Mapping[str, Relaxation], *, xp: Any = np, keep: bool = False) -> Backsub:
+    """A lower bound of A y_start over the box, for A of shape (B, K, *shape of start).
+
+    `bounds` must hold every model input and every node reached that has neither an affine rule
+    nor a relaxation; `relaxations` those of the nonlinear nodes (a node without one is bounded by
+    its interval). Nodes are visited once, in reverse order, after all their consumers.
+    """
+    coeffs = {start: A}
+    lower = _zeros_rows(xp, A)
+    magnitude = _zeros_rows(xp, A)
+    kept: dict[str, Any] = {}
+    bounded = set()
+    for node in reversed(p.nodes):
+        L = coeffs.pop(node.id, None)
+        if L is None:
+            continue
+        if keep:
+            kept[node.id] = L
+        if node.id in relaxations:
+            low, mag = _through_relaxation(xp, L, relaxations[node.id], node, coeffs)
+        else:
+            moved = _through_affine(xp, p, node, L, coeffs)
+            if moved is None:
+                bounded.add(node.id)
+                moved = _concretize(xp, L, bounds[node.id], p.exact)
+            low, mag = moved
+        lower, magnitude = lower + low, magnitude + mag
+    for name, L in coeffs.items():  # what is left lies on the model inputs
+        if keep:
+            kept[name] = L
+        low, mag = _concretize(xp, L, bounds[name], p.exact)
+        lower, magnitude = lower + low, magnitude + mag
+    return Backsub(lower, magnitude, kept, frozenset(bounded))
+
+
+def _zeros_rows(xp: Any, A: Any) -> Any:
+    if A.dtype == np.dtype(object):
+        return np.full(A.shape[:2], Fraction(0), dtype=object)
+    return xp.zeros(A.shape[:2], dtype=A.dtype)
+
+
+def _total(v: Any) -> Any:
+    """Sum over every axis but the batch and row axes."""
+    return v.reshape(tuple(v.shape[:2]) + (-1,)).sum(axis=2)
+
+
+def per_row(v: Any, L: Any) -> Any:
+    """v of shape (B, *shape) with a row axis inserted; v of shape (B, K, *shape) as it is."""
+    return v if v.ndim == L.ndim else v[:, None]
+
+
+def split(L: Any) -> tuple[Any, Any]:
+    """The positive and negative parts of L (integers stay integers on exact arrays)."""
+    pos = L * (L > 0)
+    return pos, L - pos
+
+
+def _add(coeffs: dict[str, Any], name: str, L: Any) -> None:
+    coeffs[name] = coeffs[name] + L if name in coeffs else L
+
+
+def _magnitude(xp: Any, exact: bool, v: Any) -> Any:
+    return 0 if exact else _total(xp.abs(v))
+
+
+def _through_relaxation(xp: Any, L: Any, r: Relaxation, node: Node, coeffs: dict[str, Any]) -> tuple[Any, Any]:
+    ls, li, us, ui = (per_row(v, L) for v in r)
+    pos, neg = split(L)
+    _add(coeffs, node.inputs[0], pos * ls + neg * us)
+    const = pos * li + neg * ui
+    return _total(const), _magnitude(xp, L.dtype == np.dtype(object), const)
+
+
+def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]) -> tuple[Any, Any] | None:
+    spec = ops.get(node.op)
+    if spec.affine_backward is None or (p.exact and not spec.exact):
+        return None
+    operands = p.operands(node)
+    moved = spec.affine_backward(xp, p.attrs(node), L, *operands)
+    if moved is None:
+        return None
+    for name, coeff in zip(node.inputs, moved):
+        if coeff is not None:
+            _add(coeffs, name, coeff)
+    at_zero = spec.kernel(xp, p.attrs(node), *(_zero_input(xp, o, p.exact) for o in operands))
+    const = L * at_zero[:, None]
+    return _total(const), _magnitude(xp, p.exact, const)
+
+
+def _zero_input(xp: Any, operand: Any, exact: bool) -> Any:
+    if not isinstance(operand, Symbolic):
+        return operand
+    shape = (1,) + tuple(operand.shape)
+    return np.full(shape, Fraction(0), dtype=object) if exact else xp.zeros(shape, dtype=xp.float64)
+
+
+def _concretize(xp: Any, L: Any, iv: Interval, exact: bool) -> tuple[Any, Any]:
+    """The least value of L x over lo <= x <= hi, and its magnitude."""
+    lo, hi = per_row(iv.lo, L), per_row(iv.hi, L)
+    pos, neg = split(L)
+    low = _total(pos * lo + neg * hi)
+    return low, (0 if exact else _total(xp.abs(L) * xp.maximum(xp.abs(lo), xp.abs(hi))))
+
+
+def identity_rows(xp: Any, batch: int, shape: tuple[int, ...], exact: bool = False) -> Any:
+    """Rows +I then -I over a node of `shape`: their lower bounds are the node's lower bounds and minus its upper ones."""
+    n = math.prod(shape)
+    eye = np.eye(n, dtype=np.int64).astype(object) if exact else xp.eye(n, dtype=xp.float64)
+    rows = (np.concatenate if exact else xp.concatenate)([eye, -eye])
+    return (np.broadcast_to if exact else xp.broadcast_to)(rows.reshape((1, 2 * n) + shape), (batch, 2 * n) + shape)
+
+
+def targets(p: Plan) -> frozenset[str]:
+    """The nodes bounded by back-substitution: operands of nonlinear ops (no affine rule), and outputs."""
+    produced = {n.id for n in p.nodes}
+    feeds = {r for n in p.nodes if ops.get(n.op).affine_backward is None for r in n.inputs}
+    return frozenset((feeds | set(p.graph.outputs)) & produced)
+
+
+def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np,
+                grid: Grid = GRID) -> tuple[dict[str, Interval], dict[str, Relaxation]]:
+    """CROWN bounds of every node (on the grid) and the relaxations used, from float64 input bounds.
+
+    Raises Unbounded (naming the node) when an interval rule has no bound.
+    """
+    bounds = {name: iv.map(lambda v: xp.asarray(v, dtype=xp.float64)) for name, iv in inputs.items()}
+    batch = max(iv.lo.shape[0] for iv in bounds.values())
+    relaxations: dict[str, Relaxation] = {}
+    chosen = targets(p)
+    for node in p.nodes:
+        spec = ops.get(node.op)
+        if spec.relax is not None:
+            relaxations[node.id] = relaxation(xp, spec, node, bounds[node.inputs[0]], grid)
+        iv = _interval(xp, p, node, bounds, batch)
+        if node.id in chosen:
+            iv = _tighten(xp, p, node, iv, bounds, relaxations)
+        bounds[node.id] = grid.outward(xp, iv)
+    return bounds, relaxations
+
+
+def _interval(xp: Any, p: Plan, node: Node, bounds: Mapping[str, Interval], batch: int) -> Interval:
+    spec = ops.get(node.op)
+    operands = [bounds[r] if r in bounds else Interval(p.consts[r], p.consts[r]) for r in node.inputs]
+    try:
+        iv = spec.interval(xp, node.attr, *operands)
+    except Unbounded as e:
+        raise Unbounded(f"node {node.id!r} ({node.op}): {e}") from None
+    iv = iv.map(lambda v: xp.broadcast_to(v, (batch,) + tuple(v.shape[1:])))
+    return Interval(iv.lo - 2.0**-40 * abs(iv.lo), iv.hi + 2.0**-40 * abs(iv.hi))
+
+
+def _tighten(xp: Any, p: Plan, node: Node, iv: Interval, bounds: Mapping[str, Interval],
+             relaxations: Mapping[str, Relaxation]) -> Interval:
+    """The node's IBP interval intersected with its CROWN bounds (rows +I and -I)."""
+    batch, shape = iv.lo.shape[0], tuple(iv.lo.shape[1:])
+    n = math.prod(shape)
+    own = {**bounds, node.id: iv}  # a node without affine rule or relaxation is bounded by its interval
+    result = backsubstitute(p, node.id, identity_rows(xp, batch, shape), own, relaxations, xp=xp)
+    low = (result.lower - SLACK * result.magnitude).reshape((batch, 2, n))
+    crown = Interval(low[:, 0].reshape(iv.lo.shape), -low[:, 1].reshape(iv.lo.shape))
+    return Interval(xp.maximum(iv.lo, crown.lo), xp.minimum(iv.hi, crown.hi))
+
+
+def relaxation(xp: Any, spec: ops.OpSpec, node: Node, iv: Interval, grid: Grid, alpha: Any = None) -> Relaxation:
+    """The op's relaxation on [lo, hi]; where the op states exact intercepts, on the grid.
+
+    Slopes are rounded onto the grid, then the intercepts for those slopes are computed (widened
+    against rounding) and rounded outward: the numbers a certificate states and the checker re-checks.
+    """
+    lo, hi = iv
+    if alpha is not None:
+        lo, hi = lo[:, None], hi[:, None]
+    r = spec.relax(xp, node.attr, lo, hi, alpha) if alpha is not None else spec.relax(xp, node.attr, lo, hi)
+    if spec.intercepts is None:
+        return Relaxation(*r)
+    ls, us = (grid.outward(xp, Interval(s, s)).lo for s in (r[0], r[2]))
+    li, ui = spec.intercepts(xp, node.attr, lo, hi, ls, us)
+    scale = 2.0**-40 * (1 + xp.abs(ls) + xp.abs(us)) * (xp.abs(lo) + xp.abs(hi) + 1)
+    low, up = grid.outward(xp, Interval(li - scale, ui + scale))
+    return Relaxation(ls, low, us, up)
+
+
+def row_bounds(p: Plan, output: str, C: Any, bounds: Mapping[str, Interval], relaxations: Mapping[str, Relaxation],
+               *, xp: Any = np) -> Any:
+    """Sound float lower bounds of the rows C (B, K, *output shape) applied to the output."""
+    result = backsubstitute(p, output, C, bounds, relaxations, xp=xp)
+    return result.lower - SLACK * result.magnitude
