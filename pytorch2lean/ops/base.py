@@ -381,25 +381,45 @@ def _everywhere(symbolic: tuple[bool, ...]) -> bool:
     return True
 
 
-def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywhere) -> BackwardRule:
+def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywhere, *,
+             factors: tuple[int, ...] | None = None) -> BackwardRule:
     """The backward rule of an op linear in its activations: its VJP, with the K rows folded into the batch.
 
     For a linear map the VJP does not depend on where it is taken, so the activations are passed as
     broadcast zeros (no memory) and the result is A L exactly. It is exact on Fractions wherever the
     VJP uses ring operations only. `affine` says for which operands (True: an activation) the op is
     affine at all: a product is affine only while one factor is a constant.
+    `factors`: the VJP never divides and is multilinear in the gradient and in the constant operands
+    at these indices (a weight, not a bias), so on exact arrays it runs on integers (each array scaled
+    by a common denominator, as `by_sign` does) and only the results become Fractions: the same
+    numbers, many times faster.
     """
     def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...] | None:
         symbolic = tuple(isinstance(o, Symbolic) for o in operands)
         if not affine(symbolic):
             return None
         b, k = A.shape[:2]
-        zero = _zeros(xp, (1,), A)[0]
+        exact = factors is not None and A.dtype == np.dtype(object)
+        scale, A, operands = _integral(A, operands, factors) if exact else (1, A, operands)
+        zero = 0 if scale != 1 else _zeros(xp, (1,), A)[0]
         args = [xp.broadcast_to(zero, (b * k,) + o.shape) if s else o for o, s in zip(operands, symbolic)]
         grads = vjp(xp, attrs, A.reshape((b * k,) + tuple(A.shape[2:])), *args)
+        grads = [g if scale == 1 or g is None else _OVER(g, scale) for g in grads]
         return tuple(g.reshape((b, k) + o.shape) if s else None for g, o, s in zip(grads, operands, symbolic))
 
     return rule
+
+
+def _integral(A: Any, operands: Sequence[Any], factors: tuple[int, ...]) -> tuple[int, Any, list[Any]]:
+    """A and the constant factors scaled to integers, with the product of the scales."""
+    scale = _lcm_of_denominators(A)
+    A, scaled = _TIMES(A, scale), []
+    for k, o in enumerate(operands):
+        if k in factors and not isinstance(o, Symbolic):
+            s = _lcm_of_denominators(o)
+            o, scale = _TIMES(o, s), scale * s
+        scaled.append(o)
+    return scale, A, scaled
 
 
 def jacobian_backward(kernel: Kernel) -> BackwardRule:

@@ -199,7 +199,7 @@ register(OpSpec(
     "conv2d",
     (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
     _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d), vjp=_conv2d_vjp,
-    affine_backward=from_vjp(_conv2d_vjp),
+    affine_backward=from_vjp(_conv2d_vjp, factors=(1,)),
     doc="2-D cross-correlation (ONNX Conv, torch Conv2d) over x [N, C, H, W] or [C, H, W]; zero padding.",
     attrs={
         "stride": Attr("ints", (1, 1), "step between windows (height, width)"),

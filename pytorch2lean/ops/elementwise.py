@@ -83,6 +83,7 @@ _AFFINE = {  # for which operands (True: an activation) the op is affine, so CRO
     "mul": lambda symbolic: sum(symbolic) <= 1,
     "div": lambda symbolic: not symbolic[1],
 }
+_FACTORS = {"add": (), "sub": (), "mul": (0, 1), "div": None}  # div's VJP divides: it stays on Fractions
 
 for _tag, _lean, _kernel, _rule, _doc in [
     ("add", "add", _ADD, monotone(_ADD), "a + b, broadcasting (residual joins, biases)."),
@@ -91,7 +92,7 @@ for _tag, _lean, _kernel, _rule, _doc in [
     ("div", "div", _DIV, _div_interval, "a / b elementwise, broadcasting; b must be nonzero."),
 ]:
     register(OpSpec(_tag, AB, _broadcast_shape, _kernel, exact=True, lean=_lean, doc=_doc, interval=_rule,
-                    vjp=_VJPS[_tag], affine_backward=from_vjp(_VJPS[_tag], _AFFINE[_tag])))
+                    vjp=_VJPS[_tag], affine_backward=from_vjp(_VJPS[_tag], _AFFINE[_tag], factors=_FACTORS[_tag])))
 
 
 def _relu(xp: Any, attrs: Any, x: Any) -> Any:
@@ -212,7 +213,7 @@ def _tanh_vjp(xp: Any, attrs: Any, g: Any, x: Any) -> tuple[Any]:
 register(OpSpec(
     "neg", X, _same_shape, lambda xp, attrs, x: -x, exact=True, lean="neg", doc="-x.",
     interval=lambda xp, attrs, x: Interval(-x.hi, -x.lo), vjp=lambda xp, attrs, g, x: (-g,),
-    affine_backward=from_vjp(lambda xp, attrs, g, x: (-g,)),
+    affine_backward=from_vjp(lambda xp, attrs, g, x: (-g,), factors=()),
 ))
 register(OpSpec(
     "relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0).", interval=monotone(_relu),

@@ -109,7 +109,7 @@ register(OpSpec(
     "linear", (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
     _linear_shape, _linear, exact=True, lean="linear",
     doc="x W^T + b over the last axis of x: a fully connected layer (ONNX Gemm with transB=1, torch Linear).",
-    interval=weighted(_linear), vjp=_linear_vjp, affine_backward=from_vjp(_linear_vjp),
+    interval=weighted(_linear), vjp=_linear_vjp, affine_backward=from_vjp(_linear_vjp, factors=(1,)),
 ))
 register(OpSpec(
     "matmul", (Operand("a"), Operand("b")),
@@ -117,5 +117,5 @@ register(OpSpec(
     lambda xp, attrs, a, b: batched_matmul(xp, a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
     interval=_matmul_interval, vjp=_matmul_vjp,
-    affine_backward=from_vjp(_matmul_vjp, lambda symbolic: sum(symbolic) <= 1),  # affine with one constant factor
+    affine_backward=from_vjp(_matmul_vjp, lambda symbolic: sum(symbolic) <= 1, factors=(0, 1)),  # one constant factor
 ))
