@@ -82,10 +82,9 @@ def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None,
     for node in graph.nodes:
         required = node_interval(node, env)
         if crown is not None:
+            crown.check_relaxations(node, env)  # before any back-substitution uses them
             required = crown.tighten(node, required, env)
         env[node.id] = contained(node, required, stated[node.id])
-        if crown is not None:
-            crown.check_relaxations(node, env)
     if cert.verdict == "unknown":
         return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
     rows = None if crown is None else crown.claim_lower(cert.claim, cert.output, env)
@@ -257,7 +256,7 @@ class _Crown:
         return Interval(np.maximum(lo, low[:1]), np.minimum(hi, -low[1:]))
 
     def check_relaxations(self, node: Node, env: Mapping[str, Interval]) -> None:
-        """The node's stated lines are sound on its operand's stated bounds (now known)."""
+        """The node's stated lines are sound on its operand's stated bounds (known by now)."""
         if node.id in self.relaxations:
             self._sound("relaxations", node, self.relaxations[node.id], env[node.inputs[0]])
 
