@@ -215,8 +215,15 @@ def targets(p: Plan) -> frozenset[str]:
     return frozenset((feeds | set(p.graph.outputs)) & produced)
 
 
-def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np,
-                grid: Grid = GRID) -> tuple[dict[str, Interval], dict[str, Relaxation]]:
+class NodeBounds(NamedTuple):
+    """What the CROWN pass finds: bounds of every node, the relaxations, and where CROWN beat IBP."""
+
+    bounds: dict[str, Interval]
+    relaxations: dict[str, Relaxation]
+    tightened: frozenset[str]  # nodes whose bounds back-substitution made tighter than their interval
+
+
+def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: Grid = GRID) -> NodeBounds:
     """CROWN bounds of every node (on the grid) and the relaxations used, from float64 input bounds.
 
     Raises Unbounded (naming the node) when an interval rule has no bound.
@@ -224,16 +231,19 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np,
     bounds = {name: iv.map(lambda v: xp.asarray(v, dtype=xp.float64)) for name, iv in inputs.items()}
     batch = max(iv.lo.shape[0] for iv in bounds.values())
     relaxations: dict[str, Relaxation] = {}
-    chosen = targets(p)
+    chosen, tightened = targets(p), set()
     for node in p.nodes:
         spec = ops.get(node.op)
         if spec.relax is not None:
             relaxations[node.id] = relaxation(xp, spec, node, bounds[node.inputs[0]], grid)
-        iv = _interval(xp, p, node, bounds, batch)
+        iv = grid.outward(xp, _interval(xp, p, node, bounds, batch))
         if node.id in chosen:
-            iv = _tighten(xp, p, node, iv, bounds, relaxations)
-        bounds[node.id] = grid.outward(xp, iv)
-    return bounds, relaxations
+            tight = grid.outward(xp, _tighten(xp, p, node, iv, bounds, relaxations))
+            if bool(xp.any((tight.lo > iv.lo) | (tight.hi < iv.hi))):
+                tightened.add(node.id)
+            iv = tight
+        bounds[node.id] = iv
+    return NodeBounds(bounds, relaxations, frozenset(tightened))
 
 
 def _interval(xp: Any, p: Plan, node: Node, bounds: Mapping[str, Interval], batch: int) -> Interval:

@@ -60,7 +60,7 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
                  output: str, method: str, xp: Any, grid: Grid, steps: int) -> Certificate:
     """The float pass's bounds, relaxations and verdict, as a certificate (not yet checked)."""
     p = crown.plan(graph, xp=xp)
-    bounds, relaxations = crown.node_bounds(p, inputs, xp=xp, grid=grid)
+    bounds, relaxations, tightened = crown.node_bounds(p, inputs, xp=xp, grid=grid)
     ibp = float_bounds(graph, inputs, xp=xp, grid=grid)  # nodes of parameters alone
     rows = claim_rows(prop) if prop is not None else ()
     lower, claim_lines = None, {}
@@ -77,7 +77,7 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
     proven = {} if lower is None else dict(zip(rows, map(Fraction, to_numpy(xp, lower[0]).tolist())))
     failure = claim_failure(claim, box_interval(out_box), proven)
     nodes = {n.id: n for n in graph.nodes}
-    part = CrownPart(tuple(n for n in nodes if n in crown.targets(p)),
+    part = CrownPart(tuple(n for n in nodes if n in tightened),  # elsewhere the checker's interval suffices
                      tuple((name, _stated(xp, r, nodes[name].shape)) for name, r in relaxations.items()),
                      tuple((name, _stated(xp, r, (len(rows),) + nodes[name].shape)) for name, r in claim_lines.items()))
     return Certificate(digest(graph), method, tuple(sorted(boxes.items())), output, claim,
