@@ -25,7 +25,7 @@ untrusted all the same, and certificates are re-derived exactly by the checker.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping, NamedTuple
 
@@ -34,7 +34,7 @@ import numpy as np
 from .. import ops
 from ..ir import Graph, Node
 from ..numeric.float32 import fractions_of
-from ..ops.base import Interval, Symbolic, Unbounded
+from ..ops.base import Interval, Symbolic, Unbounded, as_integers, over
 from ..runtime.executor import exact_attrs
 from .grid import GRID, Grid
 
@@ -62,6 +62,7 @@ class Plan:
     shapes: Mapping[str, tuple[int, ...]]
     consts: Mapping[str, Any]  # parameters, and nodes of parameters alone: their values, batch axis 1
     exact: bool
+    at_zero: dict[str, Any] = field(default_factory=dict)  # cache: each affine node's kernel at x = 0
 
     def attrs(self, node: Node) -> Mapping[str, Any]:
         return exact_attrs(node) if self.exact else node.attr
@@ -115,7 +116,7 @@ def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
         if keep:
             kept[node.id] = L
         if node.id in relaxations:
-            low, mag = _through_relaxation(xp, L, relaxations[node.id], node, coeffs)
+            low, mag = _through_relaxation(xp, L, relaxations[node.id], node, coeffs, p.exact)
         else:
             moved = _through_affine(xp, p, node, L, coeffs)
             if moved is None:
@@ -157,16 +158,21 @@ def _add(coeffs: dict[str, Any], name: str, L: Any) -> None:
     coeffs[name] = coeffs[name] + L if name in coeffs else L
 
 
-def _magnitude(xp: Any, exact: bool, v: Any) -> Any:
-    return 0 if exact else _total(xp.abs(v))
-
-
-def _through_relaxation(xp: Any, L: Any, r: Relaxation, node: Node, coeffs: dict[str, Any]) -> tuple[Any, Any]:
+def _through_relaxation(xp: Any, L: Any, r: Relaxation, node: Node, coeffs: dict[str, Any],
+                        exact: bool) -> tuple[Any, Any]:
+    """Positive coefficients take the lower line, negative ones the upper (exact: over integers)."""
     ls, li, us, ui = (per_row(v, L) for v in r)
-    pos, neg = split(L)
-    _add(coeffs, node.inputs[0], pos * ls + neg * us)
-    const = pos * li + neg * ui
-    return _total(const), _magnitude(xp, L.dtype == np.dtype(object), const)
+    if not exact:
+        pos, neg = split(L)
+        _add(coeffs, node.inputs[0], pos * ls + neg * us)
+        const = pos * li + neg * ui
+        return _total(const), _total(xp.abs(const))
+    s, (scaled,) = as_integers(L)
+    pos, neg = split(scaled)
+    t, (ls, us) = as_integers(ls, us)
+    u, (li, ui) = as_integers(li, ui)
+    _add(coeffs, node.inputs[0], over(pos * ls + neg * us, s * t))
+    return over(_total(pos * li + neg * ui), s * u), 0
 
 
 def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]) -> tuple[Any, Any] | None:
@@ -180,9 +186,14 @@ def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]
     for name, coeff in zip(node.inputs, moved):
         if coeff is not None:
             _add(coeffs, name, coeff)
-    at_zero = spec.kernel(xp, p.attrs(node), *(_zero_input(xp, o, p.exact) for o in operands))
-    const = L * at_zero[:, None]
-    return _total(const), _magnitude(xp, p.exact, const)
+    if node.id not in p.at_zero:
+        p.at_zero[node.id] = spec.kernel(xp, p.attrs(node), *(_zero_input(xp, o, p.exact) for o in operands))[:, None]
+    at_zero = p.at_zero[node.id]
+    if p.exact:
+        (s, (scaled,)), (t, (c,)) = as_integers(L), as_integers(at_zero)
+        return over(_total(scaled * c), s * t), 0
+    const = L * at_zero
+    return _total(const), _total(xp.abs(const))
 
 
 def _zero_input(xp: Any, operand: Any, exact: bool) -> Any:
@@ -193,11 +204,14 @@ def _zero_input(xp: Any, operand: Any, exact: bool) -> Any:
 
 
 def _concretize(xp: Any, L: Any, iv: Interval, exact: bool) -> tuple[Any, Any]:
-    """The least value of L x over lo <= x <= hi, and its magnitude."""
+    """The least value of L x over lo <= x <= hi, and its magnitude (exact: over integers)."""
     lo, hi = per_row(iv.lo, L), per_row(iv.hi, L)
+    if exact:
+        (s, (scaled,)), (t, (lo, hi)) = as_integers(L), as_integers(lo, hi)
+        pos, neg = split(scaled)
+        return over(_total(pos * lo + neg * hi), s * t), 0
     pos, neg = split(L)
-    low = _total(pos * lo + neg * hi)
-    return low, (0 if exact else _total(xp.abs(L) * xp.maximum(xp.abs(lo), xp.abs(hi))))
+    return _total(pos * lo + neg * hi), _total(xp.abs(L) * xp.maximum(xp.abs(lo), xp.abs(hi)))
 
 
 def identity_rows(xp: Any, batch: int, shape: tuple[int, ...], exact: bool = False) -> Any:

@@ -410,6 +410,21 @@ def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywh
     return rule
 
 
+def as_integers(*arrays: Any) -> tuple[int, list[Any]]:
+    """Exact arrays times the lcm s of all their denominators: (s, integer object arrays).
+
+    Sums of products of the scaled arrays run on Python ints, with no gcd per step; `over` turns a
+    result back into Fractions once. Certificate numbers are dyadic, so s is a power of two.
+    """
+    s = _lcm_of_denominators(*arrays)
+    return s, [_TIMES(a, s) for a in arrays]
+
+
+def over(v: Any, scale: int) -> Any:
+    """An integer object array divided by `scale`, as Fractions."""
+    return _OVER(v, scale)
+
+
 def _integral(A: Any, operands: Sequence[Any], factors: tuple[int, ...]) -> tuple[int, Any, list[Any]]:
     """A and the constant factors scaled to integers, with the product of the scales."""
     scale = _lcm_of_denominators(A)
