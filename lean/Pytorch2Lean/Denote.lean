@@ -127,7 +127,8 @@ def windowCount (s : Span) (countPad : Bool) (o : Nat) : Nat :=
       (Nat.ble s.before p && natLt p (s.size + s.before)))).length
 
 /-- `conv2d`: for each image, output channel and position, the bias plus the products of the
-weights with the real input cells under the window (zero padding adds nothing). -/
+weights with the real input cells under the window (zero padding adds nothing). `tap` lists the
+`(weight, input)` pairs of one output position. -/
 def conv2dEval (attrs : Attrs) (x w : Tensor) (bias : Option Tensor) : Option (List Q) :=
   obind (windowAttrs attrs true) fun (stride, dilation, padding) =>
   obind (attrInt attrs .groups) fun groups =>
@@ -146,11 +147,11 @@ def conv2dEval (attrs : Attrs) (x w : Tensor) (bias : Option Tensor) : Option (L
       | none => List.replicate o Q.zero
     let tap := fun (img oc oy ox : Nat) =>
       concatMap (fun ci => concatMap (fun (cy : Nat × Nat) => (windowCells sp.2 ox).map (fun cx =>
-        Q.mul (wv.get (((oc * cg + ci) * kh + cy.1) * kw + cx.1))
-          (xv.get (((img * c + (oc / perGroup) * cg + ci) * h + cy.2) * wd + cx.2))))
+        (wv.get (((oc * cg + ci) * kh + cy.1) * kw + cx.1),
+          xv.get (((img * c + (oc / perGroup) * cg + ci) * h + cy.2) * wd + cx.2))))
         (windowCells sp.1 oy)) (List.range cg)
     some (concatMap (fun img => concatMap (fun oc => concatMap (fun oy =>
-        (List.range sp.2.out).map (fun ox => Q.add (nthD bs oc Q.zero) (sumQ (tap img oc oy ox))))
+        (List.range sp.2.out).map (fun ox => sumProducts (tap img oc oy ox) (nthD bs oc Q.zero)))
       (List.range sp.1.out)) (List.range o)) (List.range (prod (x.shape.take (r - 3)))))
   | _ => none
 
@@ -365,12 +366,39 @@ def denote (E : Enclosure) (g : Graph) (params inputs : List (List Q)) : Option 
     (obind (runNodes E (zipWithL Tensor.mk (g.inputs ++ g.params) (inputs ++ params)) g.nodes)
       fun env => allSome (g.outputs.map (fun o => (nth env o).map Tensor.data)))
 
-/-- `true` when the packed parameters decode to finite float32 values, as many for each
-parameter as its declared shape holds. -/
-def checkParams (g : Graph) (packed : List (Nat × Nat)) : Bool :=
-  match decodeAll packed with
-  | some ps => sizesOk g.params ps
-  | none => false
+/-- `true` when each packed tensor `(literal, count)` holds `count` finite float32 values and
+`count` is the size of the corresponding shape. -/
+def packedOk : List Shape → List (Nat × Nat) → Bool
+  | [], [] => true
+  | s :: ss, (p, n) :: ps => Nat.beq n (prod s) && tensorOk p n && packedOk ss ps
+  | _, _ => false
+
+/-- `true` when the packed parameters fit the graph: one finite float32 tensor per parameter,
+of the parameter's size. -/
+def checkParams (g : Graph) (packed : List (Nat × Nat)) : Bool := packedOk g.params packed
+
+theorem packedOk_decodes : (shapes : List Shape) → (packed : List (Nat × Nat)) →
+    packedOk shapes packed = true → ∃ ps, decodeAll packed = some ps
+  | [], [], _ => ⟨[], rfl⟩
+  | s :: ss, (p, n) :: ps, h => by
+    have h1 := and_true_split h
+    have h2 := and_true_split h1.1
+    obtain ⟨rest, hr⟩ := packedOk_decodes ss ps h1.2
+    refine ⟨(words p n).map f32Q :: rest, ?_⟩
+    unfold decodeAll at hr ⊢
+    show allSome (decodeTensor p n :: ps.map (fun q => decodeTensor q.1 q.2)) = _
+    have hd : decodeTensor p n = some ((words p n).map f32Q) := by
+      unfold decodeTensor
+      rw [h2.2]
+      rfl
+    rw [hd]
+    simp only [allSome, hr]
+  | [], _ :: _, h => Bool.noConfusion h
+  | _ :: _, [], h => Bool.noConfusion h
+
+/-- Packed parameters that check decode. -/
+theorem checkParams_decodes (g : Graph) (packed : List (Nat × Nat)) (h : checkParams g packed = true) :
+    ∃ ps, decodeAll packed = some ps := packedOk_decodes g.params packed h
 
 /-! ### Exact graphs do not depend on the enclosure -/
 

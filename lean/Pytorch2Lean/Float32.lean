@@ -22,20 +22,26 @@ def f32Value (s : Bool) (m e : Nat) : Q :=
     (Q.make s (Nat.mul m (Nat.pow (nat_lit 2) (Nat.sub e (nat_lit 150)))) (nat_lit 1))
     (Q.make s m (Nat.pow (nat_lit 2) (Nat.sub (nat_lit 150) e)))
 
-/-- Decode from the fields: sign `s`, biased exponent `e`, fraction `f`. Exponent 255 (NaN and
-infinities) has no rational value; exponent 0 is zero or subnormal (`f * 2^-149`); otherwise the
-value is `(2^23 + f) * 2^(e - 150)`. -/
-def f32OfFields (s : Bool) (e f : Nat) : Option Q :=
-  cond (Nat.beq e (nat_lit 255)) none
-    (some (cond (Nat.beq e (nat_lit 0)) (f32Value s f (nat_lit 1))
-      (f32Value s (Nat.add f (nat_lit 0x800000)) e)))
+/-- `true` for the bit pattern of a finite float32: it fits in 32 bits and its exponent field
+is not 255 (the exponent of NaN and the infinities, which have no rational value). -/
+def finiteF32 (bits : Nat) : Bool :=
+  natLt bits (nat_lit 0x100000000) &&
+    !(Nat.beq (Nat.land (Nat.shiftRight bits (nat_lit 23)) (nat_lit 0xFF)) (nat_lit 255))
 
-/-- The exact value of a float32 bit pattern (sign bit 31, exponent bits 23-30, fraction bits
-0-22), or `none` for NaN, ±infinity and numbers that do not fit in 32 bits. -/
-def decodeF32 (bits : Nat) : Option Q :=
-  cond (Nat.ble (nat_lit 0x100000000) bits) none
-    (f32OfFields (Nat.beq (Nat.shiftRight bits (nat_lit 31)) (nat_lit 1))
-      (Nat.land (Nat.shiftRight bits (nat_lit 23)) (nat_lit 0xFF)) (Nat.land bits (nat_lit 0x7FFFFF)))
+/-- The value given by the fields: sign `s`, biased exponent `e`, fraction `f`. Exponent 0 is
+zero or subnormal (`f * 2^-149`); otherwise the value is `(2^23 + f) * 2^(e - 150)`. -/
+def f32Fields (s : Bool) (e f : Nat) : Q :=
+  cond (Nat.beq e (nat_lit 0)) (f32Value s f (nat_lit 1)) (f32Value s (Nat.add f (nat_lit 0x800000)) e)
+
+/-- The value of a finite float32 bit pattern (sign bit 31, exponent bits 23-30, fraction bits
+0-22); `decodeF32` says which patterns are finite. -/
+def f32Q (bits : Nat) : Q :=
+  f32Fields (Nat.beq (Nat.shiftRight bits (nat_lit 31)) (nat_lit 1))
+    (Nat.land (Nat.shiftRight bits (nat_lit 23)) (nat_lit 0xFF)) (Nat.land bits (nat_lit 0x7FFFFF))
+
+/-- The exact value of a float32 bit pattern, or `none` for NaN, ±infinity and numbers that do
+not fit in 32 bits. -/
+def decodeF32 (bits : Nat) : Option Q := cond (finiteF32 bits) (some (f32Q bits)) none
 
 /-- `word packed lo :: ... :: word packed (lo + k - 1) :: acc`. -/
 def wordsDirect (packed lo : Nat) : (k : Nat) → List Nat → List Nat
@@ -58,12 +64,14 @@ def wordsSplit : (fuel packed n : Nat) → List Nat → List Nat
 /-- The `n` words of a packed tensor, lowest first: `[word packed 0, ..., word packed (n-1)]`. -/
 def words (packed n : Nat) : List Nat := wordsSplit (Nat.add (Nat.log2 n) (nat_lit 1)) packed n []
 
-/-- The `n` float32 values packed in `packed` (see `word`), exactly; `none` if one of them is
-NaN or infinite, or if `packed` has bits beyond the `32 n` that hold the tensor. -/
-def decodeTensor (packed n : Nat) : Option (List Q) :=
-  cond (Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0))
-    (allSome ((words packed n).map decodeF32)) none
+/-- `true` when `packed` holds exactly `n` finite float32 values: no bits beyond the `32 n`
+that hold the tensor, and no NaN or infinity among them. -/
+def tensorOk (packed n : Nat) : Bool :=
+  Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0) && (words packed n).all finiteF32
 
+/-- The `n` float32 values packed in `packed` (see `word`), exactly; `none` unless `tensorOk`. -/
+def decodeTensor (packed n : Nat) : Option (List Q) :=
+  cond (tensorOk packed n) (some ((words packed n).map f32Q)) none
 
 /-- Every packed tensor `(literal, count)` of the list, decoded; `none` if one fails. -/
 def decodeAll (packed : List (Nat × Nat)) : Option (List (List Q)) :=

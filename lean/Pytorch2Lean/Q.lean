@@ -41,9 +41,6 @@ def make (s : Bool) (n d : Nat) : Q :=
 /-- The natural number `n` as a rational. -/
 def ofNat (n : Nat) : Q := ⟨false, n, nat_lit 1⟩
 
-/-- The integer `i` as a rational. -/
-def ofInt (i : Int) : Q := ⟨decide (i < 0), i.natAbs, nat_lit 1⟩
-
 /-- `true` when the number is negative (a non-canonical negative zero counts as zero). -/
 def isNeg (a : Q) : Bool := a.neg && !(Nat.beq a.num (nat_lit 0))
 

@@ -18,9 +18,6 @@ def obind {α β : Type} (o : Option α) (f : α → Option β) : Option β :=
 /-- `k` when `b` holds, otherwise `none`. -/
 def guard {α : Type} (b : Bool) (k : Option α) : Option α := cond b k none
 
-/-- The natural number `i` if `i ≥ 0`. -/
-def toNat? (i : Int) : Option Nat := cond (decide (0 ≤ i)) (some i.natAbs) none
-
 /-- All entries as natural numbers if the list has length `len` and every entry is `≥ least`. -/
 def intsAtLeast (l : List Int) (len : Nat) (least : Int) : Option (List Nat) :=
   guard (Nat.beq l.length len && l.all (fun i => decide (least ≤ i)))
@@ -36,9 +33,6 @@ def lastD (l : List Nat) : Nat := nthD l (Nat.sub l.length 1) 0
 
 /-- The list without its last `k` elements. -/
 def dropLastN {α : Type} (l : List α) (k : Nat) : List α := l.take (Nat.sub l.length k)
-
-/-- The last `k` elements of the list. -/
-def lastN {α : Type} (l : List α) (k : Nat) : List α := l.drop (Nat.sub l.length k)
 
 /-- NumPy broadcasting of two shapes given innermost axis first. -/
 def broadcastRev : List Nat → List Nat → Option (List Nat)

@@ -18,13 +18,83 @@ structure Tensor where
   /-- The elements, last axis fastest; `prod shape` of them. -/
   data : List Q
 
-/-- The sum of a list of rationals. -/
-def sumQ (l : List Q) : Q := l.foldl Q.add Q.zero
+/-- A running sum `(-1)^neg * num / den`, not kept in lowest terms: float32 values, their
+products and their sums have power-of-two denominators, so one denominator divides the other,
+the larger one is a common denominator, and one reduction at the end (`Acc.toQ`) suffices. -/
+structure Acc where
+  /-- `true` for a negative sum. -/
+  neg : Bool
+  /-- The magnitude of the numerator. -/
+  num : Nat
+  /-- A positive denominator. -/
+  den : Nat
 
-/-- `Σ a_i * b_i`. -/
-def dot : List Q → List Q → Q → Q
-  | a :: as, b :: bs, acc => dot as bs (Q.add acc (Q.mul a b))
+/-- `true` when both signs are equal. -/
+def sameSign : Bool → Bool → Bool
+  | true, true => true
+  | false, false => true
+  | _, _ => false
+
+/-- `(-1)^s x / d + (-1)^t y / d`. -/
+def Acc.over (s : Bool) (x : Nat) (t : Bool) (y d : Nat) : Acc :=
+  cond (sameSign s t) ⟨s, Nat.add x y, d⟩
+    (cond (Nat.ble y x) ⟨s, Nat.sub x y, d⟩ ⟨t, Nat.sub y x, d⟩)
+
+/-- `acc + (-1)^s n / d`, over the larger denominator when one divides the other. -/
+def Acc.add (acc : Acc) (s : Bool) (n d : Nat) : Acc :=
+  cond (Nat.beq (Nat.mod acc.den d) (nat_lit 0))
+    (Acc.over acc.neg acc.num s (Nat.mul n (Nat.div acc.den d)) acc.den)
+    (cond (Nat.beq (Nat.mod d acc.den) (nat_lit 0))
+      (Acc.over acc.neg (Nat.mul acc.num (Nat.div d acc.den)) s n d)
+      (Acc.over acc.neg (Nat.mul acc.num d) s (Nat.mul n acc.den) (Nat.mul acc.den d)))
+
+/-- `acc + a * b`. -/
+def Acc.addMul (acc : Acc) (a b : Q) : Acc :=
+  acc.add (a.neg != b.neg) (Nat.mul a.num b.num) (Nat.mul a.den b.den)
+
+/-- The rational `q` as a running sum. -/
+def Acc.ofQ (q : Q) : Acc := ⟨q.neg, q.num, q.den⟩
+
+/-- The sum, in lowest terms. -/
+def Acc.toQ (acc : Acc) : Q := Q.make acc.neg acc.num acc.den
+
+/-- `k n`, with `n` evaluated and passed on as a fresh numeral (`Nat.succ m` of a literal `m`). -/
+def natFresh {α : Type} (n : Nat) (k : Nat → α) : α :=
+  match n with
+  | 0 => k 0
+  | m + 1 => k (Nat.succ m)
+
+/-- `k acc`, with the fields of `acc` evaluated and rebuilt from numerals. The kernel evaluates
+lazily and keeps terms as they were built: without this, the running sum of step `i` would be a
+term holding the sums of all earlier steps, and long sums would cost quadratic time and deep
+recursion. -/
+def Acc.strict {α : Type} (acc : Acc) (k : Acc → α) : α :=
+  match acc with
+  | ⟨s, n, d⟩ => natFresh n fun n' => natFresh d fun d' => cond s (k ⟨true, n', d'⟩) (k ⟨false, n', d'⟩)
+
+/-- `acc + Σ l`. -/
+def sumAcc : List Q → Acc → Acc
+  | [], acc => acc
+  | q :: qs, acc => (acc.add q.neg q.num q.den).strict (sumAcc qs)
+
+/-- The sum of a list of rationals. -/
+def sumQ (l : List Q) : Q := (sumAcc l (Acc.ofQ Q.zero)).toQ
+
+/-- `acc + Σ a_i * b_i`. -/
+def dotAcc : List Q → List Q → Acc → Acc
+  | a :: as, b :: bs, acc => (acc.addMul a b).strict (dotAcc as bs)
   | _, _, acc => acc
+
+/-- `init + Σ a_i * b_i` (the shorter list decides the length). -/
+def dot (a b : List Q) (init : Q) : Q := (dotAcc a b (Acc.ofQ init)).toQ
+
+/-- `acc + Σ w * x` over a list of pairs. -/
+def productsAcc : List (Q × Q) → Acc → Acc
+  | [], acc => acc
+  | p :: ps, acc => (acc.addMul p.1 p.2).strict (productsAcc ps)
+
+/-- `init + Σ w * x` over a list of pairs. -/
+def sumProducts (pairs : List (Q × Q)) (init : Q) : Q := (productsAcc pairs (Acc.ofQ init)).toQ
 
 /-- The largest element (the first element of a non-empty list starts the comparison;
 the empty list gives zero, which no well-formed window produces). -/

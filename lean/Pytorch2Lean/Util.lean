@@ -74,9 +74,6 @@ def prod : List Nat → Nat
   | [] => nat_lit 1
   | a :: as => Nat.mul a (prod as)
 
-/-- The elements of `l` from index `i` (inclusive) to `j` (exclusive). -/
-def sublist {α : Type} (l : List α) (i j : Nat) : List α := (l.drop i).take (Nat.sub j i)
-
 /-- A list without repeated elements. -/
 inductive Nodup {α : Type} : List α → Prop
   | nil : Nodup []
