@@ -1,0 +1,276 @@
+"""A VNN-COMP runner: every `onnx,vnnlib,timeout` row of an instances CSV, answered and certified.
+
+Per instance, within its timeout: the falsifier first (a small slice of the budget: many
+instances are sat and fall to sampling), then the bound method on every input box (branch and
+bound by default), then the falsifier again on what the bounds left open. The answer is written in
+the competition's format:
+
+    unsat                                  the property holds; a certificate per input box, each
+                                           accepted by the exact checker before this is written
+    sat\\n((X_0 v) ... (Y_0 v) ...)         a counterexample, re-checked exactly by the falsifier
+    unknown | timeout                      neither, and why is in results.csv
+
+`out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate` (certificate paths joined by
+";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .bounds import verify
+from .bounds.bab import bab, check_bab_certificate
+from .bounds.falsify import Witness, falsify, format_witness
+from .cert import check_certificate
+from .errors import UserError
+from .frontends.onnx_import import load_onnx
+from .ir import Graph
+from .spec import Box, Property, parse_vnnlib
+from .spec.vnnlib import VnnlibSpec
+
+FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate")
+FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most FIRST_MAX seconds)
+FIRST_MAX = 2.0
+LAST_SLICE = 0.1  # share of the timeout kept for the falsifier after the bounds
+RESULTS = ("unsat", "sat", "unknown", "timeout")
+METHODS = ("bab", "ibp", "crown", "alpha")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One CSV row, with paths resolved against the CSV's folder."""
+
+    onnx: str
+    vnnlib: str
+    timeout: float
+    onnx_path: Path
+    vnnlib_path: Path
+
+    @property
+    def stem(self) -> str:
+        """A file name for this instance's outputs: the two file names without their suffixes."""
+        return f"{_bare(self.onnx)}__{_bare(self.vnnlib)}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An instance's answer: result, the competition text, certificate texts (unsat), seconds."""
+
+    result: str
+    text: str
+    certificates: tuple[str, ...]
+    seconds: float
+    reason: str
+
+
+def _bare(name: str) -> str:
+    base = Path(name).name
+    for suffix in (".gz", ".onnx", ".vnnlib"):
+        base = base.removesuffix(suffix)
+    return base
+
+
+def read_instances(csv_path: Path, timeout_override: float | None = None) -> list[Instance]:
+    """The rows of an instances CSV (no header: onnx,vnnlib,timeout); errors name the line."""
+    rows = []
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        for line, row in enumerate(csv.reader(f), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != 3:
+                raise UserError(f"{csv_path}:{line}: expected onnx,vnnlib,timeout, got {len(row)} fields")
+            onnx, prop, timeout = (c.strip() for c in row)
+            try:
+                seconds = float(timeout) if timeout_override is None else timeout_override
+            except ValueError:
+                raise UserError(f"{csv_path}:{line}: timeout {timeout!r} is not a number") from None
+            rows.append(Instance(onnx, prop, seconds, csv_path.parent / onnx, csv_path.parent / prop))
+    return rows
+
+
+def _resolve(path: Path) -> Path:
+    """The path, or its .gz twin when only that exists."""
+    if path.exists() or not path.with_name(path.name + ".gz").exists():
+        return path
+    return path.with_name(path.name + ".gz")
+
+
+class _Models:
+    """Models and specs by path, each loaded once per run (.gz files are decompressed first)."""
+
+    def __init__(self) -> None:
+        self.graphs: dict[Path, Graph] = {}
+        self.specs: dict[Path, VnnlibSpec] = {}
+
+    def graph(self, path: Path) -> Graph:
+        path = _resolve(path)
+        if path not in self.graphs:
+            if path.suffix == ".gz":
+                with tempfile.TemporaryDirectory() as tmp:
+                    plain = Path(tmp) / path.stem
+                    plain.write_bytes(gzip.decompress(path.read_bytes()))
+                    self.graphs[path] = load_onnx(plain)
+            else:
+                self.graphs[path] = load_onnx(path)
+        return self.graphs[path]
+
+    def spec(self, path: Path) -> VnnlibSpec:
+        path = _resolve(path)
+        if path not in self.specs:
+            raw = path.read_bytes()
+            text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+            self.specs[path] = parse_vnnlib(text, str(path))
+        return self.specs[path]
+
+
+def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -> Outcome:
+    """Answer one instance within `timeout` seconds (see the module docstring)."""
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    start = time.monotonic()
+    left: Callable[[], float] = lambda: timeout - (time.monotonic() - start)  # noqa: E731
+    prop = spec.output_property
+    shape = graph.inputs[0].shape
+    boxes = [b.reshape(shape) for b in spec.input_boxes]
+    witness = falsify(graph, boxes, prop, budget_s=min(FIRST_MAX, FIRST_SLICE * timeout))
+    if witness is not None:
+        return _sat(witness, start)
+    certificates, open_boxes, reasons = [], [], []
+    for box in boxes:
+        if left() <= 0:
+            open_boxes.append(box)
+            continue
+        text, opened, reason = _prove(graph, box, prop, method, left() - LAST_SLICE * timeout)
+        reasons.append(reason)
+        certificates.append(text)
+        open_boxes.extend(opened)
+    if not open_boxes and all(certificates):
+        return Outcome("unsat", "unsat", tuple(certificates), time.monotonic() - start, "every box is certified")  # type: ignore[arg-type]
+    if left() > 0:
+        witness = falsify(graph, open_boxes or boxes, prop, budget_s=left(), seed=1)
+        if witness is not None:
+            return _sat(witness, start)
+    result = "timeout" if left() <= 0 else "unknown"
+    return Outcome(result, result, (), time.monotonic() - start, "; ".join(r for r in reasons if r) or "no time left")
+
+
+def _sat(witness: Witness, start: float) -> Outcome:
+    return Outcome("sat", "sat\n" + format_witness(witness), (), time.monotonic() - start, f"witness in box {witness.box}")
+
+
+def _prove(graph: Graph, box: Box, prop: Property, method: str, budget: float) -> tuple[str | None, list[Box], str]:
+    """A certificate of `box` that the exact checker accepted, or None with the boxes left open."""
+    if method == "bab":
+        result = bab(graph, box, prop, budget_s=budget)
+        if result.verdict != "holds" or result.certificate is None:
+            return None, list(result.open_boxes) or [box], result.reason
+        checked = check_bab_certificate(graph, result.certificate, box=box, prop=prop)
+    else:
+        found = verify(graph, box, prop, method=method, exact=False)
+        if found.verdict != "holds" or found.certificate is None:
+            return None, [box], found.reason
+        checked = check_certificate(graph, found.certificate, box=box, prop=prop)
+        result = found  # type: ignore[assignment]
+    if not checked.ok:
+        return None, [box], f"the exact check rejected the certificate: {checked.reason}"
+    return result.certificate, [], checked.reason
+
+
+def _previous(out_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
+    path = out_dir / "results.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        return {(r["onnx"], r["vnnlib"]): r for r in csv.DictReader(f)}
+
+
+def _done(inst: Instance, out_dir: Path, row: dict[str, str] | None) -> bool:
+    """Whether an earlier run answered `inst`: its result file exists and its row agrees with it."""
+    result_file = out_dir / "results" / f"{inst.stem}.txt"
+    if row is None or not result_file.exists():
+        return False
+    first = result_file.read_text(encoding="utf-8").split("\n", 1)[0]
+    return first == row.get("result") and all((out_dir / p).exists() for p in row.get("certificate", "").split(";") if p)
+
+
+def _write(inst: Instance, out_dir: Path, outcome: Outcome) -> dict[str, str]:
+    (out_dir / "results").mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, text in enumerate(outcome.certificates):
+        rel = Path("certificates") / f"{inst.stem}.{k}.json"
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / rel).write_text(text, encoding="utf-8")
+        paths.append(rel.as_posix())
+    (out_dir / "results" / f"{inst.stem}.txt").write_text(outcome.text + "\n", encoding="utf-8")
+    return {"onnx": inst.onnx, "vnnlib": inst.vnnlib, "result": outcome.result,
+            "seconds": f"{outcome.seconds:.3f}", "certificate": ";".join(paths)}
+
+
+def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]]) -> None:
+    with open(out_dir / "results.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows.values())
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did: every row (old and new), and how many instances it solved afresh."""
+
+    rows: tuple[dict[str, str], ...]
+    solved: int
+    skipped: int
+
+    def counts(self) -> dict[str, int]:
+        return {r: sum(row["result"] == r for row in self.rows) for r in RESULTS}
+
+
+def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override: float | None = None,
+                  method: str = "bab", progress: bool = True) -> RunSummary:
+    """Answer every instance of `csv_path` into `out_dir` (see the module docstring); resumes."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    csv_path, out_dir = Path(csv_path), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    instances = read_instances(csv_path, timeout_override)
+    rows = _previous(out_dir)
+    models, solved, skipped = _Models(), 0, 0
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not progress, transient=True) as bar:
+        task = bar.add_task("instances", total=len(instances))
+        for inst in instances:
+            key = (inst.onnx, inst.vnnlib)
+            bar.update(task, description=inst.stem)
+            if _done(inst, out_dir, rows.get(key)):
+                skipped += 1
+            else:
+                outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method)
+                rows[key] = _write(inst, out_dir, outcome)
+                _save(out_dir, rows)
+                solved += 1
+            bar.advance(task)
+    summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped)
+    if progress:
+        _table(console, summary)
+    return summary
+
+
+def _table(console: Any, summary: RunSummary) -> None:
+    from rich.table import Table
+
+    table = Table(title="VNN-COMP instances", header_style="bold")
+    for col in FIELDS[:4]:
+        table.add_column(col)
+    for row in summary.rows:
+        table.add_row(row["onnx"], row["vnnlib"], row["result"], row["seconds"])
+    console.print(table)
+    total = sum(float(r["seconds"]) for r in summary.rows)
+    counts = ", ".join(f"{n} {r}" for r, n in summary.counts().items())
+    console.print(f"{counts}; {total:.1f} s in all; {summary.solved} run now, {summary.skipped} resumed")

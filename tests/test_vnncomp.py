@@ -1,0 +1,126 @@
+"""The VNN-COMP runner: known answers, certificates the checker accepts, exact witnesses, resuming."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytorch2lean.bounds.bab import check_bab_certificate
+from pytorch2lean.errors import UserError
+from pytorch2lean.frontends.onnx_import import load_onnx
+from pytorch2lean.runtime import evaluate_exact
+from pytorch2lean.spec import load_vnnlib
+from pytorch2lean.vnncomp import read_instances, run_instances
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+TEST = SHARED / "benchmarks" / "vnncomp2021" / "test"
+FIXTURES = Path(__file__).parent / "fixtures"
+PAIR = re.compile(r"\((X|Y)_(\d+) ([^)]+)\)")
+
+
+def _fixture_csv(tmp_path: Path, gz: bool = False) -> Path:
+    """The fixture models and properties copied into tmp_path, with a CSV of three instances."""
+    for name in ("onnx/test_nano.onnx", "onnx/test_tiny.onnx", "onnx/test_small.onnx",
+                 "vnnlib/test_nano.vnnlib", "vnnlib/test_tiny.vnnlib"):
+        target = tmp_path / Path(name).name
+        if gz and name.endswith(".vnnlib"):
+            target.with_name(target.name + ".gz").write_bytes(gzip.compress((FIXTURES / name).read_bytes()))
+        else:
+            shutil.copy(FIXTURES / name, target)
+    rows = "test_nano.onnx,test_nano.vnnlib,20\ntest_tiny.onnx,test_tiny.vnnlib,20\ntest_small.onnx,test_tiny.vnnlib,20\n"
+    (tmp_path / "instances.csv").write_text(rows, encoding="utf-8")
+    return tmp_path / "instances.csv"
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _assert_certified(csv_path: Path, out: Path, row: dict[str, str]) -> None:
+    graph = load_onnx(csv_path.parent / row["onnx"])
+    spec = load_vnnlib(csv_path.parent / row["vnnlib"])
+    paths = row["certificate"].split(";")
+    assert len(paths) == len(spec.input_boxes)
+    for path, box in zip(paths, spec.input_boxes):
+        result = check_bab_certificate(graph, (out / path).read_text(), box=box, prop=spec.output_property)
+        assert result.ok, result.reason
+
+
+def _assert_witness(csv_path: Path, text: str, row: dict[str, str]) -> None:
+    """The witness's inputs lie in a box, and the model's exact output there is unsafe."""
+    graph = load_onnx(csv_path.parent / row["onnx"])
+    spec = load_vnnlib(csv_path.parent / row["vnnlib"])
+    pairs = PAIR.findall(text)
+    x = np.array([float(v) for kind, _, v in pairs if kind == "X"], dtype=np.float32)
+    assert any(box.contains(x) for box in spec.input_boxes)
+    y = evaluate_exact(graph, {graph.inputs[0].name: x.reshape((1,) + graph.inputs[0].shape)})[graph.outputs[0]]
+    assert not spec.output_property.holds_exactly(y.reshape(-1))
+    stated = [Fraction(v) for kind, _, v in pairs if kind == "Y"]
+    assert stated == list(y.reshape(-1))
+
+
+def test_fixture_instances_are_certified_and_resume(tmp_path):
+    csv_path = _fixture_csv(tmp_path)
+    out = tmp_path / "out"
+    first = run_instances(csv_path, out, progress=False)
+    assert first.solved == 3 and first.skipped == 0
+    rows = _rows(out)
+    assert [r["result"] for r in rows] == ["unsat"] * 3
+    for row in rows:
+        _assert_certified(csv_path, out, row)
+        assert (out / "results" / f"{Path(row['onnx']).stem}__{Path(row['vnnlib']).stem}.txt").read_text() == "unsat\n"
+    second = run_instances(csv_path, out, progress=False)
+    assert second.solved == 0 and second.skipped == 3
+    assert _rows(out) == rows
+
+
+def test_a_changed_result_file_is_run_again(tmp_path):
+    csv_path = _fixture_csv(tmp_path)
+    out = tmp_path / "out"
+    run_instances(csv_path, out, progress=False)
+    (out / "results" / "test_tiny__test_tiny.txt").write_text("unknown\n")
+    (out / "certificates" / "test_nano__test_nano.0.json").unlink()
+    again = run_instances(csv_path, out, progress=False)
+    assert again.solved == 2 and again.skipped == 1
+    assert (out / "results" / "test_tiny__test_tiny.txt").read_text() == "unsat\n"
+
+
+def test_gzipped_properties_are_read(tmp_path):
+    csv_path = _fixture_csv(tmp_path, gz=True)
+    summary = run_instances(csv_path, tmp_path / "out", progress=False)
+    assert summary.counts()["unsat"] == 3
+
+
+def test_bad_rows_name_the_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a.onnx,b.vnnlib,60\na.onnx,b.vnnlib\n")
+    with pytest.raises(UserError, match="bad.csv:2"):
+        read_instances(path)
+    path.write_text("a.onnx,b.vnnlib,soon\n")
+    with pytest.raises(UserError, match="bad.csv:1: timeout 'soon'"):
+        read_instances(path)
+
+
+@pytest.mark.skipif(not TEST.is_dir(), reason=f"{TEST} is absent")
+def test_vnncomp_test_instances_get_their_known_answers(tmp_path):
+    csv_path = TEST / "test_instances.csv"
+    out = tmp_path / "out"
+    summary = run_instances(csv_path, out, progress=False)
+    results = {(r["onnx"], r["vnnlib"]): r for r in summary.rows}
+    assert results[("test_sat.onnx", "test_prop.vnnlib")]["result"] == "sat"
+    for row in summary.rows:
+        text = (out / "results" / f"{Path(row['onnx']).stem}__{Path(row['vnnlib']).stem}.txt").read_text()
+        if row["onnx"] == "test_sat.onnx":
+            assert text.startswith("sat\n(")
+            _assert_witness(csv_path, text, row)
+        else:
+            assert row["result"] == "unsat" and text == "unsat\n"
+            _assert_certified(csv_path, out, row)
