@@ -437,43 +437,27 @@ def _integral(A: Any, operands: Sequence[Any], factors: tuple[int, ...]) -> tupl
     return scale, A, scaled
 
 
-def jacobian_backward(kernel: Kernel) -> BackwardRule:
-    """The backward rule of an op that only moves values, from its kernel alone, exact on Fractions.
-
-    It applies the kernel to every unit vector of each activation operand (a batch of n), which
-    materialises that operand's Jacobian (n x output size). The float VJPs of these ops scatter with
-    float weights, so the exact checker uses this rule; fine for the sizes certificates reach.
-    """
-    def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...]:
-        base = [_zeros(xp, (1,) + o.shape, A) if isinstance(o, Symbolic) else o for o in operands]
-        at_zero = kernel(xp, attrs, *base)
-        out = []
-        for k, o in enumerate(operands):
-            if not isinstance(o, Symbolic):
-                out.append(None)
-                continue
-            n = math.prod(o.shape)
-            unit = _eye(xp, n, A).reshape((n,) + o.shape)
-            jac = kernel(xp, attrs, *(unit if j == k else v for j, v in enumerate(base))) - at_zero
-            out.append(xp.matmul(A.reshape(A.shape[:2] + (-1,)), jac.reshape((n, -1)).T).reshape(A.shape[:2] + o.shape))
-        return tuple(out)
-
-    return rule
-
-
 def moves_backward(kernel: Kernel, fill: Mapping[str, Any] | None = None) -> BackwardRule:
-    """Backward rule of an op that moves values: its float VJP (`moves_vjp`) on floats, the Jacobian on Fractions."""
-    fast, exact = from_vjp(moves_vjp(kernel, fill)), jacobian_backward(kernel)
+    """Backward rule of an op that moves values: its float VJP (`moves_vjp`) on floats, an exact scatter on Fractions.
+
+    As in `moves_vjp`, the kernel runs once on arrays holding each activation cell's number (1, 2,
+    ...; 0 for constants and `fill`ed cells, which are dropped), which says where each output cell
+    came from; the exact rule then adds every coefficient into its source cell (`np.add.at`, on
+    integers or Fractions alike). Constants contribute through the kernel at zero, as for every op.
+    """
+    fast = from_vjp(moves_vjp(kernel, fill))
 
     def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...] | None:
-        return (exact if A.dtype == np.dtype(object) else fast)(xp, attrs, A, *operands)
+        if A.dtype != np.dtype(object):
+            return fast(xp, attrs, A, *operands)
+        sizes = [math.prod(o.shape) if isinstance(o, Symbolic) else 0 for o in operands]
+        starts = [1 + sum(sizes[:k]) for k in range(len(operands))]
+        ids = [np.arange(s, s + n, dtype=np.int64).reshape((1,) + o.shape) if n else np.zeros(o.shape, dtype=np.int64)
+               for s, n, o in zip(starts, sizes, operands)]
+        source = kernel(np, {**attrs, **(fill or {})}, *ids).reshape(-1)
+        acc = np.zeros(A.shape[:2] + (1 + sum(sizes),), dtype=object)
+        np.add.at(acc, (slice(None), slice(None), source), A.reshape(A.shape[:2] + (-1,)))
+        return tuple(acc[:, :, s:s + n].reshape(A.shape[:2] + o.shape) if n else None
+                     for s, n, o in zip(starts, sizes, operands))
 
     return rule
-
-
-def _eye(xp: Any, n: int, like: Any) -> Any:
-    if like.dtype == np.dtype(object):
-        out = np.full((n, n), Fraction(0), dtype=object)
-        np.fill_diagonal(out, Fraction(1))
-        return out
-    return xp.eye(n, dtype=like.dtype)
