@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .bounds import verify_ibp
+from .bounds import verify as bound
+from .bounds.bab import bab, check_bab_certificate
+from .bounds.falsify import falsify, format_witness
 from .cert.check import least_value
 from .cert.format import loads as load_certificate
 from .cert.format import unsafe_terms
@@ -25,7 +27,8 @@ from .ir.graph import Graph
 from .spec import Box, Property
 from .spec.vnnlib import load_vnnlib
 
-METHODS = ("ibp",)
+METHODS = ("ibp", "crown", "alpha", "bab")
+BAB_BUDGET = 60.0  # seconds of branch and bound per box when no timeout is given
 
 
 @dataclass(frozen=True)
@@ -77,21 +80,57 @@ def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> 
     return Query((box,), Property.robustness(label, classes), f"L∞ ball of radius {eps}, label {label}")
 
 
-def run_query(graph: Graph, query: Query, method: str, timeout: float | None) -> list[BoxResult]:
-    """Answer every box in turn; boxes left when the time is up are answered `timeout`."""
+def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
+              falsify_s: float = 0.0) -> list[BoxResult]:
+    """Answer every box in turn; boxes left when the time is up are answered `timeout`.
+
+    With `falsify_s` > 0, a box the bounds leave open is searched for a counterexample for up to
+    that many seconds (the open pieces, for bab); one found, and re-checked exactly, makes the
+    box `violated`, the witness in VNN-COMP text as the reason.
+    """
     if method not in METHODS:
         raise UserError(f"--method {method}: available methods are {', '.join(METHODS)}")
+    if method == "bab" and query.prop is None:
+        raise UserError("--method bab needs a property to prove (--vnnlib, or --input with --eps and --label)")
     start = time.perf_counter()
     results = []
     for k, box in enumerate(query.boxes):
         t0 = time.perf_counter()
-        if timeout is not None and t0 - start > timeout:
+        left = None if timeout is None else timeout - (t0 - start)
+        if left is not None and left <= 0:
             results.append(BoxResult(k, "timeout", f"no time left after {timeout} s", (), (), None, None, 0.0))
             continue
         shaped = box.reshape(_single_input(graph).shape)
-        verdict, cert, reason = verify_ibp(graph, shaped, query.prop)
-        results.append(_result(k, verdict, reason, cert, query.prop, time.perf_counter() - t0))
+        result, open_boxes = _bound(graph, shaped, query.prop, method, left)
+        if result.verdict != "holds" and falsify_s > 0 and query.prop is not None:
+            result = _falsified(graph, open_boxes or [shaped], query.prop, falsify_s, k) or result
+        results.append(replace(result, index=k, seconds=time.perf_counter() - t0))
     return results
+
+
+def _bound(graph: Graph, box: Box, prop: Property | None, method: str,
+           left: float | None) -> tuple[BoxResult, list[Box]]:
+    """One box by one method: the result (seconds unset) and, for bab, the pieces left open."""
+    if method != "bab":
+        verdict, cert, reason = bound(graph, box, prop, method=method)
+        return _result(0, verdict, reason, cert, prop, 0.0), []
+    assert prop is not None
+    found = bab(graph, box, prop, budget_s=BAB_BUDGET if left is None else left)
+    if found.verdict != "holds" or found.certificate is None:
+        return BoxResult(0, found.verdict, found.reason, (), (), None, None, 0.0), list(found.open_boxes)
+    checked = check_bab_certificate(graph, found.certificate, box=box, prop=prop)
+    if not checked.ok:
+        return BoxResult(0, "unknown", f"the exact check rejected the certificate: {checked.reason}", (), (), None,
+                         None, 0.0), [box]
+    return BoxResult(0, "holds", f"{found.reason}; {checked.reason}", (), (), None, found.certificate, 0.0), []
+
+
+def _falsified(graph: Graph, boxes: list[Box], prop: Property, budget: float, k: int) -> BoxResult | None:
+    witness = falsify(graph, boxes, prop, budget_s=budget)
+    if witness is None:
+        return None
+    text = "counterexample (re-checked " + ("exactly" if witness.exact else "in float64") + "): " + format_witness(witness)
+    return BoxResult(k, "violated", text, (), (), None, None, 0.0)
 
 
 def _result(k: int, verdict: str, reason: str, cert: str | None, prop: Property | None, seconds: float) -> BoxResult:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytorch2lean.bounds import verify_ibp
+from pytorch2lean.errors import UserError
 from pytorch2lean.bounds.bab import bab, check_bab_certificate, split_point
 from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.spec import Box, Conjunction, Disjunction, LinearConstraint, Property, load_vnnlib
@@ -136,3 +137,20 @@ def test_split_points_are_dyadics_strictly_inside(a, b):
         assert s.denominator & (s.denominator - 1) == 0
     else:
         assert hi - lo < Fraction(1, 2**40) * max(abs(lo), abs(hi), Fraction(1, 2**64))
+
+
+def test_run_query_with_bab_and_the_falsifier():
+    from pytorch2lean.verify import Query, run_query, vnnlib_query
+
+    graph = load_onnx(FIXTURES / "onnx" / "test_tiny.onnx")
+    query = vnnlib_query(graph, FIXTURES / "vnnlib" / "test_tiny.vnnlib")
+    (result,) = run_query(graph, query, "bab", timeout=30)
+    assert result.verdict == "holds" and check_bab_certificate(graph, result.certificate, prop=query.prop).ok
+    always = Conjunction((LinearConstraint((Fraction(1),), Fraction(10**6)),))
+    false = Query(query.boxes, Property(Disjunction((always,)), 1, "Y_0 <= 10^6"), "a false property")
+    (open_,) = run_query(graph, false, "bab", timeout=1)
+    assert open_.verdict in ("timeout", "unknown") and open_.certificate is None
+    (violated,) = run_query(graph, false, "bab", timeout=1, falsify_s=5)
+    assert violated.verdict == "violated" and "(X_0 " in violated.reason
+    with pytest.raises(UserError, match="needs a property"):
+        run_query(graph, Query(query.boxes, None, "bounds only"), "bab", timeout=1)
