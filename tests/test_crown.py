@@ -179,6 +179,18 @@ def residual() -> Graph:
     return validate(Graph("res", (Input("x", (1, 3)),), params, tuple(nodes), tuple(n.id for n in nodes)))
 
 
+def exact_only(graph: Graph) -> Graph:
+    """The graph with its inexact nodes (batchnorm, sigmoid, tanh) bypassed: all of it certifiable."""
+    skip = {n.id: n.inputs[0] for n in graph.nodes if not ops.get(n.op).exact}
+    while any(v in skip for v in skip.values()):
+        skip = {k: skip.get(v, v) for k, v in skip.items()}
+    nodes = tuple(make_node(n.id, n.op, [skip.get(r, r) for r in n.inputs], n.attr)
+                  for n in graph.nodes if n.id not in skip)
+    used = {r for n in nodes for r in n.inputs}
+    params = tuple(p for p in graph.params if p.name in used)
+    return validate(Graph(graph.name, graph.inputs, params, nodes, tuple(n.id for n in nodes)))
+
+
 def assert_contains(values: np.ndarray, iv: Interval) -> None:
     slack = 1e-5 * (1 + np.abs(values))
     assert (values >= iv.lo - slack).all() and (values <= iv.hi + slack).all()
@@ -301,6 +313,51 @@ def test_crown_certificate_bounds_contain_exact_node_values(graph: Graph, seed: 
         b = stated[n.id]
         for v in got[n.id].reshape(len(got[n.id]), -1):
             assert all(low <= q <= up for low, q, up in zip(b.lower, v, b.upper))
+
+
+@pytest.mark.parametrize("build", [cnn, residual])
+@pytest.mark.parametrize("method", ["crown", "alpha"])
+def test_certificates_through_every_exact_op_are_accepted(build: Any, method: str) -> None:
+    """conv2d, avgpool2d, maxpool2d (bounded by its interval), flatten, add, sub, mul, div, neg, matmul,
+    reshape, transpose, pad, slice, concat: the checker re-derives their back-substitution exactly."""
+    graph = exact_only(build())
+    r = np.random.default_rng(2)
+    lo, hi = float_box(r, graph.inputs[0].shape)
+    box = exact_box(lo, hi)
+    out = graph.outputs[0]
+    y = execute(graph, {"x": lo[None]})[out][0].reshape(-1)
+    prop = Property.robustness(int(np.argmax(y)), y.size)
+    result = verify(graph, box, prop, method=method, output=out)
+    cert = loads(result.certificate)
+    assert check_certificate(graph, result.certificate).ok
+    assert cert.crown.backsub, "back-substitution never beat the interval: the test would prove nothing"
+    whole = verify(graph, box, method=method, output=out)
+    assert whole.verdict == "holds" and check_certificate(graph, whole.certificate).ok
+
+
+def test_sigmoid_relaxations_in_a_certificate_are_refused() -> None:
+    from pytorch2lean.bounds.verify import _certificate
+    from pytorch2lean.cert.format import dumps, input_boxes
+
+    graph = deep_mlp("sigmoid")
+    box, prop, (lo, hi) = robustness_setup(graph, 0, 0.01)
+    cert = _certificate(graph, input_boxes({"x": (1, 4)}, box), inputs_of({"x": (lo, hi)}), prop, "l3", "crown",
+                        np, crown.GRID, 0)
+    reason = check_certificate(graph, dumps(cert)).reason
+    assert "node 'a0' (sigmoid): sigmoid relaxations have no exact soundness check" in reason
+
+
+def test_claim_relaxations_must_have_one_set_per_row() -> None:
+    graph = deep_mlp()
+    text, _, _ = proven(graph, "alpha")
+
+    def one_row(d: dict) -> None:
+        r = d["crown"]["claim_relaxations"]["a0"]
+        r["shape"] = [1] + r["shape"][1:]
+        for k in ("lower_slope", "lower_intercept", "upper_slope", "upper_intercept"):
+            r[k] = r[k][:12]
+
+    assert "'a0' has shape [1, 1, 12], expected [2, 1, 12]" in check_certificate(graph, mutate(text, one_row)).reason
 
 
 def test_crown_certifies_what_ibp_cannot() -> None:

@@ -399,6 +399,8 @@ def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywh
         if not affine(symbolic):
             return None
         b, k = A.shape[:2]
+        if factors is None and A.dtype == np.dtype(object):
+            A = _OVER(A, 1)  # Fractions throughout: an int / int in the VJP would make a float
         exact = factors is not None and A.dtype == np.dtype(object)
         scale, A, operands = _integral(A, operands, factors) if exact else (1, A, operands)
         zero = 0 if scale != 1 else _zeros(xp, (1,), A)[0]
