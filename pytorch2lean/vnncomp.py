@@ -10,6 +10,10 @@ the competition's format:
     sat\\n((X_0 v) ... (Y_0 v) ...)         a counterexample, re-checked exactly by the falsifier
     unknown | timeout                      neither, and why is in results.csv
 
+The timeout bounds the search (falsifier and branch and bound); the exact check of a certificate
+the search found is never cut short, so an `unsat` may take longer than the timeout (its seconds
+say so): a proof is not thrown away for being late, and a late answer is easy to see.
+
 `out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate` (certificate paths joined by
 ";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped.
 """
