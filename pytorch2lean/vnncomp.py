@@ -241,6 +241,8 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     from rich.console import Console
     from rich.progress import Progress
 
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     instances = read_instances(csv_path, timeout_override)

@@ -124,3 +124,16 @@ def test_vnncomp_test_instances_get_their_known_answers(tmp_path):
         else:
             assert row["result"] == "unsat" and text == "unsat\n"
             _assert_certified(csv_path, out, row)
+
+
+def test_other_methods_and_a_bad_method(tmp_path):
+    csv_path = _fixture_csv(tmp_path)
+    summary = run_instances(csv_path, tmp_path / "ibp", method="ibp", progress=False)
+    assert summary.counts()["unsat"] == 3
+    graph = load_onnx(tmp_path / "test_tiny.onnx")
+    from pytorch2lean.cert import check_certificate
+
+    row = summary.rows[1]
+    assert check_certificate(graph, (tmp_path / "ibp" / row["certificate"]).read_text()).ok
+    with pytest.raises(UserError, match="unknown method 'magic'"):
+        run_instances(csv_path, tmp_path / "x", method="magic", progress=False)
