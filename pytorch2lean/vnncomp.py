@@ -11,8 +11,9 @@ the competition's format:
     unknown | timeout                      neither, and why is in results.csv
 
 The timeout bounds the search (falsifier and branch and bound); the exact check of a certificate
-the search found is never cut short, so an `unsat` may take longer than the timeout (its seconds
-say so): a proof is not thrown away for being late, and a late answer is easy to see.
+the search found gets CHECK_GRACE more timeouts before it is given up (answer `timeout`), so an
+`unsat` may take longer than the timeout (its seconds say so): a proof is not thrown away for
+being a little late, and a late answer is easy to see.
 
 `out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate` (certificate paths joined by
 ";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped.
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .bounds import verify
-from .bounds.bab import bab, check_bab_certificate
+from .bounds.bab import TIME_UP, bab, check_bab_certificate
 from .bounds.falsify import Witness, falsify, format_witness
 from .cert import check_certificate
 from .errors import UserError
@@ -41,6 +42,7 @@ from .spec.vnnlib import VnnlibSpec
 FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate")
 FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most FIRST_MAX seconds)
 FIRST_MAX = 2.0
+CHECK_GRACE = 2.0  # timeouts the exact check of a found certificate may take beyond the timeout
 LAST_SLICE = 0.1  # share of the timeout kept for the falsifier after the bounds
 RESULTS = ("unsat", "sat", "unknown", "timeout")
 METHODS = ("bab", "ibp", "crown", "alpha")
@@ -150,7 +152,8 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -
         if left() <= 0:
             open_boxes.append(box)
             continue
-        text, opened, reason = _prove(graph, box, prop, method, left() - LAST_SLICE * timeout)
+        text, opened, reason = _prove(graph, box, prop, method, left() - LAST_SLICE * timeout,
+                                      start + (1 + CHECK_GRACE) * timeout)
         reasons.append(reason)
         certificates.append(text)
         open_boxes.extend(opened)
@@ -168,19 +171,22 @@ def _sat(witness: Witness, start: float) -> Outcome:
     return Outcome("sat", "sat\n" + format_witness(witness), (), time.monotonic() - start, f"witness in box {witness.box}")
 
 
-def _prove(graph: Graph, box: Box, prop: Property, method: str, budget: float) -> tuple[str | None, list[Box], str]:
+def _prove(graph: Graph, box: Box, prop: Property, method: str, budget: float,
+           deadline: float) -> tuple[str | None, list[Box], str]:
     """A certificate of `box` that the exact checker accepted, or None with the boxes left open."""
     if method == "bab":
         result = bab(graph, box, prop, budget_s=budget)
         if result.verdict != "holds" or result.certificate is None:
             return None, list(result.open_boxes) or [box], result.reason
-        checked = check_bab_certificate(graph, result.certificate, box=box, prop=prop)
+        checked = check_bab_certificate(graph, result.certificate, box=box, prop=prop, deadline=deadline)
     else:
         found = verify(graph, box, prop, method=method, exact=False)
         if found.verdict != "holds" or found.certificate is None:
             return None, [box], found.reason
         checked = check_certificate(graph, found.certificate, box=box, prop=prop)
         result = found  # type: ignore[assignment]
+    if not checked.ok and checked.reason.startswith(TIME_UP):
+        return None, [], checked.reason
     if not checked.ok:
         return None, [box], f"the exact check rejected the certificate: {checked.reason}"
     return result.certificate, [], checked.reason

@@ -154,3 +154,14 @@ def test_run_query_with_bab_and_the_falsifier():
     assert violated.verdict == "violated" and "(X_0 " in violated.reason
     with pytest.raises(UserError, match="needs a property"):
         run_query(graph, Query(query.boxes, None, "bounds only"), "bab", timeout=1)
+
+
+@needs_acas
+def test_a_check_past_its_deadline_gives_up(acas, proven):
+    import time
+
+    from pytorch2lean.bounds.bab import TIME_UP
+
+    graph, prop, box = acas
+    result = check_bab_certificate(graph, proven.certificate, box=box, prop=prop, deadline=time.monotonic() - 1)
+    assert not result.ok and result.reason.startswith(TIME_UP)

@@ -58,6 +58,7 @@ from .ibp import float_bounds, stated_box
 FORMAT = "pytorch2lean.bab.v1"
 BATCH = {"ibp": 256, "crown": 16}  # boxes bounded together in one float pass (CROWN's cost grows faster)
 HIDDEN = tuple(BATCH)
+TIME_UP = "the check ran out of time"
 MAX_LEAVES = 20_000  # proven leaves at most: the certificate and its check grow with them
 
 Tree = Union[int, tuple[int, Fraction, "Tree", "Tree"]]  # a leaf index, or (dim, at, below, above)
@@ -276,8 +277,8 @@ def _dumps(b: Bounder, box: Box, tree: Tree, certs: list[Certificate]) -> str:
 class _Walk:
     """The checker's walk over the split tree: every leaf used once, every leaf certificate accepted."""
 
-    def __init__(self, graph: Graph, prop: Any, leaves: list[Any], where: str) -> None:
-        self.graph, self.prop, self.leaves, self.where = graph, prop, leaves, where
+    def __init__(self, graph: Graph, prop: Any, leaves: list[Any], deadline: float | None) -> None:
+        self.graph, self.prop, self.leaves, self.deadline = graph, prop, leaves, deadline
         self.used: set[int] = set()
 
     def visit(self, node: _Reader, lower: list[Fraction], upper: list[Fraction]) -> None:
@@ -297,6 +298,8 @@ class _Walk:
         if not 0 <= k < len(self.leaves) or k in self.used:
             raise CertificateError(f"{where}.leaf: {k} is {'used twice' if k in self.used else 'not a leaf index'}")
         self.used.add(k)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise CertificateError(f"{TIME_UP}: {len(self.used) - 1} of {len(self.leaves)} leaves checked")
         cert = loads(json.dumps(self.leaves[k]))
         if cert.verdict != "holds":
             raise CertificateError(f"leaves[{k}]: the leaf certificate claims no verdict")
@@ -305,8 +308,13 @@ class _Walk:
             raise CertificateError(f"leaves[{k}] (at {where}): {result.reason}")
 
 
-def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, prop: Property | None = None) -> CheckResult:
-    """Check a `pytorch2lean.bab.v1` certificate exactly (and, when given, that it is about `box` and `prop`)."""
+def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, prop: Property | None = None,
+                          deadline: float | None = None) -> CheckResult:
+    """Check a `pytorch2lean.bab.v1` certificate exactly (and, when given, that it is about `box` and `prop`).
+
+    With a `deadline` (a `time.monotonic()` value) a check still running then is given up: the
+    result is not ok and its reason starts with TIME_UP.
+    """
     graph = validate(graph)
     try:
         data = json.loads(text)
@@ -325,7 +333,7 @@ def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, pr
             raise CertificateError("the certificate's input box is not the box asked about")
         if prop is not None and claim != prop:
             raise CertificateError("the certificate's property is not the property asked about")
-        walk = _Walk(graph, claim, leaves, "certificate.tree")
+        walk = _Walk(graph, claim, leaves, deadline)
         walk.visit(doc.sub("tree"), list(whole.lower), list(whole.upper))
         if len(walk.used) != len(leaves):
             raise CertificateError(f"leaves[{min(set(range(len(leaves))) - walk.used)}] is not in the tree")
