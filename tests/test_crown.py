@@ -42,8 +42,7 @@ def inputs_of(boxes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, I
 
 
 def crown_bounds(graph: Graph, boxes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Interval]:
-    bounds, _, _ = crown.node_bounds(crown.plan(graph), inputs_of(boxes))
-    return bounds
+    return crown.node_bounds(crown.plan(graph), inputs_of(boxes)).bounds
 
 
 # ---- backward rules: the transpose of the kernel, float and exact ----------------------------
@@ -256,7 +255,7 @@ def test_alpha_crown_is_never_looser_than_crown_per_row(seed: int) -> None:
     graph = deep_mlp(seed=seed)
     box, prop, (lo, hi) = robustness_setup(graph, seed, 0.4)
     p = crown.plan(graph)
-    bounds, rel, _ = crown.node_bounds(p, inputs_of({"x": (lo, hi)}))
+    bounds, rel, _, _ = crown.node_bounds(p, inputs_of({"x": (lo, hi)}))
     rows = claim_rows(prop)
     C = np.array([[float(c) for c in row] for row in rows]).reshape((1, len(rows), 1, 3))
     plain = crown.row_bounds(p, "l3", C, bounds, rel)
@@ -273,7 +272,7 @@ def test_alpha_crown_improves_some_row_of_a_wide_box() -> None:
     graph = deep_mlp(sizes=(4, 20, 20, 3), seed=5)
     box, prop, (lo, hi) = robustness_setup(graph, 5, 0.5)
     p = crown.plan(graph)
-    bounds, rel, _ = crown.node_bounds(p, inputs_of({"x": (lo, hi)}))
+    bounds, rel, _, _ = crown.node_bounds(p, inputs_of({"x": (lo, hi)}))
     C = np.array([[float(c) for c in row] for row in claim_rows(prop)]).reshape((1, 2, 1, 3))
     assert (alpha.optimise(p, "l2", C, bounds, rel)[0] > crown.row_bounds(p, "l2", C, bounds, rel) + 1e-6).any()
 
@@ -393,6 +392,10 @@ def test_mutated_crown_certificates_are_rejected() -> None:
 
     def drop_backsub(d: dict) -> None:
         d["crown"]["backsub"] = [n for n in d["crown"]["backsub"] if n != "l1"]
+        d["crown"]["backsub_rows"].pop("l1", None)
+
+    def row_out_of_range(d: dict) -> None:
+        d["crown"]["backsub_rows"]["l1"] = [12]
 
     def tighten_bound(d: dict) -> None:
         b = d["bounds"]["l2"]
@@ -405,6 +408,7 @@ def test_mutated_crown_certificates_are_rejected() -> None:
         "claim slope above 1": (bump("claim_relaxations", "a1", "lower_slope", i, Fraction(2)), "do not bound it"),
         "bound tightened": (tighten_bound, "node 'l2' (linear)"),
         "backsub dropped": (drop_backsub, "node 'l1' (linear)"),
+        "backsub row out of range": (row_out_of_range, "crown.backsub_rows: 'l1' has 12 elements, index 12 is out"),
     }
     for name, (edit, reason) in cases.items():
         result = check_certificate(graph, mutate(text, edit))
@@ -476,7 +480,7 @@ def test_shared_nets_crown_within_ibp_and_alpha_within_crown(net: str, spec: str
     graph, prop, inputs, C = shared_rows(net, spec)
     out = graph.outputs[0]
     p = crown.plan(graph)
-    bounds, rel, _ = crown.node_bounds(p, inputs)
+    bounds, rel, _, _ = crown.node_bounds(p, inputs)
     ibp = float_bounds(graph, inputs)
     assert (bounds[out].lo >= ibp[out].lo).all() and (bounds[out].hi <= ibp[out].hi).all()
     assert ((bounds[out].hi - bounds[out].lo) < (ibp[out].hi - ibp[out].lo)).all()

@@ -35,6 +35,7 @@ from .. import ops
 from ..ir import Graph, Node
 from ..numeric.float32 import fractions_of
 from ..ops.base import Interval, Symbolic, Unbounded, as_integers, over
+from ..runtime.backend import to_numpy
 from ..runtime.executor import exact_attrs
 from .grid import GRID, Grid
 
@@ -214,12 +215,23 @@ def _concretize(xp: Any, L: Any, iv: Interval, exact: bool) -> tuple[Any, Any]:
     return _total(pos * lo + neg * hi), _total(xp.abs(L) * xp.maximum(xp.abs(lo), xp.abs(hi)))
 
 
-def identity_rows(xp: Any, batch: int, shape: tuple[int, ...], exact: bool = False) -> Any:
-    """Rows +I then -I over a node of `shape`: their lower bounds are the node's lower bounds and minus its upper ones."""
-    n = math.prod(shape)
-    eye = np.eye(n, dtype=np.int64).astype(object) if exact else xp.eye(n, dtype=xp.float64)
+def identity_rows(xp: Any, batch: int, shape: tuple[int, ...], index: Any, exact: bool = False) -> Any:
+    """Rows +e_i then -e_i for the flat indices i in `index`, over a node of `shape`: their lower
+    bounds are those elements' lower bounds and minus their upper bounds."""
+    n, m = math.prod(shape), len(index)
+    eye = (np.eye(n, dtype=np.int64).astype(object) if exact else xp.eye(n, dtype=xp.float64))[index]
     rows = (np.concatenate if exact else xp.concatenate)([eye, -eye])
-    return (np.broadcast_to if exact else xp.broadcast_to)(rows.reshape((1, 2 * n) + shape), (batch, 2 * n) + shape)
+    return (np.broadcast_to if exact else xp.broadcast_to)(rows.reshape((1, 2 * m) + shape), (batch, 2 * m) + shape)
+
+
+def tightened_interval(xp: Any, iv: Interval, index: Any, lower: Any) -> Interval:
+    """iv with the elements at flat `index` intersected with the bounds from rows +e_i, -e_i (`lower`, (B, 2m))."""
+    batch, m = lower.shape[0], len(index)
+    low = lower.reshape((batch, 2, m))
+    lo, hi = (v.reshape((batch, -1)).copy() for v in iv)
+    lo[:, index] = xp.maximum(lo[:, index], low[:, 0])
+    hi[:, index] = xp.minimum(hi[:, index], -low[:, 1])
+    return Interval(lo.reshape(iv.lo.shape), hi.reshape(iv.hi.shape))
 
 
 def targets(p: Plan) -> frozenset[str]:
@@ -235,6 +247,7 @@ class NodeBounds(NamedTuple):
     bounds: dict[str, Interval]
     relaxations: dict[str, Relaxation]
     tightened: frozenset[str]  # nodes whose bounds back-substitution made tighter than their interval
+    rows: dict[str, tuple[int, ...]]  # per tightened node, the flat indices it back-substituted
 
 
 def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: Grid = GRID) -> NodeBounds:
@@ -245,19 +258,31 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: 
     bounds = {name: iv.map(lambda v: xp.asarray(v, dtype=xp.float64)) for name, iv in inputs.items()}
     batch = max(iv.lo.shape[0] for iv in bounds.values())
     relaxations: dict[str, Relaxation] = {}
-    chosen, tightened = targets(p), set()
+    chosen, rows = targets(p), {}
     for node in p.nodes:
         spec = ops.get(node.op)
         if spec.relax is not None:
             relaxations[node.id] = relaxation(xp, spec, node, bounds[node.inputs[0]], grid)
         iv = grid.outward(xp, _interval(xp, p, node, bounds, batch))
         if node.id in chosen:
-            tight = grid.outward(xp, _tighten(xp, p, node, iv, bounds, relaxations))
+            index = _rows_needed(xp, p, node, iv)
+            tight = grid.outward(xp, _tighten(xp, p, node, iv, index, bounds, relaxations)) if len(index) else iv
             if bool(xp.any((tight.lo > iv.lo) | (tight.hi < iv.hi))):
-                tightened.add(node.id)
+                rows[node.id] = tuple(int(i) for i in index)
             iv = tight
         bounds[node.id] = iv
-    return NodeBounds(bounds, relaxations, frozenset(tightened))
+    return NodeBounds(bounds, relaxations, frozenset(rows), rows)
+
+
+def _rows_needed(xp: Any, p: Plan, node: Node, iv: Interval) -> np.ndarray:
+    """The flat elements worth back-substituting: where only kinked ops (relu, leaky relu) read the
+    node, those whose interval crosses the kink (elsewhere the relaxation is exact already)."""
+    users = [n for n in p.nodes if node.id in n.inputs]
+    every = np.arange(math.prod(iv.lo.shape[1:]))
+    if node.id in p.graph.outputs or not users or not all(ops.get(n.op).tunable for n in users):
+        return every
+    crossing = xp.any(((iv.lo < 0) & (iv.hi > 0)).reshape((iv.lo.shape[0], -1)), axis=0)
+    return every[to_numpy(xp, crossing)]
 
 
 def _interval(xp: Any, p: Plan, node: Node, bounds: Mapping[str, Interval], batch: int) -> Interval:
@@ -271,16 +296,13 @@ def _interval(xp: Any, p: Plan, node: Node, bounds: Mapping[str, Interval], batc
     return Interval(iv.lo - 2.0**-40 * abs(iv.lo), iv.hi + 2.0**-40 * abs(iv.hi))
 
 
-def _tighten(xp: Any, p: Plan, node: Node, iv: Interval, bounds: Mapping[str, Interval],
+def _tighten(xp: Any, p: Plan, node: Node, iv: Interval, index: np.ndarray, bounds: Mapping[str, Interval],
              relaxations: Mapping[str, Relaxation]) -> Interval:
-    """The node's IBP interval intersected with its CROWN bounds (rows +I and -I)."""
+    """The node's IBP interval intersected, at the flat `index`, with its CROWN bounds (rows +e_i and -e_i)."""
     batch, shape = iv.lo.shape[0], tuple(iv.lo.shape[1:])
-    n = math.prod(shape)
     own = {**bounds, node.id: iv}  # a node without affine rule or relaxation is bounded by its interval
-    result = backsubstitute(p, node.id, identity_rows(xp, batch, shape), own, relaxations, xp=xp)
-    low = (result.lower - SLACK * result.magnitude).reshape((batch, 2, n))
-    crown = Interval(low[:, 0].reshape(iv.lo.shape), -low[:, 1].reshape(iv.lo.shape))
-    return Interval(xp.maximum(iv.lo, crown.lo), xp.minimum(iv.hi, crown.hi))
+    result = backsubstitute(p, node.id, identity_rows(xp, batch, shape, xp.asarray(index)), own, relaxations, xp=xp)
+    return tightened_interval(xp, iv, xp.asarray(index), result.lower - SLACK * result.magnitude)
 
 
 def relaxation(xp: Any, spec: ops.OpSpec, node: Node, iv: Interval, grid: Grid, alpha: Any = None) -> Relaxation:

@@ -10,6 +10,7 @@ Sigmoid and tanh relaxations have no exact check: their models get float verdict
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -60,7 +61,7 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
                  output: str, method: str, xp: Any, grid: Grid, steps: int) -> Certificate:
     """The float pass's bounds, relaxations and verdict, as a certificate (not yet checked)."""
     p = crown.plan(graph, xp=xp)
-    bounds, relaxations, tightened = crown.node_bounds(p, inputs, xp=xp, grid=grid)
+    bounds, relaxations, tightened, backsub_rows = crown.node_bounds(p, inputs, xp=xp, grid=grid)
     ibp = float_bounds(graph, inputs, xp=xp, grid=grid)  # nodes of parameters alone
     rows = claim_rows(prop) if prop is not None else ()
     lower, claim_lines = None, {}
@@ -79,7 +80,9 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
     nodes = {n.id: n for n in graph.nodes}
     part = CrownPart(tuple(n for n in nodes if n in tightened),  # elsewhere the checker's interval suffices
                      tuple((name, _stated(xp, r, nodes[name].shape)) for name, r in relaxations.items()),
-                     tuple((name, _stated(xp, r, (len(rows),) + nodes[name].shape)) for name, r in claim_lines.items()))
+                     tuple((name, _stated(xp, r, (len(rows),) + nodes[name].shape)) for name, r in claim_lines.items()),
+                     tuple((name, backsub_rows[name]) for name in nodes if name in tightened
+                           and len(backsub_rows[name]) < math.prod(nodes[name].shape)))
     return Certificate(digest(graph), method, tuple(sorted(boxes.items())), output, claim,
                        tuple(sorted(stated.items())), "unknown" if failure else "holds", part)
 

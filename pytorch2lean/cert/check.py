@@ -227,6 +227,13 @@ class _Crown:
         self.backsub = frozenset(part.backsub)
         for name in sorted(self.backsub - set(self.nodes)):
             raise Rejected(f"crown.backsub: {name!r} is not a node of the model")
+        self.rows = dict(part.backsub_rows)
+        for name, index in sorted(self.rows.items()):
+            if name not in self.backsub:
+                raise Rejected(f"crown.backsub_rows: {name!r} is not listed in crown.backsub")
+            if index and index[-1] >= math.prod(self.nodes[name].shape):
+                raise Rejected(f"crown.backsub_rows: {name!r} has {math.prod(self.nodes[name].shape)} elements, "
+                               f"index {index[-1]} is out of range")
         self.relaxations = self._arrays("relaxations", dict(part.relaxations), ())
         self.claim_relaxations = dict(part.claim_relaxations)
 
@@ -249,11 +256,12 @@ class _Crown:
         if node.id not in self.backsub:
             return required
         shape = tuple(node.shape)
-        rows = self.engine.identity_rows(np, 1, shape, exact=True)
-        lo, hi = (np.broadcast_to(v, (1,) + shape) for v in required)
-        own = {**env, node.id: Interval(lo, hi)}  # a node without affine rule or relaxation: its interval
-        low = self.engine.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower.reshape((2,) + shape)
-        return Interval(np.maximum(lo, low[:1]), np.minimum(hi, -low[1:]))
+        index = np.array(self.rows.get(node.id, range(math.prod(shape))), dtype=np.int64)
+        rows = self.engine.identity_rows(np, 1, shape, index, exact=True)
+        iv = Interval(*(np.broadcast_to(v, (1,) + shape) for v in required))
+        own = {**env, node.id: iv}  # a node without affine rule or relaxation: its interval
+        lower = self.engine.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower
+        return self.engine.tightened_interval(np, iv, index, lower)
 
     def check_relaxations(self, node: Node, env: Mapping[str, Interval]) -> None:
         """The node's stated lines are sound on its operand's stated bounds (known by now)."""

@@ -21,6 +21,8 @@ Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificate
     verdict       "holds" (the property is claimed) or "unknown" (only the bounds are claimed)
     crown         (methods crown and alpha only) {
                     "backsub": [node id ...]  nodes whose stated bounds follow by back-substitution
+                    "backsub_rows": {node id: [flat index ...]}  (optional) only these elements of a
+                        backsub node are back-substituted (rows +e_i, -e_i); absent: all of them
                     "relaxations": {node id: RELAXATION}  lines under and over each relaxed node,
                         used by every back-substitution (shape: the node's shape)
                     "claim_relaxations": {node id: RELAXATION}  lines used only when bounding the
@@ -116,6 +118,7 @@ class CrownPart:
     backsub: tuple[str, ...]
     relaxations: tuple[tuple[str, StatedRelaxation], ...]
     claim_relaxations: tuple[tuple[str, StatedRelaxation], ...] = ()
+    backsub_rows: tuple[tuple[str, tuple[int, ...]], ...] = ()  # a backsub node absent here: every element
 
 
 # ---- writing ------------------------------------------------------------------------------
@@ -148,7 +151,7 @@ def _relaxation_json(r: StatedRelaxation) -> dict[str, Any]:
 
 
 def _crown_json(part: CrownPart) -> dict[str, Any]:
-    return {"backsub": list(part.backsub),
+    return {"backsub": list(part.backsub), "backsub_rows": {name: list(rows) for name, rows in part.backsub_rows},
             "relaxations": {name: _relaxation_json(r) for name, r in part.relaxations},
             "claim_relaxations": {name: _relaxation_json(r) for name, r in part.claim_relaxations}}
 
@@ -204,7 +207,17 @@ def _crown_part(r: _Reader) -> CrownPart:
     backsub = r.get("backsub", list)
     if not all(isinstance(name, str) for name in backsub) or len(set(backsub)) != len(backsub):
         raise CertificateError(f"{r.where}.backsub: expected distinct node ids, got {backsub!r}")
-    return CrownPart(tuple(backsub), _relaxations(r.sub("relaxations")), _relaxations(r.sub("claim_relaxations")))
+    rows = _Reader({}, f"{r.where}.backsub_rows") if "backsub_rows" not in r.data else r.sub("backsub_rows")
+    return CrownPart(tuple(backsub), _relaxations(r.sub("relaxations")), _relaxations(r.sub("claim_relaxations")),
+                     tuple((name, _indices(entry)) for name, entry in rows.items()))
+
+
+def _indices(r: _Reader) -> tuple[int, ...]:
+    """Strictly increasing non-negative flat indices (range-checked by the checker, which knows the shape)."""
+    if not isinstance(r.data, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in r.data) \
+            or any(i < 0 for i in r.data) or list(r.data) != sorted(set(r.data)):
+        raise CertificateError(f"{r.where}: expected strictly increasing non-negative integers, got {r.data!r}")
+    return tuple(r.data)
 
 
 def _relaxations(r: _Reader) -> tuple[tuple[str, StatedRelaxation], ...]:
