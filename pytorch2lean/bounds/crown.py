@@ -12,8 +12,10 @@ alpha-CROWN (bounds/alpha.py, which also keeps every row's coefficients for its 
 exact certificate checker (cert/check.py), which runs the same code on object arrays of Fractions.
 
 Intermediate bounds are CROWN's own: every node that feeds a nonlinear op, and every output, is
-bounded by back-substitution from itself (rows +I and -I), intersected with its IBP interval, so
-CROWN is never looser than IBP. Like IBP, every node's bounds are rounded outward onto the grid of
+bounded by back-substitution from itself (rows +e_i and -e_i), intersected with its IBP interval, so
+CROWN is never looser than IBP. Of a node read only by relu-like ops, only the elements whose
+interval crosses the kink are back-substituted (elsewhere the relaxation is exact anyway); the
+certificate names them (`crown.backsub_rows`), so the checker redoes exactly those rows. Like IBP, every node's bounds are rounded outward onto the grid of
 short dyadics (`bounds.grid`), and so are the relaxations' slopes and intercepts: those are the
 numbers a certificate states, and the float pass already computes with them.
 
