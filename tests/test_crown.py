@@ -494,3 +494,32 @@ def test_acas_xu_property_3_is_proven_by_crown_not_by_ibp() -> None:
     assert verify(graph, box, prop, method="ibp").verdict == "unknown"
     result = verify(graph, box, prop, method="crown", exact=False)
     assert result.verdict == "holds" and loads(result.certificate).verdict == "holds"
+
+
+def test_certificate_numbers_are_short_dyadics() -> None:
+    """Every stated bound, slope and intercept lies on the grid: a power-of-two denominator and at
+    most 24 significant bits, so the checker (and the Lean kernel) only meets short numbers."""
+    text, _, _ = proven(deep_mlp(), "alpha")
+    data = json.loads(text)
+    stated = [data["bounds"]] + [data["crown"][k] for k in ("relaxations", "claim_relaxations")]
+    numbers = [Fraction(v) for part in stated for entry in part.values() for key, values in entry.items()
+               if key != "shape" for v in values]
+    assert numbers and all(q.denominator & (q.denominator - 1) == 0 for q in numbers)
+    odd = [abs(q.numerator) >> ((abs(q.numerator) & -abs(q.numerator)).bit_length() - 1) for q in numbers if q]
+    assert max(m.bit_length() for m in odd) <= crown.GRID.bits
+
+
+def test_a_batch_of_boxes_at_once_matches_one_at_a_time() -> None:
+    """A batch back-substitutes the elements unstable in any of its boxes, so its intermediate bounds may
+    be tighter than one box's alone (never looser); the relaxations, and so the outputs, are the same."""
+    graph = deep_mlp()
+    r = np.random.default_rng(4)
+    boxes = [float_box(r, (1, 4)) for _ in range(3)]
+    p = crown.plan(graph)
+    batch = crown.node_bounds(p, {"x": Interval(*(np.stack([b[k] for b in boxes]).astype(np.float64) for k in (0, 1)))})
+    for i, (lo, hi) in enumerate(boxes):
+        one = crown.node_bounds(p, inputs_of({"x": (lo, hi)}))
+        for name, iv in one.bounds.items():
+            assert (batch.bounds[name].lo[i] >= iv.lo[0]).all() and (batch.bounds[name].hi[i] <= iv.hi[0]).all()
+        assert np.allclose(batch.bounds["l3"].lo[i], one.bounds["l3"].lo[0], rtol=1e-12, atol=1e-12)
+        assert np.allclose(batch.bounds["l3"].hi[i], one.bounds["l3"].hi[0], rtol=1e-12, atol=1e-12)
