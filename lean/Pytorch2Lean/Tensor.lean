@@ -118,20 +118,21 @@ def headD {α : Type} (l : List α) (d : α) : α :=
   | [] => d
   | a :: _ => a
 
-/-- The list without its first element. -/
-def tailL {α : Type} : List α → List α
-  | [] => []
-  | _ :: as => as
-
-/-- The `n` columns of a matrix given by its rows. -/
-def columns : Nat → List (List Q) → List (List Q)
-  | 0, _ => []
-  | n + 1, rows => rows.map (headD · Q.zero) :: columns n (rows.map tailL)
-
 /-- `f a b` for each pair of elements at the same position (the shorter list decides). -/
 def zipWithL {α β γ : Type} (f : α → β → γ) : List α → List β → List γ
   | a :: as, b :: bs => f a b :: zipWithL f as bs
   | _, _ => []
+
+/-- The `n` columns of a few rows (the kernel recurses once per row here). -/
+def blockColumns (n : Nat) (rows : List (List Q)) : List (List Q) :=
+  rows.foldr (fun row cols => zipWithL List.cons row cols) (List.replicate n [])
+
+/-- The `n` columns of a matrix given by its rows: blocks of 64 rows are transposed, then the
+columns of the blocks are joined, so the kernel's recursion depth stays bounded by the number of
+blocks rather than the number of rows. -/
+def columns (n : Nat) (rows : List (List Q)) : List (List Q) :=
+  (chunks 64 (Nat.div (Nat.add rows.length 63) 64) rows).foldr
+    (fun block cols => zipWithL (· ++ ·) (blockColumns n block) cols) (List.replicate n [])
 
 /-- Row-major strides of a shape. -/
 def stridesOf : Shape → List Nat
