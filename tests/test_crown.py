@@ -523,3 +523,15 @@ def test_a_batch_of_boxes_at_once_matches_one_at_a_time() -> None:
             assert (batch.bounds[name].lo[i] >= iv.lo[0]).all() and (batch.bounds[name].hi[i] <= iv.hi[0]).all()
         assert np.allclose(batch.bounds["l3"].lo[i], one.bounds["l3"].lo[0], rtol=1e-12, atol=1e-12)
         assert np.allclose(batch.bounds["l3"].hi[i], one.bounds["l3"].hi[0], rtol=1e-12, atol=1e-12)
+
+
+def test_products_of_activations_are_bounded_through_their_operands_crown_bounds() -> None:
+    """A product of two activations cannot be moved through: its operands become back-substitution
+    targets, and the product is bounded by its interval; every sample still lies in the bounds."""
+    r = np.random.default_rng(6)
+    params = (Param.of_array("w", f32(r, (3, 2))), Param.of_array("v", f32(r, (3, 2))), Param.of_array("u", f32(r, (3, 2))))
+    nodes = (make_node("a", "linear", ["x", "w"]), make_node("b", "linear", ["x", "v"]), make_node("m", "mul", ["a", "b"]),
+             make_node("q", "matmul", ["m", "u"]), make_node("y", "relu", ["q"]))
+    graph = validate(Graph("prod", (Input("x", (1, 2)),), params, nodes, ("y", "m")))
+    assert crown.targets(crown.plan(graph)) == {"a", "b", "q", "y", "m"}
+    check_graph(graph, 0)

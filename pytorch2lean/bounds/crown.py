@@ -236,11 +236,21 @@ def tightened_interval(xp: Any, iv: Interval, index: Any, lower: Any) -> Interva
     return Interval(lo.reshape(iv.lo.shape), hi.reshape(iv.hi.shape))
 
 
-def targets(p: Plan) -> frozenset[str]:
-    """The nodes bounded by back-substitution: operands of nonlinear ops (no affine rule), and outputs."""
+def targets(p: Plan, xp: Any = np) -> frozenset[str]:
+    """The nodes bounded by back-substitution: operands of nonlinear ops (relu, maxpool, a product
+    of two activations: what back-substitution cannot move through), and outputs."""
     produced = {n.id for n in p.nodes}
-    feeds = {r for n in p.nodes if ops.get(n.op).affine_backward is None for r in n.inputs}
+    feeds = {r for n in p.nodes if not _affine(xp, p, n) for r in n.inputs}
     return frozenset((feeds | set(p.graph.outputs)) & produced)
+
+
+def _affine(xp: Any, p: Plan, node: Node) -> bool:
+    """Whether back-substitution moves through the node (its rule accepts these operands)."""
+    rule = ops.get(node.op).affine_backward
+    if rule is None:
+        return False
+    probe = xp.zeros((1, 1) + tuple(node.shape), dtype=xp.float64)
+    return rule(xp, node.attr, probe, *p.operands(node)) is not None
 
 
 class NodeBounds(NamedTuple):
@@ -260,7 +270,7 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: 
     bounds = {name: iv.map(lambda v: xp.asarray(v, dtype=xp.float64)) for name, iv in inputs.items()}
     batch = max(iv.lo.shape[0] for iv in bounds.values())
     relaxations: dict[str, Relaxation] = {}
-    chosen, rows = targets(p), {}
+    chosen, rows = targets(p, xp), {}
     for node in p.nodes:
         spec = ops.get(node.op)
         if spec.relax is not None:
