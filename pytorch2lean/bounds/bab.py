@@ -84,6 +84,7 @@ class Bounder:
             raise UserError(f"hidden-node bounds {hidden!r}: choose one of {', '.join(HIDDEN)}")
         self.hidden = hidden
         self.tightened: frozenset[str] = frozenset()
+        self.backsub_rows: dict[str, tuple[int, ...]] = {}  # per tightened node, the elements back-substituted
         self.graph = validate(graph)
         if len(self.graph.inputs) != 1:
             raise UserError(f"branch and bound needs a one-input model; this one has {len(self.graph.inputs)}")
@@ -105,7 +106,7 @@ class Bounder:
         if self.hidden == "crown":
             found = crown.node_bounds(self.plan, inputs, xp=np, grid=GRID)
             env.update(found.bounds)
-            self.tightened = found.tightened
+            self.tightened, self.backsub_rows = found.tightened, found.rows
             relaxations = found.relaxations
         else:
             relaxations = {n.id: crown.relaxation(np, ops.get(n.op), n, env[n.inputs[0]], GRID) for n in self.plan.nodes
@@ -150,7 +151,9 @@ class Bounder:
         out_box = stated[self.output] if self.output in stated else box
         rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[0].tolist())))
         failure = claim_failure(self.prop, box_interval(out_box), rows)
-        part = CrownPart(tuple(n for n in nodes if n in self.tightened), tuple((name, _stated(r, nodes[name].shape)) for name, r in relaxations.items()))
+        backsub = tuple(n for n in nodes if n in self.tightened)
+        part = CrownPart(backsub, tuple((name, _stated(r, nodes[name].shape)) for name, r in relaxations.items()),
+                         (), tuple((name, self.backsub_rows[name]) for name in backsub))
         return Certificate(digest(self.graph), "crown", ((self.input.name, box),), self.output, self.prop,
                            tuple(sorted(stated.items())), "unknown" if failure else "holds", part)
 
