@@ -377,6 +377,7 @@ def packedOk : List Shape → List (Nat × Nat) → Bool
 of the parameter's size. -/
 def checkParams (g : Graph) (packed : List (Nat × Nat)) : Bool := packedOk g.params packed
 
+/-- Packed tensors that pass `packedOk` all decode. -/
 theorem packedOk_decodes : (shapes : List Shape) → (packed : List (Nat × Nat)) →
     packedOk shapes packed = true → ∃ ps, decodeAll packed = some ps
   | [], [], _ => ⟨[], rfl⟩
@@ -405,12 +406,14 @@ theorem checkParams_decodes (g : Graph) (packed : List (Nat × Nat)) (h : checkP
 /-- `true` when every node's op is exact. -/
 def allExact (g : Graph) : Bool := g.nodes.all (fun n => n.op.exact)
 
+/-- An exact op is evaluated without the enclosure. -/
 theorem evalOp_exact (E E' : Enclosure) (op : OpTag) (h : op.exact = true) (attrs : Attrs)
     (args : List Tensor) (o : Shape) : evalOp E op attrs args o = evalOp E' op attrs args o := by
   unfold evalOp
   rw [h]
   rfl
 
+/-- Nodes of exact ops are evaluated without the enclosure. -/
 theorem runNodes_exact (E E' : Enclosure) : (env : List Tensor) → (ns : List Node) →
     ns.all (fun n => n.op.exact) = true → runNodes E env ns = runNodes E' env ns
   | _, [], _ => rfl

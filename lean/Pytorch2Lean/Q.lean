@@ -85,16 +85,27 @@ def max (a b : Q) : Q := cond (ble a b) b a
 /-- The smaller of two rationals. -/
 def min (a b : Q) : Q := cond (ble a b) a b
 
+/-- Addition of rationals. -/
 instance : Add Q := ⟨add⟩
+/-- Subtraction of rationals. -/
 instance : Sub Q := ⟨sub⟩
+/-- Multiplication of rationals. -/
 instance : Mul Q := ⟨mul⟩
+/-- Division of rationals (by zero: zero). -/
 instance : Div Q := ⟨div⟩
+/-- Negation of rationals. -/
 instance : Neg Q := ⟨neg'⟩
+/-- The larger of two rationals. -/
 instance : Max Q := ⟨max⟩
+/-- The smaller of two rationals. -/
 instance : Min Q := ⟨min⟩
+/-- `a ≤ b` on rationals. -/
 instance : LE Q := ⟨fun a b => ble a b = true⟩
+/-- `a < b` on rationals. -/
 instance : LT Q := ⟨fun a b => blt a b = true⟩
+/-- Numerals as rationals. -/
 instance : OfNat Q n := ⟨ofNat n⟩
+/-- Zero is the default rational. -/
 instance : Inhabited Q := ⟨zero⟩
 
 /-- `≤` on `Q` is decided by `Q.ble`. -/

@@ -79,15 +79,19 @@ inductive Nodup {α : Type} : List α → Prop
   | nil : Nodup []
   | cons {a : α} {as : List α} : ¬ a ∈ as → Nodup as → Nodup (a :: as)
 
+/-- Both sides of a true `&&` are true. -/
 theorem and_true_split {a b : Bool} (h : (a && b) = true) : a = true ∧ b = true := by
   cases a <;> cases b <;> first | exact ⟨rfl, rfl⟩ | exact Bool.noConfusion h
 
+/-- One side of a true `||` is true. -/
 theorem or_true_split {a b : Bool} (h : (a || b) = true) : a = true ∨ b = true := by
   cases a <;> cases b <;> first | exact Or.inl rfl | exact Or.inr rfl | exact Bool.noConfusion h
 
+/-- `!a = true` means `a = false`. -/
 theorem not_true_false {a : Bool} (h : (!a) = true) : a = false := by
   cases a <;> first | rfl | exact Bool.noConfusion h
 
+/-- `List.all` is true only when the predicate holds for every element. -/
 theorem all_sound {α : Type} {p : α → Bool} :
     (l : List α) → l.all p = true → ∀ x, x ∈ l → p x = true
   | [], _, _, hx => nomatch hx
@@ -97,6 +101,7 @@ theorem all_sound {α : Type} {p : α → Bool} :
     | head => exact h2.1
     | tail _ hx' => exact all_sound as h2.2 x hx'
 
+/-- `List.any` is true only when the predicate holds for some element. -/
 theorem any_sound {α : Type} {p : α → Bool} :
     (l : List α) → l.any p = true → ∃ x, x ∈ l ∧ p x = true
   | [], h => Bool.noConfusion h
@@ -107,6 +112,7 @@ theorem any_sound {α : Type} {p : α → Bool} :
       obtain ⟨x, hx, px⟩ := any_sound as h1
       exact ⟨x, List.Mem.tail a hx, px⟩
 
+/-- `memNat` finds only members. -/
 theorem memNat_sound {a : Nat} : (l : List Nat) → memNat a l = true → a ∈ l
   | [], h => Bool.noConfusion h
   | b :: bs, h => by
@@ -114,6 +120,7 @@ theorem memNat_sound {a : Nat} : (l : List Nat) → memNat a l = true → a ∈ 
     | inl h1 => rw [Nat.eq_of_beq_eq_true h1]; exact List.Mem.head bs
     | inr h1 => exact List.Mem.tail b (memNat_sound bs h1)
 
+/-- `memNat` finds every member. -/
 theorem memNat_complete {a : Nat} : {l : List Nat} → a ∈ l → memNat a l = true
   | _ :: bs, List.Mem.head _ => by
     show (Nat.beq a a || memNat a bs) = true
@@ -122,6 +129,7 @@ theorem memNat_complete {a : Nat} : {l : List Nat} → a ∈ l → memNat a l = 
     show (Nat.beq a b || _) = true
     rw [memNat_complete h]; cases Nat.beq a b <;> rfl
 
+/-- `nodupNat` accepts only lists without repeats. -/
 theorem nodupNat_sound : (l : List Nat) → nodupNat l = true → Nodup l
   | [], _ => Nodup.nil
   | a :: as, h => by
@@ -132,6 +140,7 @@ theorem nodupNat_sound : (l : List Nat) → nodupNat l = true → Nodup l
     rw [memNat_complete hm] at e
     exact Bool.noConfusion e
 
+/-- `allBelow n p` means `p k` for every `k < n`. -/
 theorem allBelow_sound {p : Nat → Bool} : (n : Nat) → allBelow n p = true → ∀ k, k < n → p k = true
   | 0, _, k, hk => absurd hk (Nat.not_succ_le_zero k)
   | n + 1, h, k, hk => by
@@ -140,11 +149,13 @@ theorem allBelow_sound {p : Nat → Bool} : (n : Nat) → allBelow n p = true �
     | inl e => rw [e]; exact h2.2
     | inr l => exact allBelow_sound n h2.1 k l
 
+/-- An element found by `nth` is at an index below the length. -/
 theorem nth_lt {α : Type} : (l : List α) → (i : Nat) → (x : α) → nth l i = some x → i < l.length
   | [], _, _, h => Option.noConfusion rfl (heq_of_eq h)
   | _ :: _, 0, _, _ => Nat.succ_pos _
   | _ :: as, i + 1, x, h => Nat.succ_le_succ (nth_lt as i x h)
 
+/-- `decide (a = b) = true` means `a = b`. -/
 theorem eq_of_decide {α : Type} [DecidableEq α] {a b : α} (h : decide (a = b) = true) : a = b :=
   of_decide_eq_true h
 

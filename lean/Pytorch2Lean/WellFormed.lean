@@ -127,6 +127,7 @@ def HasShapes (g : Graph) (outs : List Shape) : Prop :=
 
 /-! ### Soundness -/
 
+/-- Operand shapes found by `argShapes` belong to earlier values. -/
 theorem argShapes_sound (env : List Shape) : (args : List Nat) → (ins : List Shape) →
     argShapes env args = some ins →
     (∀ a, a ∈ args → a < env.length) ∧ ins = args.map (fun a => nthD env a [])
@@ -154,6 +155,7 @@ theorem argShapes_sound (env : List Shape) : (args : List Nat) → (ins : List S
           rw [hn]
           rfl
 
+/-- `paramArgsOk` accepts only parameters in parameter-only operand positions. -/
 theorem paramArgsOk_sound (nIn nPar : Nat) (op : OpTag) : (k : Nat) → (args : List Nat) →
     paramArgsOk nIn nPar op k args = true →
     ∀ j a, nth args j = some a → op.paramOperand (k + j) = true → nIn ≤ a ∧ a < nIn + nPar
@@ -174,21 +176,25 @@ theorem paramArgsOk_sound (nIn nPar : Nat) (op : OpTag) : (k : Nat) → (args : 
         rw [Nat.add_assoc, Nat.add_comm 1 j]; exact hp
       exact paramArgsOk_sound nIn nPar op (k + 1) bs h2.2 j a hj hp'
 
+/-- `allPos` accepts only shapes without empty axes. -/
 theorem allPos_sound {s : Shape} (h : allPos s = true) : ∀ d, d ∈ s → 0 < d :=
   fun d hd => Nat.le_of_ble_eq_true (all_sound s h d hd)
 
+/-- A successful `obind` has a successful first step. -/
 theorem obind_some {α β : Type} {o : Option α} {f : α → Option β} {b : β}
     (h : obind o f = some b) : ∃ a, o = some a ∧ f a = some b := by
   cases o with
   | none => exact Option.noConfusion rfl (heq_of_eq h)
   | some a => exact ⟨a, rfl, h⟩
 
+/-- A successful `guard` had a true condition. -/
 theorem guard_some {α : Type} {c : Bool} {k : Option α} {b : α}
     (h : guard c k = some b) : c = true ∧ k = some b := by
   cases c with
   | false => exact Option.noConfusion rfl (heq_of_eq h)
   | true => exact ⟨rfl, h⟩
 
+/-- A node the checker types is `NodeOK`. -/
 theorem nodeShape_sound (nIn nPar : Nat) (env : List Shape) (n : Node) (s : Shape)
     (h : nodeShape nIn nPar env n = some s) : NodeOK nIn nPar env n s := by
   obtain ⟨ins, ha, h1⟩ := obind_some h
@@ -211,6 +217,7 @@ theorem nodeShape_sound (nIn nPar : Nat) (env : List Shape) (n : Node) (s : Shap
     positive := allPos_sound c2.2
     stated := eq_of_decide c1.2 }
 
+/-- Nodes the checker types are `Typed`. -/
 theorem typeNodes_sound (nIn nPar : Nat) : (env : List Shape) → (ns : List Node) →
     (out : List Shape) → typeNodes nIn nPar env ns = some out → Typed nIn nPar env ns out
   | env, [], out, h => by
@@ -224,6 +231,7 @@ theorem typeNodes_sound (nIn nPar : Nat) : (env : List Shape) → (ns : List Nod
       rw [hn] at h
       exact Typed.cons (nodeShape_sound nIn nPar env n s hn) (typeNodes_sound nIn nPar _ ns out h)
 
+/-- What the whole-graph checks guarantee. -/
 theorem graphChecks_sound (g : Graph) (h : graphChecks g = true) :
     (∀ s, s ∈ g.inputs → ∀ d, d ∈ s → 0 < d) ∧ (∀ s, s ∈ g.params → ∀ d, d ∈ s → 0 < d) ∧
     (∀ k, k < g.params.length → ∃ n, n ∈ g.nodes ∧ g.inputs.length + k ∈ n.args) ∧
