@@ -29,15 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .bounds import verify
-from .bounds.bab import TIME_UP, bab, check_bab_certificate
 from .bounds.falsify import Witness, falsify, format_witness
-from .cert import check_certificate
 from .errors import UserError
 from .frontends.onnx_import import load_onnx
 from .ir import Graph
-from .spec import Box, Property, parse_vnnlib
+from .spec import parse_vnnlib
 from .spec.vnnlib import VnnlibSpec
+from .verify import METHODS, prove_box
 
 FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate")
 FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most FIRST_MAX seconds)
@@ -45,7 +43,6 @@ FIRST_MAX = 2.0
 CHECK_GRACE = 2.0  # timeouts the exact check of a found certificate may take beyond the timeout
 LAST_SLICE = 0.1  # share of the timeout kept for the falsifier after the bounds
 RESULTS = ("unsat", "sat", "unknown", "timeout")
-METHODS = ("bab", "ibp", "crown", "alpha")
 
 
 @dataclass(frozen=True)
@@ -137,8 +134,7 @@ class _Models:
 
 def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -> Outcome:
     """Answer one instance within `timeout` seconds (see the module docstring)."""
-    if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _known(method)
     start = time.monotonic()
     left: Callable[[], float] = lambda: timeout - (time.monotonic() - start)  # noqa: E731
     prop = spec.output_property
@@ -152,11 +148,10 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -
         if left() <= 0:
             open_boxes.append(box)
             continue
-        text, opened, reason = _prove(graph, box, prop, method, left() - LAST_SLICE * timeout,
-                                      start + (1 + CHECK_GRACE) * timeout)
-        reasons.append(reason)
-        certificates.append(text)
-        open_boxes.extend(opened)
+        proof = prove_box(graph, box, prop, method, left() - LAST_SLICE * timeout, start + (1 + CHECK_GRACE) * timeout)
+        reasons.append(proof.reason)
+        certificates.append(proof.certificate)
+        open_boxes.extend(proof.open_boxes)
     if not open_boxes and all(certificates):
         return Outcome("unsat", "unsat", tuple(certificates), time.monotonic() - start, "every box is certified")  # type: ignore[arg-type]
     if left() > 0:
@@ -167,29 +162,13 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -
     return Outcome(result, result, (), time.monotonic() - start, "; ".join(r for r in reasons if r) or "no time left")
 
 
+def _known(method: str) -> None:
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
 def _sat(witness: Witness, start: float) -> Outcome:
     return Outcome("sat", "sat\n" + format_witness(witness), (), time.monotonic() - start, f"witness in box {witness.box}")
-
-
-def _prove(graph: Graph, box: Box, prop: Property, method: str, budget: float,
-           deadline: float) -> tuple[str | None, list[Box], str]:
-    """A certificate of `box` that the exact checker accepted, or None with the boxes left open."""
-    if method == "bab":
-        result = bab(graph, box, prop, budget_s=budget)
-        if result.verdict != "holds" or result.certificate is None:
-            return None, list(result.open_boxes) or [box], result.reason
-        checked = check_bab_certificate(graph, result.certificate, box=box, prop=prop, deadline=deadline)
-    else:
-        found = verify(graph, box, prop, method=method, exact=False)
-        if found.verdict != "holds" or found.certificate is None:
-            return None, [box], found.reason
-        checked = check_certificate(graph, found.certificate, box=box, prop=prop)
-        result = found  # type: ignore[assignment]
-    if not checked.ok and checked.reason.startswith(TIME_UP):
-        return None, [], checked.reason
-    if not checked.ok:
-        return None, [box], f"the exact check rejected the certificate: {checked.reason}"
-    return result.certificate, [], checked.reason
 
 
 def _previous(out_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -247,8 +226,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     from rich.console import Console
     from rich.progress import Progress
 
-    if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _known(method)
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     instances = read_instances(csv_path, timeout_override)
