@@ -69,37 +69,36 @@ def test_small_graph_checks(tmp_path: Path, library_cache: Path) -> None:
     assert "SmallNet.Theorems" in result.report()
 
 
-@needs_lean
-def test_flipped_weight_bit_fails(tmp_path: Path, library_cache: Path) -> None:
-    project = export_small(tmp_path / "p")
-    edit(project / "SmallNet" / "Model.lean", r"(def p0 : Nat := 0x[0-9a-f]*)([0-9a-f])\n",
-         lambda m: m[1] + format(int(m[2], 16) ^ 1, "x") + "\n")
-    result = check(project, library_cache)
-    assert not result.ok
-    assert any(e.file.endswith("Theorems.lean") for e in result.errors), result.report()
+def flip_low_bit(m: re.Match) -> str:
+    return m[1] + format(int(m[2], 16) ^ 1, "x") + "\n"
 
 
-@needs_lean
-def test_rewired_edge_fails(tmp_path: Path, library_cache: Path) -> None:
-    project = export_small(tmp_path / "p")
+MUTATIONS = {
+    # element 0 of the weight loses its lowest mantissa bit: the example output changes
+    "flipped_weight_bit": (r"(def p0 : Nat := 0x[0-9a-f]*)([0-9a-f])\n", flip_low_bit, "example0"),
     # out = m - y becomes out = y - y: still well-formed, but the example output is wrong
-    edit(project / "SmallNet" / "Model.lean", r"⟨\.sub, \[6, 4\]", "⟨.sub, [4, 4]")
-    result = check(project, library_cache)
-    assert not result.ok
-    assert any("example0" in e.text or e.file.endswith("Theorems.lean") for e in result.errors), result.report()
+    "rewired_edge": (r"⟨\.sub, \[6, 4\]", "⟨.sub, [4, 4]", "example0"),
+    # relu reads node 7, which comes after it: not well-formed
+    "edge_to_a_later_node": (r"⟨\.relu, \[4\]", "⟨.relu, [7]", "wellFormed"),
+}
+
+
+def theorem_at(path: Path, line: int) -> str:
+    """The theorem whose statement or proof holds `line`."""
+    heads = [(k, ln.split()[1]) for k, ln in enumerate(path.read_text().splitlines(), 1) if ln.startswith("theorem ")]
+    return max((k, name) for k, name in heads if k <= line)[1]
 
 
 @needs_lean
-def test_edge_to_a_later_node_is_not_well_formed(tmp_path: Path, library_cache: Path) -> None:
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_mutated_export_fails(tmp_path: Path, library_cache: Path, mutation: str) -> None:
+    pattern, replacement, theorem = MUTATIONS[mutation]
     project = export_small(tmp_path / "p")
-    edit(project / "SmallNet" / "Model.lean", r"⟨\.relu, \[4\]", "⟨.relu, [7]")
+    edit(project / "SmallNet" / "Model.lean", pattern, replacement)
     result = check(project, library_cache)
     assert not result.ok
-    assert any(e.line == _line_of(project / "SmallNet" / "Theorems.lean", "theorem wellFormed") for e in result.errors)
-
-
-def _line_of(path: Path, text: str) -> int:
-    return next(k for k, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+    theorems = project / "SmallNet" / "Theorems.lean"
+    assert theorem in {theorem_at(theorems, e.line) for e in result.errors if e.file.endswith("Theorems.lean")}, result.report()
 
 
 @needs_lean
