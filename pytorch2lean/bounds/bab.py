@@ -219,16 +219,28 @@ def bab(graph: Graph, box: Box, prop: Property, *, budget_s: float = 60.0, max_l
         why = "time is up" if time.monotonic() >= deadline else "the leaf limit is reached" if queue else "boxes too thin to split"
         verdict = "timeout" if why == "time is up" else "unknown"
         return BabResult(verdict, None, open_boxes, len(leaves), f"{len(open_boxes)} pieces unproven: {why}")
-    certs = [_leaf_certificate(b, cheap, leaf) for leaf in leaves]
+    easy = _proven_by(cheap, leaves) if cheap is not b else [False] * len(leaves)
+    certs = [_leaf_certificate(b, cheap if ok else None, leaf) for leaf, ok in zip(leaves, easy)]
     text = _dumps(b, box, _nest(tree, 0), certs)
     verdict = "holds" if all(c.verdict == "holds" for c in certs) else "unknown"
     return BabResult(verdict, text, (), len(leaves), f"{len(leaves)} leaves proven by input splitting")
 
 
-def _leaf_certificate(b: Bounder, cheap: Bounder, leaf: Box) -> Certificate:
-    """The IBP-hidden certificate when it proves the leaf (its exact check is far cheaper), else `b`'s."""
-    cert = cheap.certificate(leaf)
-    return cert if cert.verdict == "holds" or cheap is b else b.certificate(leaf)
+def _proven_by(b: Bounder, leaves: list[Box]) -> list[bool]:
+    """Which leaves `b`'s float pass proves (one batched pass per BATCH leaves)."""
+    out: list[bool] = []
+    for i in range(0, len(leaves), BATCH[b.hidden]):
+        floats = [leaf.reshape(b.input.shape).to_float_arrays() for leaf in leaves[i:i + BATCH[b.hidden]]]
+        lo, hi = (np.stack([f[k].astype(np.float64).reshape(-1) for f in floats]) for k in (0, 1))
+        out.extend((b.margins(lo, hi)[0] > 0).all(axis=1).tolist())
+    return out
+
+
+def _leaf_certificate(b: Bounder, cheap: Bounder | None, leaf: Box) -> Certificate:
+    """`cheap`'s certificate (IBP hidden bounds: a far cheaper exact check) when given and it proves
+    the leaf, else `b`'s."""
+    cert = None if cheap is None else cheap.certificate(leaf)
+    return cert if cert is not None and cert.verdict == "holds" else b.certificate(leaf)
 
 
 def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Any]) -> list[_Piece]:
