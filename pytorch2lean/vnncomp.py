@@ -7,7 +7,9 @@ the competition's format:
 
     unsat                                  the property holds; a certificate per input box, each
                                            accepted by the exact checker before this is written
-    sat\\n((X_0 v) ... (Y_0 v) ...)         a counterexample, re-checked exactly by the falsifier
+    sat\\n((X_0 v) ... (Y_0 v) ...)         a counterexample, re-checked exactly by the falsifier (a
+                                           model with an inexact op, whose witnesses are only
+                                           float64-checked, never gets sat)
     unknown | timeout                      neither, and why is in results.csv
 
 The timeout bounds the search (falsifier and branch and bound); the exact check of a certificate
@@ -141,7 +143,7 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -
     shape = graph.inputs[0].shape
     boxes = [b.reshape(shape) for b in spec.input_boxes]
     witness = falsify(graph, boxes, prop, budget_s=min(FIRST_MAX, FIRST_SLICE * timeout))
-    if witness is not None:
+    if witness is not None and witness.exact:
         return _sat(witness, start)
     certificates, open_boxes, reasons = [], [], []
     for box in boxes:
@@ -156,7 +158,7 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -
         return Outcome("unsat", "unsat", tuple(certificates), time.monotonic() - start, "every box is certified")  # type: ignore[arg-type]
     if left() > 0:
         witness = falsify(graph, open_boxes or boxes, prop, budget_s=left(), seed=1)
-        if witness is not None:
+        if witness is not None and witness.exact:
             return _sat(witness, start)
     result = "timeout" if left() <= 0 else "unknown"
     return Outcome(result, result, (), time.monotonic() - start, "; ".join(r for r in reasons if r) or "no time left")

@@ -137,3 +137,19 @@ def test_other_methods_and_a_bad_method(tmp_path):
     assert check_certificate(graph, (tmp_path / "ibp" / row["certificate"]).read_text()).ok
     with pytest.raises(UserError, match="unknown method 'magic'"):
         run_instances(csv_path, tmp_path / "x", method="magic", progress=False)
+
+
+def test_no_sat_from_a_float_checked_witness(tmp_path):
+    """sigmoid has no exact meaning: its witnesses are float64-checked only, so never reported sat."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Sigmoid", ["X"], ["Y"])], "sig", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "sig.onnx"))
+    (tmp_path / "p.vnnlib").write_text("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n"
+                                       "(assert (>= X_0 -1))\n(assert (<= X_0 1))\n(assert (>= Y_0 0))\n")
+    (tmp_path / "i.csv").write_text("sig.onnx,p.vnnlib,2\n")
+    summary = run_instances(tmp_path / "i.csv", tmp_path / "out", progress=False)
+    assert summary.rows[0]["result"] in ("unknown", "timeout")
