@@ -4,6 +4,9 @@ folders inside the wheel as `pytorch2lean/_data/<name>/` (found by pytorch2lean.
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+ROOT_FILES = ("lakefile.lean", "lean-toolchain")  # the Lean library's Lake root, beside lean/
 
 DATA = {
     "lean": ["**/*.lean", "*.md"],
@@ -12,7 +15,22 @@ DATA = {
 }
 package_dir = {f"pytorch2lean._data.{name}": name for name in DATA if Path(name).is_dir()}
 
+
+
+class BuildWithLakeRoot(build_py):
+    """Also copy the top-level lakefile.lean and lean-toolchain to pytorch2lean/_data/, so that an
+    export's `require pytorch2lean from "<_data>"` finds the library's Lake package in a wheel."""
+
+    def run(self) -> None:
+        super().run()
+        target = Path(self.build_lib) / "pytorch2lean" / "_data"
+        for name in ROOT_FILES:
+            if Path(name).is_file():
+                self.copy_file(name, str(target / name))
+
+
 setup(
+    cmdclass={"build_py": BuildWithLakeRoot},
     packages=find_packages(include=["pytorch2lean*"]) + sorted(package_dir),
     package_dir=package_dir,
     package_data={
