@@ -165,3 +165,15 @@ def test_a_check_past_its_deadline_gives_up(acas, proven):
     graph, prop, box = acas
     result = check_bab_certificate(graph, proven.certificate, box=box, prop=prop, deadline=time.monotonic() - 1)
     assert not result.ok and result.reason.startswith(TIME_UP)
+
+
+@needs_acas
+def test_check_any_certificate_dispatches_on_the_format(acas, proven):
+    from pytorch2lean.bounds.bab import check_any_certificate
+
+    graph, prop, box = acas
+    assert check_any_certificate(graph, proven.certificate).ok
+    leaf = json.dumps(json.loads(proven.certificate)["leaves"][0])
+    assert check_any_certificate(graph, leaf).ok
+    assert not check_any_certificate(graph, leaf.replace('"holds"', '"hold"')).ok
+    assert "not JSON" in check_any_certificate(graph, "{").reason

@@ -43,7 +43,7 @@ from typing import Any, Union
 import numpy as np
 
 from .. import ops
-from ..cert.check import CheckResult, box_interval, check, claim_failure, claim_rows
+from ..cert.check import CheckResult, box_interval, check, check_certificate, claim_failure, claim_rows
 from ..cert.format import (Certificate, CertificateError, CrownPart, StatedRelaxation, _box, _Reader, _number,
                            loads, number_text, to_json, unsafe_terms)
 from ..errors import UserError
@@ -355,3 +355,14 @@ def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, pr
     except (CertificateError, json.JSONDecodeError) as e:
         return CheckResult(False, str(e))
     return CheckResult(True, f"certificate holds: {len(leaves)} leaves cover the box and each leaf certificate holds")
+
+
+def check_any_certificate(graph: Graph, text: str) -> CheckResult:
+    """Check a certificate of either format: `pytorch2lean.bab.v1` here, anything else by `cert.check_certificate`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        return CheckResult(False, f"certificate is not JSON: {e}")
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        return check_bab_certificate(graph, text)
+    return check_certificate(graph, text)
