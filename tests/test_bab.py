@@ -127,16 +127,20 @@ fractions = st.fractions(min_value=-1000, max_value=1000, max_denominator=10**9)
 
 
 @given(fractions, fractions)
-def test_split_points_are_dyadics_strictly_inside(a, b):
+def test_split_points_are_dyadics_near_the_middle(a, b):
     lo, hi = min(a, b), max(a, b)
     s = split_point(lo, hi)
     if lo == hi:
         assert s is None
-    elif s is not None:
-        assert lo < s < hi
-        assert s.denominator & (s.denominator - 1) == 0
     else:
-        assert hi - lo < Fraction(1, 2**40) * max(abs(lo), abs(hi), Fraction(1, 2**64))
+        assert lo < s < hi and abs(s - (lo + hi) / 2) <= (hi - lo) / 4
+        assert s.denominator & (s.denominator - 1) == 0
+
+
+def test_split_points_of_a_very_thin_interval():
+    lo = Fraction(1000) + Fraction(1, 3 * 10**12)
+    s = split_point(lo, lo + Fraction(1, 10**12))
+    assert lo < s < lo + Fraction(1, 10**12) and s.denominator & (s.denominator - 1) == 0
 
 
 def test_run_query_with_bab_and_the_falsifier():

@@ -50,6 +50,7 @@ from ..errors import UserError
 from ..ir import Graph, digest, validate
 from ..ops.base import Interval, Unbounded
 from ..spec.box import Box
+from ..spec.numbers import round_f32_down, round_f32_up
 from ..spec.property import Property
 from . import crown
 from .grid import GRID
@@ -177,12 +178,21 @@ class _Piece:
 
 
 def split_point(lo: Fraction, hi: Fraction) -> Fraction | None:
-    """A short dyadic strictly inside (lo, hi) near the middle, or None when there is none on the grid."""
+    """A dyadic strictly inside (lo, hi) near the middle, as short as that allows (None when lo == hi).
+
+    A grid point (24 significant bits) when one lies within a quarter width of the middle; else the
+    middle rounded to a multiple of the largest power of two below a quarter of the width.
+    """
+    if not lo < hi:
+        return None
     mid = (lo + hi) / 2
     for s in (GRID.down(mid), GRID.up(mid)):
-        if lo < s < hi:
+        if abs(s - mid) < (hi - lo) / 4:
             return s
-    return None
+    quarter = (hi - lo) / 4
+    k = quarter.denominator.bit_length() - quarter.numerator.bit_length() + 1  # 2**-k <= quarter
+    step = Fraction(1, 2**k) if k >= 0 else Fraction(2**-k)
+    return round(mid / step) * step
 
 
 def bab(graph: Graph, box: Box, prop: Property, *, budget_s: float = 60.0, max_leaves: int = MAX_LEAVES,
@@ -254,7 +264,7 @@ def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Any]) -> list[_Pie
         below, above = 2 * piece.slot + 1, 2 * piece.slot + 2  # slots by position: unique without a counter
         tree[piece.slot] = (int(dim), s, below, above)
         lo_hi, hi_lo = piece.hi.copy(), piece.lo.copy()
-        lo_hi[dim], hi_lo[dim] = float(s), float(s)  # grid points with 24 bits are float32 (and float64) values
+        lo_hi[dim], hi_lo[dim] = round_f32_up(s), round_f32_down(s)  # the float box contains the exact one
         up, down = list(piece.upper), list(piece.lower)
         up[dim], down[dim] = s, s
         return [_Piece(below, piece.lower, up, piece.lo, lo_hi), _Piece(above, down, piece.upper, hi_lo, piece.hi)]
