@@ -2,15 +2,21 @@
 
 For models with a small input (ACAS Xu: 5 inputs) a box too wide for one bound pass is split in two
 on one coordinate, again and again, until every piece is proven or the budget is spent. Each piece
-is bounded by IBP for the hidden nodes and CROWN for the claim's rows (the relu relaxations taken
-on the IBP bounds): batched in float64 for the search, and stated as a `pytorch2lean.cert.v1`
-certificate of method "crown" whose only back-substitution is the claim's rows, so the exact
-checker stays fast (one IBP walk and a handful of rows per leaf).
+is bounded in float64, batched, with the claim's rows by CROWN and the hidden nodes either by CROWN
+too (`hidden="crown"`, the default: far fewer pieces on ACAS Xu) or by IBP (`hidden="ibp"`: the relu
+relaxations taken on the IBP bounds, a weaker bound whose certificate back-substitutes only the
+claim's rows and so is far cheaper to check). Every proven piece becomes a `pytorch2lean.cert.v1`
+certificate of method "crown": the IBP-hidden one when that float pass proves the piece, else the
+CROWN one (with `crown.backsub_rows`, only the unstable elements back-substituted).
 
 The coordinate split is the one with the largest |coefficient| x width in the CROWN bound of the
 constraint closest to excluding the first unproven unsafe term (the smart-branching heuristic of
-input-splitting verifiers). The split point is a short dyadic (`GRID`) near the middle, strictly
-inside the box, so the two halves [lo, s] and [s, hi] share only the face x_i = s.
+input-splitting verifiers); the width breaks ties. The split point is a dyadic near the middle
+(`split_point`), strictly inside the box, so the halves [lo, s] and [s, hi] share only x_i = s.
+The search runs depth first; unproven pieces left at the deadline come back for the falsifier.
+
+ReLU splitting (cases on an unstable neuron's sign) is not done: its leaves would need a
+certificate form stating the case constraints, which cert.v1 has not.
 
 Certificate `pytorch2lean.bab.v1` (canonical JSON like cert.v1):
 
