@@ -6,6 +6,7 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.WellFormed`: `checkWF`, `inferShapes` and their soundness theorems.
 * `Pytorch2Lean.Denote`: `denote`, exact over `Q`, through an `Enclosure` for `exp`/`sqrt`/...
 * `Pytorch2Lean.Spec`: `InBox`, `Safe`: the statements checkers prove.
+* `Pytorch2Lean.Causal`: `CausalAttention`: a causal attention mask and where it is added.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
@@ -16,3 +17,4 @@ import Pytorch2Lean.WellFormed
 import Pytorch2Lean.Tensor
 import Pytorch2Lean.Denote
 import Pytorch2Lean.Spec
+import Pytorch2Lean.Causal

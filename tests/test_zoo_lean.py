@@ -1,5 +1,6 @@
 """Every zoo model, loaded from its PyTorch factory and checkpoint, exports to a Lake project the
-Lean kernel accepts, with its well-formedness and output-shape theorems on no extra axioms."""
+Lean kernel accepts, with its well-formedness and output-shape theorems on no extra axioms (and, for the GPT block, the
+causal attention-mask theorem)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pytorch2lean.model import load_model  # noqa: E402
 TOOLCHAIN = find_toolchain()
 ZOO = Path(__file__).resolve().parents[1] / "examples" / "zoo"
 MODELS = ("mlp", "cnn", "resnet_block", "vit_block", "gpt_block")
+CAUSAL = {"gpt_block": ("causalMask0",)}
 pytestmark = pytest.mark.skipif(TOOLCHAIN is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
 
 
@@ -35,5 +37,5 @@ def test_zoo_model_checks_in_lean(name: str, tmp_path: Path, library_cache: Path
     result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
     assert result.ok, result.report()
     module = module_name(loaded.graph.name)
-    for theorem in ("wellFormed", "outputShapes", "paramsDecode"):
+    for theorem in ("wellFormed", "outputShapes", "paramsDecode") + CAUSAL.get(name, ()):
         assert f"{module}.{theorem}" in result.axioms, result.report()
