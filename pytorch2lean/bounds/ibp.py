@@ -107,12 +107,7 @@ def verify_ibp(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = 
     default) every bound was derived exactly too; with exact=False the bounds come from the float
     pass on `xp` (a GPU, say), and the verdict stands only once `check_certificate` accepts them.
     """
-    graph = validate(graph)
-    boxes = input_boxes({i.name: i.shape for i in graph.inputs}, box)
-    output = graph.outputs[0] if output is None else output
-    if output not in graph.outputs:
-        raise UserError(f"{output!r} is not an output of the model ({', '.join(graph.outputs)})")
-    prop = fit_claim(prop, graph.shapes()[output])
+    graph, boxes, output, prop = prepare_query(graph, box, prop, output)
     try:
         for node in graph.nodes:
             exact_rule(node)
@@ -126,6 +121,17 @@ def verify_ibp(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = 
                        tuple(sorted(stated.items())), "unknown" if failure else "holds")
     proven = "the output bounds are certified" if prop is None else "the IBP bounds imply the property"
     return VerifyResult(cert.verdict, dumps(cert), failure or proven)
+
+
+def prepare_query(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None,
+                  output: str | None) -> tuple[Graph, dict[str, Box], str, Claim | None]:
+    """The validated graph, its input boxes by name, the output to bound and the claim fitted to it."""
+    graph = validate(graph)
+    boxes = input_boxes({i.name: i.shape for i in graph.inputs}, box)
+    output = graph.outputs[0] if output is None else output
+    if output not in graph.outputs:
+        raise UserError(f"{output!r} is not an output of the model ({', '.join(graph.outputs)})")
+    return graph, boxes, output, fit_claim(prop, graph.shapes()[output])
 
 
 def fit_claim(prop: Claim | None, shape: tuple[int, ...]) -> Claim | None:

@@ -18,15 +18,15 @@ import numpy as np
 
 from .. import ops
 from ..cert.check import box_interval, check, claim_failure, claim_rows
-from ..cert.format import Certificate, Claim, CrownPart, StatedRelaxation, dumps, input_boxes
+from ..cert.format import Certificate, Claim, CrownPart, StatedRelaxation, dumps
 from ..errors import UserError
-from ..ir import Graph, digest, validate
+from ..ir import Graph, digest
 from ..ops.base import Interval, Unbounded
 from ..runtime.backend import to_numpy
 from ..spec.box import Box
 from . import alpha, crown
 from .grid import GRID, Grid
-from .ibp import VerifyResult, fit_claim, float_bounds, stated_box, verify_ibp
+from .ibp import VerifyResult, float_bounds, prepare_query, stated_box, verify_ibp
 
 METHODS = ("ibp", "crown", "alpha")
 
@@ -42,12 +42,7 @@ def verify(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = None
         raise UserError(f"unknown bound method {method!r}; choose one of {', '.join(METHODS)}")
     if method == "ibp":
         return verify_ibp(graph, box, prop, output=output, exact=exact, xp=xp, grid=grid)
-    graph = validate(graph)
-    boxes = input_boxes({i.name: i.shape for i in graph.inputs}, box)
-    output = graph.outputs[0] if output is None else output
-    if output not in graph.outputs:
-        raise UserError(f"{output!r} is not an output of the model ({', '.join(graph.outputs)})")
-    prop = fit_claim(prop, graph.shapes()[output])
+    graph, boxes, output, prop = prepare_query(graph, box, prop, output)
     inputs = {name: Interval(*(xp.asarray(a, dtype=xp.float64)[None] for a in b.to_float_arrays()))
               for name, b in boxes.items()}
     try:
