@@ -1,4 +1,4 @@
-"""The `pytorch2lean` command line: inspect, run, graph, export, lean-check, demo.
+"""The `pytorch2lean` command line: inspect, run, graph, export, lean-check, verify, check, vnncomp, demo.
 
 A user's mistake (any `UserError`) prints one message and exits 1, without a traceback.
 """
@@ -238,7 +238,8 @@ def verify(
     center: Optional[Path] = typer.Option(None, "--input", help="x.npy: robustness around this input (with --eps, --label)."),
     eps: Optional[str] = typer.Option(None, "--eps", help="L∞ radius, an exact decimal such as 0.03."),
     label: Optional[int] = typer.Option(None, "--label", help="The class that must stay the argmax."),
-    method: str = typer.Option("ibp", "--method", help="Bounding method: ibp."),
+    method: str = typer.Option("ibp", "--method", help="Bounding method: ibp, crown, alpha, or bab (input splitting)."),
+    falsify: float = typer.Option(0.0, "--falsify", help="Seconds to search each unproven box for a counterexample."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; boxes left after it are answered timeout."),
     cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
     input_shape: Optional[str] = INPUT_SHAPE,
@@ -260,7 +261,7 @@ def verify(
         if eps is None or label is None:
             raise UserError("--input needs --eps and --label")
         query = v.robustness_query(g, _read_npy(center), eps, label)  # type: ignore[arg-type]
-    results = v.run_query(g, query, method, timeout)
+    results = v.run_query(g, query, method, timeout, falsify_s=falsify)
     _write_certificates(results, cert)
     if as_json:
         console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
@@ -291,17 +292,35 @@ def _write_certificates(results: list[Any], cert: Path | None) -> None:
 def check(model: str = MODEL, certificate: Path = typer.Argument(..., help="A pytorch2lean.cert.v1 JSON file."),
           checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE) -> None:
     """Replay a certificate in exact arithmetic against the model; exit 1 if it is rejected."""
-    from .cert import check_certificate
+    from .bounds.bab import check_any_certificate
 
     g = load_model(model, checkpoint, input_shape=parse_shape(input_shape)).graph
     try:
         text = certificate.read_text(encoding="utf-8")
     except OSError as e:
         raise UserError(f"{certificate}: cannot read ({e.strerror})") from None
-    result = check_certificate(g, text)
+    result = check_any_certificate(g, text)
     console.print(("accepted: " if result.ok else "REJECTED: ") + result.reason, highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def vnncomp(
+    instances: Path = typer.Argument(..., help="A VNN-COMP instances CSV (onnx,vnnlib,timeout; paths relative to it)."),
+    out: Path = typer.Option(..., "--out", help="Results folder: results.csv, results/*.txt, certificates/*.json."),
+    method: str = typer.Option("bab", "--method", help="Bounding method: bab (default), ibp, crown or alpha."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per instance, instead of the CSV's."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary table."),
+) -> None:
+    """Run VNN-COMP instances: sat (exact witness), unsat (checked certificate), unknown or timeout; resumes."""
+    from .vnncomp import run_instances
+
+    if not instances.is_file():
+        raise UserError(f"{instances}: no such instances CSV")
+    summary = run_instances(instances, out, timeout_override=timeout, method=method, progress=not quiet)
+    if quiet:  # otherwise run_instances has printed its table and summary
+        console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
 
 
 @app.command()

@@ -196,3 +196,28 @@ def test_verify_user_errors(extra: list[str], message: str) -> None:
     r = cli("verify", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), *(a.format(**subst) for a in extra))
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert message in r.stderr.replace("\n", " "), r.stderr
+
+
+@pytest.mark.parametrize("method", ["crown", "alpha", "bab"])
+def test_verify_with_every_method_and_check(tmp_path: Path, method: str) -> None:
+    net, prop = FIXTURES / "onnx" / "test_small.onnx", FIXTURES / "vnnlib" / "test_tiny.vnnlib"
+    cert = tmp_path / "c.json"
+    r = cli("verify", str(net), "--vnnlib", str(prop), "--method", method, "--cert", str(cert), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "holds"
+    r = cli("check", str(net), str(cert))
+    assert r.returncode == 0 and r.stdout.startswith("accepted"), r.stdout + r.stderr
+
+
+def test_vnncomp_runs_and_resumes(tmp_path: Path) -> None:
+    for name in ("test_nano", "test_tiny"):
+        (tmp_path / f"{name}.onnx").write_bytes((FIXTURES / "onnx" / f"{name}.onnx").read_bytes())
+        (tmp_path / f"{name}.vnnlib").write_bytes((FIXTURES / "vnnlib" / f"{name}.vnnlib").read_bytes())
+    (tmp_path / "instances.csv").write_text("test_nano.onnx,test_nano.vnnlib,30\ntest_tiny.onnx,test_tiny.vnnlib,30\n")
+    r = cli("vnncomp", str(tmp_path / "instances.csv"), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "2 unsat" in r.stdout
+    rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert rows[0] == "onnx,vnnlib,result,seconds,certificate" and all(",unsat," in row for row in rows[1:])
+    r = cli("vnncomp", str(tmp_path / "instances.csv"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0 and "0 run now, 2 resumed" in (r.stdout + r.stderr).replace("\n", " "), r.stderr
