@@ -50,7 +50,7 @@ import numpy as np
 
 from .. import ops
 from ..cert.check import CheckResult, box_interval, check, check_certificate, claim_failure, claim_rows
-from ..cert.format import (Certificate, CertificateError, CrownPart, StatedRelaxation, _box, _Reader, _number,
+from ..cert.format import (Certificate, CertificateError, CrownPart, StatedRelaxation, read_box, Reader, read_number,
                            loads, number_text, to_json, unsafe_terms)
 from ..errors import UserError
 from ..ir import Graph, digest, validate
@@ -312,10 +312,10 @@ class _Walk:
         self.graph, self.prop, self.leaves, self.deadline = graph, prop, leaves, deadline
         self.used: set[int] = set()
 
-    def visit(self, node: _Reader, lower: list[Fraction], upper: list[Fraction]) -> None:
+    def visit(self, node: Reader, lower: list[Fraction], upper: list[Fraction]) -> None:
         if isinstance(node.data, dict) and "leaf" in node.data:
             return self.leaf(node.get("leaf", int), node.where, lower, upper)
-        dim, at = node.get("dim", int), _number(node.get("at", str), f"{node.where}.at")
+        dim, at = node.get("dim", int), read_number(node.get("at", str), f"{node.where}.at")
         if not 0 <= dim < len(lower):
             raise CertificateError(f"{node.where}.dim: {dim} is not a coordinate of the {len(lower)}-dimensional box")
         if at.denominator & (at.denominator - 1):
@@ -349,12 +349,12 @@ def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, pr
     graph = validate(graph)
     try:
         data = json.loads(text)
-        doc = _Reader(data, "certificate")
+        doc = Reader(data, "certificate")
         if doc.get("format", str) != FORMAT:
             raise CertificateError(f"certificate: format must be {FORMAT!r}")
         if doc.get("graph_digest", str) != digest(graph):
             raise CertificateError("certificate: graph digest is not the model's digest")
-        whole = _box(doc.sub("box"))
+        whole = read_box(doc.sub("box"))
         leaves = doc.get("leaves", list)
         claim = loads(json.dumps(leaves[0])).claim if leaves else None
         for k, leaf in enumerate(leaves):

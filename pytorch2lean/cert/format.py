@@ -183,7 +183,7 @@ def loads(text: str) -> Certificate:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CertificateError(f"certificate is not JSON: {e}") from None
-    doc = _Reader(data, "certificate")
+    doc = Reader(data, "certificate")
     if doc.get("format", str) != FORMAT:
         raise CertificateError(f"certificate: format must be {FORMAT!r}, got {data.get('format')!r}")
     method, verdict = doc.get("method", str), doc.get("verdict", str)
@@ -203,16 +203,16 @@ def loads(text: str) -> Certificate:
     )
 
 
-def _crown_part(r: _Reader) -> CrownPart:
+def _crown_part(r: Reader) -> CrownPart:
     backsub = r.get("backsub", list)
     if not all(isinstance(name, str) for name in backsub) or len(set(backsub)) != len(backsub):
         raise CertificateError(f"{r.where}.backsub: expected distinct node ids, got {backsub!r}")
-    rows = _Reader({}, f"{r.where}.backsub_rows") if "backsub_rows" not in r.data else r.sub("backsub_rows")
+    rows = Reader({}, f"{r.where}.backsub_rows") if "backsub_rows" not in r.data else r.sub("backsub_rows")
     return CrownPart(tuple(backsub), _relaxations(r.sub("relaxations")), _relaxations(r.sub("claim_relaxations")),
                      tuple((name, _indices(entry)) for name, entry in rows.items()))
 
 
-def _indices(r: _Reader) -> tuple[int, ...]:
+def _indices(r: Reader) -> tuple[int, ...]:
     """Strictly increasing non-negative flat indices (range-checked by the checker, which knows the shape)."""
     if not isinstance(r.data, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in r.data) \
             or any(i < 0 for i in r.data) or list(r.data) != sorted(set(r.data)):
@@ -220,7 +220,7 @@ def _indices(r: _Reader) -> tuple[int, ...]:
     return tuple(r.data)
 
 
-def _relaxations(r: _Reader) -> tuple[tuple[str, StatedRelaxation], ...]:
+def _relaxations(r: Reader) -> tuple[tuple[str, StatedRelaxation], ...]:
     out = []
     for name, entry in r.items():
         shape = entry.get("shape", list)
@@ -235,7 +235,7 @@ def _relaxations(r: _Reader) -> tuple[tuple[str, StatedRelaxation], ...]:
 
 
 @dataclass(frozen=True)
-class _Reader:
+class Reader:
     """A JSON object together with its path in the document, for error messages."""
 
     data: Any
@@ -249,23 +249,25 @@ class _Reader:
             raise CertificateError(f"{self.where}.{key}: expected {kind.__name__}, got {value!r}")
         return value
 
-    def sub(self, key: str) -> _Reader:
-        return _Reader(self.get(key, dict), f"{self.where}.{key}")
+    def sub(self, key: str) -> Reader:
+        return Reader(self.get(key, dict), f"{self.where}.{key}")
 
-    def items(self) -> list[tuple[str, _Reader]]:
-        return [(k, _Reader(v, f"{self.where}.{k}")) for k, v in sorted(self.data.items())]
+    def items(self) -> list[tuple[str, Reader]]:
+        return [(k, Reader(v, f"{self.where}.{k}")) for k, v in sorted(self.data.items())]
 
     def numbers(self, key: str) -> tuple[Fraction, ...]:
-        return tuple(_number(v, f"{self.where}.{key}[{i}]") for i, v in enumerate(self.get(key, list)))
+        return tuple(read_number(v, f"{self.where}.{key}[{i}]") for i, v in enumerate(self.get(key, list)))
 
 
-def _number(text: Any, where: str) -> Fraction:
+def read_number(text: Any, where: str) -> Fraction:
+    """An exact number in canonical text ("p/q" in lowest terms, or "p"); anything else is an error."""
     if not isinstance(text, str) or not NUMBER.fullmatch(text) or number_text(Fraction(text)) != text:
         raise CertificateError(f"{where}: {text!r} is not an exact number in canonical form {CANONICAL}")
     return Fraction(text)
 
 
-def _box(r: _Reader) -> Box:
+def read_box(r: Reader) -> Box:
+    """A `{shape, lower, upper}` object as a Box, each number exact and canonical."""
     shape = r.get("shape", list)
     if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
         raise CertificateError(f"{r.where}.shape: {shape!r} must list positive integers")
@@ -276,16 +278,16 @@ def _box(r: _Reader) -> Box:
         raise CertificateError(f"{r.where}: {e}") from None
 
 
-def _boxes(r: _Reader) -> tuple[tuple[str, Box], ...]:
+def _boxes(r: Reader) -> tuple[tuple[str, Box], ...]:
     if not isinstance(r.data, dict):
         raise CertificateError(f"{r.where}: expected an object")
-    return tuple((name, _box(entry)) for name, entry in r.items())
+    return tuple((name, read_box(entry)) for name, entry in r.items())
 
 
-def _claim(r: _Reader) -> Claim:
+def _claim(r: Reader) -> Claim:
     kind = r.get("kind", str)
     if kind == "output_box":
-        return _box(r)
+        return read_box(r)
     if kind != "unsafe_dnf":
         raise CertificateError(f"{r.where}.kind: {kind!r} is not output_box or unsafe_dnf")
     n = r.get("num_outputs", int)
@@ -294,15 +296,15 @@ def _claim(r: _Reader) -> Claim:
         if not isinstance(term, list):
             raise CertificateError(f"{r.where}.terms[{t}]: expected a list of constraints")
         where = f"{r.where}.terms[{t}]"
-        terms.append(Conjunction(tuple(_constraint(_Reader(c, f"{where}[{k}]")) for k, c in enumerate(term))))
+        terms.append(Conjunction(tuple(_constraint(Reader(c, f"{where}[{k}]")) for k, c in enumerate(term))))
     try:
         return Property(Disjunction(tuple(terms)), n, r.get("name", str))
     except UserError as e:
         raise CertificateError(f"{r.where}: {e}") from None
 
 
-def _constraint(r: _Reader) -> LinearConstraint:
-    bound = _number(r.get("bound", str), f"{r.where}.bound")
+def _constraint(r: Reader) -> LinearConstraint:
+    bound = read_number(r.get("bound", str), f"{r.where}.bound")
     return LinearConstraint(r.numbers("coeffs"), bound, r.get("strict", bool))
 
 
