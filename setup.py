@@ -24,6 +24,7 @@ class BuildWithLakeRoot(build_py):
     def run(self) -> None:
         super().run()
         target = Path(self.build_lib) / "pytorch2lean" / "_data"
+        self.mkpath(str(target))  # an editable build does not create the data packages there
         for name in ROOT_FILES:
             if Path(name).is_file():
                 self.copy_file(name, str(target / name))
