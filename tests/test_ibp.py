@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytorch2lean.bounds import GRID, Grid, certify, float_bounds, verify_ibp
+from pytorch2lean.bounds import GRID, Grid, certify, float_bounds, verify, verify_ibp
 from pytorch2lean.cert import check_certificate, loads
 from pytorch2lean.cert.check import box_interval, exact_environment, node_interval
 from pytorch2lean.errors import UserError
@@ -385,13 +385,14 @@ def mlp_graphs(draw: st.DrawFn) -> Graph:
     return validate(Graph("mlp", inputs, tuple(params), tuple(nodes), tuple(n.id for n in nodes)))
 
 
+@pytest.mark.parametrize("method", ["ibp", "crown"])
 @settings(max_examples=30, deadline=None)
 @given(graph=mlp_graphs(), seed=st.integers(0, 2**32 - 1))
-def test_certificate_bounds_contain_every_sampled_node_value(graph: Graph, seed: int) -> None:
+def test_certificate_bounds_contain_every_sampled_node_value(method: str, graph: Graph, seed: int) -> None:
     r = np.random.default_rng(seed)
     lo, hi = float_box(r, graph.inputs[0].shape)
     box = exact_box(lo, hi)
-    verdict, text, _ = verify_ibp(graph, box)
+    verdict, text, _ = verify(graph, box, method=method)
     assert verdict == "holds" and check_certificate(graph, text).ok
     stated = dict(loads(text).bounds)
     floats = {"x": np.concatenate([float_points(r, lo, hi, POINTS), corner_points({"x": (lo, hi)}, r)["x"]])}
