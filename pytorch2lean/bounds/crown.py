@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -262,9 +262,13 @@ class NodeBounds(NamedTuple):
     rows: dict[str, tuple[int, ...]]  # per tightened node, the flat indices it back-substituted
 
 
-def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: Grid = GRID) -> NodeBounds:
+def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: Grid = GRID,
+                clamp: Callable[[str, Interval], Interval] | None = None) -> NodeBounds:
     """CROWN bounds of every node (on the grid) and the relaxations used, from float64 input bounds.
 
+    `clamp(node id, bounds)`, when given, restricts each node's bounds as soon as they are found,
+    before any later relaxation or back-substitution reads them: branch and bound's ReLU cases cut a
+    split neuron's pre-activation bounds at 0, so its relaxation becomes exact.
     Raises Unbounded (naming the node) when an interval rule has no bound.
     """
     bounds = {name: iv.map(lambda v: xp.asarray(v, dtype=xp.float64)) for name, iv in inputs.items()}
@@ -282,7 +286,7 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: 
             if bool(xp.any((tight.lo > iv.lo) | (tight.hi < iv.hi))):
                 rows[node.id] = tuple(int(i) for i in index)
             iv = tight
-        bounds[node.id] = iv
+        bounds[node.id] = iv if clamp is None else clamp(node.id, iv)
     return NodeBounds(bounds, relaxations, frozenset(rows), rows)
 
 
