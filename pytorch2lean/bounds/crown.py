@@ -35,8 +35,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import Graph, Node
-from ..numeric.float32 import fractions_of
-from ..ops.base import Interval, Symbolic, Unbounded, as_integers, over
+from ..ops.base import Interval, Scaled, Symbolic, Unbounded, as_integers
 from ..runtime.backend import to_numpy
 from ..runtime.executor import exact_attrs
 from .grid import GRID, Grid
@@ -66,6 +65,7 @@ class Plan:
     consts: Mapping[str, Any]  # parameters, and nodes of parameters alone: their values, batch axis 1
     exact: bool
     at_zero: dict[str, Any] = field(default_factory=dict)  # cache: each affine node's kernel at x = 0
+    scaled: dict[str, Scaled] = field(default_factory=dict)  # cache: exact constants as integers
 
     def attrs(self, node: Node) -> Mapping[str, Any]:
         return exact_attrs(node) if self.exact else node.attr
@@ -74,12 +74,19 @@ class Plan:
         """Constants as arrays, activations as Symbolic shapes: what backward rules take."""
         return [self.consts[r] if r in self.consts else Symbolic(self.shapes[r]) for r in node.inputs]
 
+    def scaled_operands(self, node: Node) -> list[Any]:
+        """`operands` with the exact constants as Scaled integers (computed once per constant)."""
+        for r in node.inputs:
+            if r in self.consts and r not in self.scaled:
+                self.scaled[r] = Scaled.of(self.consts[r])
+        return [self.scaled.get(r, o) for r, o in zip(node.inputs, self.operands(node))]
+
 
 def plan(graph: Graph, *, xp: Any = np, exact: bool = False) -> Plan:
     """Split the (validated) graph into constants and the nodes CROWN moves through."""
     consts: dict[str, Any] = {}
     for p in graph.params:
-        consts[p.name] = fractions_of(p.array)[None] if exact else xp.asarray(p.array, dtype=xp.float64)[None]
+        consts[p.name] = p.exact()[None] if exact else xp.asarray(p.array, dtype=xp.float64)[None]
     nodes = []
     for node in graph.nodes:
         if all(r in consts for r in node.inputs):
@@ -106,9 +113,10 @@ def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
     `bounds` must hold every model input and every node reached that has neither an affine rule
     nor a relaxation; `relaxations` those of the nonlinear nodes (a node without one is bounded by
     its interval). Nodes are visited once, in reverse order, after all their consumers.
+    On an exact plan the coefficients travel as Scaled integers and only `lower` becomes Fractions.
     """
-    coeffs = {start: A}
-    lower = _zeros_rows(xp, A)
+    coeffs = {start: Scaled.of(A) if p.exact else A}
+    lower = Scaled(np.zeros(A.shape[:2], dtype=object), 1) if p.exact else _zeros_rows(xp, A)
     magnitude = _zeros_rows(xp, A)
     kept: dict[str, Any] = {}
     bounded = set()
@@ -126,13 +134,18 @@ def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
                 bounded.add(node.id)
                 moved = _concretize(xp, L, bounds[node.id], p.exact)
             low, mag = moved
-        lower, magnitude = lower + low, magnitude + mag
+        lower, magnitude = _plus(lower, low), magnitude + mag
     for name, L in coeffs.items():  # what is left lies on the model inputs
         if keep:
             kept[name] = L
         low, mag = _concretize(xp, L, bounds[name], p.exact)
-        lower, magnitude = lower + low, magnitude + mag
-    return Backsub(lower, magnitude, kept, frozenset(bounded))
+        lower, magnitude = _plus(lower, low), magnitude + mag
+    return Backsub(lower.fractions() if p.exact else lower, magnitude, kept, frozenset(bounded))
+
+
+def _plus(a: Any, b: Any) -> Any:
+    """a + b, for float arrays or Scaled integers."""
+    return a.plus(b) if isinstance(a, Scaled) else a + b
 
 
 def _zeros_rows(xp: Any, A: Any) -> Any:
@@ -158,24 +171,23 @@ def split(L: Any) -> tuple[Any, Any]:
 
 
 def _add(coeffs: dict[str, Any], name: str, L: Any) -> None:
-    coeffs[name] = coeffs[name] + L if name in coeffs else L
+    coeffs[name] = _plus(coeffs[name], L) if name in coeffs else L
 
 
 def _through_relaxation(xp: Any, L: Any, r: Relaxation, node: Node, coeffs: dict[str, Any],
                         exact: bool) -> tuple[Any, Any]:
     """Positive coefficients take the lower line, negative ones the upper (exact: over integers)."""
-    ls, li, us, ui = (per_row(v, L) for v in r)
+    ls, li, us, ui = (per_row(v, L.num if exact else L) for v in r)
     if not exact:
         pos, neg = split(L)
         _add(coeffs, node.inputs[0], pos * ls + neg * us)
         const = pos * li + neg * ui
         return _total(const), _total(xp.abs(const))
-    s, (scaled,) = as_integers(L)
-    pos, neg = split(scaled)
+    pos, neg = split(L.num)
     t, (ls, us) = as_integers(ls, us)
     u, (li, ui) = as_integers(li, ui)
-    _add(coeffs, node.inputs[0], over(pos * ls + neg * us, s * t))
-    return over(_total(pos * li + neg * ui), s * u), 0
+    _add(coeffs, node.inputs[0], Scaled(pos * ls + neg * us, L.den * t))
+    return Scaled(_total(pos * li + neg * ui), L.den * u), 0
 
 
 def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]) -> tuple[Any, Any] | None:
@@ -183,18 +195,18 @@ def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]
     if spec.affine_backward is None or (p.exact and not spec.exact):
         return None
     operands = p.operands(node)
-    moved = spec.affine_backward(xp, p.attrs(node), L, *operands)
+    moved = spec.affine_backward(xp, p.attrs(node), L, *(p.scaled_operands(node) if p.exact else operands))
     if moved is None:
         return None
     for name, coeff in zip(node.inputs, moved):
         if coeff is not None:
             _add(coeffs, name, coeff)
     if node.id not in p.at_zero:
-        p.at_zero[node.id] = spec.kernel(xp, p.attrs(node), *(_zero_input(xp, o, p.exact) for o in operands))[:, None]
+        at_zero = spec.kernel(xp, p.attrs(node), *(_zero_input(xp, o, p.exact) for o in operands))[:, None]
+        p.at_zero[node.id] = Scaled.of(at_zero) if p.exact else at_zero
     at_zero = p.at_zero[node.id]
     if p.exact:
-        (s, (scaled,)), (t, (c,)) = as_integers(L), as_integers(at_zero)
-        return over(_total(scaled * c), s * t), 0
+        return Scaled(_total(L.num * at_zero.num), L.den * at_zero.den), 0
     const = L * at_zero
     return _total(const), _total(xp.abs(const))
 
@@ -208,11 +220,11 @@ def _zero_input(xp: Any, operand: Any, exact: bool) -> Any:
 
 def _concretize(xp: Any, L: Any, iv: Interval, exact: bool) -> tuple[Any, Any]:
     """The least value of L x over lo <= x <= hi, and its magnitude (exact: over integers)."""
-    lo, hi = per_row(iv.lo, L), per_row(iv.hi, L)
     if exact:
-        (s, (scaled,)), (t, (lo, hi)) = as_integers(L), as_integers(lo, hi)
-        pos, neg = split(scaled)
-        return over(_total(pos * lo + neg * hi), s * t), 0
+        t, (lo, hi) = as_integers(per_row(iv.lo, L.num), per_row(iv.hi, L.num))
+        pos, neg = split(L.num)
+        return Scaled(_total(pos * lo + neg * hi), L.den * t), 0
+    lo, hi = per_row(iv.lo, L), per_row(iv.hi, L)
     pos, neg = split(L)
     return _total(pos * lo + neg * hi), _total(xp.abs(L) * xp.maximum(xp.abs(lo), xp.abs(hi)))
 

@@ -8,10 +8,13 @@ value, and two equal graphs have equal canonical JSON and equal digests.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
 import numpy as np
+
+from ..numeric.float32 import fractions_of
 
 Shape = tuple[int, ...]
 AttrValue = int | float | bool | str | tuple[int, ...] | tuple[float, ...]
@@ -56,6 +59,17 @@ class Param:
             raise ValueError(f"parameter {self.name!r} is declared but has no value bound")
         a = np.frombuffer(self.data, dtype="<f4").reshape(self.shape)
         return a
+
+    def exact(self) -> np.ndarray:
+        """The values as an object array of exact Fractions (a fresh array; converted once per Param).
+
+        Certificate checks convert the same parameters for every leaf of a split tree: the
+        conversion is cached, the returned array is a copy so no caller can change the cache."""
+        return self._exact.copy()
+
+    @functools.cached_property
+    def _exact(self) -> np.ndarray:
+        return fractions_of(self.array)
 
     @staticmethod
     def of_array(name: str, array: np.ndarray) -> "Param":

@@ -394,20 +394,40 @@ def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywh
     by a common denominator, as `by_sign` does) and only the results become Fractions: the same
     numbers, many times faster.
     """
+    def on_integers(xp: Any, attrs: Attrs, A: Scaled, operands: Sequence[Any],
+                    symbolic: tuple[bool, ...]) -> tuple[Any, ...]:
+        """A Scaled A and Scaled constants: the VJP on their integers, over the product of the
+        denominators of A and the factors (the VJP is multilinear in them)."""
+        if factors is None:  # the VJP may divide: on Fractions
+            grads = rule(xp, attrs, A.fractions(), *(o.fractions() if isinstance(o, Scaled) else o for o in operands))
+            return tuple(None if g is None else Scaled.of(g) for g in grads)
+        den, args = A.den, []
+        for k, o in enumerate(operands):
+            if isinstance(o, Scaled) and k in factors:
+                den, o = den * o.den, o.num
+            args.append(o.fractions() if isinstance(o, Scaled) else o)
+        grads = core(xp, attrs, A.num, args, symbolic, 0)
+        return tuple(None if g is None else Scaled(g, den) for g in grads)
+
+    def core(xp: Any, attrs: Attrs, A: Any, operands: Sequence[Any], symbolic: tuple[bool, ...],
+             zero: Any) -> tuple[Any, ...]:
+        b, k = A.shape[:2]
+        args = [xp.broadcast_to(zero, (b * k,) + o.shape) if s else o for o, s in zip(operands, symbolic)]
+        grads = vjp(xp, attrs, A.reshape((b * k,) + tuple(A.shape[2:])), *args)
+        return tuple(g.reshape((b, k) + o.shape) if s else None for g, o, s in zip(grads, operands, symbolic))
+
     def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...] | None:
         symbolic = tuple(isinstance(o, Symbolic) for o in operands)
         if not affine(symbolic):
             return None
-        b, k = A.shape[:2]
+        if isinstance(A, Scaled):
+            return on_integers(xp, attrs, A, operands, symbolic)
         if factors is None and A.dtype == np.dtype(object):
             A = _OVER(A, 1)  # Fractions throughout: an int / int in the VJP would make a float
         exact = factors is not None and A.dtype == np.dtype(object)
         scale, A, operands = _integral(A, operands, factors) if exact else (1, A, operands)
-        zero = 0 if scale != 1 else _zeros(xp, (1,), A)[0]
-        args = [xp.broadcast_to(zero, (b * k,) + o.shape) if s else o for o, s in zip(operands, symbolic)]
-        grads = vjp(xp, attrs, A.reshape((b * k,) + tuple(A.shape[2:])), *args)
-        grads = [g if scale == 1 or g is None else _OVER(g, scale) for g in grads]
-        return tuple(g.reshape((b, k) + o.shape) if s else None for g, o, s in zip(grads, operands, symbolic))
+        grads = core(xp, attrs, A, operands, symbolic, 0 if scale != 1 else _zeros(xp, (1,), A)[0])
+        return tuple(g if scale == 1 or g is None else _OVER(g, scale) for g in grads)
 
     return rule
 
@@ -425,6 +445,35 @@ def as_integers(*arrays: Any) -> tuple[int, list[Any]]:
 def over(v: Any, scale: int) -> Any:
     """An integer object array divided by `scale`, as Fractions."""
     return _OVER(v, scale)
+
+
+class Scaled(NamedTuple):
+    """An exact array as Python ints over one common denominator: num / den.
+
+    CROWN's exact back-substitution (the certificate checker) multiplies and adds large arrays of
+    rationals layer after layer; as integers over one denominator (a power of two for certificate
+    numbers) the work runs on Python ints with no gcd per element, and only the final bounds
+    become Fractions. Backward rules (`from_vjp`, `moves_backward`) accept a Scaled A with Scaled
+    constants and return Scaled coefficients.
+    """
+
+    num: Any
+    den: int
+
+    @staticmethod
+    def of(a: Any) -> "Scaled":
+        """An exact (Fraction or int object) array as integers over the lcm of its denominators."""
+        s, (num,) = as_integers(a)
+        return Scaled(num, s)
+
+    def fractions(self) -> Any:
+        """The same numbers as an object array of Fractions."""
+        return _OVER(self.num, self.den)
+
+    def plus(self, other: "Scaled") -> "Scaled":
+        """self + other, over the lcm of the two denominators."""
+        den = math.lcm(self.den, other.den)
+        return Scaled(self.num * (den // self.den) + other.num * (den // other.den), den)
 
 
 def _integral(A: Any, operands: Sequence[Any], factors: tuple[int, ...]) -> tuple[int, Any, list[Any]]:
@@ -450,6 +499,9 @@ def moves_backward(kernel: Kernel, fill: Mapping[str, Any] | None = None) -> Bac
     fast = from_vjp(moves_vjp(kernel, fill))
 
     def rule(xp: Any, attrs: Attrs, A: Any, *operands: Any) -> tuple[Any, ...] | None:
+        if isinstance(A, Scaled):  # the same scatter on the integers, over the same denominator
+            moved = rule(xp, attrs, A.num, *(o.num if isinstance(o, Scaled) else o for o in operands))
+            return tuple(None if m is None else Scaled(m, A.den) for m in moved)
         if A.dtype != np.dtype(object):
             return fast(xp, attrs, A, *operands)
         sizes = [math.prod(o.shape) if isinstance(o, Symbolic) else 0 for o in operands]

@@ -39,7 +39,7 @@ def evaluate_exact(graph: Graph, inputs: Mapping[str, Any]) -> dict[str, np.ndar
             raise UserError(f"node {node.id!r} ({node.op}) has no exact rational meaning; exact evaluation needs exact ops only")
     _require_bound(graph)
     env = _bind_inputs(graph, inputs, _exact_array)
-    env.update({p.name: fractions_of(p.array)[None] for p in graph.params})
+    env.update({p.name: p.exact()[None] for p in graph.params})
     return _run(graph, env, np, exact=True)
 
 
