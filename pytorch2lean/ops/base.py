@@ -447,6 +447,17 @@ def over(v: Any, scale: int) -> Any:
     return _OVER(v, scale)
 
 
+def integral_product(product: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """product(a, b) for a product bilinear in a and b (a matrix product): on exact object arrays
+    it runs on the integers a s and b t and divides by s t once, so the sums of products make no
+    Fraction (and no gcd) per term; on float or integer arrays it is just product(a, b)."""
+    if a.dtype != np.dtype(object) and b.dtype != np.dtype(object):
+        return product(a, b)
+    (s, (a,)), (t, (b,)) = as_integers(a), as_integers(b)
+    y = product(a, b)
+    return y if s * t == 1 else _OVER(y, s * t)
+
+
 class Scaled(NamedTuple):
     """An exact array as Python ints over one common denominator: num / den.
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..ir.graph import Shape
-from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, from_vjp, lift, register,
-                   sum_to, unbatch_param, weighted)
+from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, from_vjp, integral_product, lift,
+                   register, sum_to, unbatch_param, weighted)
 
 
 def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -35,7 +35,7 @@ def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
 
 
 def _linear(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any:
-    y = xp.matmul(x, unbatch_param(weight).T)
+    y = integral_product(xp.matmul, x, unbatch_param(weight).T)
     return y if bias is None else y + unbatch_param(bias)
 
 
@@ -114,7 +114,7 @@ register(OpSpec(
 register(OpSpec(
     "matmul", (Operand("a"), Operand("b")),
     lambda attrs, shapes: matmul_shape(shapes[0], shapes[1]),
-    lambda xp, attrs, a, b: batched_matmul(xp, a, b), exact=True, lean="matmul",
+    lambda xp, attrs, a, b: integral_product(lambda u, v: batched_matmul(xp, u, v), a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
     interval=_matmul_interval, vjp=_matmul_vjp,
     affine_backward=from_vjp(_matmul_vjp, lambda symbolic: sum(symbolic) <= 1, factors=(0, 1)),  # one constant factor
