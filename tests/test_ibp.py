@@ -172,6 +172,8 @@ CASES: dict[str, Case] = {c.op + ":" + name: c for name, c in [
     ("mixed", Case("concat", lambda r: {"a": (2, 2), "p": f32(r, (2, 1)), "b": (2, 1)}, {"axis": 1})),
     ("x", Case("softmax", acts(x=(2, 3)))),
     ("axis0", Case("softmax", acts(x=(3, 2)), {"axis": 0})),
+    ("rows", Case("masked_softmax", lambda r: {"x": (3, 3), "m": np.float32([[1, 0, 0], [1, 1, 0], [0, 0, 0]])})),
+    ("broadcast", Case("masked_softmax", lambda r: {"x": (2, 4), "m": (r.random(4) < 0.6).astype(np.float32)})),
     ("x", Case("layernorm", lambda r: {"x": (2, 4), "s": f32(r, (4,)), "b": f32(r, (4,))}, tight=False)),
     ("none", Case("gelu", acts(x=(2, 3)), tight=False)),
     ("tanh", Case("gelu", acts(x=(2, 3)), {"approximate": "tanh"}, tight=False)),
@@ -221,7 +223,7 @@ def test_float_bounds_contain_sampled_points(name: str, seed: int) -> None:
         np.testing.assert_allclose(y.max(axis=0), iv.hi[0], rtol=1e-5, atol=1e-5)
 
 
-FLOAT_ONLY = ("sigmoid", "tanh", "softmax", "batchnorm", "layernorm", "gelu")
+FLOAT_ONLY = ("sigmoid", "tanh", "softmax", "masked_softmax", "batchnorm", "layernorm", "gelu")
 EXACT_CASES = sorted(k for k, c in CASES.items() if c.op not in FLOAT_ONLY)
 
 

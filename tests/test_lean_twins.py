@@ -208,8 +208,15 @@ def axis_case(draw: st.DrawFn) -> tuple[str, dict, list]:
     return op, {"axis": axis, "epsilon": 1e-5}, [x, *params]
 
 
+@st.composite
+def masked_softmax_case(draw: st.DrawFn) -> tuple[str, dict, list]:
+    x = draw(shapes(0, 3, st.sampled_from([1, 2, 3])))
+    mask = draw(st.one_of(st.just(x), st.just(x[1:]), shapes(0, 3, st.sampled_from([1, 2, 3]))))
+    return "masked_softmax", {}, [x, mask]
+
+
 CASES = [binary_case(), unary_case(), linear_case(), matmul_case(), conv_case(), pool_case(), batchnorm_case(),
-         reshape_case(), transpose_case(), concat_case(), slice_case(), pad_case(), axis_case()]
+         reshape_case(), transpose_case(), concat_case(), slice_case(), pad_case(), axis_case(), masked_softmax_case()]
 
 
 def python_shape(op: str, attrs: dict, in_shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...] | None:
@@ -457,12 +464,14 @@ class ExactXP:
 
 @st.composite
 def enclosed_case(draw: st.DrawFn) -> tuple[str, dict, list]:
-    """A valid sigmoid, tanh, softmax, batchnorm or layernorm node."""
-    op = draw(st.sampled_from(["sigmoid", "tanh", "softmax", "batchnorm", "layernorm"]))
+    """A valid sigmoid, tanh, softmax, masked softmax (mask values with zeros among them), batchnorm or layernorm node."""
+    op = draw(st.sampled_from(["sigmoid", "tanh", "softmax", "masked_softmax", "batchnorm", "layernorm"]))
     x = draw(shapes(1, 3, st.integers(1, 3)))
     axis = draw(st.integers(-len(x), len(x) - 1))
     if op == "softmax":
         return op, {"axis": axis}, [x]
+    if op == "masked_softmax":
+        return op, {}, [x, draw(st.sampled_from([x, x[1:], x[-1:], (1,) * len(x)]))]
     if op == "batchnorm":
         return op, {"axis": axis, "epsilon": 0.25}, [x] + [(x[axis],)] * 4
     if op == "layernorm":

@@ -194,6 +194,43 @@ def test_gelu_erf_is_accurate_to_two_ulp() -> None:
     np.testing.assert_allclose(got, want, rtol=2.4e-7, atol=0)
 
 
+# ---- masked softmax: onnxruntime's softmax of the kept entries (masked ones set to -inf) ---
+
+@SETTINGS
+@given(shape=shapes, seed=seeds, scale=st.sampled_from([1.0, 30.0]), data=st.data())
+def test_masked_softmax_is_the_softmax_of_the_kept_entries(shape: tuple[int, ...], seed: int, scale: float,
+                                                           data: st.DataObject) -> None:
+    """Kept entries match onnxruntime on -inf-masked rows; masked entries and fully masked rows are exactly 0."""
+    tail = data.draw(st.integers(0, len(shape)))
+    mask_shape = tuple(d if data.draw(st.booleans()) else 1 for d in shape[len(shape) - tail:])
+    mask = np.random.default_rng(seed + 1).integers(0, 2, mask_shape).astype(np.float32)
+    x = _batch(seed, shape, scale)
+    keep = np.broadcast_to(mask != 0, (B, *shape))
+    got = execute(_graph("masked_softmax", {}, {"x": x}, {"mask": mask}), {"x": x})["y"]
+    hidden = np.where(keep, x, np.float32(-np.inf))
+    want = np.stack([run_onnx_op("Softmax", [hidden[b]], {"axis": -1}, {}, 13) for b in range(B)])
+    rows = keep.any(axis=-1, keepdims=True)
+    np.testing.assert_allclose(got, np.where(rows, want, 0), rtol=RTOL, atol=ATOL, strict=True)
+    assert (got[~keep] == 0).all() and (got[~np.broadcast_to(rows, got.shape)] == 0).all()
+
+
+def test_masked_softmax_treats_any_nonzero_mask_value_as_keep() -> None:
+    x = _batch(5, (2, 3))
+    graph = lambda mask: _graph("masked_softmax", {}, {"x": x}, {"mask": np.float32(mask)})  # noqa: E731
+    got = execute(graph([[1, 0, 1], [0, 1, 1]]), {"x": x})["y"]
+    np.testing.assert_array_equal(execute(graph([[-2.5, 0, 1e-30], [0, 7, -1]]), {"x": x})["y"], got)
+    assert (got[:, 0, 1] == 0).all() and (got[:, 1, 0] == 0).all()
+
+
+def test_masked_softmax_masks_exactly_where_exp_would_not_underflow() -> None:
+    """A masked score far above the kept ones gets 0 and the kept ones share all of the weight."""
+    x = np.array([[0.0, 1e9, 2.0]] * B, dtype=np.float32)
+    got = execute(_graph("masked_softmax", {}, {"x": x}, {"mask": np.float32([1, 0, 1])}), {"x": x})["y"]
+    assert (got[:, 1] == 0).all()
+    np.testing.assert_allclose(got[:, [0, 2]], np.broadcast_to([1 / (1 + math.e ** 2), 1 / (1 + math.e ** -2)], (B, 2)),
+                               rtol=RTOL)
+
+
 # ---- exact mode on rationals that are not floats ------------------------------------------
 
 THIRD = Fraction(1, 3)
@@ -250,6 +287,10 @@ def test_concat_broadcasts_a_parameter_over_the_batch() -> None:
     ("layernorm", [(2, 3), (2, 3), (3,)], {"axis": 0}, "bias shape [3] must equal the normalized shape [2, 3]"),
     ("layernorm", [(2, 3), (3,)], {"axis": 2}, "axis 2 out of range for rank 2"),
     ("gelu", [(2,)], {"approximate": "fast"}, "got 'fast'"),
+    ("masked_softmax", [(2, 3), (3, 3)], {}, "mask shape [3, 3] does not broadcast to x shape [2, 3]"),
+    ("masked_softmax", [(2, 3), (1, 2, 3)], {}, "mask shape [1, 2, 3] does not broadcast to x shape [2, 3]"),
+    ("masked_softmax", [(3, 1), (3, 3)], {}, "mask shape [3, 3] does not broadcast to x shape [3, 1]"),
+    ("masked_softmax", [(), ()], {}, "x must have at least one axis"),
 ])
 def test_shape_rule_failures_name_node_and_shapes(
     op: str, in_shapes: list[tuple[int, ...]], attrs: dict[str, Any], message: str

@@ -1,9 +1,9 @@
 /-
 The meaning of a graph: `denote E g params inputs`, the exact output of every output value.
 
-Exact ops (all but six) are evaluated over `Q`, mirroring each Python kernel run on `Fraction`s
-(`pytorch2lean.runtime.evaluate_exact`). The six ops that need `exp`, `sqrt`, `tanh` or `erf`
-(`sigmoid`, `tanh`, `batchnorm`, `softmax`, `layernorm`, `gelu`) are evaluated through the
+Exact ops (all but seven) are evaluated over `Q`, mirroring each Python kernel run on `Fraction`s
+(`pytorch2lean.runtime.evaluate_exact`). The seven ops that need `exp`, `sqrt`, `tanh` or `erf`
+(`sigmoid`, `tanh`, `batchnorm`, `softmax`, `masked_softmax`, `layernorm`, `gelu`) are evaluated through the
 functions of an `Enclosure` `E`, and theorems about them assume `E.Valid`: the properties that
 the real functions have. For a graph of exact ops `E` is never used (`denote_exact`).
 -/
@@ -93,9 +93,10 @@ def matmul2 (a b : List Q) (k n : Nat) (m : Nat) : List Q :=
   let cols := columns n (chunks n k b)
   concatMap (fun r => cols.map (fun c => dot r c Q.zero)) (chunks k m a)
 
-/-- `matmul` with NumPy semantics: 1-D operands are promoted (and the promoted axis dropped),
-stack axes broadcast, and each stacked pair of matrices is multiplied. -/
-def matmulEval (a b : Tensor) : List Q :=
+/-- `matmul`'s structure with NumPy semantics: 1-D operands are promoted (and the promoted axis
+dropped), stack axes broadcast, and `pair A B k n m` combines each stacked pair of an `m × k`
+matrix `A` and a `k × n` matrix `B` (row-major) into the `m × n` block of the result. -/
+def matmulWith (pair : List Q → List Q → Nat → Nat → Nat → List Q) (a b : Tensor) : List Q :=
   let pa := cond (Nat.beq a.shape.length 1) (1 :: a.shape) a.shape
   let pb := cond (Nat.beq b.shape.length 1) (b.shape ++ [1]) b.shape
   let m := nthD pa (pa.length - 2) 0
@@ -106,8 +107,11 @@ def matmulEval (a b : Tensor) : List Q :=
   let stack := (broadcast sa sb).getD []
   let blocksA := chunks (m * k) (prod sa) a.data
   let blocksB := chunks (k * n) (prod sb) b.data
-  concatMap (fun (ij : Nat × Nat) => matmul2 (nthD blocksA ij.1 []) (nthD blocksB ij.2 []) k n m)
+  concatMap (fun (ij : Nat × Nat) => pair (nthD blocksA ij.1 []) (nthD blocksB ij.2 []) k n m)
     (zipWithL Prod.mk (broadcastIndex sa stack) (broadcastIndex sb stack))
+
+/-- `matmul` with NumPy semantics: each stacked pair of matrices is multiplied. -/
+def matmulEval (a b : Tensor) : List Q := matmulWith matmul2 a b
 
 /-! ### Sliding windows -/
 
@@ -256,6 +260,30 @@ def softmaxFiber (E : Enclosure) (v : List Q) : List Q :=
   let es := v.map (fun x => E.exp (Q.sub x (maxQ v)))
   es.map (fun e => Q.div e (sumQ es))
 
+/-- The entries of `v` whose `keep` entry is nonzero (the kept entries of a masked row). -/
+def keptOf : List Q → List Q → List Q
+  | k :: ks, x :: xs => cond (Q.isZero k) (keptOf ks xs) (x :: keptOf ks xs)
+  | _, _ => []
+
+/-- The row `keep` with each nonzero entry replaced by the next of `vs` and each zero by zero:
+results computed on the kept entries put back in place, masked entries exactly zero. -/
+def scatterKept : List Q → List Q → List Q
+  | [], _ => []
+  | k :: ks, vs => cond (Q.isZero k) (Q.zero :: scatterKept ks vs) (headD vs Q.zero :: scatterKept ks (vs.drop 1))
+
+/-- `f row keep` for each row of `x` along its last axis, with the matching row of the mask
+`m` broadcast to `x`'s shape. -/
+def maskedRows (f : List Q → List Q → List Q) (x m : Tensor) : List Q :=
+  let n := lastD x.shape
+  let rows := prod x.shape / n
+  concatMap (fun (r : List Q × List Q) => f r.1 r.2)
+    (zipWithL Prod.mk (chunks n rows x.data) (chunks n rows (broadcastTo m x.shape)))
+
+/-- `masked_softmax`: each row's softmax over its kept entries (nonzero mask), through `E.exp`
+as `softmaxFiber`; masked entries are exactly zero, and a fully masked row is all zero. -/
+def maskedSoftmaxEval (E : Enclosure) (x m : Tensor) : List Q :=
+  maskedRows (fun v keep => scatterKept keep (softmaxFiber E (keptOf keep v))) x m
+
 /-- Normalise a block: `(x - mean) * rsqrt (var + eps) * scale + bias`, biased variance. -/
 def layernormBlock (E : Enclosure) (eps : Q) (scale bias : List Q) (v : List Q) : List Q :=
   let n := Q.ofNat v.length
@@ -328,6 +356,7 @@ def evalEnclosed (E : Enclosure) (op : OpTag) (attrs : Attrs) (args : List Tenso
   | .softmax, [x] =>
     obind (attrInt attrs .axis) fun axis =>
     obind (normAxis axis x.shape.length) fun k => some (alongAxis x.shape k x.data (softmaxFiber E))
+  | .maskedSoftmax, [x, m] => some (maskedSoftmaxEval E x m)
   | .batchnorm, [x, s, b, m, v] => batchnormEval E attrs x s b m v
   | .layernorm, [x, s] => layernormEval E attrs x s none
   | .layernorm, [x, s, b] => layernormEval E attrs x s (some b)

@@ -19,7 +19,7 @@ inductive OpTag where
   | add | sub | mul | div | neg | relu | leakyRelu | sigmoid | tanh
   | linear | matmul | conv2d | maxpool2d | avgpool2d | batchnorm
   | flatten | reshape | transpose | concat | slice | pad
-  | softmax | layernorm | gelu
+  | softmax | maskedSoftmax | layernorm | gelu
   deriving DecidableEq
 
 /-- Attribute names of the op catalog (Python `snake_case` names in `camelCase`). -/
@@ -144,28 +144,28 @@ def schema : OpTag → List (AttrKey × AttrKind)
 
 /-- How many operands the op takes at least. -/
 def minArity : OpTag → Nat
-  | add | sub | mul | div | linear | matmul | conv2d | layernorm => 2
+  | add | sub | mul | div | linear | matmul | conv2d | layernorm | maskedSoftmax => 2
   | batchnorm => 5
   | _ => 1
 
 /-- How many operands the op takes at most (`none`: any number, for `concat`). -/
 def maxArity : OpTag → Option Nat
-  | add | sub | mul | div | matmul => some 2
+  | add | sub | mul | div | matmul | maskedSoftmax => some 2
   | linear | conv2d | layernorm => some 3
   | batchnorm => some 5
   | concat => none
   | _ => some 1
 
-/-- `true` when operand `k` must be a parameter (weights, biases, statistics). -/
+/-- `true` when operand `k` must be a parameter (weights, biases, statistics, attention masks). -/
 def paramOperand : OpTag → Nat → Bool
-  | linear, k | conv2d, k | layernorm, k => Nat.ble 1 k
+  | linear, k | conv2d, k | layernorm, k | maskedSoftmax, k => Nat.ble 1 k
   | batchnorm, k => Nat.ble 1 k
   | _, _ => false
 
-/-- `true` for ops with an exact rational meaning (all but the six that need `exp`, `sqrt`,
+/-- `true` for ops with an exact rational meaning (all but the seven that need `exp`, `sqrt`,
 `tanh` or `erf`). -/
 def exact : OpTag → Bool
-  | sigmoid | tanh | batchnorm | softmax | layernorm | gelu => false
+  | sigmoid | tanh | batchnorm | softmax | maskedSoftmax | layernorm | gelu => false
   | _ => true
 
 end OpTag

@@ -283,6 +283,12 @@ def softmaxShape (attrs : Attrs) : List Shape → Option Shape
   | [x] => obind (attrInt attrs .axis) fun axis => (normAxis axis x.length).map (fun _ => x)
   | _ => none
 
+/-- `masked_softmax`: the shape of `x` (at least one axis), the mask broadcasting to it
+without growing it. -/
+def maskedSoftmaxShape : List Shape → Option Shape
+  | [x, m] => guard (!(isNil x) && decide (broadcast x m = some x)) (some x)
+  | _ => none
+
 /-- `layernorm`: scale (and bias) have the normalized trailing shape `x[axis:]`. -/
 def layernormShape (attrs : Attrs) : List Shape → Option Shape
   | x :: ps =>
@@ -330,6 +336,7 @@ def opShape (op : OpTag) (attrs : Attrs) (ins : List Shape) : Option Shape :=
   | .slice => sliceShape attrs ins
   | .pad => padShape attrs ins
   | .softmax => softmaxShape attrs ins
+  | .maskedSoftmax => maskedSoftmaxShape ins
   | .layernorm => layernormShape attrs ins
   | .gelu => geluShape attrs ins
 

@@ -39,19 +39,27 @@ def _softmax_vjp(xp: Any, attrs: Attrs, g: Any, x: Any) -> tuple[Any]:
     return (s * (g - xp.sum(g * s, axis=sample_axis(attrs["axis"], x.ndim - 1), keepdims=True)),)
 
 
+def softmax_bounds(xp: Any, lo: Any, hi: Any, others: Any) -> Interval:
+    """Bounds of softmax along the last axis, for x in [lo, hi], over the entries `others` allows.
+
+    others[..., i, j] (broadcast against (..., n, n)) says that entry j is a term of entry i's
+    denominator besides i itself: the off-diagonal for a plain softmax, and the off-diagonal
+    among kept entries for a masked one (`ops.masked_softmax`), which shares this rule.
+    """
+    def bound(own: Any, other: Any, cap: float) -> Any:
+        """1 / (1 + sum_{j allowed} exp(other_j - own_i)) along the last axis, as exp(-logsumexp(0, ...))."""
+        d = xp.where(others, xp.minimum(other[..., None, :] - own[..., :, None], cap), -xp.inf)
+        m = xp.maximum(xp.max(d, axis=-1), 0)
+        lse = m + xp.log(xp.exp(-m) + xp.sum(xp.exp(d - m[..., None]), axis=-1))
+        return xp.exp(-lse)
+
+    return Interval(bound(lo, hi, xp.inf), bound(hi, lo, EXP_CAP))
+
+
 def _softmax_interval(xp: Any, attrs: Attrs, x: Interval) -> Interval:
     axis = sample_axis(attrs["axis"], x.lo.ndim - 1)
     lo, hi = (xp.moveaxis(v, axis, -1) for v in x)
-    off_diagonal = ~xp.eye(lo.shape[-1], dtype=bool)
-
-    def bound(own: Any, others: Any, cap: float) -> Any:
-        """1 / (1 + sum_{j != i} exp(others_j - own_i)) along the last axis, as exp(-logsumexp(0, ...))."""
-        d = xp.where(off_diagonal, xp.minimum(others[..., None, :] - own[..., :, None], cap), -xp.inf)
-        m = xp.maximum(xp.max(d, axis=-1), 0)
-        lse = m + xp.log(xp.exp(-m) + xp.sum(xp.exp(d - m[..., None]), axis=-1))
-        return xp.moveaxis(xp.exp(-lse), -1, axis)
-
-    return Interval(bound(lo, hi, xp.inf), bound(hi, lo, EXP_CAP))
+    return softmax_bounds(xp, lo, hi, ~xp.eye(lo.shape[-1], dtype=bool)).map(lambda v: xp.moveaxis(v, -1, axis))
 
 
 register(OpSpec(
