@@ -7,6 +7,8 @@ escapes is a bug in pytorch2lean and keeps its traceback.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class UserError(Exception):
     """A mistake in the user's input: the message names the place (file:line:col, node, parameter)."""
@@ -34,3 +36,19 @@ class FrontendError(UserError):
 
 class BackendError(UserError):
     """The requested array backend (e.g. CuPy on a GPU) is not available here."""
+
+
+E = TypeVar("E", bound=UserError)
+
+
+def located(cls: type[E], source: str, text: str, line: int, column: int, message: str, width: int = 1) -> E:
+    """`cls` with `source:line:col: message`, then that source line with the place underlined.
+
+    The one form every parser here (the model DSL, VNN-LIB) reports a mistake in, so a user sees
+    the same thing whichever file they got wrong; the first line alone stays editor-clickable.
+    """
+    lines = text.splitlines() or [""]
+    shown = lines[min(max(line, 1), len(lines)) - 1]
+    gutter = f"{line:>4} | "
+    caret = " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" * max(width, 1)
+    return cls(f"{source}:{line}:{column}: {message}\n{gutter}{shown}\n{caret}")

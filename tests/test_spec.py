@@ -418,8 +418,19 @@ def test_dnf_size_is_bounded() -> None:
 
 def test_long_offending_text_is_cut() -> None:
     factors = " ".join(["Y_0"] * 40)
-    with pytest.raises(ParseError, match=r"factor: `\(\* Y_0 Y_0 Y_0 [Y_0 ]* \.\.\.`$"):
+    with pytest.raises(ParseError, match=r"factor: `\(\* Y_0 Y_0 Y_0 [Y_0 ]* \.\.\.`\n"):
         parse_vnnlib(D1 + f"(assert (<= (* {factors}) 1))")
+
+
+def test_errors_underline_the_place_as_the_model_dsl_does() -> None:
+    """VNN-LIB and .p2l mistakes read alike: `file:line:col: msg`, the line, a caret under the place."""
+    with pytest.raises(ParseError) as info:
+        parse_vnnlib(D1 + "(assert (<= Y_7 1))")
+    first, shown, caret = str(info.value).split("\n")
+    line, column = (int(v) for v in first.split(":")[1:3])
+    assert shown == f"{line:>4} | (assert (<= Y_7 1))"
+    assert caret.index("^") - caret.index("|") - 2 == column - 1
+    assert caret.strip("| ").startswith("^^^") and shown[shown.index("|") + 2:][column - 1:].startswith("Y_7")
 
 
 def test_unreadable_file_is_a_parse_error(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from typing import Union
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
-from ..errors import ParseError
+from ..errors import ParseError, located
 from .box import Box
 from .property import Conjunction, Disjunction, LinearConstraint, Property
 
@@ -91,7 +91,7 @@ def _located(source: str, text: str, at: Token | Tree | None, message: str) -> P
     operator's tree starts at the "(" before it and its text runs to the matching ")".
     """
     if at is None:
-        return ParseError(f"{source}:1:1: {message}")
+        return located(ParseError, source, text, 1, 1, message)
     token = at if isinstance(at, Token) else at.children[0]
     if isinstance(at, Token) or at.data in ("var", "number"):
         start, snippet = token.start_pos, str(token)
@@ -99,7 +99,7 @@ def _located(source: str, text: str, at: Token | Tree | None, message: str) -> P
         start = text.rfind("(", 0, token.start_pos)
         snippet = _sexpr(text, start)
     line, column = text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
-    return ParseError(f"{source}:{line}:{column}: {message}: `{snippet}`")
+    return located(ParseError, source, text, line, column, f"{message}: `{snippet}`", len(snippet.split("\n")[0]))
 
 
 def _sexpr(text: str, start: int) -> str:
@@ -115,14 +115,16 @@ def _sexpr(text: str, start: int) -> str:
 def _syntax_error(exc: UnexpectedInput, text: str, source: str) -> ParseError:
     if isinstance(exc, UnexpectedCharacters):
         expected = " or ".join(sorted(_describe(name) for name in exc.allowed or ()))
-        return ParseError(f"{source}:{exc.line}:{exc.column}: unexpected character "
-                          f"{text[exc.pos_in_stream]!r}" + (f"; expected {expected}" if expected else ""))
+        return located(ParseError, source, text, exc.line, exc.column, f"unexpected character "
+                       f"{text[exc.pos_in_stream]!r}" + (f"; expected {expected}" if expected else ""))
     assert isinstance(exc, UnexpectedToken), exc  # the LALR parser raises nothing else
     expected = " or ".join(sorted(_describe(name) for name in exc.expected))
     if exc.token.type == "$END":
         lines = text.split("\n")
-        return ParseError(f"{source}:{len(lines)}:{len(lines[-1]) + 1}: unexpected end of file; expected {expected}")
-    return ParseError(f"{source}:{exc.line}:{exc.column}: unexpected `{exc.token.value}`; expected {expected}")
+        return located(ParseError, source, text, len(lines), len(lines[-1]) + 1,
+                       f"unexpected end of file; expected {expected}")
+    return located(ParseError, source, text, exc.line, exc.column, f"unexpected `{exc.token.value}`; expected {expected}",
+                   len(str(exc.token.value)))
 
 
 def _describe(terminal: str) -> str:

@@ -15,7 +15,7 @@ from typing import Iterator, Union
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedToken
 from lark.lexer import PatternStr
 
-from ...errors import ParseError, UserError
+from ...errors import ParseError, UserError, located
 from ...ir.graph import AttrValue, Shape
 
 GRAMMAR = Path(__file__).with_name("model.lark")
@@ -122,11 +122,7 @@ class Source:
         """`cls` with `file:line:col: message` and the source line with the span underlined."""
         if span is None:
             return cls(f"{self.name}: {message}")
-        lines = self.text.splitlines() or [""]
-        shown = lines[min(span.line, len(lines)) - 1]
-        gutter = f"{span.line:>4} | "
-        caret = " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * max(span.width, 1)
-        return cls(f"{self.name}:{span.line}:{span.column}: {message}\n{gutter}{shown}\n{caret}")
+        return located(cls, self.name, self.text, span.line, span.column, message, span.width)
 
     def end(self) -> Span:
         """The span just past the last character, for 'unexpected end of file'."""
