@@ -100,6 +100,8 @@ class OpSpec:
     relax: "RelaxRule | None" = None  # CROWN: linear lower and upper bounds of an elementwise op on [lo, hi]
     tunable: bool = False  # relax takes `alpha` in [0, 1]: the lower slope alpha-CROWN optimises
     intercepts: "InterceptRule | None" = None  # exact: the tightest sound intercepts for given slopes
+    exact_interval: IntervalRule | None = None  # an inexact op's interval rule over Fractions, by stated enclosures
+    bound_backward: "BoundRule | None" = None  # CROWN: lines from operand bounds where no exact affine move exists
     vjp: VjpRule | None = None  # float gradients of the operands from the gradient of the result
 
     def arity_ok(self, n: int) -> bool:
@@ -368,7 +370,22 @@ InterceptRule = Callable[..., "tuple[Any, Any]"]
 """intercepts(xp, attrs, lo, hi, ls, us) -> (greatest li, least ui) with ls x + li <= op(x) <= us x + ui on [lo, hi].
 
 Exact on Fractions: the certificate checker accepts a stated relaxation iff its intercepts are
-no tighter than these; ops without this rule (sigmoid, tanh) cannot appear relaxed in certificates."""
+no tighter than these; ops without this rule cannot appear relaxed in certificates. For sigmoid and
+tanh, which have no exact values, "tightest" is relaxed to "sound, and within about 2**-50 of it"."""
+
+BoundRule = Callable[..., "tuple[tuple[Any, ...], Any]"]
+"""bound_backward(xp, attrs, A, *operands) -> (coefficients per operand, constants): CROWN through an
+op it cannot move through exactly (maxpool; batchnorm on exact plans, whose slope is irrational),
+by linear bounds chosen from its activation operands' bounds.
+
+Activation operands arrive as their bounds (an Interval, batch axis first), constant operands as
+arrays (batch axis of size 1). A holds K linear functions of the result y per batch row, shape
+(B, K, *y shape). For all operand values within their bounds, A y >= sum over activation operands
+of sum(coefficients * operand) + sum(constants): coefficients (B, K, *operand shape), None for a
+constant; constants (B, K, *y shape) (CROWN sums them per row, and in float their magnitudes).
+The lines depend on the bounds only, so the exact checker recomputes the very same lines from
+stated bounds and nothing more needs stating. On an exact plan A arrives as Scaled integers and
+the results are Scaled."""
 
 
 def _zeros(xp: Any, shape: tuple[int, ...], like: Any) -> Any:

@@ -16,9 +16,15 @@ relu take the right-hand slope at the kink's left, i.e. the slope of the branch 
 from __future__ import annotations
 
 import functools
+import math
 import operator
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
+import numpy as np
+
+from ..numeric import enclose
 from .base import (Attr, Interval, Operand, OpSpec, Unbounded, broadcast, corners, from_vjp, hull, lift,
                    monotone, register, sum_to, zeros_like)
 
@@ -161,30 +167,113 @@ def _kinked(slope_of: Callable[[Any], Any]) -> Callable[..., tuple[Any, Any, Any
     return relax
 
 
-def _s_shaped(f: Callable[[Any, Any], Any], df: Callable[[Any, Any], Any]) -> Callable[..., tuple[Any, Any, Any, Any]]:
-    """CROWN relaxation of sigmoid or tanh on [lo, hi] (float only: no exact check exists).
+@dataclass(frozen=True)
+class SShaped:
+    """What the CROWN rules of sigmoid and tanh need: float f and f', exact enclosures of both, and
+    the shape facts the soundness argument rests on.
 
-    Both are convex for x <= 0 and concave for x >= 0, with a derivative that rises to its peak at
-    0 and falls after, so its least value on [lo, hi] is at an end: k = min(f'(lo), f'(hi)).
-    Convex part: tangent at the midpoint below, chord above; concave part: the mirror image; across
-    0: slope k through (lo, f(lo)) below and through (hi, f(hi)) above (f' >= k on [lo, hi]).
-    Intercepts are widened by 1e-12 (1 + |lo| + |hi|) against float64 rounding of f.
+    f is convex on x <= 0 and concave on x >= 0; f' is even, rises to its peak f'(0) and falls
+    after; f(x) + f(-x) = offset. `touch(xp, k)` (float) is the x >= 0 with f'(x) = k, for
+    0 < k < peak: where a line of slope k touches f.
     """
-    def relax(xp: Any, attrs: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any, Any]:
-        f_lo, f_hi, mid = f(xp, lo), f(xp, hi), (lo + hi) / 2
+
+    f: Callable[[Any, Any], Any]
+    df: Callable[[Any, Any], Any]
+    enclose: Callable[[Fraction], enclose.Enclosure]
+    enclose_slope: Callable[[Fraction], enclose.Enclosure]
+    peak: float
+    offset: int
+    touch: Callable[[Any, Any], Any]
+
+    def intercepts(self, xp: Any, attrs: Any, lo: Any, hi: Any, ls: Any, us: Any) -> tuple[Any, Any]:
+        """Intercepts li, ui with ls x + li <= f(x) <= us x + ui on [lo, hi] (the `intercepts` rule).
+
+        li is the least gap min f(x) - ls x over [lo, hi], bounded below (`_least_gap`); the upper
+        one follows by the symmetry f(x) = offset - f(-x): max over [lo, hi] of f(x) - us x is
+        offset - min over [-hi, -lo] of f(y) - us y. On float arrays the same minimum is estimated
+        in float64 (untrusted: CROWN widens it, and the checker redoes it exactly).
+        """
+        least = self._exact_least_gap if lo.dtype == np.dtype(object) else self._float_least_gap
+        return least(xp, lo, hi, ls), self.offset - least(xp, -hi, -lo, us)
+
+    def _touch_left(self, xp: Any, s: Any) -> Any:
+        """Per slope s, where the least of f(x) - s x on x <= 0 lies: -touch(s) inside (0, peak);
+        for s <= 0 the gap only rises (-inf: the left end); for s >= peak it only falls (0)."""
+        inside = (s > 0) & (s < self.peak)
+        x = -self.touch(xp, xp.where(inside, s, self.peak / 2))
+        return xp.where(inside, x, xp.where(s <= 0, -xp.inf, 0.0))
+
+    def _float_least_gap(self, xp: Any, lo: Any, hi: Any, s: Any) -> Any:
+        """min over [lo, hi] of f(x) - s x, in float64: at the ends, or where slope s touches the convex part."""
+        gap = lambda x: self.f(xp, x) - s * x  # noqa: E731
+        c = xp.where(lo < 0, xp.minimum(xp.maximum(self._touch_left(xp, s), lo), xp.minimum(hi, 0)), lo)
+        return xp.minimum(xp.minimum(gap(lo), gap(hi)), gap(c))
+
+    def _exact_least_gap(self, xp: Any, lo: Any, hi: Any, s: Any) -> Any:
+        """A sound lower bound of min over [lo, hi] of g(x) = f(x) - s x, elementwise over Fractions.
+
+        Split [lo, hi] at 0. On the concave part [max(lo, 0), hi] g is concave: its least value is
+        at an end, and both ends are covered below (lo or 0, and hi). On the convex part [lo, b],
+        b = min(hi, 0) (when lo < 0), g is convex, so for any c in [lo, b] it lies above its tangent
+        at c: g(x) >= g(c) + g'(c) (x - c). With f(c) >= F and f'(c) within [D0, D1] (enclosures),
+        g >= F - s c + min over d in [D0 - s, D1 - s], x in {lo, b} of d (x - c) on all of [lo, b]
+        (the term is bilinear in d and x, so its least value is at a corner). Any c is sound; the
+        float64 touching point of slope s, clamped into [lo, b], makes g'(c) nearly 0 and the bound
+        tight (to about 2**-50 (hi - lo)). The result is the least of that and the enclosures of g
+        at lo and hi: covering both parts, and every value of g on [lo, hi] is >= it.
+        """
+        guess = self._touch_left(np, np.asarray(s, dtype=np.float64))
+        return np.frompyfunc(self._least_gap_at, 4, 1)(lo, hi, s, guess)
+
+    def _least_gap_at(self, lo: Fraction, hi: Fraction, s: Fraction, guess: float) -> Fraction:
+        gap = lambda x: self.enclose(x).lo - s * x  # noqa: E731  (a lower bound of g(x))
+        least = min(gap(lo), gap(hi))
+        if lo >= 0:
+            return least
+        b = min(hi, Fraction(0))
+        c = min(max(Fraction(guess), lo), b) if math.isfinite(guess) else lo
+        tangent = min((d - s) * (x - c) for d in self.enclose_slope(c) for x in (lo, b))
+        return min(least, gap(c) + tangent)
+
+    def lower_slope(self, xp: Any, lo: Any, hi: Any) -> Any:
+        """CROWN's lower line slope on [lo, hi] (Zhang et al. 2018): on the convex side the tangent
+        at the midpoint; on the concave side the chord; across 0 the tangent at some d in [lo, 0]
+        that passes through (hi, f(hi)) when one exists, else the chord.
+
+        For d <= 0, h(d) = f(d) + f'(d) (hi - d) - f(hi) (the tangent at d, read at hi, less f(hi))
+        rises with d (h' = f''(d) (hi - d) >= 0) and h(0) >= 0 (f is concave on [0, hi]), so d
+        exists iff h(lo) <= 0, and bisection finds it. Any slope is sound: the intercept rule
+        makes the line touch f, so only tightness rests on this choice.
+        """
+        f, df = (lambda x: self.f(xp, x)), (lambda x: self.df(xp, x))
         flat = hi <= lo
-        chord_s = xp.where(flat, 0 * lo, (f_hi - f_lo) / xp.where(flat, 1 + 0 * lo, hi - lo))
-        tan_s = df(xp, mid)
-        k = xp.minimum(df(xp, lo), df(xp, hi))
-        convex, concave = hi <= 0, lo >= 0
-        ls = xp.where(convex, tan_s, xp.where(concave, chord_s, k))
-        li = xp.where(convex, f(xp, mid) - tan_s * mid, xp.where(concave, f_lo - chord_s * lo, f_lo - k * lo))
-        us = xp.where(convex, chord_s, xp.where(concave, tan_s, k))
-        ui = xp.where(convex, f_lo - chord_s * lo, xp.where(concave, f(xp, mid) - tan_s * mid, f_hi - k * hi))
-        slack = 1e-12 * (1 + abs(lo) + abs(hi))
+        chord = xp.where(flat, df(lo), (f(hi) - f(lo)) / xp.where(flat, 1.0, hi - lo))
+        h = lambda d: f(d) + df(d) * (hi - d) - f(hi)  # noqa: E731
+        left, right = lo, xp.zeros_like(lo)
+        for _ in range(BISECTIONS):
+            mid = (left + right) / 2
+            below = h(mid) <= 0
+            left, right = xp.where(below, mid, left), xp.where(below, right, mid)
+        across = xp.where(h(lo) <= 0, df(left), chord)
+        return xp.where(hi <= 0, df((lo + hi) / 2), xp.where(lo >= 0, chord, across))
+
+    def relax(self, xp: Any, attrs: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any, Any]:
+        """CROWN relaxation on [lo, hi]: the lower slope of `lower_slope`, the upper one by the
+        symmetry f(x) = offset - f(-x) (the lower slope on [-hi, -lo]); the intercepts are those of
+        `intercepts`, widened against float64 rounding of f and of s x."""
+        ls, us = self.lower_slope(xp, lo, hi), self.lower_slope(xp, -hi, -lo)
+        li, ui = self.intercepts(xp, attrs, lo, hi, ls, us)
+        slack = 2.0**-40 * (1 + abs(lo) + abs(hi)) * (1 + abs(ls) + abs(us))
         return ls, li - slack, us, ui + slack
 
-    return relax
+    def exact_interval(self, xp: Any, attrs: Any, x: Interval) -> Interval:
+        """f is increasing: [enclosure of f(lo) from below, enclosure of f(hi) from above], over Fractions."""
+        return Interval(_LOWER(self.enclose, x.lo), _UPPER(self.enclose, x.hi))
+
+
+BISECTIONS = 50  # halvings of [lo, 0] when looking for the tangent through an end: a float64's worth
+_LOWER = np.frompyfunc(lambda enc, q: enc(q).lo, 2, 1)
+_UPPER = np.frompyfunc(lambda enc, q: enc(q).hi, 2, 1)
 
 
 def _relu_slope(attrs: Any) -> Any:
@@ -198,6 +287,25 @@ def _leaky_slope(attrs: Any) -> Any:
 def _sigmoid_slope(xp: Any, x: Any) -> Any:
     s = _sigmoid(xp, None, x)
     return s * (1 - s)
+
+
+def _sigmoid_touch(xp: Any, k: Any) -> Any:
+    """The x >= 0 with sigmoid'(x) = k in (0, 1/4): sigmoid(x) = p = (1 + w) / 2, w = sqrt(1 - 4k),
+    and p (1 - p) = k, so x = log(p / (1 - p)) = log(p**2 / k) (no cancellation for tiny k)."""
+    p = (1 + xp.sqrt(1 - 4 * k)) / 2
+    return 2 * xp.log(p) - xp.log(k)
+
+
+def _tanh_touch(xp: Any, k: Any) -> Any:
+    """The x >= 0 with tanh'(x) = 1 - tanh(x)**2 = k in (0, 1): t = sqrt(1 - k) and
+    x = atanh t = log((1 + t) / (1 - t)) / 2 = log(1 + t) - log(k) / 2, as (1 - t)(1 + t) = k."""
+    return xp.log(1 + xp.sqrt(1 - k)) - xp.log(k) / 2
+
+
+SIGMOID = SShaped(lambda xp, x: _sigmoid(xp, None, x), _sigmoid_slope, enclose.sigmoid, enclose.sigmoid_slope,
+                  0.25, 1, _sigmoid_touch)
+TANH = SShaped(lambda xp, x: xp.tanh(x), lambda xp, x: 1 - xp.tanh(x) ** 2, enclose.tanh, enclose.tanh_slope,
+               1.0, 0, _tanh_touch)
 
 
 def _sigmoid_vjp(xp: Any, attrs: Any, g: Any, x: Any) -> tuple[Any]:
@@ -227,10 +335,10 @@ register(OpSpec(
 ))
 register(OpSpec(
     "sigmoid", X, _same_shape, _sigmoid, exact=False, lean="sigmoid", doc="1 / (1 + exp(-x)).",
-    interval=monotone(_sigmoid), vjp=_sigmoid_vjp,
-    relax=_s_shaped(lambda xp, x: _sigmoid(xp, None, x), _sigmoid_slope),
+    interval=monotone(_sigmoid), vjp=_sigmoid_vjp, relax=SIGMOID.relax, intercepts=SIGMOID.intercepts,
+    exact_interval=SIGMOID.exact_interval,
 ))
 register(OpSpec(
     "tanh", X, _same_shape, _tanh, exact=False, lean="tanh", doc="tanh x.", interval=monotone(_tanh), vjp=_tanh_vjp,
-    relax=_s_shaped(lambda xp, x: xp.tanh(x), lambda xp, x: 1 - xp.tanh(x) ** 2),
+    relax=TANH.relax, intercepts=TANH.intercepts, exact_interval=TANH.exact_interval,
 ))
