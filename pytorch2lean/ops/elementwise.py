@@ -2,7 +2,9 @@
 
 The binary ops broadcast NumPy/ONNX-style: that is their stated rule, so `x + bias` with a bias
 of shape (n,) on x of shape (1, n) is allowed. Sigmoid and tanh have no exact rational meaning
-(`exact=False`): their Lean denotation goes through a stated enclosure.
+(`exact=False`): their Lean denotation goes through a stated enclosure, and so do their exact rules
+here (`SShaped`: an interval rule over Fractions and a sound intercept rule for CROWN lines, both on
+the rational enclosures of `numeric.enclose`).
 
 Interval rules: add, relu, sigmoid and tanh are monotone; sub pairs each end with the other
 operand's opposite end; mul takes the hull of the four corner products, and div the hull of the
