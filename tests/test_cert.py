@@ -425,3 +425,87 @@ def test_text_that_is_not_json_is_rejected() -> None:
     assert not result.ok and result.reason.startswith("certificate is not JSON: ")
     with pytest.raises(CertificateError):
         loads("[]")
+
+
+# ---- cases: a certificate about the inputs where some elements have a sign ------------------
+
+def with_case(cert: Certificate, node: str, index: int, sign: str) -> Certificate:
+    """`cert` restricted to element `index` of `node` having `sign`, its stated bound there cut at 0."""
+    bounds = dict(cert.bounds)
+    b = bounds[node]
+    lower, upper = list(b.lower), list(b.upper)
+    if sign == "nonneg":
+        lower[index] = max(lower[index], F(0))
+    else:
+        upper[index] = min(upper[index], F(0))
+    bounds[node] = Box(tuple(lower), tuple(upper), b.shape)
+    return replace(cert, bounds=tuple(sorted(bounds.items())), cases=cert.cases + ((node, index, sign),))
+
+
+@pytest.fixture(scope="module")
+def wide_cert() -> tuple[Graph, Certificate, int]:
+    """small_mlp on [-1, 1]^3 (IBP, no claim), and an element of `h` whose interval crosses 0."""
+    g, _ = small_mlp()
+    _, text, _ = verify_ibp(g, unit_box(3).reshape((1, 3)))
+    cert = loads(text)
+    h = dict(cert.bounds)["h"]
+    crossing = [i for i, (a, b) in enumerate(zip(h.lower, h.upper)) if a < 0 < b]
+    assert crossing, "the fixture needs an unstable element"
+    return g, cert, crossing[0]
+
+
+def test_a_case_restricts_the_bounds_the_checker_requires(wide_cert: tuple[Graph, Certificate, int]) -> None:
+    g, cert, i = wide_cert
+    cased = with_case(cert, "h", i, "nonneg")
+    assert check(g, cased).ok, check(g, cased).reason
+    assert check(g, cased, cases=[("h", i, "nonneg")]).ok
+    assert check(g, cased, cases=[]).reason == "the certificate's cases are not the cases asked about"
+    uncased = replace(cased, cases=())  # the cut bound without the case that justifies it
+    assert check(g, uncased).reason.startswith(f"node 'h' (linear): at flat index {i} the stated bounds [0, ")
+    flipped = replace(cased, cases=(("h", i, "nonpos"),))
+    assert not check(g, flipped).ok
+
+
+def test_cases_round_trip_to_the_same_bytes_and_are_absent_when_there_are_none(
+        wide_cert: tuple[Graph, Certificate, int]) -> None:
+    g, cert, i = wide_cert
+    cased = with_case(with_case(cert, "r", 1, "nonpos"), "h", i, "nonneg")
+    text = dumps(cased)
+    assert json.loads(text)["cases"] == [["h", i, "nonneg"], ["r", 1, "nonpos"]]  # sorted
+    assert dumps(loads(text)) == text and loads(text).cases == tuple(sorted(cased.cases))
+    assert "cases" not in json.loads(dumps(cert))
+
+
+def test_contradicting_cases_make_the_claim_hold_vacuously() -> None:
+    g, box = small_mlp()  # every element of h is negative on this box
+    _, text, _ = verify_ibp(g, box)
+    cert = loads(text)
+    out = dict(cert.bounds)["y"]
+    impossible = Box(tuple(q + 100 for q in out.lower), tuple(q + 101 for q in out.upper), out.shape)
+    forged = replace(cert, claim=impossible, verdict="holds")
+    assert not check(g, forged).ok
+    vacuous = replace(forged, cases=(("h", 0, "nonneg"),))
+    result = check(g, vacuous)
+    assert result.ok and result.reason.startswith("certificate holds vacuously: case 'h'[0] nonneg contradicts")
+    assert check(g, replace(forged, cases=(("h", 0, "nonpos"),))).reason.startswith("property not proven")
+
+
+@pytest.mark.parametrize(("cases", "reason"), [
+    ([], "certificate.cases: an empty list"),
+    ([["h", 0, "positive"]], "certificate.cases[0]: expected [node id, flat index >= 0"),
+    ([["h", -1, "nonneg"]], "certificate.cases[0]: expected [node id, flat index >= 0"),
+    ([["h", True, "nonneg"]], "certificate.cases[0]: expected [node id, flat index >= 0"),
+    ([["h", 0]], "certificate.cases[0]: expected [node id, flat index >= 0"),
+    ([["h", 1, "nonneg"], ["h", 0, "nonneg"]], "certificate.cases[1]: cases must be strictly increasing"),
+    ([["h", 0, "nonneg"], ["h", 0, "nonpos"]], "certificate.cases[1]: cases must be strictly increasing"),
+    ([["zz", 0, "nonneg"]], "cases: 'zz' is not a node of the model"),
+    ([["x", 0, "nonneg"]], "cases: 'x' is not a node of the model"),
+    ([["h", 4, "nonneg"]], "cases: node 'h' has 4 elements, index 4 is out of range"),
+])
+def test_malformed_cases_are_rejected_by_name(cases: list[Any], reason: str) -> None:
+    g, box = small_mlp()
+    _, text, _ = verify_ibp(g, box)
+    data = json.loads(text)
+    data["cases"] = cases
+    result = check_certificate(g, json.dumps(data))
+    assert not result.ok and result.reason.startswith(reason), result.reason

@@ -18,6 +18,14 @@ the checker recomputes exactly by the very engine of the float pass (`bounds.cro
 on Fractions, from the stated relaxations and bounds of the nodes before it. The claim's constraint
 rows are back-substituted too (with the claim relaxations where stated). The induction is the same:
 each relaxation and each back-substitution is sound given the bounds of the nodes before it.
+
+Cases (a branch-and-bound leaf after ReLU splits) restrict the claim to the inputs of the box where
+every cased element has its sign. The checker intersects a cased node's required interval (after
+CROWN tightening) with the cases' half-lines [0, inf) or (-inf, 0] before checking containment, so
+every later relaxation check and back-substitution reads the restricted bounds. The induction holds
+on the restricted domain: for an input there, every node's value lies in its required interval,
+and the cased elements lie in their half-lines. An empty intersection shows the restricted domain
+is empty: the claim then holds vacuously, and the checker says so.
 """
 
 from __future__ import annotations
@@ -31,11 +39,11 @@ import numpy as np
 
 from .. import ops
 from ..ir import Graph, Node, digest, validate
-from ..numeric.float32 import fractions_of
 from ..runtime.executor import exact_attrs
 from ..ops.base import Interval, IntervalRule, Unbounded
 from ..spec.box import Box
-from .format import Certificate, CertificateError, Claim, CrownPart, StatedRelaxation, input_boxes, loads, unsafe_terms
+from .format import (Case, Certificate, CertificateError, Claim, CrownPart, StatedRelaxation, input_boxes, loads,
+                     unsafe_terms)
 
 
 @dataclass(frozen=True)
@@ -51,39 +59,46 @@ class Rejected(Exception):
 
 
 def check_certificate(graph: Graph, text: str, *, box: Box | Mapping[str, Box] | None = None,
-                      prop: Claim | None = None) -> CheckResult:
-    """Check a certificate's text against a model (and, when given, against the box and property
-    the user meant, which the certificate must state exactly)."""
+                      prop: Claim | None = None, cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check a certificate's text against a model (and, when given, against the box, property and
+    cases the user meant, which the certificate must state exactly)."""
     try:
         cert = loads(text)
     except CertificateError as e:
         return CheckResult(False, str(e))
-    return check(graph, cert, box=box, prop=prop)
+    return check(graph, cert, box=box, prop=prop, cases=cases)
 
 
 def check(graph: Graph, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None,
-          prop: Claim | None = None) -> CheckResult:
+          prop: Claim | None = None, cases: Sequence[Case] | None = None) -> CheckResult:
     """Check a parsed certificate exactly; see the module docstring for what is checked."""
     try:
-        return CheckResult(True, _check(validate(graph), cert, box, prop))
+        return CheckResult(True, _check(validate(graph), cert, box, prop, cases))
     except Rejected as e:
         return CheckResult(False, str(e))
 
 
-def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None) -> str:
+def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
+           cases: Sequence[Case] | None) -> str:
     _check_header(graph, cert)
     if box is not None and dict(cert.inputs) != input_boxes(_input_shapes(graph), box):
         raise Rejected("the certificate's input box is not the box asked about")
     if prop is not None and cert.claim != prop:
         raise Rejected("the certificate's property is not the property asked about")
+    if cases is not None and cert.cases != tuple(sorted(cases)):
+        raise Rejected("the certificate's cases are not the cases asked about")
     env = exact_environment(graph, dict(cert.inputs))
     stated = dict(cert.bounds)
     crown = None if cert.crown is None else _Crown(graph, cert.crown)
+    restrict = _Cases(graph, cert.cases)
     for node in graph.nodes:
         required = node_interval(node, env)
         if crown is not None:
             crown.check_relaxations(node, env)  # before any back-substitution uses them
             required = crown.tighten(node, required, env)
+        required, empty = restrict(node, required)
+        if empty:
+            return f"certificate holds vacuously: {empty}, so no input of the box satisfies the cases"
         env[node.id] = contained(node, required, stated[node.id])
     if cert.verdict == "unknown":
         return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
@@ -126,7 +141,7 @@ def exact_environment(graph: Graph, boxes: Mapping[str, Box]) -> dict[str, Inter
     """Exact bounds of the model inputs (their boxes) and parameters (points), batch axis of size 1."""
     env = {name: box_interval(b) for name, b in boxes.items()}
     for p in graph.params:
-        value = fractions_of(p.array)[None]
+        value = p.exact()[None]
         env[p.name] = Interval(value, value)
     return env
 
@@ -173,6 +188,36 @@ def contained(node: Node, required: Interval, stated: Box) -> Interval:
             f"do not contain [{req_lo.flat[i]}, {req_hi.flat[i]}], the exact interval from its inputs' stated bounds"
         )
     return Interval(lo, hi)
+
+
+class _Cases:
+    """The certificate's cases by node: each cased element's interval cut at 0 (see the module docstring)."""
+
+    def __init__(self, graph: Graph, cases: Sequence[Case]) -> None:
+        shapes = {n.id: n.shape for n in graph.nodes}
+        self.by_node: dict[str, list[tuple[int, str]]] = {}
+        for name, index, sign in cases:
+            if name not in shapes:
+                raise Rejected(f"cases: {name!r} is not a node of the model")
+            if index >= math.prod(shapes[name]):
+                raise Rejected(f"cases: node {name!r} has {math.prod(shapes[name])} elements, index {index} is out of range")
+            self.by_node.setdefault(name, []).append((index, sign))
+
+    def __call__(self, node: Node, required: Interval) -> tuple[Interval, str | None]:
+        """The required interval with the node's cased elements restricted to their sign, and, when
+        one of them is left empty, which one."""
+        if node.id not in self.by_node:
+            return required, None
+        lo, hi = (np.array(np.broadcast_to(v, (1,) + tuple(node.shape))) for v in required)
+        for index, sign in self.by_node[node.id]:
+            low, up = lo.flat[index], hi.flat[index]
+            if sign == "nonneg":
+                lo.flat[index] = max(low, Fraction(0))
+            else:
+                hi.flat[index] = min(up, Fraction(0))
+            if lo.flat[index] > hi.flat[index]:
+                return required, f"case {node.id!r}[{index}] {sign} contradicts its exact interval [{low}, {up}]"
+        return Interval(lo, hi), None
 
 
 def claim_rows(claim: Claim) -> tuple[tuple[Fraction, ...], ...]:

@@ -27,6 +27,10 @@ Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificate
                         used by every back-substitution (shape: the node's shape)
                     "claim_relaxations": {node id: RELAXATION}  lines used only when bounding the
                         claim's rows (shape [K, *node shape], one set per row; alpha-CROWN) }
+    cases         (optional; absent when there are none) [[node id, flat index, "nonneg" | "nonpos"], ...],
+                  strictly increasing by (node id, index): the claim is made only on the inputs x of the
+                  box for which, in every case, element `index` of node `node` is >= 0 ("nonneg") or
+                  <= 0 ("nonpos"): a branch-and-bound leaf after ReLU splits (`bounds.bab`)
     RELAXATION = "shape": [ints], "lower_slope", "lower_intercept", "upper_slope", "upper_intercept":
               [NUMBER ...] each: lower_slope x + lower_intercept <= op(x) <= upper_slope x + upper_intercept
               on the stated bounds of the node's operand, elementwise
@@ -40,7 +44,9 @@ Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificate
 Checking (cert/check.py): the digest must equal the model's; each node's exact interval, computed by the
 op's interval rule over Fractions from the *stated* bounds of its inputs (the box for model inputs, the
 exact float32 values for parameters), must lie within the node's stated bounds; then the property must
-follow exactly from the output's stated bounds. CROWN certificates (crown, alpha): each relaxation must be
+follow exactly from the output's stated bounds. With cases, each cased node's exact interval is first
+intersected with its cases' half-lines (before containment, and before anything later reads it); an
+empty intersection means no input satisfies the cases, and the claim holds vacuously. CROWN certificates (crown, alpha): each relaxation must be
 sound on its operand's stated bounds (checked exactly by the op's intercept rule: relu and leaky_relu; sigmoid
 and tanh have none, so they are refused), each "backsub" node's stated bounds must contain the intersection
 of its interval and its exact back-substitution bounds, and each constraint of the claim is bounded by
@@ -68,8 +74,10 @@ RELAXATION_KEYS = ("lower_slope", "lower_intercept", "upper_slope", "upper_inter
 VERDICTS = ("holds", "unknown")
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(/[1-9][0-9]*)?")
 CANONICAL = '("p/q" in lowest terms or "p")'
+CASE_SIGNS = ("nonneg", "nonpos")
 
 Claim = Union[Property, Box]
+Case = tuple[str, int, str]  # (node id, flat index, "nonneg" | "nonpos")
 
 
 class CertificateError(UserError):
@@ -88,6 +96,7 @@ class Certificate:
     bounds: tuple[tuple[str, Box], ...]
     verdict: str
     crown: CrownPart | None = None  # methods crown and alpha
+    cases: tuple[Case, ...] = ()  # sorted; the claim is made where every case holds (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,8 @@ def _crown_json(part: CrownPart) -> dict[str, Any]:
 
 def to_json(cert: Certificate) -> dict[str, Any]:
     crown = {} if cert.crown is None else {"crown": _crown_json(cert.crown)}
-    return {**crown,
+    cases = {"cases": [list(c) for c in sorted(cert.cases)]} if cert.cases else {}
+    return {**crown, **cases,
         "format": FORMAT,
         "method": cert.method,
         "graph_digest": cert.graph_digest,
@@ -200,7 +210,26 @@ def loads(text: str) -> Certificate:
         bounds=_boxes(doc.sub("bounds")),
         verdict=verdict,
         crown=None if method == "ibp" else _crown_part(doc.sub("crown")),
+        cases=read_cases(doc.get("cases", list), f"{doc.where}.cases") if "cases" in data else (),
     )
+
+
+def read_cases(items: list[Any], where: str) -> tuple[Case, ...]:
+    """A non-empty list of [node id, flat index, sign], strictly increasing by (node id, index)
+    (range-checked by the checker, which knows the shapes)."""
+    cases = []
+    for k, item in enumerate(items):
+        ok = isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], int) \
+            and not isinstance(item[1], bool) and item[1] >= 0 and item[2] in CASE_SIGNS
+        if not ok:
+            raise CertificateError(f"{where}[{k}]: expected [node id, flat index >= 0, \"nonneg\" or \"nonpos\"], "
+                                   f"got {item!r}")
+        if cases and tuple(item[:2]) <= cases[-1][:2]:
+            raise CertificateError(f"{where}[{k}]: cases must be strictly increasing by (node id, index)")
+        cases.append((item[0], item[1], item[2]))
+    if not cases:
+        raise CertificateError(f"{where}: an empty list (a certificate without cases omits the key)")
+    return tuple(cases)
 
 
 def _crown_part(r: Reader) -> CrownPart:
