@@ -181,3 +181,187 @@ def test_check_any_certificate_dispatches_on_the_format(acas, proven):
     assert check_any_certificate(graph, leaf).ok
     assert not check_any_certificate(graph, leaf.replace('"holds"', '"hold"')).ok
     assert "not JSON" in check_any_certificate(graph, "{").reason
+
+
+# ---- ReLU splitting -------------------------------------------------------------------------
+
+def relu_net(sizes: tuple[int, ...] = (3, 10, 10, 10, 2), seed: int = 2):
+    """A small MLP (relu between linear layers) whose CROWN and alpha-CROWN bounds are loose."""
+    import numpy as np
+
+    from pytorch2lean.ir import Graph, Input, Param, make_node, validate
+
+    r = np.random.default_rng(seed)
+    params, nodes, cur = [], [], "x"
+    for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        params += [Param.of_array(f"w{k}", (r.standard_normal((b, a)) / np.sqrt(a)).astype(np.float32)),
+                   Param.of_array(f"b{k}", (0.1 * r.standard_normal(b)).astype(np.float32))]
+        nodes.append(make_node(f"l{k}", "linear", [cur, f"w{k}", f"b{k}"]))
+        cur = f"l{k}"
+        if k < len(sizes) - 2:
+            nodes.append(make_node(f"a{k}", "relu", [cur]))
+            cur = f"a{k}"
+    return validate(Graph("mlp", (Input("x", (1, sizes[0])),), tuple(params), tuple(nodes), (cur,)))
+
+
+def gap(d: Fraction) -> Property:
+    """Unsafe iff y_0 - y_1 <= d."""
+    return Property(Disjunction((Conjunction((LinearConstraint((Fraction(1), Fraction(-1)), d),)),)), 2, "gap")
+
+
+@pytest.fixture(scope="module")
+def relu_case():
+    """The net, the box [-1, 1]^3 and a gap (sampled minimum about -0.63) that alpha-CROWN misses
+    (its bound is about -4.49) and ReLU splitting proves; the search's result."""
+    graph = relu_net()
+    box = Box((Fraction(-1),) * 3, (Fraction(1),) * 3, (1, 3))
+    prop = gap(Fraction(-3336, 1000))
+    result = bab(graph, box, prop, budget_s=60, split="relu")
+    assert result.verdict == "holds", result.reason
+    return graph, box, prop, result
+
+
+def test_relu_splitting_proves_what_crown_and_alpha_cannot(relu_case):
+    from pytorch2lean.bounds import verify
+
+    graph, box, prop, result = relu_case
+    for method in ("crown", "alpha"):
+        assert verify(graph, box, prop, method=method).verdict == "unknown"
+    doc = json.loads(result.certificate)
+    assert result.leaves > 1 and "node" in doc["tree"]
+    assert all(leaf["method"] == "alpha" and leaf["cases"] for leaf in doc["leaves"])
+    checked = check_bab_certificate(graph, result.certificate, box=box.reshape((3,)), prop=prop)
+    assert checked.ok, checked.reason
+
+
+def test_relu_split_leaf_bounds_hold_where_the_leaf_cases_hold(relu_case):
+    """Sampled inputs (box corners included) that satisfy a leaf's cases have every node's exact
+    value within that leaf's stated bounds; every sample satisfies some leaf's cases."""
+    import dataclasses
+    import itertools
+
+    import numpy as np
+
+    from pytorch2lean.cert import loads
+    from pytorch2lean.runtime import evaluate_exact
+
+    graph, box, _, result = relu_case
+    every = dataclasses.replace(graph, outputs=tuple(n.id for n in graph.nodes))
+    corners = np.array(list(itertools.product((-1.0, 1.0), repeat=3)))
+    points = np.concatenate([corners, np.random.default_rng(0).uniform(-1, 1, (300, 3))]).astype(np.float32)
+    values = evaluate_exact(every, {"x": points.reshape(-1, 1, 3)})
+    leaves = [loads(json.dumps(leaf)) for leaf in json.loads(result.certificate)["leaves"]]
+    covered = np.zeros(len(points), dtype=bool)
+    for leaf in leaves:
+        inside = np.ones(len(points), dtype=bool)
+        for name, index, sign in leaf.cases:
+            v = values[name].reshape(len(points), -1)[:, index]
+            inside &= (v >= 0) if sign == "nonneg" else (v <= 0)
+        covered |= inside
+        for name, stated in leaf.bounds:
+            v = values[name].reshape(len(points), -1)[inside]
+            assert ((v >= np.array(stated.lower, dtype=object)) & (v <= np.array(stated.upper, dtype=object))).all(), name
+    assert covered.all()
+
+
+def _relu_split(doc):
+    tree = doc["tree"]
+    return tree if "node" in tree else pytest.fail("the tree has no ReLU split")
+
+
+def _swap(split):
+    split["nonneg"], split["nonpos"] = split["nonpos"], split["nonneg"]
+
+
+def _leaf_with_cases(doc):
+    return next(leaf for leaf in doc["leaves"] if leaf.get("cases"))
+
+
+@pytest.mark.parametrize("name, change, message", [
+    ("flip a case sign", lambda d: _leaf_with_cases(d)["cases"][0].__setitem__(
+        2, {"nonneg": "nonpos", "nonpos": "nonneg"}[_leaf_with_cases(d)["cases"][0][2]]), "cases are not the cases"),
+    ("drop a case", lambda d: _leaf_with_cases(d).update(cases=_leaf_with_cases(d)["cases"][1:] or None), "cases"),
+    ("swap the subtrees", lambda d: _swap(_relu_split(d)), "cases are not the cases"),
+    ("change a leaf's cases", lambda d: _leaf_with_cases(d)["cases"][0].__setitem__(1, 9), "cases"),
+    ("split a missing node", lambda d: _relu_split(d).update(node="zz"), "tree.node: 'zz' is not a node of the model"),
+    ("split a missing index", lambda d: _relu_split(d).update(index=10),
+     "tree.index: node 'l0' has 10 elements, index 10 is out of range"),
+    ("split an element twice", lambda d: _relu_split(d)["nonneg"].update(
+        node=_relu_split(d)["node"], index=_relu_split(d)["index"]) if "node" in _relu_split(d)["nonneg"]
+        else pytest.skip("the first case is a leaf"), "is split twice on this path"),
+])
+def test_mutated_relu_split_certificates_are_rejected(relu_case, name, change, message):
+    graph, box, prop, result = relu_case
+    doc = json.loads(result.certificate)
+    if name == "split a missing index":
+        _relu_split(doc).update(node="l0")
+    change(doc)
+    for leaf in doc["leaves"]:
+        if "cases" in leaf and leaf["cases"] is None:
+            del leaf["cases"]
+    checked = check_bab_certificate(graph, json.dumps(doc), box=box.reshape((3,)), prop=prop)
+    assert not checked.ok, name
+    assert message in checked.reason, (name, checked.reason)
+
+
+def test_relu_split_certificates_are_deterministic(relu_case):
+    graph, box, prop, result = relu_case
+    assert bab(graph, box, prop, budget_s=60, split="relu").certificate == result.certificate
+
+
+def test_an_empty_subproblem_is_proven_vacuously():
+    """A case against an element's sign on the whole box leaves no input: the search and the checker
+    both say so, and prove even a false claim there; the opposite case proves nothing."""
+    import numpy as np
+
+    from pytorch2lean.bounds.bab import Bounder
+    from pytorch2lean.cert import check
+
+    graph = relu_net()
+    box = Box((Fraction(1, 2),) * 3, (Fraction(9, 16),) * 3, (1, 3))
+    b = Bounder(graph, gap(Fraction(100)), hidden="crown")  # false everywhere: only an empty domain proves it
+    lo, hi = (np.array([[float(q) for q in v]]) for v in (box.lower, box.upper))
+    root = b.bound(lo, hi)[0]["l0"]
+    always = int(np.argmax(root.lo.reshape(-1)))
+    assert root.lo.reshape(-1)[always] > 0  # l0[always] is positive on the whole box
+    empty, possible = (("l0", always, "nonpos"),), (("l0", always, "nonneg"),)
+    assert b.evaluate(np.repeat(lo, 3, 0), np.repeat(hi, 3, 0), [(), empty, possible]).empty.tolist() == [False, True, False]
+    cert = b.certificate(box, empty)
+    assert cert.verdict == "holds" and cert.cases == empty
+    result = check(graph, cert)
+    assert result.ok and result.reason.startswith(f"certificate holds vacuously: case 'l0'[{always}] nonpos"), result.reason
+    assert b.certificate(box, possible).verdict == "unknown"
+
+
+def test_input_and_relu_splits_mix_in_one_tree(relu_case):
+    """Two ReLU-split trees, one per half of an input split, make one certificate."""
+    graph, box, prop, _ = relu_case
+    halves = [Box(box.lower, (Fraction(0),) + box.upper[1:], box.shape), Box((Fraction(0),) + box.lower[1:], box.upper, box.shape)]
+    docs = [json.loads(bab(graph, half, prop, budget_s=60, split="relu").certificate) for half in halves]
+
+    def shifted(tree, by):
+        if "leaf" in tree:
+            return {"leaf": tree["leaf"] + by}
+        return {k: shifted(v, by) if isinstance(v, dict) else v for k, v in tree.items()}
+
+    whole = dict(docs[0], box={"shape": [3], "lower": ["-1"] * 3, "upper": ["1"] * 3},
+                 tree={"dim": 0, "at": "0", "below": docs[0]["tree"], "above": shifted(docs[1]["tree"], len(docs[0]["leaves"]))},
+                 leaves=docs[0]["leaves"] + docs[1]["leaves"])
+    checked = check_bab_certificate(graph, json.dumps(whole), box=box.reshape((3,)), prop=prop)
+    assert checked.ok, checked.reason
+    whole["tree"]["below"], whole["tree"]["above"] = whole["tree"]["above"], whole["tree"]["below"]
+    assert not check_bab_certificate(graph, json.dumps(whole), box=box.reshape((3,)), prop=prop).ok
+
+
+def test_the_split_is_chosen_by_the_input_size():
+    from pytorch2lean.bounds.bab import choose_split
+
+    small = relu_net()
+    large = relu_net((40, 4, 2))
+    assert choose_split("auto", small) == "input" and choose_split("auto", large) == "relu"
+    assert choose_split("input", large) == "input" and choose_split("relu", small) == "relu"
+    assert choose_split("auto", large, hidden="ibp") == "input"
+    with pytest.raises(UserError, match="choose one of auto, input, relu"):
+        choose_split("neurons", small)
+    with pytest.raises(UserError, match="needs hidden='crown'"):
+        choose_split("relu", small, hidden="ibp")

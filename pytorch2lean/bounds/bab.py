@@ -1,22 +1,37 @@
-"""Branch and bound by input splitting, and its certificate: the split tree plus one certificate per leaf.
+"""Branch and bound, by input splitting or by ReLU splitting, and its certificate: the split tree
+plus one certificate per leaf.
 
-For models with a small input (ACAS Xu: 5 inputs) a box too wide for one bound pass is split in two
-on one coordinate, again and again, until every piece is proven or the budget is spent. Each piece
-is bounded in float64, batched, with the claim's rows by CROWN and the hidden nodes either by CROWN
-too (`hidden="crown"`, the default: far fewer pieces on ACAS Xu) or by IBP (`hidden="ibp"`: the relu
-relaxations taken on the IBP bounds, a weaker bound whose certificate back-substitutes only the
-claim's rows and so is far cheaper to check). Every proven piece becomes a `pytorch2lean.cert.v1`
+Input splitting (for models with a small input: ACAS Xu has 5) cuts a box too wide for one bound
+pass in two on one coordinate, again and again, until every piece is proven or the budget is spent.
+Each piece is bounded in float64, batched, with the claim's rows by CROWN and the hidden nodes either
+by CROWN too (`hidden="crown"`, the default: far fewer pieces on ACAS Xu) or by IBP (`hidden="ibp"`:
+the relu relaxations taken on the IBP bounds, a weaker bound whose certificate back-substitutes only
+the claim's rows and so is far cheaper to check). Every proven piece becomes a `pytorch2lean.cert.v1`
 certificate of method "crown": the IBP-hidden one when that float pass proves the piece, else the
-CROWN one (with `crown.backsub_rows`, only the unstable elements back-substituted).
+CROWN one (with `crown.backsub_rows`, only the unstable elements back-substituted). The coordinate
+split is the one with the largest |coefficient| x width in the CROWN bound of the constraint closest
+to excluding the first unproven unsafe term (the smart-branching heuristic of input-splitting
+verifiers); the width breaks ties. The split point is a dyadic near the middle (`split_point`),
+strictly inside the box, so the halves [lo, s] and [s, hi] share only x_i = s.
 
-The coordinate split is the one with the largest |coefficient| x width in the CROWN bound of the
-constraint closest to excluding the first unproven unsafe term (the smart-branching heuristic of
-input-splitting verifiers); the width breaks ties. The split point is a dyadic near the middle
-(`split_point`), strictly inside the box, so the halves [lo, s] and [s, hi] share only x_i = s.
-The search runs depth first; unproven pieces left at the deadline come back for the falsifier.
+ReLU splitting (for models with a large input: mnistfc has 784) keeps the box and splits an unstable
+neuron, an element of a relu's operand whose bounds cross 0, into two cases: >= 0 and <= 0. A
+subproblem is the box with its cases; CROWN bounds it with the cased elements' bounds clamped at 0
+(`crown.node_bounds`'s clamp hook), so their relaxations are exact and every later bound is
+recomputed under them, and alpha-CROWN (RELU_STEPS steps) bounds the claim rows (on mnistfc it
+proves far more subproblems than CROWN, for about three times the float work). A subproblem whose clamps leave an element no value has no input at all and
+is proven vacuously. The neuron split is the unstable one with the largest BaBSR-style score
+|coefficient of the branching claim row on the relu| x u (-l) / (u - l) (the area its triangle
+relaxation gives up), summed over the claim rows that are not yet proven. Every proven subproblem
+becomes a cert.v1 certificate (method "alpha", the claim rows' lines stated) with its cases
+(cert/format.py): the checker clamps the cased elements the same way, exactly. The split cases only
+clamp bounds (no beta-CROWN multipliers): once every neuron is split, the bound is the least value of
+each piece's linear function over the whole box, so some true claims stay unproven ("no unstable
+neuron is left to split").
 
-ReLU splitting (cases on an unstable neuron's sign) is not done: its leaves would need a
-certificate form stating the case constraints, which cert.v1 has not.
+`split="auto"` chooses input splitting for inputs of at most AUTO_INPUTS coordinates, else ReLU
+splitting. Either search runs depth first, batched; unproven pieces left at the deadline come back
+for the falsifier.
 
 Certificate `pytorch2lean.bab.v1` (canonical JSON like cert.v1):
 
@@ -25,16 +40,24 @@ Certificate `pytorch2lean.bab.v1` (canonical JSON like cert.v1):
     input         the model input that is split
     box           BOUNDS of the whole input box (as in cert.v1)
     property      the claim (as in cert.v1)
-    tree          {"leaf": k} or {"dim": i, "at": NUMBER, "below": TREE, "above": TREE}: the box of a
-                  split node is cut at flat coordinate i into [lo_i, at] (below) and [at, hi_i] (above);
-                  `at` is a dyadic strictly between lo_i and hi_i
+    tree          TREE, one of
+                    {"leaf": k}
+                    {"dim": i, "at": NUMBER, "below": TREE, "above": TREE}: an input split: the box of
+                      the split node is cut at flat coordinate i into [lo_i, at] (below) and [at, hi_i]
+                      (above); `at` is a dyadic strictly between lo_i and hi_i
+                    {"node": id, "index": i, "nonneg": TREE, "nonpos": TREE}: a ReLU split: element i
+                      (flat) of node `id` is >= 0 in the first subtree and <= 0 in the second; a path
+                      splits an element at most once
     leaves        [cert.v1 object, ...]: leaf k is certificate k, about exactly the box its tree
-                  position gives and exactly the property above; every leaf is used once
+                  position gives, exactly the cases its path gives (`cases`, absent when none) and
+                  exactly the property above; every leaf is used once
 
-`check_bab_certificate` accepts it iff the tree partitions the box (by construction of the walk:
-every split's children are the two halves of its box) and every leaf certificate is accepted by
-`cert.check` for its own box and the property, with verdict "holds". Soundness: the halves of each
-split cover its box, so the leaves cover the whole box, and the property holds on each leaf.
+`check_bab_certificate` accepts it iff the tree covers the box (by construction of the walk: every
+input split's children are the two halves of its box, every ReLU split's the two cases of its
+domain) and every leaf certificate is accepted by `cert.check` for its own box, cases and the
+property, with verdict "holds". Soundness: the halves of each input split cover its box, and every
+point of a domain has the split element >= 0 or <= 0, so the leaves' domains cover the whole box,
+and the property holds on each leaf's domain.
 """
 
 from __future__ import annotations
@@ -44,31 +67,36 @@ import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Union
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from .. import ops
 from ..cert.check import CheckResult, box_interval, check, check_certificate, claim_failure, claim_rows
-from ..cert.format import (Certificate, CertificateError, CrownPart, StatedRelaxation, read_box, Reader, read_number,
-                           loads, number_text, to_json, unsafe_terms)
+from ..cert.format import (Case, Certificate, CertificateError, CrownPart, StatedRelaxation, read_box, Reader,
+                           read_number, loads, number_text, to_json, unsafe_terms)
 from ..errors import UserError
 from ..ir import Graph, digest, validate
 from ..ops.base import Interval, Unbounded
 from ..spec.box import Box
 from ..spec.numbers import round_f32_down, round_f32_up
 from ..spec.property import Property
-from . import crown
+from . import alpha, crown
 from .grid import GRID
 from .ibp import float_bounds, stated_box
 
 FORMAT = "pytorch2lean.bab.v1"
 BATCH = {"ibp": 256, "crown": 16}  # boxes bounded together in one float pass (CROWN's cost grows faster)
 HIDDEN = tuple(BATCH)
+SPLITS = ("auto", "input", "relu")
+AUTO_INPUTS = 32  # split="auto": input splitting up to this many input coordinates, ReLU splitting above
+RELU_STEPS = 20  # alpha-CROWN steps for the claim rows of every ReLU-splitting subproblem
 TIME_UP = "the check ran out of time"
 MAX_LEAVES = 20_000  # proven leaves at most: the certificate and its check grow with them
 
-Tree = Union[int, tuple[int, Fraction, "Tree", "Tree"]]  # a leaf index, or (dim, at, below, above)
+# The search's tree: slot -> a leaf index, ("dim", i, at) or ("relu", node id, index); the children of
+# slot s are in slots 2s+1 (below / nonneg) and 2s+2 (above / nonpos).
+Entry = Any
 
 
 @dataclass(frozen=True)
@@ -83,13 +111,54 @@ class BabResult:
     reason: str
 
 
+class Evaluation(NamedTuple):
+    """One batched float pass: per subproblem, its margins and what branching needs."""
+
+    margin: np.ndarray  # (B, T): per unsafe term, the best lower bound of c.y - d; > 0 excludes the term
+    env: dict[str, Interval]  # every node's bounds
+    result: crown.Backsub | None  # the claim rows' back-substitution (coefficients kept), when there are rows
+    row: np.ndarray  # (B,): the row to branch on, the best row of the first term not excluded
+    open_rows: np.ndarray  # (B, K): the rows that are the best row of some term not excluded
+    empty: np.ndarray  # (B,): the subproblem's cases leave no input (proven vacuously)
+
+
+class _Clamp:
+    """The cases of a batch of subproblems as a `crown.node_bounds` clamp hook: each cased element's
+    bounds cut at 0. Where that leaves no value, the bounds are kept as they were and the subproblem
+    is marked `empty` (its domain has no input)."""
+
+    def __init__(self, cases: Sequence[Sequence[Case]]) -> None:
+        self.batch = len(cases)
+        self.where: dict[str, list[tuple[int, int, bool]]] = {}  # node -> (subproblem, flat index, nonneg)
+        for k, entry in enumerate(cases):
+            for name, index, sign in entry:
+                self.where.setdefault(name, []).append((k, index, sign == "nonneg"))
+        self.empty = np.zeros(self.batch, dtype=bool)
+
+    def __call__(self, name: str, iv: Interval) -> Interval:
+        if name not in self.where:
+            return iv
+        lo, hi = (np.array(np.broadcast_to(v, (self.batch,) + v.shape[1:])).reshape(self.batch, -1) for v in iv)
+        for k, index, nonneg in self.where[name]:
+            low, up = (0.0, hi[k, index]) if nonneg else (lo[k, index], 0.0)
+            new = (max(lo[k, index], low), min(hi[k, index], up))
+            if new[0] > new[1]:
+                self.empty[k] = True
+            else:
+                lo[k, index], hi[k, index] = new
+        return Interval(lo.reshape((self.batch,) + iv.lo.shape[1:]), hi.reshape((self.batch,) + iv.hi.shape[1:]))
+
+
 class Bounder:
     """The float bound pass and the leaf certificates of one model, output and property."""
 
-    def __init__(self, graph: Graph, prop: Property, output: str | None = None, *, hidden: str = "ibp") -> None:
+    def __init__(self, graph: Graph, prop: Property, output: str | None = None, *, hidden: str = "ibp",
+                 steps: int = 0) -> None:
         if hidden not in HIDDEN:
             raise UserError(f"hidden-node bounds {hidden!r}: choose one of {', '.join(HIDDEN)}")
         self.hidden = hidden
+        self.steps = steps  # alpha-CROWN steps for the claim rows (0: plain CROWN)
+        self.claim_lines: dict[str, crown.Relaxation] = {}  # the last pass's per-row lines (alpha-CROWN)
         self.tightened: frozenset[str] = frozenset()
         self.backsub_rows: dict[str, tuple[int, ...]] = {}  # per tightened node, the elements back-substituted
         self.graph = validate(graph)
@@ -105,13 +174,16 @@ class Bounder:
         index = {row: k for k, row in enumerate(self.rows)}
         self.terms = [[(index[c.coeffs], float(c.bound)) for c in term] for term in unsafe_terms(prop)]
 
-    def bound(self, lo: np.ndarray, hi: np.ndarray) -> tuple[dict[str, Interval], dict[str, crown.Relaxation], Any]:
-        """Float bounds of every node, relaxations, and the claim rows' back-substitution, for B flat boxes."""
+    def bound(self, lo: np.ndarray, hi: np.ndarray, cases: Sequence[Sequence[Case]] | None = None
+              ) -> tuple[dict[str, Interval], dict[str, crown.Relaxation], Any, np.ndarray]:
+        """Float bounds of every node, relaxations, the claim rows' back-substitution, and which
+        subproblems are empty, for B flat boxes (and, for ReLU splitting, each one's cases)."""
         shape = (len(lo),) + tuple(self.input.shape)
         inputs = {self.input.name: Interval(lo.reshape(shape), hi.reshape(shape))}
         env = {**inputs, **float_bounds(self.graph, inputs)}
+        clamp = None if cases is None else _Clamp(cases)
         if self.hidden == "crown":
-            found = crown.node_bounds(self.plan, inputs, xp=np, grid=GRID)
+            found = crown.node_bounds(self.plan, inputs, xp=np, grid=GRID, clamp=clamp)
             env.update(found.bounds)
             self.tightened, self.backsub_rows = found.tightened, found.rows
             relaxations = found.relaxations
@@ -119,13 +191,17 @@ class Bounder:
             relaxations = {n.id: crown.relaxation(np, ops.get(n.op), n, env[n.inputs[0]], GRID) for n in self.plan.nodes
                            if ops.get(n.op).relax is not None and ops.get(n.op).intercepts is not None}
         C = np.broadcast_to(self.C[None], (len(lo),) + self.C.shape)
-        result = crown.backsubstitute(self.plan, self.output, C, env, relaxations, keep=True) if self.rows else None
-        return env, relaxations, result
+        self.claim_lines = {}
+        if self.rows and self.steps:  # the rows' lines optimised, then one back-substitution keeping coefficients
+            _, self.claim_lines = alpha.optimise(self.plan, self.output, C, env, relaxations, steps=self.steps)
+        lines = {**relaxations, **self.claim_lines}
+        result = crown.backsubstitute(self.plan, self.output, C, env, lines, keep=True) if self.rows else None
+        return env, relaxations, result, np.zeros(len(lo), dtype=bool) if clamp is None else clamp.empty
 
-    def margins(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per box and unsafe term, the best (largest) lower bound of c.y - d over the term's constraints;
-        and per box the input coefficients of that best row of the first unexcluded term (for branching)."""
-        env, _, result = self.bound(lo, hi)
+    def evaluate(self, lo: np.ndarray, hi: np.ndarray, cases: Sequence[Sequence[Case]] | None = None) -> Evaluation:
+        """Per box (and cases) and unsafe term, the best (largest) lower bound of c.y - d over the term's
+        constraints, and the rows to branch on."""
+        env, _, result, empty = self.bound(lo, hi, cases)
         out = env[self.output]
         rows = np.zeros((len(lo), len(self.rows)))
         if result is not None:
@@ -137,32 +213,63 @@ class Bounder:
         per_term = [np.stack([rows[:, k] - d for k, d in term] or [np.full(len(lo), -np.inf)], axis=1)
                     for term in self.terms]
         margin = np.stack([m.max(axis=1) for m in per_term] or [np.full(len(lo), np.inf)], axis=1)
-        coeffs = np.zeros_like(lo)
-        if result is not None:
-            kept = result.kept[self.input.name].reshape(len(lo), len(self.rows), -1)
-            first = (margin <= 0).argmax(axis=1)
-            for b in range(len(lo)):
-                term = self.terms[first[b]]
-                if not term:
-                    continue
-                coeffs[b] = kept[b, term[int(per_term[first[b]][b].argmax())][0]]
-        return margin, coeffs
+        best = np.stack([np.array([term[i][0] for i in m.argmax(axis=1)]) if term else np.full(len(lo), -1)
+                         for term, m in zip(self.terms, per_term)] or [np.full(len(lo), -1)], axis=1)  # (B, T)
+        first = (margin <= 0).argmax(axis=1)
+        open_rows = np.zeros((len(lo), len(self.rows)), dtype=bool)
+        for b, t in zip(*np.nonzero((margin <= 0) & (best >= 0))):
+            open_rows[b, best[b, t]] = True
+        return Evaluation(margin, env, result, best[np.arange(len(lo)), first], open_rows, empty)
 
-    def certificate(self, box: Box) -> Certificate:
-        """The leaf certificate of `box` (flat or shaped): IBP bounds, relu lines, the claim rows by CROWN."""
+    def input_coefficients(self, ev: Evaluation) -> np.ndarray:
+        """Per box, the input coefficients of its branching row (zeros where there is none)."""
+        coeffs = np.zeros((len(ev.row), math.prod(self.input.shape)))
+        if ev.result is not None:
+            kept = ev.result.kept[self.input.name].reshape(len(ev.row), len(self.rows), -1)
+            for b, k in enumerate(ev.row):
+                if k >= 0:
+                    coeffs[b] = kept[b, k]
+        return coeffs
+
+    def relu_choice(self, ev: Evaluation, b: int) -> tuple[str, int] | None:
+        """The unstable neuron of subproblem b with the largest score: |coefficient| x u (-l) / (u - l)
+        summed over its open claim rows (the width u - l breaks ties); None when none is unstable."""
+        best, choice = (-1.0, -1.0), None
+        for node in self.plan.nodes:
+            if not ops.get(node.op).tunable:
+                continue
+            operand = node.inputs[0]
+            lo, hi = (v[b].reshape(-1) for v in ev.env[operand])
+            unstable = (lo < 0) & (hi > 0)
+            if not unstable.any():
+                continue
+            area = np.where(unstable, hi * -lo / np.where(unstable, hi - lo, 1.0), 0.0)
+            lam = 0.0
+            if ev.result is not None and node.id in ev.result.kept:
+                lam = np.abs(ev.result.kept[node.id][b][ev.open_rows[b]]).reshape(-1, lo.size).sum(axis=0)
+            score = np.where(unstable, lam * area, -1.0)
+            i = int(np.lexsort((-(hi - lo), -score))[0])
+            if (score[i], hi[i] - lo[i]) > best:
+                best, choice = (score[i], hi[i] - lo[i]), (operand, i)
+        return choice
+
+    def certificate(self, box: Box, cases: tuple[Case, ...] = ()) -> Certificate:
+        """The leaf certificate of `box` (flat or shaped) and `cases`: bounds, relu lines, the claim rows by CROWN."""
         box = box.reshape(self.input.shape)
         lo, hi = (a.astype(np.float64).reshape(1, -1) for a in box.to_float_arrays())
-        env, relaxations, result = self.bound(lo, hi)
+        env, relaxations, result, empty = self.bound(lo, hi, [cases] if cases else None)
         nodes = {n.id: n for n in self.graph.nodes}
         stated = {n.id: stated_box(np, env[n.id], n) for n in self.graph.nodes}
         out_box = stated[self.output] if self.output in stated else box
         rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[0].tolist())))
-        failure = claim_failure(self.prop, box_interval(out_box), rows)
+        failure = None if empty[0] else claim_failure(self.prop, box_interval(out_box), rows)
         backsub = tuple(n for n in nodes if n in self.tightened)
+        per_row = tuple((name, _stated(r, (len(self.rows),) + nodes[name].shape)) for name, r in self.claim_lines.items())
         part = CrownPart(backsub, tuple((name, _stated(r, nodes[name].shape)) for name, r in relaxations.items()),
-                         (), tuple((name, self.backsub_rows[name]) for name in backsub))
-        return Certificate(digest(self.graph), "crown", ((self.input.name, box),), self.output, self.prop,
-                           tuple(sorted(stated.items())), "unknown" if failure else "holds", part)
+                         per_row, tuple((name, self.backsub_rows[name]) for name in backsub))
+        method = "alpha" if per_row else "crown"
+        return Certificate(digest(self.graph), method, ((self.input.name, box),), self.output, self.prop,
+                           tuple(sorted(stated.items())), "unknown" if failure else "holds", part, tuple(sorted(cases)))
 
 
 def _stated(r: crown.Relaxation, shape: tuple[int, ...]) -> StatedRelaxation:
@@ -201,45 +308,102 @@ def split_point(lo: Fraction, hi: Fraction) -> Fraction | None:
     return round(mid / step) * step
 
 
-def bab(graph: Graph, box: Box, prop: Property, *, budget_s: float = 60.0, max_leaves: int = MAX_LEAVES,
-        output: str | None = None, hidden: str = "crown") -> BabResult:
-    """Prove `prop` on `box` by splitting the input box; the certificate lists the tree and the leaves.
+def choose_split(split: str, graph: Graph, hidden: str = "crown") -> str:
+    """"input" or "relu" for `split` ("auto": by the input's size; ReLU splitting needs CROWN hidden bounds)."""
+    if split not in SPLITS:
+        raise UserError(f"split {split!r}: choose one of {', '.join(SPLITS)}")
+    if split == "relu" and hidden != "crown":
+        raise UserError("ReLU splitting bounds the hidden nodes by CROWN: it needs hidden='crown'")
+    if split != "auto":
+        return split
+    size = math.prod(validate(graph).inputs[0].shape)
+    return "input" if size <= AUTO_INPUTS or hidden != "crown" else "relu"
 
-    The verdict "holds" means the float search proved every leaf and the certificate says so; only
-    `check_bab_certificate` makes it a proof. Otherwise the unproven pieces come back in `open_boxes`.
+
+def bab(graph: Graph, box: Box, prop: Property, *, budget_s: float = 60.0, max_leaves: int = MAX_LEAVES,
+        output: str | None = None, hidden: str = "crown", split: str = "auto") -> BabResult:
+    """Prove `prop` on `box` by branch and bound; the certificate lists the tree and the leaves.
+
+    `split` is "input", "relu" or "auto" (see the module docstring). The verdict "holds" means the
+    float search proved every leaf and the certificate says so; only `check_bab_certificate` makes
+    it a proof. Otherwise the unproven pieces come back in `open_boxes`.
     """
-    b = Bounder(graph, prop, output, hidden=hidden)
-    cheap = Bounder(graph, prop, output, hidden="ibp") if hidden != "ibp" else b
     deadline = time.monotonic() + budget_s
+    relu = choose_split(split, graph, hidden) == "relu"
+    b = Bounder(graph, prop, output, hidden=hidden, steps=RELU_STEPS if relu else 0)
+    try:
+        return _relu_bab(b, box, deadline, max_leaves) if relu else _input_bab(b, box, deadline, max_leaves)
+    except Unbounded as e:
+        return BabResult("unknown", None, (box,), 0, str(e))
+
+
+def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResult:
+    """Branch and bound by input splitting."""
+    cheap = Bounder(b.graph, b.prop, b.output, hidden="ibp") if b.hidden != "ibp" else b
     flat = box.reshape((math.prod(box.shape),))
     lo, hi = (a.astype(np.float64).reshape(-1) for a in box.reshape(b.input.shape).to_float_arrays())
     queue = [_Piece(0, list(flat.lower), list(flat.upper), lo, hi)]
-    tree: dict[int, Any] = {}
+    tree: dict[int, Entry] = {}
     leaves: list[Box] = []
     stuck: list[_Piece] = []
-    try:
-        while queue and time.monotonic() < deadline and len(leaves) <= max_leaves:
-            batch, queue = queue[-BATCH[hidden]:], queue[:-BATCH[hidden]]  # depth first: the newest pieces
-            margin, coeffs = b.margins(np.stack([p.lo for p in batch]), np.stack([p.hi for p in batch]))
-            for piece, m, g in zip(batch, margin, coeffs):
-                if (m > 0).all():
-                    tree[piece.slot] = len(leaves)
-                    leaves.append(Box(tuple(piece.lower), tuple(piece.upper), flat.shape))
-                else:
-                    children = _split(piece, g, tree)
-                    (queue.extend if children else stuck.append)(children or piece)  # type: ignore[arg-type]
-    except Unbounded as e:
-        return BabResult("unknown", None, (box,), len(leaves), str(e))
+    while queue and time.monotonic() < deadline and len(leaves) <= max_leaves:
+        batch, queue = queue[-BATCH[b.hidden]:], queue[:-BATCH[b.hidden]]  # depth first: the newest pieces
+        ev = b.evaluate(np.stack([p.lo for p in batch]), np.stack([p.hi for p in batch]))
+        for piece, m, g in zip(batch, ev.margin, b.input_coefficients(ev)):
+            if (m > 0).all():
+                tree[piece.slot] = len(leaves)
+                leaves.append(Box(tuple(piece.lower), tuple(piece.upper), flat.shape))
+            else:
+                children = _split(piece, g, tree)
+                (queue.extend if children else stuck.append)(children or piece)  # type: ignore[arg-type]
     open_boxes = tuple(Box(tuple(p.lower), tuple(p.upper), flat.shape) for p in queue + stuck)
     if open_boxes:
-        why = "time is up" if time.monotonic() >= deadline else "the leaf limit is reached" if queue else "boxes too thin to split"
-        verdict = "timeout" if why == "time is up" else "unknown"
-        return BabResult(verdict, None, open_boxes, len(leaves), f"{len(open_boxes)} pieces unproven: {why}")
+        return _unproven(len(open_boxes), open_boxes, len(leaves), deadline, bool(queue), "boxes too thin to split")
     easy = _proven_by(cheap, leaves) if cheap is not b else [False] * len(leaves)
     certs = [_leaf_certificate(b, cheap if ok else None, leaf) for leaf, ok in zip(leaves, easy)]
-    text = _dumps(b, box, _nest(tree, 0), certs)
+    return _finish(b, box, tree, certs, "input splitting")
+
+
+def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResult:
+    """Branch and bound by ReLU splitting: the box stays whole; subproblems are sets of cases."""
+    lo, hi = (a.astype(np.float64).reshape(1, -1) for a in box.reshape(b.input.shape).to_float_arrays())
+    queue: list[tuple[int, tuple[Case, ...]]] = [(0, ())]
+    tree: dict[int, Entry] = {}
+    leaves: list[tuple[Case, ...]] = []
+    stuck: list[tuple[int, tuple[Case, ...]]] = []
+    while queue and time.monotonic() < deadline and len(leaves) <= max_leaves:
+        batch, queue = queue[-BATCH["crown"]:], queue[:-BATCH["crown"]]  # depth first: the newest subproblems
+        n = len(batch)
+        ev = b.evaluate(np.repeat(lo, n, axis=0), np.repeat(hi, n, axis=0), [cases for _, cases in batch])
+        for k, (slot, cases) in enumerate(batch):
+            if ev.empty[k] or (ev.margin[k] > 0).all():
+                tree[slot] = len(leaves)
+                leaves.append(cases)
+                continue
+            neuron = b.relu_choice(ev, k)
+            if neuron is None:
+                stuck.append((slot, cases))
+                continue
+            tree[slot] = ("relu",) + neuron
+            queue += [(2 * slot + 1, cases + (neuron + ("nonneg",),)), (2 * slot + 2, cases + (neuron + ("nonpos",),))]
+    if queue or stuck:
+        return _unproven(len(queue) + len(stuck), (box,), len(leaves), deadline, bool(queue),
+                         "no unstable neuron is left to split")
+    certs = [b.certificate(box, tuple(sorted(cases))) for cases in leaves]
+    return _finish(b, box, tree, certs, "ReLU splitting")
+
+
+def _unproven(count: int, open_boxes: tuple[Box, ...], leaves: int, deadline: float, queued: bool,
+              stuck: str) -> BabResult:
+    why = "time is up" if time.monotonic() >= deadline else "the leaf limit is reached" if queued else stuck
+    verdict = "timeout" if why == "time is up" else "unknown"
+    return BabResult(verdict, None, open_boxes, leaves, f"{count} pieces unproven: {why}")
+
+
+def _finish(b: Bounder, box: Box, tree: dict[int, Entry], certs: list[Certificate], how: str) -> BabResult:
+    text = _dumps(b, box, _tree_json(tree, 0), certs)
     verdict = "holds" if all(c.verdict == "holds" for c in certs) else "unknown"
-    return BabResult(verdict, text, (), len(leaves), f"{len(leaves)} leaves proven by input splitting")
+    return BabResult(verdict, text, (), len(certs), f"{len(certs)} leaves proven by {how}")
 
 
 def _proven_by(b: Bounder, leaves: list[Box]) -> list[bool]:
@@ -248,7 +412,7 @@ def _proven_by(b: Bounder, leaves: list[Box]) -> list[bool]:
     for i in range(0, len(leaves), BATCH[b.hidden]):
         floats = [leaf.reshape(b.input.shape).to_float_arrays() for leaf in leaves[i:i + BATCH[b.hidden]]]
         lo, hi = (np.stack([f[k].astype(np.float64).reshape(-1) for f in floats]) for k in (0, 1))
-        out.extend((b.margins(lo, hi)[0] > 0).all(axis=1).tolist())
+        out.extend((b.evaluate(lo, hi).margin > 0).all(axis=1).tolist())
     return out
 
 
@@ -259,7 +423,7 @@ def _leaf_certificate(b: Bounder, cheap: Bounder | None, leaf: Box) -> Certifica
     return cert if cert is not None and cert.verdict == "holds" else b.certificate(leaf)
 
 
-def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Any]) -> list[_Piece]:
+def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Entry]) -> list[_Piece]:
     """Cut `piece` in two on its best coordinate (|coefficient| x width; widest as tie-break)."""
     width = piece.hi - piece.lo
     order = np.lexsort((-width, -np.abs(coeffs) * width))
@@ -268,7 +432,7 @@ def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Any]) -> list[_Pie
         if s is None or width[dim] <= 0:
             continue
         below, above = 2 * piece.slot + 1, 2 * piece.slot + 2  # slots by position: unique without a counter
-        tree[piece.slot] = (int(dim), s, below, above)
+        tree[piece.slot] = ("dim", int(dim), s)
         lo_hi, hi_lo = piece.hi.copy(), piece.lo.copy()
         lo_hi[dim], hi_lo[dim] = round_f32_up(s), round_f32_down(s)  # the float box contains the exact one
         up, down = list(piece.upper), list(piece.lower)
@@ -277,44 +441,43 @@ def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Any]) -> list[_Pie
     return []
 
 
-def _nest(tree: dict[int, Any], slot: int) -> Tree:
+def _tree_json(tree: dict[int, Entry], slot: int) -> dict[str, Any]:
     entry = tree[slot]
     if isinstance(entry, int):
-        return entry
-    dim, at, below, above = entry
-    return (dim, at, _nest(tree, below), _nest(tree, above))
+        return {"leaf": entry}
+    first, second = _tree_json(tree, 2 * slot + 1), _tree_json(tree, 2 * slot + 2)
+    if entry[0] == "relu":
+        return {"node": entry[1], "index": entry[2], "nonneg": first, "nonpos": second}
+    return {"dim": entry[1], "at": number_text(entry[2]), "below": first, "above": second}
 
 
-def _tree_json(t: Tree) -> dict[str, Any]:
-    if isinstance(t, int):
-        return {"leaf": t}
-    dim, at, below, above = t
-    return {"dim": dim, "at": number_text(at), "below": _tree_json(below), "above": _tree_json(above)}
-
-
-def _dumps(b: Bounder, box: Box, tree: Tree, certs: list[Certificate]) -> str:
+def _dumps(b: Bounder, box: Box, tree: dict[str, Any], certs: list[Certificate]) -> str:
     flat = box.reshape((len(box.lower),))
     leaves = [to_json(c) for c in certs]
     doc = {"format": FORMAT, "graph_digest": digest(b.graph), "input": b.input.name,
            "box": {"shape": list(flat.shape), "lower": [number_text(q) for q in flat.lower],
                    "upper": [number_text(q) for q in flat.upper]},
            "property": to_json(Certificate("", "ibp", (), "", b.prop, (), "holds"))["property"],
-           "tree": _tree_json(tree), "leaves": leaves}
+           "tree": tree, "leaves": leaves}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 # ---- checking -----------------------------------------------------------------------------
 
 class _Walk:
-    """The checker's walk over the split tree: every leaf used once, every leaf certificate accepted."""
+    """The checker's walk over the split tree, carrying each position's box and cases: every leaf
+    used once, every leaf certificate accepted for exactly its box and cases."""
 
     def __init__(self, graph: Graph, prop: Any, leaves: list[Any], deadline: float | None) -> None:
         self.graph, self.prop, self.leaves, self.deadline = graph, prop, leaves, deadline
+        self.shapes = {n.id: n.shape for n in graph.nodes}
         self.used: set[int] = set()
 
-    def visit(self, node: Reader, lower: list[Fraction], upper: list[Fraction]) -> None:
+    def visit(self, node: Reader, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
         if isinstance(node.data, dict) and "leaf" in node.data:
-            return self.leaf(node.get("leaf", int), node.where, lower, upper)
+            return self.leaf(node.get("leaf", int), node.where, lower, upper, cases)
+        if isinstance(node.data, dict) and "node" in node.data:
+            return self.relu_split(node, lower, upper, cases)
         dim, at = node.get("dim", int), read_number(node.get("at", str), f"{node.where}.at")
         if not 0 <= dim < len(lower):
             raise CertificateError(f"{node.where}.dim: {dim} is not a coordinate of the {len(lower)}-dimensional box")
@@ -322,10 +485,22 @@ class _Walk:
             raise CertificateError(f"{node.where}.at: {at} is not a dyadic number")
         if not lower[dim] < at < upper[dim]:
             raise CertificateError(f"{node.where}.at: {at} is not strictly inside [{lower[dim]}, {upper[dim]}]")
-        self.visit(node.sub("below"), lower, upper[:dim] + [at] + upper[dim + 1:])
-        self.visit(node.sub("above"), lower[:dim] + [at] + lower[dim + 1:], upper)
+        self.visit(node.sub("below"), lower, upper[:dim] + [at] + upper[dim + 1:], cases)
+        self.visit(node.sub("above"), lower[:dim] + [at] + lower[dim + 1:], upper, cases)
 
-    def leaf(self, k: int, where: str, lower: list[Fraction], upper: list[Fraction]) -> None:
+    def relu_split(self, node: Reader, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
+        name, index = node.get("node", str), node.get("index", int)
+        if name not in self.shapes:
+            raise CertificateError(f"{node.where}.node: {name!r} is not a node of the model")
+        if not 0 <= index < math.prod(self.shapes[name]):
+            raise CertificateError(f"{node.where}.index: node {name!r} has {math.prod(self.shapes[name])} elements, "
+                                   f"index {index} is out of range")
+        if any(c[:2] == (name, index) for c in cases):
+            raise CertificateError(f"{node.where}: element {index} of node {name!r} is split twice on this path")
+        for sign in ("nonneg", "nonpos"):
+            self.visit(node.sub(sign), lower, upper, cases + ((name, index, sign),))
+
+    def leaf(self, k: int, where: str, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
         if not 0 <= k < len(self.leaves) or k in self.used:
             raise CertificateError(f"{where}.leaf: {k} is {'used twice' if k in self.used else 'not a leaf index'}")
         self.used.add(k)
@@ -334,7 +509,8 @@ class _Walk:
         cert = loads(json.dumps(self.leaves[k]))
         if cert.verdict != "holds":
             raise CertificateError(f"leaves[{k}]: the leaf certificate claims no verdict")
-        result = check(self.graph, cert, box=Box(tuple(lower), tuple(upper), (len(lower),)), prop=self.prop)
+        result = check(self.graph, cert, box=Box(tuple(lower), tuple(upper), (len(lower),)), prop=self.prop,
+                       cases=cases)
         if not result.ok:
             raise CertificateError(f"leaves[{k}] (at {where}): {result.reason}")
 
@@ -365,7 +541,7 @@ def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, pr
         if prop is not None and claim != prop:
             raise CertificateError("the certificate's property is not the property asked about")
         walk = _Walk(graph, claim, leaves, deadline)
-        walk.visit(doc.sub("tree"), list(whole.lower), list(whole.upper))
+        walk.visit(doc.sub("tree"), list(whole.lower), list(whole.upper), ())
         if len(walk.used) != len(leaves):
             raise CertificateError(f"leaves[{min(set(range(len(leaves))) - walk.used)}] is not in the tree")
     except (CertificateError, json.JSONDecodeError) as e:
