@@ -32,7 +32,7 @@ from pytorch2lean.ops.base import Interval, Scaled, Unbounded
 from pytorch2lean.ops.elementwise import SIGMOID, TANH
 from pytorch2lean.runtime import execute
 from pytorch2lean.runtime.executor import exact_attrs
-from pytorch2lean.spec import Property
+from pytorch2lean.spec import Box, Property
 from tests.test_crown import check_graph, cnn, deep_mlp, inputs_of, random_intervals, robustness_setup
 from tests.test_ibp import as_fractions, exact_box, f32, float_box, one_node
 
@@ -166,6 +166,17 @@ def test_s_shaped_exact_interval_rules_contain_the_function_and_match_floats(op:
     assert (got_lo[:, None] <= f + scale).all() and (got_hi[:, None] >= f - scale).all()
     assert np.allclose(got_lo, reference(op, lo), rtol=1e-15, atol=1e-300)
     assert np.allclose(got_hi, reference(op, hi), rtol=1e-15, atol=1e-300)
+
+
+def test_sigmoid_float_bounds_stay_true_where_float64_underflows() -> None:
+    """Below about -745 float64's sigmoid is 0; the float rule keeps its upper end above the truth,
+    so the float pass's bounds contain the exact enclosure there (and near 1, where float64 rounds
+    to 1 and the pass's widening keeps the lower end below the truth)."""
+    x = Interval(np.array([[-3000.0, -800.0, -40.0, 38.0]]), np.array([[-1000.0, -750.0, -38.0, 40.0]]))
+    with np.errstate(over="ignore"):
+        iv = float_bounds(one_node("sigmoid", {"x": (4,)}), {"x": x})["n"]
+    exact = ops.get("sigmoid").exact_interval(np, {}, x.map(as_fractions))
+    assert (as_fractions(iv.hi) >= exact.hi).all() and (as_fractions(iv.lo) <= exact.lo).all()
 
 
 @pytest.mark.parametrize("act", ["sigmoid", "tanh"])
@@ -446,6 +457,15 @@ def test_certificates_through_batchnorm_maxpool_and_sigmoid_are_accepted(method:
         assert result.verdict == "holds", result.reason
         assert check_certificate(graph, result.certificate).ok
         assert json.loads(result.certificate)["crown"]["backsub"]
+
+
+@needs_checker
+def test_ibp_certifies_sigmoid_where_float64_underflows() -> None:
+    graph = one_node("sigmoid", {"x": (2,)})
+    box = Box((Fraction(-2000), Fraction(-800)), (Fraction(-1000), Fraction(-750)), (2,))
+    for exact in (True, False):
+        verdict, text, reason = verify_ibp(graph, box, exact=exact)
+        assert verdict == "holds" and check_certificate(graph, text).ok, reason
 
 
 @needs_checker
