@@ -78,7 +78,7 @@ class Plan:
         """`operands` with the exact constants as Scaled integers (computed once per constant)."""
         for r in node.inputs:
             if r in self.consts and r not in self.scaled:
-                self.scaled[r] = Scaled.of(self.consts[r])
+                self.scaled[r] = Scaled.of(self.consts[r], frozen=True)
         return [self.scaled.get(r, o) for r, o in zip(node.inputs, self.operands(node))]
 
 

@@ -489,9 +489,12 @@ class Scaled(NamedTuple):
     den: int
 
     @staticmethod
-    def of(a: Any) -> "Scaled":
-        """An exact (Fraction or int object) array as integers over the lcm of its denominators."""
+    def of(a: Any, *, frozen: bool = False) -> "Scaled":
+        """An exact (Fraction or int object) array as integers over the lcm of its denominators;
+        `frozen`: read-only, for constants met again and again (their limbs are then cached)."""
         s, (num,) = as_integers(a)
+        if frozen:
+            num.flags.writeable = False
         return Scaled(num, s)
 
     def fractions(self) -> Any:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..ir.graph import Shape
+from ..numeric.intmat import int_matmul
 from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, from_vjp, integral_product, lift,
                    register, sum_to, unbatch_param, weighted)
 
@@ -34,8 +37,18 @@ def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     return x[:-1] + (w[0],)
 
 
+def exact_matmul(xp: Any, a: Any, b: Any) -> Any:
+    """xp.matmul; on object arrays of ints (exact arithmetic scaled to integers) by float64 limbs,
+    the same integers without a Python operation per term (`numeric.intmat`)."""
+    if a.dtype == np.dtype(object) and b.dtype == np.dtype(object):
+        product = int_matmul(a, b)
+        if product is not None:
+            return product
+    return xp.matmul(a, b)
+
+
 def _linear(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any:
-    y = integral_product(xp.matmul, x, unbatch_param(weight).T)
+    y = integral_product(lambda u, v: exact_matmul(xp, u, v), x, unbatch_param(weight).T)
     return y if bias is None else y + unbatch_param(bias)
 
 
@@ -59,7 +72,7 @@ def batched_matmul(xp: Any, a: Any, b: Any) -> Any:
     operands are lifted to the same sample rank, so the batch axis (size B or 1) lines up with
     the batch axis and broadcasts as a stack axis. The promoted axes are dropped at the end.
     """
-    return _demoted(xp.matmul(*_promoted(a, b)), a, b)
+    return _demoted(exact_matmul(xp, *_promoted(a, b)), a, b)
 
 
 def _promoted(a: Any, b: Any) -> tuple[Any, Any]:
@@ -92,7 +105,7 @@ def _matmul_interval(xp: Any, attrs: Attrs, a: Interval, b: Interval) -> Interva
 
 
 def _linear_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, weight: Any, bias: Any = None) -> tuple[Any, ...]:
-    return (xp.matmul(g, unbatch_param(weight)), None) + ((None,) if bias is not None else ())
+    return (exact_matmul(xp, g, unbatch_param(weight)), None) + ((None,) if bias is not None else ())
 
 
 def _matmul_vjp(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, Any]:
@@ -100,8 +113,8 @@ def _matmul_vjp(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, Any
     pa, pb = _promoted(a, b)
     gy = g[..., None] if b.ndim == 2 else g  # the dropped column axis of a vector b
     gy = gy[..., None, :] if a.ndim == 2 else gy  # the dropped row axis of a vector a
-    ga = xp.matmul(gy, xp.swapaxes(pb, -1, -2))
-    gb = xp.matmul(xp.swapaxes(pa, -1, -2), gy)
+    ga = exact_matmul(xp, gy, xp.swapaxes(pb, -1, -2))
+    gb = exact_matmul(xp, xp.swapaxes(pa, -1, -2), gy)
     return sum_to(ga, pa.shape).reshape(a.shape), sum_to(gb, pb.shape).reshape(b.shape)
 
 
