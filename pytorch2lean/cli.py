@@ -238,7 +238,8 @@ def verify(
     center: Optional[Path] = typer.Option(None, "--input", help="x.npy: robustness around this input (with --eps, --label)."),
     eps: Optional[str] = typer.Option(None, "--eps", help="L∞ radius, an exact decimal such as 0.03."),
     label: Optional[int] = typer.Option(None, "--label", help="The class that must stay the argmax."),
-    method: str = typer.Option("ibp", "--method", help="Bounding method: ibp, crown, alpha, or bab (input splitting)."),
+    method: str = typer.Option("ibp", "--method", help="Bounding method: ibp, crown, alpha, or bab (branch and bound, see --split)."),
+    split: str = typer.Option("auto", "--split", help="How bab splits: input, relu (neurons), or auto (by input size)."),
     falsify: float = typer.Option(0.0, "--falsify", help="Seconds to search each unproven box for a counterexample."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; boxes left after it are answered timeout."),
     cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
@@ -261,7 +262,7 @@ def verify(
         if eps is None or label is None:
             raise UserError("--input needs --eps and --label")
         query = v.robustness_query(g, _read_npy(center), eps, label)  # type: ignore[arg-type]
-    results = v.run_query(g, query, method, timeout, falsify_s=falsify)
+    results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split)
     _write_certificates(results, cert)
     if as_json:
         console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
@@ -310,6 +311,7 @@ def vnncomp(
     instances: Path = typer.Argument(..., help="A VNN-COMP instances CSV (onnx,vnnlib,timeout; paths relative to it)."),
     out: Path = typer.Option(..., "--out", help="Results folder: results.csv, results/*.txt, certificates/*.json."),
     method: str = typer.Option("bab", "--method", help="Bounding method: bab (default), ibp, crown or alpha."),
+    split: str = typer.Option("auto", "--split", help="How bab splits: input, relu (neurons), or auto (by input size)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per instance, instead of the CSV's."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary table."),
 ) -> None:
@@ -318,7 +320,7 @@ def vnncomp(
 
     if not instances.is_file():
         raise UserError(f"{instances}: no such instances CSV")
-    summary = run_instances(instances, out, timeout_override=timeout, method=method, progress=not quiet)
+    summary = run_instances(instances, out, timeout_override=timeout, method=method, split=split, progress=not quiet)
     if quiet:  # otherwise run_instances has printed its table and summary
         console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
 

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from .bounds import verify as bound
-from .bounds.bab import TIME_UP, bab, check_bab_certificate
+from .bounds.bab import SPLITS, TIME_UP, bab, check_bab_certificate
 from .bounds.falsify import falsify, format_witness
 from .cert import check_certificate
 from .cert.check import least_value
@@ -82,9 +82,10 @@ def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> 
 
 
 def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
-              falsify_s: float = 0.0) -> list[BoxResult]:
+              falsify_s: float = 0.0, split: str = "auto") -> list[BoxResult]:
     """Answer every box in turn; boxes left when the time is up are answered `timeout`.
 
+    `split` is how bab splits: "input", "relu" or "auto" (by the input's size; see bounds.bab).
     With `falsify_s` > 0, a box the bounds leave open is searched for a counterexample for up to
     that many seconds (the open pieces, for bab); one found, and re-checked exactly, makes the
     box `violated`, the witness in VNN-COMP text as the reason.
@@ -93,6 +94,7 @@ def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
         raise UserError(f"--method {method}: available methods are {', '.join(METHODS)}")
     if method == "bab" and query.prop is None:
         raise UserError("--method bab needs a property to prove (--vnnlib, or --input with --eps and --label)")
+    known_split(split)
     start = time.perf_counter()
     results = []
     for k, box in enumerate(query.boxes):
@@ -102,21 +104,26 @@ def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
             results.append(BoxResult(k, "timeout", f"no time left after {timeout} s", (), (), None, None, 0.0))
             continue
         shaped = box.reshape(_single_input(graph).shape)
-        result, open_boxes = _bound(graph, shaped, query.prop, method, left)
+        result, open_boxes = _bound(graph, shaped, query.prop, method, left, split)
         if result.verdict != "holds" and falsify_s > 0 and query.prop is not None:
             result = _falsified(graph, list(open_boxes) or [shaped], query.prop, falsify_s, k) or result
         results.append(replace(result, index=k, seconds=time.perf_counter() - t0))
     return results
 
 
-def _bound(graph: Graph, box: Box, prop: Property | None, method: str,
-           left: float | None) -> tuple[BoxResult, tuple[Box, ...]]:
+def known_split(split: str) -> None:
+    if split not in SPLITS:
+        raise UserError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+
+
+def _bound(graph: Graph, box: Box, prop: Property | None, method: str, left: float | None,
+           split: str) -> tuple[BoxResult, tuple[Box, ...]]:
     """One box by one method: the result (seconds unset) and, for bab, the pieces left open."""
     if method != "bab":
         verdict, cert, reason = bound(graph, box, prop, method=method)
         return _result(0, verdict, reason, cert, prop, 0.0), ()
     assert prop is not None
-    proof = prove_box(graph, box, prop, method, BAB_BUDGET if left is None else left)
+    proof = prove_box(graph, box, prop, method, BAB_BUDGET if left is None else left, split=split)
     return BoxResult(0, proof.verdict, proof.reason, (), (), None, proof.certificate, 0.0), proof.open_boxes
 
 
@@ -132,11 +139,12 @@ class Proof:
 
 
 def prove_box(graph: Graph, box: Box, prop: Property, method: str, budget_s: float,
-              deadline: float | None = None) -> Proof:
-    """Prove `prop` on `box` by `method` (bab within `budget_s` seconds, or one float bound pass), then
-    check the certificate exactly (a bab check gives up at `deadline`, a `time.monotonic()` value)."""
+              deadline: float | None = None, split: str = "auto") -> Proof:
+    """Prove `prop` on `box` by `method` (bab, splitting as `split` says, within `budget_s` seconds, or
+    one float bound pass), then check the certificate exactly (a bab check gives up at `deadline`, a
+    `time.monotonic()` value)."""
     if method == "bab":
-        found = bab(graph, box, prop, budget_s=budget_s)
+        found = bab(graph, box, prop, budget_s=budget_s, split=split)
         if found.verdict != "holds" or found.certificate is None:
             return Proof(found.verdict, None, found.open_boxes or (box,), found.reason)
         text = found.certificate

@@ -37,7 +37,7 @@ from .frontends.onnx_import import load_onnx
 from .ir import Graph
 from .spec import parse_vnnlib
 from .spec.vnnlib import VnnlibSpec
-from .verify import METHODS, prove_box
+from .verify import METHODS, known_split, prove_box
 
 FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate")
 FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most FIRST_MAX seconds)
@@ -134,9 +134,10 @@ class _Models:
         return self.specs[path]
 
 
-def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -> Outcome:
-    """Answer one instance within `timeout` seconds (see the module docstring)."""
+def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", split: str = "auto") -> Outcome:
+    """Answer one instance within `timeout` seconds (see the module docstring); bab splits as `split` says."""
     _known(method)
+    known_split(split)
     start = time.monotonic()
     left: Callable[[], float] = lambda: timeout - (time.monotonic() - start)  # noqa: E731
     prop = spec.output_property
@@ -150,7 +151,8 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab") -
         if left() <= 0:
             open_boxes.append(box)
             continue
-        proof = prove_box(graph, box, prop, method, left() - LAST_SLICE * timeout, start + (1 + CHECK_GRACE) * timeout)
+        proof = prove_box(graph, box, prop, method, left() - LAST_SLICE * timeout, start + (1 + CHECK_GRACE) * timeout,
+                          split)
         reasons.append(proof.reason)
         certificates.append(proof.certificate)
         open_boxes.extend(proof.open_boxes)
@@ -223,12 +225,13 @@ class RunSummary:
 
 
 def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override: float | None = None,
-                  method: str = "bab", progress: bool = True) -> RunSummary:
+                  method: str = "bab", split: str = "auto", progress: bool = True) -> RunSummary:
     """Answer every instance of `csv_path` into `out_dir` (see the module docstring); resumes."""
     from rich.console import Console
     from rich.progress import Progress
 
     _known(method)
+    known_split(split)
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     instances = read_instances(csv_path, timeout_override)
@@ -243,7 +246,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
             if _done(inst, out_dir, rows.get(key)):
                 skipped += 1
             else:
-                outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method)
+                outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method, split)
                 rows[key] = _write(inst, out_dir, outcome)
                 _save(out_dir, rows)
                 solved += 1

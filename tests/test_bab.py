@@ -365,3 +365,14 @@ def test_the_split_is_chosen_by_the_input_size():
         choose_split("neurons", small)
     with pytest.raises(UserError, match="needs hidden='crown'"):
         choose_split("relu", small, hidden="ibp")
+
+
+def test_run_query_passes_the_split_on():
+    from pytorch2lean.verify import run_query, vnnlib_query
+
+    graph = load_onnx(FIXTURES / "onnx" / "test_tiny.onnx")
+    query = vnnlib_query(graph, FIXTURES / "vnnlib" / "test_tiny.vnnlib")
+    (result,) = run_query(graph, query, "bab", timeout=30, split="relu")
+    assert result.verdict == "holds" and '"dim"' not in result.certificate
+    with pytest.raises(UserError, match="--split neurons: choose one of auto, input, relu"):
+        run_query(graph, query, "bab", timeout=30, split="neurons")

@@ -153,3 +153,19 @@ def test_no_sat_from_a_float_checked_witness(tmp_path):
     (tmp_path / "i.csv").write_text("sig.onnx,p.vnnlib,2\n")
     summary = run_instances(tmp_path / "i.csv", tmp_path / "out", progress=False)
     assert summary.rows[0]["result"] in ("unknown", "timeout")
+
+
+def test_relu_splitting_and_a_bad_split(tmp_path):
+    """--split relu certifies the fixture instances too (leaves state their cases); a bad name fails first."""
+    import json
+
+    csv_path = _fixture_csv(tmp_path)
+    out = tmp_path / "relu"
+    summary = run_instances(csv_path, out, split="relu", progress=False)
+    assert summary.counts()["unsat"] == 3
+    for row in summary.rows:
+        _assert_certified(csv_path, out, row)
+        doc = json.loads((out / row["certificate"]).read_text())
+        assert "dim" not in json.dumps(doc["tree"])  # no input split
+    with pytest.raises(UserError, match="--split neurons: choose one of auto, input, relu"):
+        run_instances(csv_path, tmp_path / "x", split="neurons", progress=False)
