@@ -376,3 +376,19 @@ def test_run_query_passes_the_split_on():
     assert result.verdict == "holds" and '"dim"' not in result.certificate
     with pytest.raises(UserError, match="--split neurons: choose one of auto, input, relu"):
         run_query(graph, query, "bab", timeout=30, split="neurons")
+
+
+def test_a_later_leaf_is_checked_on_its_own_numbers(relu_case):
+    """The checker remembers what leaves share, by their exact numbers: a later leaf that states a
+    shared node's bound one step too tight (or a wrong relaxation there) is still rejected."""
+    graph, box, prop, result = relu_case
+    doc = json.loads(result.certificate)
+    last = doc["leaves"][-1]
+    tight = json.loads(json.dumps(doc))
+    tight["leaves"][-1]["bounds"]["l0"]["lower"][0] = str(Fraction(last["bounds"]["l0"]["lower"][0]) + Fraction(1, 2**20))
+    checked = check_bab_certificate(graph, json.dumps(tight), box=box.reshape((3,)), prop=prop)
+    assert not checked.ok and f"leaves[{len(doc['leaves']) - 1}]" in checked.reason and "'l0'" in checked.reason
+    steep = json.loads(json.dumps(doc))
+    steep["leaves"][-1]["crown"]["relaxations"]["a0"]["upper_intercept"] = ["0"] * 10
+    checked = check_bab_certificate(graph, json.dumps(steep), box=box.reshape((3,)), prop=prop)
+    assert not checked.ok and "'a0'" in checked.reason, checked.reason

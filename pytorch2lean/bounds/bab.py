@@ -289,6 +289,10 @@ class _Piece:
     lo: np.ndarray
     hi: np.ndarray
 
+    def box(self, shape: tuple[int, ...]) -> Box:
+        """The piece's exact box."""
+        return Box(tuple(self.lower), tuple(self.upper), shape)
+
 
 def split_point(lo: Fraction, hi: Fraction) -> Fraction | None:
     """A dyadic strictly inside (lo, hi) near the middle, as short as that allows (None when lo == hi).
@@ -344,23 +348,23 @@ def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabRes
     lo, hi = (a.astype(np.float64).reshape(-1) for a in box.reshape(b.input.shape).to_float_arrays())
     queue = [_Piece(0, list(flat.lower), list(flat.upper), lo, hi)]
     tree: dict[int, Entry] = {}
-    leaves: list[Box] = []
+    certs: list[Certificate] = []
     stuck: list[_Piece] = []
-    while queue and time.monotonic() < deadline and len(leaves) <= max_leaves:
+    while queue and time.monotonic() < deadline and len(certs) <= max_leaves:
         batch, queue = queue[-BATCH[b.hidden]:], queue[:-BATCH[b.hidden]]  # depth first: the newest pieces
         ev = b.evaluate(np.stack([p.lo for p in batch]), np.stack([p.hi for p in batch]))
-        for piece, m, g in zip(batch, ev.margin, b.input_coefficients(ev)):
-            if (m > 0).all():
-                tree[piece.slot] = len(leaves)
-                leaves.append(Box(tuple(piece.lower), tuple(piece.upper), flat.shape))
-            else:
+        easy = _proven_by(cheap, batch) if cheap is not b else [False] * len(batch)
+        for piece, m, g, ok in zip(batch, ev.margin, b.input_coefficients(ev), easy):
+            cert = _leaf_certificate(b, cheap if ok else None, piece.box(flat.shape)) if (m > 0).all() else None
+            if cert is not None and cert.verdict == "holds":
+                tree[piece.slot] = len(certs)
+                certs.append(cert)
+            else:  # unproven, or proven in the batch but not alone on the grid: split it further
                 children = _split(piece, g, tree)
                 (queue.extend if children else stuck.append)(children or piece)  # type: ignore[arg-type]
-    open_boxes = tuple(Box(tuple(p.lower), tuple(p.upper), flat.shape) for p in queue + stuck)
+    open_boxes = tuple(p.box(flat.shape) for p in queue + stuck)
     if open_boxes:
-        return _unproven(len(open_boxes), open_boxes, len(leaves), deadline, bool(queue), "boxes too thin to split")
-    easy = _proven_by(cheap, leaves) if cheap is not b else [False] * len(leaves)
-    certs = [_leaf_certificate(b, cheap if ok else None, leaf) for leaf, ok in zip(leaves, easy)]
+        return _unproven(len(open_boxes), open_boxes, len(certs), deadline, bool(queue), "boxes too thin to split")
     return _finish(b, box, tree, certs, "input splitting")
 
 
@@ -406,14 +410,9 @@ def _finish(b: Bounder, box: Box, tree: dict[int, Entry], certs: list[Certificat
     return BabResult(verdict, text, (), len(certs), f"{len(certs)} leaves proven by {how}")
 
 
-def _proven_by(b: Bounder, leaves: list[Box]) -> list[bool]:
-    """Which leaves `b`'s float pass proves (one batched pass per BATCH leaves)."""
-    out: list[bool] = []
-    for i in range(0, len(leaves), BATCH[b.hidden]):
-        floats = [leaf.reshape(b.input.shape).to_float_arrays() for leaf in leaves[i:i + BATCH[b.hidden]]]
-        lo, hi = (np.stack([f[k].astype(np.float64).reshape(-1) for f in floats]) for k in (0, 1))
-        out.extend((b.evaluate(lo, hi).margin > 0).all(axis=1).tolist())
-    return out
+def _proven_by(b: Bounder, pieces: list[_Piece]) -> list[bool]:
+    """Which pieces `b`'s float pass proves (one batched pass)."""
+    return (b.evaluate(np.stack([p.lo for p in pieces]), np.stack([p.hi for p in pieces])).margin > 0).all(axis=1).tolist()
 
 
 def _leaf_certificate(b: Bounder, cheap: Bounder | None, leaf: Box) -> Certificate:
@@ -472,6 +471,7 @@ class _Walk:
         self.graph, self.prop, self.leaves, self.deadline = graph, prop, leaves, deadline
         self.shapes = {n.id: n.shape for n in graph.nodes}
         self.used: set[int] = set()
+        self.memo: dict[Any, Interval] = {}  # required intervals the leaves share (`cert.check`)
 
     def visit(self, node: Reader, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
         if isinstance(node.data, dict) and "leaf" in node.data:
@@ -510,7 +510,7 @@ class _Walk:
         if cert.verdict != "holds":
             raise CertificateError(f"leaves[{k}]: the leaf certificate claims no verdict")
         result = check(self.graph, cert, box=Box(tuple(lower), tuple(upper), (len(lower),)), prop=self.prop,
-                       cases=cases)
+                       cases=cases, memo=self.memo if cases else None)  # input-split leaves share nothing
         if not result.ok:
             raise CertificateError(f"leaves[{k}] (at {where}): {result.reason}")
 

@@ -70,16 +70,22 @@ def check_certificate(graph: Graph, text: str, *, box: Box | Mapping[str, Box] |
 
 
 def check(graph: Graph, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None,
-          prop: Claim | None = None, cases: Sequence[Case] | None = None) -> CheckResult:
-    """Check a parsed certificate exactly; see the module docstring for what is checked."""
+          prop: Claim | None = None, cases: Sequence[Case] | None = None,
+          memo: dict[Any, Interval] | None = None) -> CheckResult:
+    """Check a parsed certificate exactly; see the module docstring for what is checked.
+
+    `memo` (a dict kept across certificates about this graph) remembers each node's required interval
+    under the exact stated numbers it was computed from: the leaves of a branch-and-bound tree on one
+    box share every node before their first case, and each is computed once.
+    """
     try:
-        return CheckResult(True, _check(validate(graph), cert, box, prop, cases))
+        return CheckResult(True, _check(validate(graph), cert, box, prop, cases, memo))
     except Rejected as e:
         return CheckResult(False, str(e))
 
 
 def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
-           cases: Sequence[Case] | None) -> str:
+           cases: Sequence[Case] | None, memo: dict[Any, Interval] | None) -> str:
     _check_header(graph, cert)
     if box is not None and dict(cert.inputs) != input_boxes(_input_shapes(graph), box):
         raise Rejected("the certificate's input box is not the box asked about")
@@ -91,11 +97,11 @@ def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None,
     stated = dict(cert.bounds)
     crown = None if cert.crown is None else _Crown(graph, cert.crown)
     restrict = _Cases(graph, cert.cases)
+    read: list[Any] = [cert.graph_digest, cert.inputs]  # what a node's required interval is computed from
     for node in graph.nodes:
-        required = node_interval(node, env)
-        if crown is not None:
-            crown.check_relaxations(node, env)  # before any back-substitution uses them
-            required = crown.tighten(node, required, env)
+        read.append(None if crown is None else crown.stated_for(node))
+        required = _required(node, env, crown, memo, tuple(read))
+        read.append(stated[node.id])
         required, empty = restrict(node, required)
         if empty:
             return f"certificate holds vacuously: {empty}, so no input of the box satisfies the cases"
@@ -107,6 +113,23 @@ def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None,
     if failure:
         raise Rejected(f"property not proven: {failure}")
     return f"certificate holds: bounds of all {len(graph.nodes)} nodes hold, and they imply the property"
+
+
+def _required(node: Node, env: Mapping[str, Interval], crown: _Crown | None, memo: dict[Any, Interval] | None,
+              key: tuple[Any, ...]) -> Interval:
+    """The node's exact interval from its inputs' stated bounds, tightened by back-substitution for
+    a CROWN certificate (its relaxation checked first); remembered in `memo` under `key`: every
+    stated number it depends on (the box, the earlier nodes' bounds and relaxations, its own
+    relaxation and rows), compared exactly."""
+    if memo is not None and key in memo:
+        return memo[key]
+    required = node_interval(node, env)
+    if crown is not None:
+        crown.check_relaxations(node, env)  # before any back-substitution uses them
+        required = crown.tighten(node, required, env)
+    if memo is not None:
+        memo[key] = required
+    return required
 
 
 def _input_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
@@ -280,7 +303,12 @@ class _Crown:
                 raise Rejected(f"crown.backsub_rows: {name!r} has {math.prod(self.nodes[name].shape)} elements, "
                                f"index {index[-1]} is out of range")
         self.relaxations = self._arrays("relaxations", dict(part.relaxations), ())
+        self.stated = dict(part.relaxations)
         self.claim_relaxations = dict(part.claim_relaxations)
+
+    def stated_for(self, node: Node) -> tuple[Any, ...]:
+        """What this part states about the node: its relaxation, and whether and where it is back-substituted."""
+        return self.stated.get(node.id), node.id in self.backsub, self.rows.get(node.id)
 
     def _arrays(self, what: str, stated: Mapping[str, StatedRelaxation], rows: tuple[int, ...]) -> dict[str, Any]:
         out = {}
