@@ -6,7 +6,7 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.WellFormed`: `checkWF`, `inferShapes` and their soundness theorems.
 * `Pytorch2Lean.Denote`: `denote`, exact over `Q`, through an `Enclosure` for `exp`/`sqrt`/...
 * `Pytorch2Lean.Spec`: `InBox`, `Safe`: the statements checkers prove.
-* `Pytorch2Lean.Causal`: `CausalAttention`: a causal attention mask and where it is added.
+* `Pytorch2Lean.Causal`: `CausalDeps`: a position-dependency analysis and its causality checker.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util

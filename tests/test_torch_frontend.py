@@ -27,7 +27,7 @@ import torch.nn.functional as F  # noqa: E402
 from pytorch2lean.checkpoints import load_checkpoint, load_tensors  # noqa: E402
 from pytorch2lean.errors import FrontendError  # noqa: E402
 from pytorch2lean.frontends.torch_export import (  # noqa: E402
-    MASK_VALUE, load_torch, lower_program, supported_ops,
+    load_torch, lower_program, supported_ops,
 )
 from pytorch2lean.ir import Graph, dumps, validate  # noqa: E402
 from pytorch2lean.ir.graph import CONSTANTS_KEY  # noqa: E402
@@ -112,6 +112,8 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "attention_causal": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, is_causal=True)), (2, 5, 4)),
     "attention_causal_cross": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x[:, :3], x, x, is_causal=True, scale=0.3)), (2, 5, 4)),
     "attention_float_mask": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_mask), buf_mask=r(5, 5)), (1, 5, 4)),
+    "attention_bool_mask": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_keep),
+                                       buf_keep=(r(5, 5) > 0) | torch.eye(5, dtype=torch.bool)), (1, 5, 4)),
     "reshapes": (lambda: Fn(lambda s, x: torch.cat([x.view(2, 12), x.reshape(2, 3, 4).flatten(1), x.unsqueeze(0).squeeze(0).flatten(2).flatten(1)], 1)), (2, 3, 2, 2)),
     "flatten_all": (lambda: Fn(lambda s, x: torch.flatten(x).unflatten(0, (3, 8))), (2, 3, 4)),
     "permutes": (lambda: Fn(lambda s, x: x.permute(2, 0, 1).transpose(0, 1).mT.contiguous() + x.transpose(-1, 0).swapaxes(1, 1)), (3, 4, 3)),
@@ -201,16 +203,26 @@ def test_data_moves_are_bit_exact() -> None:
     assert np.array_equal(ours[0], theirs[0])
 
 
-def test_causal_mask_is_finite_and_masks_exactly() -> None:
+def test_causal_mask_is_a_keep_mask_and_masks_exactly() -> None:
+    """is_causal lowers to masked_softmax with the 0/1 lower triangle: masked weights are exactly 0."""
     graph = lowered(CASES["attention_causal_cross"][0](), (2, 5, 4))
     mask = graph.param("scaled_dot_product_attention.mask").array
-    assert mask.shape == (3, 5)
-    assert np.array_equal(mask, np.where(np.triu(np.ones((3, 5)), k=1) > 0, np.float32(MASK_VALUE), 0).astype(np.float32))
+    assert np.array_equal(mask, np.tril(np.ones((3, 5), np.float32)))
+    assert graph.node("scaled_dot_product_attention.weights").op == "masked_softmax"
     graph = validate(replace(graph, outputs=graph.outputs + ("scaled_dot_product_attention.weights",)))
-    xs = np.random.default_rng(0).standard_normal((4, 2, 5, 4)).astype(np.float32)
+    xs = np.random.default_rng(0).standard_normal((4, 2, 5, 4)).astype(np.float32) * 1e4
     weights = execute(graph, {"x": xs})["scaled_dot_product_attention.weights"]
-    above = np.broadcast_to(mask < 0, weights.shape)
-    assert np.all(weights[above] == 0) and np.all(weights[~above] > 0)
+    above = np.broadcast_to(mask == 0, weights.shape)
+    assert np.all(weights[above] == 0) and np.all(weights[~above] >= 0)
+
+
+def test_boolean_mask_keeps_where_true_and_a_float_mask_stays_additive() -> None:
+    boolean = lowered(CASES["attention_bool_mask"][0](), (1, 5, 4))
+    keep = CASES["attention_bool_mask"][0]().buf_keep.numpy()
+    assert np.array_equal(boolean.param("scaled_dot_product_attention.keep").array, keep.astype(np.float32))
+    assert "scaled_dot_product_attention.keep" in boolean.constants
+    additive = lowered(CASES["attention_float_mask"][0](), (1, 5, 4))
+    assert [n.op for n in additive.nodes if n.id.endswith((".masked", ".weights"))] == ["add", "softmax"]
 
 
 # ---- the graph's names, inputs and outputs -------------------------------------------------------
@@ -310,7 +322,6 @@ def test_unsupported_op_inside_a_library_module_names_the_calling_line(tmp_path:
 
 @pytest.mark.parametrize("module, shape, words", [
     (nn.AvgPool2d(2, divisor_override=3), (1, 1, 4, 4), "divisor_override=3"),
-    (Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_m), buf_m=torch.ones(3, 3, dtype=torch.bool)), (1, 3, 2), "boolean mask"),
     (Fn(lambda s, x: torch.add(x, x, alpha=2)), (1, 3), "alpha=2"),
     (Fn(lambda s, x: torch.div(x, 2.0, rounding_mode="floor")), (1, 3), "rounding_mode='floor'"),
     (nn.AdaptiveAvgPool2d(3), (1, 1, 4, 4), "only output sizes dividing"),

@@ -1,6 +1,6 @@
 """Every zoo model, loaded from its PyTorch factory and checkpoint, exports to a Lake project the
 Lean kernel accepts, with its well-formedness and output-shape theorems on no extra axioms (and, for the GPT block, the
-causal attention-mask theorem)."""
+causal dependency theorem `causalDeps`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pytorch2lean.model import load_model  # noqa: E402
 TOOLCHAIN = find_toolchain()
 ZOO = Path(__file__).resolve().parents[1] / "examples" / "zoo"
 MODELS = ("mlp", "cnn", "resnet_block", "vit_block", "gpt_block")
-CAUSAL = {"gpt_block": ("causalMask0",)}
+CAUSAL = {"gpt_block": ("causalDeps",)}
 pytestmark = pytest.mark.skipif(TOOLCHAIN is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
 
 

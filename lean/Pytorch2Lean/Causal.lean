@@ -1,169 +1,222 @@
 /-
-The attention-mask contract of causal self-attention: the twin of `pytorch2lean/lean/causal.py`.
+Causal sequence models: a position-dependency analysis of the graph and its checker, the twin of
+`pytorch2lean/lean/causal.py`.
 
-The torch frontend lowers `scaled_dot_product_attention(is_causal=True)` to
-`softmax(scores + mask)` with an additive `L × L` constant `mask`: `0` where key `j ≤` query `i`
-and `-10^9` above the diagonal. `CausalAttention g P k L` says two things about parameter `k`:
+`depValues g P inp ax` runs the graph on *dependency masks* instead of numbers: every element of
+every value gets a natural number whose bit `j` says "this element may depend on position `j`"
+of axis `ax` of input `inp`. Element `e` of that input has the single bit of its index along the
+axis, every other input and every parameter has `0`. Each element also carries one bit `nz`,
+cleared only where the element is known to be exactly zero (see `maskQ`). Each op combines its
+operands' masks by a rule mirroring its denotation (`Denote.lean`):
 
-* `CausalMask`: its values (as `denote` reads them from `P`) are `0` on and below the diagonal
-  and at most `-10^9` above it;
-* `MaskFeedsScores`: in the graph, the mask is used only as the second operand of `add` nodes
-  whose result has trailing axes `L × L` (so entry `(i, j)` of the mask meets the score of query
-  `i` and key `j`), each such sum is an operand of at least one node and of no node but a
-  softmax over its last (key) axis, and it is not a graph output.
+* elementwise and broadcasting ops OR the masks of the elements they read (`binaryEval` itself,
+  on masks); `reshape`/`flatten` keep flat order; `transpose`, `slice`, `concat`, `pad` run their
+  own evaluation (`evalExact`) on the masks, so masks move exactly as values do (a constant pad
+  cell depends on nothing);
+* `linear` and `layernorm` OR over the whole row or block they read (their other operands are
+  parameters in a well-formed graph: no dependency), `softmax` over its fiber; `matmul` gives
+  `out(i, j)` the OR of `a(i, l) ||| b(l, j)` over the `l` where `a(i, l)` is not known to be
+  exactly zero (`matmulWith`, the structure `matmulEval` uses);
+* `maskedSoftmax`: a masked output entry is exactly zero, so it depends on nothing (and is known
+  to be zero); a kept one ORs the kept entries of its row. Which entries are kept comes from the
+  mask's *values* in `P` (the same `keptOf`/`maskedRows` the denotation uses);
+* every other op (convolutions, pooling, batchnorm, ...) makes each output element depend on all
+  positions: the sound default.
 
-It does not say that output position `i` is independent of inputs at positions `> i`: with a
-finite additive mask the exact softmax gives a future key a weight that is positive, though
-below `exp(-10^9 + s - max)` for the row's scores `s`. Nor does it say which axis of the scores
-a query position is: that is the graph itself, which the kernel has checked only for shapes.
+`checkCausalDeps g P inp ax outAx` checks that every element of every graph output at position
+`i` along axis `outAx` has a mask within bits `0 .. i`, i.e. `mask < 2 ^ (i + 1)`;
+`checkCausalDeps_sound` turns `true` into `CausalDeps`, a statement about the analysis.
+
+What is NOT proved in Lean: that the analysis over-approximates `denote`, i.e. that changing the
+inputs at positions outside an element's mask leaves that element of `denote E g P x` unchanged
+(for a well-formed `g`). That link (a per-op lemma for each rule above, through
+`evalNode`/`runNodes`) is tested instead: the Python twin agrees with this checker on generated
+and mutated graphs, the runtime's float32 outputs at positions `≤ i` are bit-identical when inputs
+at positions `> i` change, and the twin's masks contain every dependency that a brute-force
+perturbation probe finds (`tests/test_causal_mask.py`).
 -/
-import Pytorch2Lean.Q
-import Pytorch2Lean.WellFormed
+import Pytorch2Lean.Denote
 
 namespace Pytorch2Lean
 
-/-- `-10^9`, the mask value of a future key. -/
-def maskFloor : Q := -(1000000000 : Q)
+/-! ### Masks and their combinations -/
 
-/-- A row-major `L × L` matrix `m` is a causal additive mask. -/
-structure CausalMask (m : List Q) (L : Nat) : Prop where
-  /-- The mask has `L * L` entries. -/
-  size : m.length = L * L
-  /-- Entry `(i, j)` with key `j ≤` query `i` is zero. -/
-  lower : ∀ i j, j ≤ i → i < L → nthD m (i * L + j) 0 = 0
-  /-- Entry `(i, j)` with key `j >` query `i` is at most `-10^9`. -/
-  upper : ∀ i j, i < j → j < L → nthD m (i * L + j) 0 ≤ maskFloor
+/-- The carried value `n`, as the rational `n` so that code moving values moves masks too. A
+carried value is `2 * mask + nz`: the dependency mask shifted up one bit, and `nz`, which is `0`
+only for an element known to be exactly zero (a masked entry of a masked softmax, or a copy of
+one). `nz` is what lets `matmul` drop a term with an exactly zero factor, as `weights @ v` must
+for the keys that a causal mask hides. -/
+def maskQ (n : Nat) : Q := ⟨false, n, nat_lit 1⟩
 
-/-- The check of entry `(i, j)` of a causal mask. -/
-def maskEntryOk (m : List Q) (L i j : Nat) : Bool :=
-  cond (Nat.ble j i) (decide (nthD m (i * L + j) 0 = 0)) (Q.ble (nthD m (i * L + j) 0) maskFloor)
+/-- `acc` OR every carried value of `l`; each step is evaluated before the next (`natFresh`), so a
+long row builds no deep term in the kernel. -/
+def orAcc : List Q → Nat → Nat
+  | [], acc => acc
+  | q :: qs, acc => natFresh (Nat.lor acc q.num) (orAcc qs)
 
-/-- The causal-mask checker, evaluated by the kernel. -/
-def checkCausalMask (m : List Q) (L : Nat) : Bool :=
-  Nat.beq m.length (L * L) && allBelow L (fun i => allBelow L (fun j => maskEntryOk m L i j))
+/-- The OR of the carried values of a list: the OR of the masks, shifted, and of the `nz` bits. -/
+def orAll (l : List Q) : Nat := orAcc l 0
 
-/-- `true` when node `c` is a softmax over the last axis of the single operand `v`. -/
-def softmaxLastOf (v : Nat) (c : Node) : Bool :=
-  decide (c.op = .softmax) && decide (c.args = [v]) &&
-    (match attrInt c.attrs .axis with
-      | some a => decide (a = -1)
-      | none => false)
+/-- A carried value with mask `m >>> 1` that may be nonzero. -/
+def nzQ (m : Nat) : Q := maskQ (Nat.lor m 1)
 
-/-- `true` when the value `v` is used, only by softmaxes over its last axis, and is no output. -/
-def onlySoftmaxed (g : Graph) (v : Nat) : Bool :=
-  g.nodes.any (fun c => memNat v c.args) && g.nodes.all (fun c => !(memNat v c.args) || softmaxLastOf v c) &&
-    !(memNat v g.outputs)
+/-- Both operands combined by an op that may make anything of them: masks ORed, maybe nonzero. -/
+def qor (a b : Q) : Q := nzQ (Nat.lor a.num b.num)
 
-/-- `true` when node `n` (value `v`) adds the mask `m` to scores of trailing shape `L × L`, and
-only softmaxes over the last axis read the sum. -/
-def maskAddOk (g : Graph) (m L v : Nat) (n : Node) : Bool :=
-  decide (n.op = .add) && decide (n.args.drop 1 = [m]) && decide (n.shape.drop (n.shape.length - 2) = [L, L]) &&
-    onlySoftmaxed g v
+/-- Every element of shape `o` carries `all` (every position, maybe nonzero). -/
+def allOf (o : Shape) (all : Nat) : List Q := List.replicate (prod o) (maskQ all)
 
-/-- The structural checker: every node using value `m` is a `maskAddOk` node, and one does. -/
-def checkMaskFeeds (g : Graph) (m L : Nat) : Bool :=
-  g.nodes.any (fun c => memNat m c.args) &&
-    allBelow g.nodes.length (fun a => match nth g.nodes a with
-      | some n => !(memNat m n.args) || maskAddOk g m L (g.inputs.length + g.params.length + a) n
-      | none => true)
+/-- `rows` rows of `n` carried values, each replaced by `n'` copies of its OR. -/
+def rowDeps (n rows n' : Nat) (data : List Q) : List Q :=
+  concatMap (fun r => natFresh (orAll r) (fun m => List.replicate n' (nzQ m))) (chunks n rows data)
 
-/-- Value `v` is read by some node, by softmaxes over the last axis only, and is not an output. -/
-structure OnlySoftmaxed (g : Graph) (v : Nat) : Prop where
-  /-- Some node reads `v`. -/
-  read : ∃ c, c ∈ g.nodes ∧ v ∈ c.args
-  /-- Every node reading `v` is `softmax(v)` over axis `-1`. -/
-  softmax : ∀ c, c ∈ g.nodes → v ∈ c.args →
-    c.op = .softmax ∧ c.args = [v] ∧ attrInt c.attrs .axis = some (-1)
-  /-- `v` is not an output of the graph. -/
-  notOutput : ¬ v ∈ g.outputs
+/-- Row `i` of a `matmul` block from row `i` of `a` and the rows of `b`: `acc` (the row so far,
+`n` numbers) ORed with `a(i, l) ||| b(l, ·)` for every `l` where `a(i, l)` is not known to be
+exactly zero (a zero factor makes the term zero whatever `b(l, ·)` is). -/
+def rowTimes : List Q → List (List Q) → List Nat → List Nat
+  | a :: as, br :: brs, acc =>
+    rowTimes as brs (cond (Nat.beq (Nat.land a.num 1) 1) (zipWithL (fun x b => Nat.lor x (Nat.lor a.num b.num)) acc br) acc)
+  | _, _, acc => acc
 
-/-- The value `m` (the mask) is added to attention scores right before a softmax over keys. -/
-structure MaskFeedsScores (g : Graph) (m L : Nat) : Prop where
-  /-- Some node reads the mask. -/
-  used : ∃ c, c ∈ g.nodes ∧ m ∈ c.args
-  /-- Node `a` (value `nIn + nPar + a`) reading the mask is `add(_, m)` of trailing shape
-  `L × L`, and its sum is only softmaxed over the last axis. -/
-  adds : ∀ a n, nth g.nodes a = some n → m ∈ n.args →
-    n.op = .add ∧ n.args.drop 1 = [m] ∧ n.shape.drop (n.shape.length - 2) = [L, L] ∧
-      OnlySoftmaxed g (g.inputs.length + g.params.length + a)
+/-- A `matmul` block of `a` (`m × k`) and `b` (`k × n`): entry `(i, j)` ORs `a(i, l) ||| b(l, j)`
+over the `l` where `a(i, l)` is not known to be exactly zero. -/
+def matmulDeps (a b : List Q) (k n m : Nat) : List Q :=
+  let rows := chunks n k b
+  concatMap (fun r => (rowTimes r rows (List.replicate n 0)).map nzQ) (chunks k m a)
 
-/-- Parameter `k` of `g`, with values `P`, is a causal `L × L` mask feeding attention softmaxes. -/
-structure CausalAttention (g : Graph) (P : List (List Q)) (k L : Nat) : Prop where
-  /-- The mask's values are causal. -/
-  mask : CausalMask (nthD P k []) L
-  /-- The mask feeds the attention scores. -/
-  feeds : MaskFeedsScores g (g.inputs.length + k) L
+/-- A `maskedSoftmax` row: masked entries are exactly zero and depend on nothing, kept ones
+depend on the kept entries. -/
+def maskedRowDeps (v keep : List Q) : List Q :=
+  natFresh (orAll (keptOf keep v)) (fun m => keep.map (fun k => cond (Q.isZero k) Q.zero (nzQ m)))
 
-/-- The whole checker, evaluated by the kernel. -/
-def checkCausal (g : Graph) (P : List (List Q)) (k L : Nat) : Bool :=
-  checkCausalMask (nthD P k []) L && checkMaskFeeds g (g.inputs.length + k) L
+/-- A `pad` whose constant cells carry `1` (no dependency, maybe nonzero): the float32 `1.0`. -/
+def constantCells (attrs : Attrs) : Attrs :=
+  attrs.map (fun p => cond (decide (p.1 = .value)) (.value, .float 0x3f800000) p)
 
-/-! ### Soundness -/
+/-- The carried values of the output of `op` (shape `o`) from its operands'; `keep` holds the
+values of a `maskedSoftmax` mask operand when it is a parameter; `all` is every position. -/
+def depOp (all : Nat) (keep : Option Tensor) (op : OpTag) (attrs : Attrs) (args : List Tensor)
+    (o : Shape) : List Q :=
+  match op, args with
+  | .add, [a, b] | .sub, [a, b] | .mul, [a, b] | .div, [a, b] => binaryEval qor a b o
+  | .neg, [x] | .relu, [x] | .leakyRelu, [x] | .sigmoid, [x] | .tanh, [x] | .gelu, [x] =>
+    x.data.map (fun q => nzQ q.num)
+  | .flatten, [x] | .reshape, [x] => x.data
+  | .transpose, _ | .slice, _ | .concat, _ => (evalExact op attrs args o).getD (allOf o all)
+  | .pad, [x] => (padEval (constantCells attrs) x).getD (allOf o all)
+  | .linear, x :: _ => rowDeps (lastD x.shape) (prod x.shape / lastD x.shape) (lastD o) x.data
+  | .layernorm, x :: _ =>
+    (obind (attrInt attrs .axis) fun axis => (normAxis axis x.shape.length).map fun k =>
+      rowDeps (prod (x.shape.drop k)) (prod (x.shape.take k)) (prod (x.shape.drop k)) x.data).getD (allOf o all)
+  | .softmax, [x] =>
+    (obind (attrInt attrs .axis) fun axis => (normAxis axis x.shape.length).map fun k =>
+      alongAxis x.shape k x.data (fun v => List.replicate v.length (nzQ (orAll v)))).getD (allOf o all)
+  | .matmul, [a, b] => matmulWith matmulDeps a b
+  | .maskedSoftmax, [x, _] =>
+    match keep with
+    | some m => maskedRows maskedRowDeps x m
+    | none => allOf o all
+  | _, _ => allOf o all
 
-/-- A mask the checker accepts is causal. -/
-theorem checkCausalMask_sound (m : List Q) (L : Nat) (h : checkCausalMask m L = true) :
-    CausalMask m L := by
-  have c := and_true_split h
-  have entry : ∀ i j, i < L → j < L → maskEntryOk m L i j = true := fun i j hi hj =>
-    allBelow_sound L (allBelow_sound L c.2 i hi) j hj
-  refine ⟨Nat.eq_of_beq_eq_true c.1, fun i j hji hi => ?_, fun i j hij hj => ?_⟩
-  · have e := entry i j hi (Nat.lt_of_le_of_lt hji hi)
-    unfold maskEntryOk at e
-    rw [Nat.ble_eq_true_of_le hji] at e
-    exact eq_of_decide e
-  · have e := entry i j (Nat.lt_trans hij hj) hj
-    unfold maskEntryOk at e
-    cases hb : Nat.ble j i with
-    | true => exact absurd (Nat.le_of_ble_eq_true hb) (Nat.not_le_of_gt hij)
-    | false => rw [hb] at e; exact e
+/-- The mask operand of node `n` with its values from `P`, when it is a parameter. -/
+def maskOperand (g : Graph) (P : List (List Q)) (n : Node) : Option Tensor :=
+  match n.args with
+  | [_, a] =>
+    cond (Nat.ble g.inputs.length a && natLt a (g.inputs.length + g.params.length))
+      (some ⟨nthD g.params (a - g.inputs.length) [], nthD P (a - g.inputs.length) []⟩) none
+  | _ => none
 
-/-- A node `softmaxLastOf v` accepts is `softmax(v)` over axis `-1`. -/
-theorem softmaxLastOf_sound (v : Nat) (c : Node) (h : softmaxLastOf v c = true) :
-    c.op = .softmax ∧ c.args = [v] ∧ attrInt c.attrs .axis = some (-1) := by
+/-- The masks of node `n` (the node's shape by its op's rule) given the masks `env` of earlier values. -/
+def depNode (g : Graph) (P : List (List Q)) (all : Nat) (env : List Tensor) (n : Node) : Option Tensor :=
+  obind (allSome (n.args.map (nth env))) fun args =>
+  (opShape n.op n.attrs (args.map Tensor.shape)).map fun o =>
+    ⟨o, depOp all (maskOperand g P n) n.op n.attrs args o⟩
+
+/-- The table of carried values after running the nodes in order (`w` bits each). -/
+def runDeps (g : Graph) (P : List (List Q)) (w : Nat) : List Tensor → List Node → Option (List Tensor)
+  | env, [] => some env
+  | env, n :: ns =>
+    match depNode g P (Nat.sub (Nat.shiftLeft 1 w) 1) env n with
+    | some t => runDeps g P w (env ++ [t]) ns
+    | none => none
+
+/-- The index along axis `a` of element `e` (row-major) of a tensor of shape `s`. -/
+def posAlong (s : Shape) (a e : Nat) : Nat := (e / prod (s.drop (a + 1))) % nthD s a 1
+
+/-- The carried values the values start with: element `e` of input `inp` has the mask bit
+`posAlong s ax e`; other inputs and all parameters depend on nothing; all may be nonzero. -/
+def depStart (g : Graph) (inp ax : Nat) : List Tensor :=
+  (List.range g.inputs.length).map (fun i =>
+    let s := nthD g.inputs i []
+    ⟨s, cond (Nat.beq i inp) ((List.range (prod s)).map (fun e => nzQ (Nat.shiftLeft 2 (posAlong s ax e))))
+      (List.replicate (prod s) (nzQ 0))⟩) ++
+  g.params.map (fun s => ⟨s, List.replicate (prod s) (nzQ 0)⟩)
+
+/-- The carried values of every value (inputs, parameters, nodes) for positions along axis `ax`
+of input `inp`. -/
+def depValues (g : Graph) (P : List (List Q)) (inp ax : Nat) : Option (List Tensor) :=
+  runDeps g P (nthD (nthD g.inputs inp []) ax 0 + 1) (depStart g inp ax) g.nodes
+
+/-- The shape and dependency masks of each graph output. -/
+def depOutputs (g : Graph) (P : List (List Q)) (inp ax : Nat) : Option (List (Shape × List Nat)) :=
+  obind (depValues g P inp ax) fun env =>
+    allSome (g.outputs.map (fun o => (nth env o).map (fun t => (t.shape, t.data.map (fun q => Nat.shiftRight q.num 1)))))
+
+/-! ### The contract and its checker -/
+
+/-- By the dependency analysis, every element of every output of `g` (parameter values `P`) at
+position `i` of axis `outAx` depends only on positions `≤ i` of axis `ax` of input `inp`: its
+mask is below `2 ^ (i + 1)`. The input and both axes exist. -/
+def CausalDeps (g : Graph) (P : List (List Q)) (inp ax outAx : Nat) : Prop :=
+  inp < g.inputs.length ∧ ax < (nthD g.inputs inp []).length ∧
+    ∃ outs, depOutputs g P inp ax = some outs ∧ ∀ t, t ∈ outs → outAx < t.1.length ∧
+      ∀ e m, nth t.2 e = some m → m < 2 ^ (posAlong t.1 outAx e + 1)
+
+/-- `true` when mask `e0 + j` of `ms` is below `2 ^ (i + 1)` for its position `i` along `a`. -/
+def prefixOk (s : Shape) (a : Nat) : Nat → List Nat → Bool
+  | _, [] => true
+  | e, m :: ms => natLt m (Nat.pow 2 (posAlong s a e + 1)) && prefixOk s a (e + 1) ms
+
+/-- The checker of `CausalDeps`, evaluated by the kernel. -/
+def checkCausalDeps (g : Graph) (P : List (List Q)) (inp ax outAx : Nat) : Bool :=
+  natLt inp g.inputs.length && natLt ax (nthD g.inputs inp []).length &&
+    (match depOutputs g P inp ax with
+     | some outs => outs.all (fun t => natLt outAx t.1.length && prefixOk t.1 outAx 0 t.2)
+     | none => false)
+
+/-- What `prefixOk` accepts. -/
+theorem prefixOk_sound (s : Shape) (a : Nat) : (e0 : Nat) → (ms : List Nat) → prefixOk s a e0 ms = true →
+    ∀ e m, nth ms e = some m → m < 2 ^ (posAlong s a (e0 + e) + 1)
+  | _, [], _, _, _, hm => Option.noConfusion rfl (heq_of_eq hm)
+  | e0, m :: ms, h, 0, m', hm => by
+    have c := and_true_split h
+    injection hm with e
+    rw [← e]
+    exact Nat.le_of_ble_eq_true c.1
+  | e0, m :: ms, h, e + 1, m', hm => by
+    have r := prefixOk_sound s a (e0 + 1) ms (and_true_split h).2 e m' hm
+    rw [Nat.add_right_comm] at r
+    exact r
+
+/-- A graph the checker accepts satisfies `CausalDeps`. -/
+theorem checkCausalDeps_sound (g : Graph) (P : List (List Q)) (inp ax outAx : Nat)
+    (h : checkCausalDeps g P inp ax outAx = true) : CausalDeps g P inp ax outAx := by
   have c1 := and_true_split h
   have c2 := and_true_split c1.1
-  refine ⟨eq_of_decide c2.1, eq_of_decide c2.2, ?_⟩
+  refine ⟨Nat.le_of_ble_eq_true c2.1, Nat.le_of_ble_eq_true c2.2, ?_⟩
   have c3 := c1.2
-  cases ha : attrInt c.attrs .axis with
-  | none => rw [ha] at c3; exact Bool.noConfusion c3
-  | some a => rw [ha] at c3; rw [eq_of_decide c3]
-
-/-- What `onlySoftmaxed` accepts. -/
-theorem onlySoftmaxed_sound (g : Graph) (v : Nat) (h : onlySoftmaxed g v = true) :
-    OnlySoftmaxed g v := by
-  have c1 := and_true_split h
-  have c2 := and_true_split c1.1
-  refine ⟨?_, fun c hc hv => ?_, fun ho => ?_⟩
-  · obtain ⟨c, hc, hm⟩ := any_sound g.nodes c2.1
-    exact ⟨c, hc, memNat_sound c.args hm⟩
-  · cases or_true_split (all_sound g.nodes c2.2 c hc) with
-    | inl e => rw [memNat_complete hv] at e; exact Bool.noConfusion e
-    | inr e => exact softmaxLastOf_sound v c e
-  · have e := not_true_false c1.2
-    rw [memNat_complete ho] at e
-    exact Bool.noConfusion e
-
-/-- A graph the structural checker accepts routes the mask into the attention softmaxes. -/
-theorem checkMaskFeeds_sound (g : Graph) (m L : Nat) (h : checkMaskFeeds g m L = true) :
-    MaskFeedsScores g m L := by
-  have c := and_true_split h
-  refine ⟨?_, fun a n hn hm => ?_⟩
-  · obtain ⟨c', hc, hu⟩ := any_sound g.nodes c.1
-    exact ⟨c', hc, memNat_sound c'.args hu⟩
-  · have e := allBelow_sound g.nodes.length c.2 a (nth_lt g.nodes a n hn)
-    rw [hn] at e
-    cases or_true_split e with
-    | inl e' => rw [memNat_complete hm] at e'; exact Bool.noConfusion e'
-    | inr e' =>
-      have d1 := and_true_split e'
-      have d2 := and_true_split d1.1
-      have d3 := and_true_split d2.1
-      exact ⟨eq_of_decide d3.1, eq_of_decide d3.2, eq_of_decide d2.2, onlySoftmaxed_sound g _ d1.2⟩
-
-/-- A parameter the checker accepts is a causal mask feeding the attention softmaxes. -/
-theorem checkCausal_sound (g : Graph) (P : List (List Q)) (k L : Nat) (h : checkCausal g P k L = true) :
-    CausalAttention g P k L :=
-  have c := and_true_split h
-  ⟨checkCausalMask_sound _ L c.1, checkMaskFeeds_sound g _ L c.2⟩
+  cases hd : depOutputs g P inp ax with
+  | none =>
+    unfold checkCausalDeps at h
+    rw [hd] at c3
+    exact Bool.noConfusion c3
+  | some outs =>
+    rw [hd] at c3
+    refine ⟨outs, rfl, fun t ht => ?_⟩
+    have c4 := and_true_split (all_sound outs c3 t ht)
+    refine ⟨Nat.le_of_ble_eq_true c4.1, fun e m hm => ?_⟩
+    have r := prefixOk_sound t.1 outAx 0 t.2 c4.2 e m hm
+    rw [Nat.zero_add] at r
+    exact r
 
 end Pytorch2Lean

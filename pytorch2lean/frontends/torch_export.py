@@ -21,21 +21,20 @@ What the graph holds:
   * values the model's code fixes rather than learns become parameters too, after the module's:
     a Python scalar operand `x * 0.5` is `<node>.const` holding float32(0.5) — exactly the value
     torch computes with, as torch casts a scalar operand to the float32 tensor's type; an
-    attention's scale `<node>.scale`; a causal mask `<node>.mask`; the unit scale of a norm
+    attention's scale `<node>.scale`; a causal keep-mask `<node>.mask` (a boolean one `<node>.keep`); the unit scale of a norm
     without affine weights; non-persistent buffers and tensor constants under their own names.
     A `state_dict` lacks these, so the graph lists them in its metadata entry `constants`.
 
 Scaled dot-product attention is decomposed as torch's math reference defines it:
     softmax(q @ k^T * scale + mask) @ v,   scale = 1/sqrt(E) unless given.
-A causal mask (`is_causal=True`) is an additive (L, S) parameter: 0 where key j <= query i (the
-lower triangle, aligned top-left as torch aligns it) and MASK_VALUE = -1e9 above. torch uses
--inf, but a parameter must be finite (NaN/Inf are rejected everywhere). The float32 result is
-still exactly torch's masking: a masked entry's exponent (s - 1e9) - max lies below -104, where
-float32 exp underflows to exactly 0, unless that masked score s exceeds its row's largest
-unmasked score by almost 1e9; so a masked weight is exactly 0, as with -inf. Column 0 is never
-masked, so no row is all masked. In exact (rational) semantics a masked weight is positive but
-below exp(-1e9 + s - max): the softmax enclosure has to state that bound.
-Only a float additive `attn_mask` is accepted besides `is_causal`; a boolean mask is refused.
+A causal mask (`is_causal=True`) and a boolean `attn_mask` hide keys rather than add to their
+scores: they lower to `masked_softmax(q @ k^T * scale, keep) @ v`, where `keep` is a 0/1
+parameter: for `is_causal`, `<node>.mask`, the (L, S) lower triangle with the diagonal, aligned
+top-left as torch aligns it (the exporter proves the causal theorem for each such constant); for a
+boolean mask, `<node>.keep`, 1 where it is True. A masked key's weight is
+then exactly 0 in every semantics, as torch's -inf makes it, so output position i provably
+depends on no later position (`pytorch2lean.lean.causal`). A row with every key masked gives
+zeros where torch gives NaN. A float `attn_mask` stays additive: `softmax(scores + attn_mask)`.
 The decomposition is mathematically torch's, not bit-identical to its fused kernels.
 
 Other ops that become several catalog ops, each exactly: `stack` (reshape each, concat),
@@ -68,7 +67,6 @@ from ..errors import FrontendError, ShapeError
 from ..ir.graph import CONSTANTS_KEY, Graph, Input, Node, Param, Shape
 from ..ir.validate import make_node, validate
 
-MASK_VALUE = -1e9
 # BatchNorm's training-step counter: an int64 scalar in every state_dict, never read in eval mode.
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in [^\n]*\n\s*(?P<code>[^\n]*)')
 
@@ -645,7 +643,7 @@ def _softmax(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
 
 @handles("scaled_dot_product_attention")
 def _attention(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    """softmax(q k^T * scale + mask) v, as the module doc states (MASK_VALUE for causal masks)."""
+    """softmax(q k^T * scale + mask) v, as the module doc states (a keep-mask through masked_softmax)."""
     if a["dropout_p"] != 0:
         raise lw.error(n, f"attention dropout_p={a['dropout_p']} is not supported (export in eval mode with dropout 0)")
     if a["enable_gqa"]:
@@ -656,23 +654,28 @@ def _attention(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     scores = lw.emit(n, "matmul", [q, lw.emit(n, "transpose", [k], {"perm": perm}, part="keys_t")], part="scores")
     scale = a["scale"] if a["scale"] is not None else 1 / math.sqrt(width)
     scores = lw.emit(n, "mul", [scores, lw.constant(n, "scale", scale)], part="scaled")
-    mask = _attention_mask(lw, n, a, length, keys)
-    if mask is not None:
-        scores = lw.emit(n, "add", [scores, mask], part="masked")
-    return lw.emit(n, "matmul", [lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights"), v])
+    keep = _keep_mask(lw, n, a, length, keys)
+    if keep is not None:
+        weights = lw.emit(n, "masked_softmax", [scores, keep], part="weights")
+    else:
+        if a["attn_mask"] is not None:
+            scores = lw.emit(n, "add", [scores, lw.ref(n, a["attn_mask"])], part="masked")
+        weights = lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights")
+    return lw.emit(n, "matmul", [weights, v])
 
 
-def _attention_mask(lw: _Lowering, n: Any, a: dict[str, Any], length: int, keys: int) -> str | None:
-    if a["is_causal"] and a["attn_mask"] is not None:
+def _keep_mask(lw: _Lowering, n: Any, a: dict[str, Any], length: int, keys: int) -> str | None:
+    """The 0/1 keep-mask parameter of a causal or boolean mask; None without one or for a float (additive) mask."""
+    mask = a["attn_mask"]
+    if a["is_causal"] and mask is not None:
         raise lw.error(n, "attention with both is_causal and attn_mask is not supported")
     if a["is_causal"]:
-        above = np.triu(np.ones((length, keys), dtype=bool), k=1)
-        return lw.constant(n, "mask", np.where(above, MASK_VALUE, 0.0))
-    if a["attn_mask"] is None:
+        return lw.constant(n, "mask", np.tril(np.ones((length, keys))))
+    if mask is None or str(mask.meta["val"].dtype) != "torch.bool":
         return None
-    if str(a["attn_mask"].meta["val"].dtype) != "torch.float32":
-        raise lw.error(n, "only a float32 additive attn_mask (or is_causal=True) is supported, not a boolean mask")
-    return lw.ref(n, a["attn_mask"])
+    target = lw.module_tensors[mask.name].target  # no supported op computes a boolean tensor: a module's own
+    value = (lw.program.state_dict if target in lw.program.state_dict else lw.program.constants)[target]
+    return lw.constant(n, "keep", value.detach().cpu().numpy().astype(np.float32))
 
 
 # -- shapes and layout --

@@ -3,8 +3,8 @@
 The project holds `lakefile.lean`, `lean-toolchain`, `<Module>/Model.lean` (the graph term and one
 packed float32 literal per parameter, headed by the IR digest and the checkpoint's sha256),
 `<Module>/Theorems.lean` (well-formedness, output shapes, parameter decoding, one exact
-input/output theorem per example, the output computed by `evaluate_exact`, and one
-`CausalAttention` theorem per causal attention mask the frontend made, see `causal.py`) and `Check.lean`
+input/output theorem per example, the output computed by `evaluate_exact`, and for a graph with
+a causal attention mask the `CausalDeps` theorem of its sequence axis, see `causal.py`) and `Check.lean`
 (`#print axioms` for every theorem). With `standalone=True` the Lean library is copied in;
 otherwise the lakefile requires it from this installation. Rendering is a pure function of its
 arguments: exporting twice writes the same bytes.
@@ -24,22 +24,12 @@ from ..errors import UserError
 from ..ir.graph import Graph
 from ..ir.serialize import digest
 from ..runtime import evaluate_exact
-from .causal import causal_masks
+from .causal import sequence_contract
 from .encode import CHUNK, Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
 from .resources import lean_library_dir, templates_dir
 
 TOOLCHAIN = "leanprover/lean4:v4.35.0"
 Example = Union[np.ndarray, Mapping[str, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class CausalTerm:
-    """One causal attention mask: its theorem's number, parameter position, side and name."""
-
-    index: int
-    param: int
-    length: int
-    name: str
 
 
 @dataclass(frozen=True)
@@ -107,8 +97,8 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
     inexact = sorted({n.op for n in graph.nodes if not ops.get(n.op).exact})
     example_terms = [] if inexact else [_example(graph, k, ex) for k, ex in enumerate(examples)]
     shapes = graph.shapes()
-    causal = _causal_terms(graph)
-    theorems = (["wellFormed", "outputShapes", "paramsDecode"] + [f"causalMask{c.index}" for c in causal]
+    causal = sequence_contract(graph)
+    theorems = (["wellFormed", "outputShapes", "paramsDecode"] + (["causalDeps"] if causal else [])
                 + [f"example{e.index}" for e in example_terms])
     return {
         "version": __version__,
@@ -129,16 +119,11 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "output_shapes": "[" + ", ".join(shape_literal(shapes[o]) for o in graph.outputs) + "]",
         "examples": example_terms,
         "causal": causal,
+        "causal_input": graph.inputs[causal.input].name if causal else "",
         "exact": not inexact,
         "inexact": ", ".join(inexact),
         "theorems": theorems,
     }
-
-
-def _causal_terms(graph: Graph) -> list[CausalTerm]:
-    position = {p.name: k for k, p in enumerate(graph.params)}
-    return [CausalTerm(j, position[name], graph.param(name).shape[0], name)
-            for j, name in enumerate(causal_masks(graph))]
 
 
 def _example(graph: Graph, k: int, example: Example) -> ExampleTerm:
