@@ -35,12 +35,14 @@ def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     la, lb = limbs(a), limbs(b)
     if la is None or lb is None or min(la.shape[-1], lb.shape[-1]) > MAX_PAIRS:
         return None
-    out_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    weights = la.shape[-1] + lb.shape[-1] - 1
-    acc = np.zeros(out_shape + (weights,), dtype=np.int64)
-    for i in range(la.shape[-1]):
-        for j in range(lb.shape[-1]):
-            acc[..., i + j] += np.matmul(la[..., i], lb[..., j]).astype(np.int64)
+    (m, k), (n, na, nb) = a.shape[-2:], (b.shape[-1], la.shape[-1], lb.shape[-1])
+    stack_a = np.moveaxis(la, -1, -3).reshape(a.shape[:-2] + (na * m, k))  # rows: (limb i, row)
+    stack_b = lb.reshape(b.shape[:-2] + (k, n * nb))  # columns: (column, limb j)
+    pairs = np.matmul(stack_a, stack_b).astype(np.int64)  # every limb pair at once, exactly
+    pairs = pairs.reshape(pairs.shape[:-2] + (na, m, n, nb))
+    acc = np.zeros(pairs.shape[:-4] + (m, n, na + nb - 1), dtype=np.int64)
+    for i in range(na):  # limb pair (i, j) has weight 2^(16 (i + j))
+        acc[..., i:i + nb] += pairs[..., i, :, :, :]
     return _join(acc)
 
 
