@@ -392,3 +392,13 @@ def test_a_later_leaf_is_checked_on_its_own_numbers(relu_case):
     steep["leaves"][-1]["crown"]["relaxations"]["a0"]["upper_intercept"] = ["0"] * 10
     checked = check_bab_certificate(graph, json.dumps(steep), box=box.reshape((3,)), prop=prop)
     assert not checked.ok and "'a0'" in checked.reason, checked.reason
+
+
+def test_relu_splitting_stops_when_a_subproblem_has_nothing_left_to_split():
+    """Clamps alone (no beta multipliers) cannot prove this true gap (sampled minimum about -1.81):
+    once every neuron of a subproblem is split, the search says so instead of spending its budget."""
+    graph = relu_net((2, 8, 8, 2), seed=2)
+    box = Box((Fraction(-1),) * 2, (Fraction(1),) * 2, (1, 2))
+    result = bab(graph, box, gap(Fraction(-2036, 1000)), budget_s=60, split="relu")
+    assert result.verdict == "unknown" and result.certificate is None and result.open_boxes == (box,)
+    assert result.reason.endswith("a subproblem has no unstable neuron left to split")

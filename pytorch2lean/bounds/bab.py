@@ -27,7 +27,7 @@ becomes a cert.v1 certificate (method "alpha", the claim rows' lines stated) wit
 (cert/format.py): the checker clamps the cased elements the same way, exactly. The split cases only
 clamp bounds (no beta-CROWN multipliers): once every neuron is split, the bound is the least value of
 each piece's linear function over the whole box, so some true claims stay unproven ("no unstable
-neuron is left to split").
+neuron is left to split", and the search stops there).
 
 `split="auto"` chooses input splitting for inputs of at most AUTO_INPUTS coordinates, else ReLU
 splitting. Either search runs depth first, batched; unproven pieces left at the deadline come back
@@ -92,6 +92,7 @@ SPLITS = ("auto", "input", "relu")
 AUTO_INPUTS = 32  # split="auto": input splitting up to this many input coordinates, ReLU splitting above
 RELU_STEPS = 20  # alpha-CROWN steps for the claim rows of every ReLU-splitting subproblem
 TIME_UP = "the check ran out of time"
+TIME_IS_UP = "time is up"  # the search's budget is spent
 MAX_LEAVES = 20_000  # proven leaves at most: the certificate and its check grow with them
 
 # The search's tree: slot -> a leaf index, ("dim", i, at) or ("relu", node id, index); the children of
@@ -364,7 +365,8 @@ def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabRes
                 (queue.extend if children else stuck.append)(children or piece)  # type: ignore[arg-type]
     open_boxes = tuple(p.box(flat.shape) for p in queue + stuck)
     if open_boxes:
-        return _unproven(len(open_boxes), open_boxes, len(certs), deadline, bool(queue), "boxes too thin to split")
+        why = _spent(deadline) or ("the leaf limit is reached" if queue else "boxes too thin to split")
+        return _unproven(len(open_boxes), open_boxes, len(certs), why)
     return _finish(b, box, tree, certs, "input splitting")
 
 
@@ -375,7 +377,7 @@ def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResu
     tree: dict[int, Entry] = {}
     leaves: list[tuple[Case, ...]] = []
     stuck: list[tuple[int, tuple[Case, ...]]] = []
-    while queue and time.monotonic() < deadline and len(leaves) <= max_leaves:
+    while queue and not stuck and time.monotonic() < deadline and len(leaves) <= max_leaves:
         batch, queue = queue[-BATCH["crown"]:], queue[:-BATCH["crown"]]  # depth first: the newest subproblems
         n = len(batch)
         ev = b.evaluate(np.repeat(lo, n, axis=0), np.repeat(hi, n, axis=0), [cases for _, cases in batch])
@@ -385,22 +387,24 @@ def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResu
                 leaves.append(cases)
                 continue
             neuron = b.relu_choice(ev, k)
-            if neuron is None:
+            if neuron is None:  # every neuron split and still unproven: the search cannot succeed, stop
                 stuck.append((slot, cases))
                 continue
             tree[slot] = ("relu",) + neuron
             queue += [(2 * slot + 1, cases + (neuron + ("nonneg",),)), (2 * slot + 2, cases + (neuron + ("nonpos",),))]
     if queue or stuck:
-        return _unproven(len(queue) + len(stuck), (box,), len(leaves), deadline, bool(queue),
-                         "no unstable neuron is left to split")
+        why = "a subproblem has no unstable neuron left to split" if stuck else _spent(deadline) or "the leaf limit is reached"
+        return _unproven(len(queue) + len(stuck), (box,), len(leaves), why)
     certs = [b.certificate(box, tuple(sorted(cases))) for cases in leaves]
     return _finish(b, box, tree, certs, "ReLU splitting")
 
 
-def _unproven(count: int, open_boxes: tuple[Box, ...], leaves: int, deadline: float, queued: bool,
-              stuck: str) -> BabResult:
-    why = "time is up" if time.monotonic() >= deadline else "the leaf limit is reached" if queued else stuck
-    verdict = "timeout" if why == "time is up" else "unknown"
+def _spent(deadline: float) -> str | None:
+    return TIME_IS_UP if time.monotonic() >= deadline else None
+
+
+def _unproven(count: int, open_boxes: tuple[Box, ...], leaves: int, why: str) -> BabResult:
+    verdict = "timeout" if why == TIME_IS_UP else "unknown"
     return BabResult(verdict, None, open_boxes, leaves, f"{count} pieces unproven: {why}")
 
 
