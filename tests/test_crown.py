@@ -318,18 +318,6 @@ def test_certificates_through_every_exact_op_are_accepted(build: Any, method: st
     assert whole.verdict == "holds" and check_certificate(graph, whole.certificate).ok
 
 
-def test_sigmoid_relaxations_in_a_certificate_are_refused() -> None:
-    from pytorch2lean.bounds.verify import _certificate
-    from pytorch2lean.cert.format import dumps, input_boxes
-
-    graph = deep_mlp("sigmoid")
-    box, prop, (lo, hi) = robustness_setup(graph, 0, 0.01)
-    cert = _certificate(graph, input_boxes({"x": (1, 4)}, box), inputs_of({"x": (lo, hi)}), prop, "l3", "crown",
-                        np, crown.GRID, 0)
-    reason = check_certificate(graph, dumps(cert)).reason
-    assert "node 'a0' (sigmoid): sigmoid relaxations have no exact soundness check" in reason
-
-
 def test_claim_relaxations_must_have_one_set_per_row() -> None:
     graph = deep_mlp()
     text, _, _ = proven(graph, "alpha")
@@ -429,12 +417,12 @@ def test_certificates_refuse_relaxations_of_the_wrong_node_or_shape() -> None:
     assert "has shape [12, 1], expected [1, 12]" in check_certificate(graph, mutate(text, wrong_shape)).reason
 
 
-def test_sigmoid_models_get_float_verdicts_but_no_certificate() -> None:
-    graph = deep_mlp("sigmoid")
-    box, prop, _ = robustness_setup(graph, 0, 0.01)
+def test_models_without_exact_rules_get_float_verdicts_but_no_certificate() -> None:
+    graph = deep_mlp("gelu")
+    box, prop, _ = robustness_setup(graph, 1, 0.001)
     refused = verify(graph, box, prop, method="crown")
     assert refused.verdict == "unknown" and refused.certificate is None
-    assert "node 'a0' (sigmoid): sigmoid has no exact rules" in refused.reason
+    assert "node 'a0' (gelu): gelu has no exact interval rule" in refused.reason
     floats = verify(graph, box, prop, method="alpha", exact=False)
     assert floats.verdict == "holds" and floats.certificate is None
 

@@ -4,8 +4,10 @@ A linear function of a node, A y (K rows per batch entry), is moved backwards th
 through an affine op by its backward rule (`OpSpec.affine_backward`) plus the constant the kernel
 gives at x = 0; through an elementwise nonlinearity by its linear relaxation on the operand's
 bounds (`OpSpec.relax`: the lower line where a row's coefficient is positive, the upper line where
-it is negative); any other node (maxpool, softmax, a product of two activations) is bounded there
-by its interval. At the model inputs the remaining linear function is minimised over the box.
+it is negative); through an op with lines chosen from its operands' bounds (`OpSpec.bound_backward`:
+maxpool, and batchnorm on exact plans, whose slope is only enclosed) by those lines; any other node
+(softmax, a product of two activations) is bounded there by its interval. At the model inputs the
+remaining linear function is minimised over the box.
 
 The one engine, `backsubstitute`, serves three callers: the float64 pass on NumPy or CuPy (here),
 alpha-CROWN (bounds/alpha.py, which also keeps every row's coefficients for its gradient), and the
@@ -131,6 +133,8 @@ def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
         else:
             moved = _through_affine(xp, p, node, L, coeffs)
             if moved is None:
+                moved = _through_bounds(xp, p, node, L, bounds, coeffs)
+            if moved is None:
                 bounded.add(node.id)
                 moved = _concretize(xp, L, bounds[node.id], p.exact)
             low, mag = moved
@@ -208,6 +212,22 @@ def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]
     if p.exact:
         return Scaled(_total(L.num * at_zero.num), L.den * at_zero.den), 0
     const = L * at_zero
+    return _total(const), _total(xp.abs(const))
+
+
+def _through_bounds(xp: Any, p: Plan, node: Node, L: Any, bounds: Mapping[str, Interval],
+                    coeffs: dict[str, Any]) -> tuple[Any, Any] | None:
+    """A node moved by lines its op chooses from its operands' bounds (`OpSpec.bound_backward`:
+    maxpool, and batchnorm on exact plans), or None when the op has no such rule."""
+    rule = ops.get(node.op).bound_backward
+    if rule is None:
+        return None
+    moved, const = rule(xp, p.attrs(node), L, *(p.consts[r] if r in p.consts else bounds[r] for r in node.inputs))
+    for name, coeff in zip(node.inputs, moved):
+        if coeff is not None:
+            _add(coeffs, name, coeff)
+    if p.exact:
+        return Scaled(_total(const.num), const.den), 0
     return _total(const), _total(xp.abs(const))
 
 

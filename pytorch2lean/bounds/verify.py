@@ -5,7 +5,8 @@ alpha, optimise the claim rows' relu slopes (bounds/alpha.py); both state a `pyt
 certificate with their relaxations, and with `exact` (the default) the verdict is "holds" only once
 the exact checker has accepted that certificate. With exact=False the verdict is the float pass's
 (untrusted), and the certificate, when the model has one, is left for `check_certificate`.
-Sigmoid and tanh relaxations have no exact check: their models get float verdicts only.
+Ops without an exact interval rule (softmax, layernorm, gelu) get float verdicts only; sigmoid,
+tanh and batchnorm are checked through rational enclosures (`OpSpec.exact_interval`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import ops
-from ..cert.check import box_interval, check, claim_failure, claim_rows
+from ..cert.check import Rejected, box_interval, check, claim_failure, claim_rows, exact_rule
 from ..cert.format import Certificate, Claim, CrownPart, StatedRelaxation, dumps
 from ..errors import UserError
 from ..ir import Graph, digest
@@ -109,9 +109,10 @@ def _verdict(graph: Graph, cert: Certificate, prop: Claim | None, exact: bool) -
 
 
 def _uncertifiable(graph: Graph) -> str | None:
-    """Why no certificate can state these bounds (an op without exact rules), or None."""
+    """Why no certificate can state these bounds (an op without an exact interval rule), or None."""
     for node in graph.nodes:
-        spec = ops.get(node.op)
-        if not spec.exact:
-            return f"node {node.id!r} ({node.op}): {node.op} has no exact rules, so certificates through it are not supported"
+        try:
+            exact_rule(node)
+        except Rejected as e:
+            return str(e)
     return None

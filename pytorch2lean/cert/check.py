@@ -2,10 +2,12 @@
 
 It trusts nothing in the certificate. It checks that the certificate is about this model (the IR
 digest), then walks the nodes in order: each node's exact interval is recomputed by the op's own
-interval rule over Fractions from the *stated* bounds of its inputs (the box for model inputs, the
-exact float32 values for parameters), and the node's stated bounds must contain it. Finally the
-claimed property must follow exactly from the output's stated bounds. Every number met is a stated
-short dyadic, a box or property number, or a parameter, so exact arithmetic stays cheap.
+interval rule over Fractions (for sigmoid, tanh and batchnorm, whose values are irrational, its
+`exact_interval` rule through rational enclosures) from the *stated* bounds of its inputs (the box
+for model inputs, the exact float32 values for parameters), and the node's stated bounds must
+contain it. Finally the claimed property must follow exactly from the output's stated bounds.
+Every number met is a stated short dyadic, a box or property number, or a parameter (or, for the
+enclosures, a short dyadic of 80 bits), so exact arithmetic stays cheap.
 
 Soundness in one line: by induction over the nodes, every value a node takes for an input in the
 box lies in its stated bounds (each rule is sound for its op), so the output does, and the claim
@@ -183,10 +185,11 @@ def _array(values: Sequence[Fraction], shape: tuple[int, ...]) -> np.ndarray:
 def exact_rule(node: Node) -> IntervalRule:
     """The node's interval rule, if it has an exact one (one that runs over Fractions)."""
     spec = ops.get(node.op)
-    if not spec.exact or spec.interval is None:
+    rule = spec.interval if spec.exact else spec.exact_interval
+    if rule is None:
         raise Rejected(f"node {node.id!r} ({node.op}): {node.op} has no exact interval rule, so certificates "
                        f"through it are not supported yet")
-    return spec.interval
+    return rule
 
 
 def node_interval(node: Node, env: Mapping[str, Interval]) -> Interval:
