@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pytorch2lean.bounds import verify_ibp
 from pytorch2lean.errors import UserError
-from pytorch2lean.bounds.bab import bab, check_bab_certificate, split_point
+from pytorch2lean.bounds.bab import STUCK, bab, check_bab_certificate, split_point
 from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.spec import Box, Conjunction, Disjunction, LinearConstraint, Property, load_vnnlib
 
@@ -401,4 +401,4 @@ def test_relu_splitting_stops_when_a_subproblem_has_nothing_left_to_split():
     box = Box((Fraction(-1),) * 2, (Fraction(1),) * 2, (1, 2))
     result = bab(graph, box, gap(Fraction(-2036, 1000)), budget_s=60, split="relu")
     assert result.verdict == "unknown" and result.certificate is None and result.open_boxes == (box,)
-    assert result.reason.endswith("a subproblem has no unstable neuron left to split")
+    assert result.reason.endswith(STUCK)

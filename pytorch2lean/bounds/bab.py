@@ -27,7 +27,7 @@ becomes a cert.v1 certificate (method "alpha", the claim rows' lines stated) wit
 (cert/format.py): the checker clamps the cased elements the same way, exactly. The split cases only
 clamp bounds (no beta-CROWN multipliers): once every neuron is split, the bound is the least value of
 each piece's linear function over the whole box, so some true claims stay unproven ("no unstable
-neuron is left to split", and the search stops there).
+neuron is left to split": STUCK, and the search stops there).
 
 `split="auto"` chooses input splitting for inputs of at most AUTO_INPUTS coordinates, else ReLU
 splitting. Either search runs depth first, batched; unproven pieces left at the deadline come back
@@ -94,6 +94,8 @@ RELU_STEPS = 20  # alpha-CROWN steps for the claim rows of every ReLU-splitting 
 TIME_UP = "the check ran out of time"
 TIME_IS_UP = "time is up"  # the search's budget is spent
 MAX_LEAVES = 20_000  # proven leaves at most: the certificate and its check grow with them
+MAX_DEPTH = 200  # ReLU splits on one path at most (the tree's JSON, and its walk, recurse along a path)
+STUCK = f"a subproblem cannot be split further (no unstable neuron left, or {MAX_DEPTH} cases)"
 
 # The search's tree: slot -> a leaf index, ("dim", i, at) or ("relu", node id, index); the children of
 # slot s are in slots 2s+1 (below / nonneg) and 2s+2 (above / nonpos).
@@ -386,14 +388,14 @@ def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResu
                 tree[slot] = len(leaves)
                 leaves.append(cases)
                 continue
-            neuron = b.relu_choice(ev, k)
+            neuron = b.relu_choice(ev, k) if len(cases) < MAX_DEPTH else None
             if neuron is None:  # every neuron split and still unproven: the search cannot succeed, stop
                 stuck.append((slot, cases))
                 continue
             tree[slot] = ("relu",) + neuron
             queue += [(2 * slot + 1, cases + (neuron + ("nonneg",),)), (2 * slot + 2, cases + (neuron + ("nonpos",),))]
     if queue or stuck:
-        why = "a subproblem has no unstable neuron left to split" if stuck else _spent(deadline) or "the leaf limit is reached"
+        why = STUCK if stuck else _spent(deadline) or "the leaf limit is reached"
         return _unproven(len(queue) + len(stuck), (box,), len(leaves), why)
     certs = [b.certificate(box, tuple(sorted(cases))) for cases in leaves]
     return _finish(b, box, tree, certs, "ReLU splitting")
