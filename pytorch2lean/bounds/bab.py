@@ -26,8 +26,8 @@ relaxation gives up), summed over the claim rows that are not yet proven. Every 
 becomes a cert.v1 certificate (method "alpha", the claim rows' lines stated) with its cases
 (cert/format.py): the checker clamps the cased elements the same way, exactly. The split cases only
 clamp bounds (no beta-CROWN multipliers): once every neuron is split, the bound is the least value of
-each piece's linear function over the whole box, so some true claims stay unproven ("no unstable
-neuron is left to split": STUCK, and the search stops there).
+each piece's linear function over the whole box, so some true claims stay unproven (the search
+stops at the first such subproblem, saying STUCK).
 
 `split="auto"` chooses input splitting for inputs of at most AUTO_INPUTS coordinates, else ReLU
 splitting. Either search runs depth first, batched; unproven pieces left at the deadline come back
