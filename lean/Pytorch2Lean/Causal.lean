@@ -10,9 +10,9 @@ cleared only where the element is known to be exactly zero (see `maskQ`). Each o
 operands' masks by a rule mirroring its denotation (`Denote.lean`):
 
 * elementwise and broadcasting ops OR the masks of the elements they read (`binaryEval` itself,
-  on masks); `reshape`/`flatten` keep flat order; `transpose`, `slice`, `concat`, `pad` run their
-  own evaluation (`evalExact`) on the masks, so masks move exactly as values do (a constant pad
-  cell depends on nothing);
+  on masks); `reshape`/`flatten` keep flat order; `transpose`, `slice`, `concat`, `pad` move
+  masks with the denotation's own index maps (`transposeIndex`, `sliceIndex`, `concatEval`,
+  `padEval`), so masks move exactly as values do (a constant pad cell depends on nothing);
 * `linear` and `layernorm` OR over the whole row or block they read (their other operands are
   parameters in a well-formed graph: no dependency), `softmax` over its fiber; `matmul` gives
   `out(i, j)` the OR of `a(i, l) ||| b(l, j)` over the `l` where `a(i, l)` is not known to be
@@ -70,19 +70,41 @@ def allOf (o : Shape) (all : Nat) : List Q := List.replicate (prod o) (maskQ all
 def rowDeps (n rows n' : Nat) (data : List Q) : List Q :=
   concatMap (fun r => natFresh (orAll r) (fun m => List.replicate n' (nzQ m))) (chunks n rows data)
 
-/-- Row `i` of a `matmul` block from row `i` of `a` and the rows of `b`: `acc` (the row so far,
-`n` numbers) ORed with `a(i, l) ||| b(l, ·)` for every `l` where `a(i, l)` is not known to be
-exactly zero (a zero factor makes the term zero whatever `b(l, ·)` is). -/
-def rowTimes : List Q → List (List Q) → List Nat → List Nat
+/-- `acc` with the carried values of `l` put at bits `s`, `s + w`, ... (each below `2 ^ w`): a row
+packed into one number, so that ORing two rows lane by lane is one `Nat.lor`. Each step is
+evaluated before the next. -/
+def packAcc (w : Nat) : List Q → Nat → Nat → Nat
+  | [], _, acc => acc
+  | q :: qs, s, acc =>
+    natFresh (Nat.lor acc (Nat.shiftLeft q.num s)) fun acc' => natFresh (Nat.add s w) fun s' => packAcc w qs s' acc'
+
+/-- The `n` lanes of width `w` of a packed row, as carried values. -/
+def unpackRow (w n p : Nat) : List Q :=
+  (List.range n).map (fun j => maskQ (Nat.land (Nat.shiftRight p (Nat.mul w j)) (Nat.sub (Nat.shiftLeft 1 w) 1)))
+
+/-- The carried values of `l` (each at most `all = 2 ^ w - 1`) at the flat indices `idx`, read from
+`l` packed into one number: `transpose` and `slice` move masks as their denotation moves values
+(`transposeIndex`, `sliceIndex`), with one shift per element instead of a tree walk. -/
+def gatherPacked (all : Nat) (l : List Q) (idx : List Nat) : List Q :=
+  let w := Nat.log2 (Nat.add all 1)
+  natFresh (packAcc w l 0 0) fun p =>
+    idx.map (fun i => maskQ (Nat.land (Nat.shiftRight p (Nat.mul w i)) all))
+
+/-- Row `i` of a `matmul` block, packed: `acc` ORed, for every `l` where `a(i, l)` is not known to
+be exactly zero (a zero factor makes the term zero whatever `b(l, ·)` is), with the packed row
+`b(l, ·)` and with `a(i, l)` in every lane (`a(i, l) * ones`, `ones` having a 1 in each lane). -/
+def rowTimes (ones : Nat) : List Q → List Nat → Nat → Nat
   | a :: as, br :: brs, acc =>
-    rowTimes as brs (cond (Nat.beq (Nat.land a.num 1) 1) (zipWithL (fun x b => Nat.lor x (Nat.lor a.num b.num)) acc br) acc)
+    natFresh (cond (Nat.beq (Nat.land a.num 1) 1) (Nat.lor acc (Nat.lor br (Nat.mul a.num ones))) acc)
+      (rowTimes ones as brs)
   | _, _, acc => acc
 
-/-- A `matmul` block of `a` (`m × k`) and `b` (`k × n`): entry `(i, j)` ORs `a(i, l) ||| b(l, j)`
-over the `l` where `a(i, l)` is not known to be exactly zero. -/
-def matmulDeps (a b : List Q) (k n m : Nat) : List Q :=
-  let rows := chunks n k b
-  concatMap (fun r => (rowTimes r rows (List.replicate n 0)).map nzQ) (chunks k m a)
+/-- A `matmul` block of `a` (`m × k`) and `b` (`k × n`), lanes of width `w`: entry `(i, j)` ORs
+`a(i, l) ||| b(l, j)` over the `l` where `a(i, l)` is not known to be exactly zero. -/
+def matmulDeps (w : Nat) (a b : List Q) (k n m : Nat) : List Q :=
+  let rows := (chunks n k b).map (fun r => packAcc w r 0 0)
+  let ones := packAcc w (List.replicate n (maskQ 1)) 0 0
+  concatMap (fun r => (unpackRow w n (rowTimes ones r rows 0)).map (fun q => nzQ q.num)) (chunks k m a)
 
 /-- A `maskedSoftmax` row: masked entries are exactly zero and depend on nothing, kept ones
 depend on the kept entries. -/
@@ -102,7 +124,9 @@ def depOp (all : Nat) (keep : Option Tensor) (op : OpTag) (attrs : Attrs) (args 
   | .neg, [x] | .relu, [x] | .leakyRelu, [x] | .sigmoid, [x] | .tanh, [x] | .gelu, [x] =>
     x.data.map (fun q => nzQ q.num)
   | .flatten, [x] | .reshape, [x] => x.data
-  | .transpose, _ | .slice, _ | .concat, _ => (evalExact op attrs args o).getD (allOf o all)
+  | .transpose, [x] => ((transposeIndex attrs x.shape o).map (gatherPacked all x.data)).getD (allOf o all)
+  | .slice, [x] => ((sliceIndex attrs x.shape).map (gatherPacked all x.data)).getD (allOf o all)
+  | .concat, _ => (evalExact op attrs args o).getD (allOf o all)
   | .pad, [x] => (padEval (constantCells attrs) x).getD (allOf o all)
   | .linear, x :: _ => rowDeps (lastD x.shape) (prod x.shape / lastD x.shape) (lastD o) x.data
   | .layernorm, x :: _ =>
@@ -111,7 +135,7 @@ def depOp (all : Nat) (keep : Option Tensor) (op : OpTag) (attrs : Attrs) (args 
   | .softmax, [x] =>
     (obind (attrInt attrs .axis) fun axis => (normAxis axis x.shape.length).map fun k =>
       alongAxis x.shape k x.data (fun v => List.replicate v.length (nzQ (orAll v)))).getD (allOf o all)
-  | .matmul, [a, b] => matmulWith matmulDeps a b
+  | .matmul, [a, b] => matmulWith (matmulDeps (Nat.log2 (Nat.add all 1))) a b
   | .maskedSoftmax, [x, _] =>
     match keep with
     | some m => maskedRows maskedRowDeps x m
@@ -218,5 +242,52 @@ theorem checkCausalDeps_sound (g : Graph) (P : List (List Q)) (inp ax outAx : Na
     have r := prefixOk_sound t.1 outAx 0 t.2 c4.2 e m hm
     rw [Nat.zero_add] at r
     exact r
+
+/-! ### Reading only the parameters the analysis needs -/
+
+/-- The parameters decoded without checking them: as `decodeAll` gives them once `checkParams`
+holds (`decodeAll_raw`), but lazily, so that the kernel decodes only the masks the analysis reads
+instead of every weight. -/
+def rawParams (packed : List (Nat × Nat)) : List (List Q) := packed.map (fun p => (words p.1 p.2).map f32Q)
+
+/-- Decoded parameters are the raw ones. -/
+theorem decodeAll_raw : (packed : List (Nat × Nat)) → (ps : List (List Q)) →
+    decodeAll packed = some ps → ps = rawParams packed
+  | [], ps, h => by
+    have e : some ([] : List (List Q)) = some ps := h
+    injection e with e
+    rw [← e]
+    rfl
+  | (p, n) :: rest, ps, h => by
+    unfold decodeAll at h
+    cases ht : tensorOk p n with
+    | false =>
+      have e : decodeTensor p n = none := by unfold decodeTensor; rw [ht]; rfl
+      have h' : allSome (decodeTensor p n :: rest.map (fun q => decodeTensor q.1 q.2)) = some ps := h
+      rw [e] at h'
+      have h2 : (none : Option (List (List Q))) = some ps := h'
+      exact Option.noConfusion rfl (heq_of_eq h2)
+    | true =>
+      have e : decodeTensor p n = some ((words p n).map f32Q) := by unfold decodeTensor; rw [ht]; rfl
+      have h' : allSome (decodeTensor p n :: rest.map (fun q => decodeTensor q.1 q.2)) = some ps := h
+      rw [e] at h'
+      cases hr : allSome (rest.map (fun q => decodeTensor q.1 q.2)) with
+      | none => simp only [allSome, hr] at h'; exact Option.noConfusion rfl (heq_of_eq h')
+      | some qs =>
+        simp only [allSome, hr] at h'
+        injection h' with h'
+        rw [← h', decodeAll_raw rest qs hr]
+        rfl
+
+/-- `CausalDeps` of the exported parameters `(decodeAll packed).getD []`, from `checkParams` and
+the checker run on the lazily decoded `rawParams packed`. -/
+theorem causalDeps_of_packed (g : Graph) (packed : List (Nat × Nat)) (inp ax outAx : Nat)
+    (hp : checkParams g packed = true) (h : checkCausalDeps g (rawParams packed) inp ax outAx = true) :
+    CausalDeps g ((decodeAll packed).getD []) inp ax outAx := by
+  obtain ⟨ps, hps⟩ := checkParams_decodes g packed hp
+  rw [hps]
+  show CausalDeps g ps inp ax outAx
+  rw [decodeAll_raw packed ps hps]
+  exact checkCausalDeps_sound g _ inp ax outAx h
 
 end Pytorch2Lean

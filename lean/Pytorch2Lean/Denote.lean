@@ -184,10 +184,15 @@ def poolEval (avg : Bool) (attrs : Attrs) (x : Tensor) : Option (List Q) :=
 
 /-! ### Moving elements -/
 
+/-- The flat input index each output position of a `transpose` reads (input shape `s`, output
+shape `o`): output axis `i` walks input axis `perm[i]`. -/
+def transposeIndex (attrs : Attrs) (s o : Shape) : Option (List Nat) :=
+  (attrInts attrs .perm).map (fun perm =>
+    strided o (perm.map (fun p => Int.ofNat (nthD (stridesOf s) p.natAbs 0))) 0)
+
 /-- `transpose`: output axis `i` walks input axis `perm[i]`. -/
 def transposeEval (attrs : Attrs) (x : Tensor) (o : Shape) : Option (List Q) :=
-  (attrInts attrs .perm).map (fun perm =>
-    gather x.data (strided o (perm.map (fun p => Int.ofNat (nthD (stridesOf x.shape) p.natAbs 0))) 0))
+  (transposeIndex attrs x.shape o).map (gather x.data)
 
 /-- `concat` along axis `k`: for each position before the axis, the blocks of every operand. -/
 def concatEval (attrs : Attrs) (ts : List Tensor) : Option (List Q) :=
@@ -198,16 +203,21 @@ def concatEval (attrs : Attrs) (ts : List Tensor) : Option (List Q) :=
   let blocks := ts.map (fun t => chunks (prod (t.shape.drop k)) outer t.data)
   some (concatMap (fun j => concatMap (fun bl => nthD bl j []) blocks) (List.range outer))
 
-/-- `slice`: each sliced axis walks `start, start + step, ...`, `count` times. -/
-def sliceEval (attrs : Attrs) (x : Tensor) : Option (List Q) :=
-  (sliceAxes attrs x.shape).map (fun specs =>
-    let st := stridesOf x.shape
+/-- The flat input index each output position of a `slice` of shape `s` reads: each sliced axis
+walks `start, start + step, ...`, `count` times. -/
+def sliceIndex (attrs : Attrs) (s : Shape) : Option (List Nat) :=
+  (sliceAxes attrs s).map (fun specs =>
+    let st := stridesOf s
     let axis := fun (a : Nat) =>
       match sliceSpec specs a with
       | some (_, start, step, count) => (count, step * Int.ofNat (nthD st a 0), start * Int.ofNat (nthD st a 0))
-      | none => (nthD x.shape a 0, Int.ofNat (nthD st a 0), (0 : Int))
-    let axes := (List.range x.shape.length).map axis
-    gather x.data (strided (axes.map (·.1)) (axes.map (·.2.1)) ((axes.map (·.2.2)).foldl Int.add 0)))
+      | none => (nthD s a 0, Int.ofNat (nthD st a 0), (0 : Int))
+    let axes := (List.range s.length).map axis
+    strided (axes.map (·.1)) (axes.map (·.2.1)) ((axes.map (·.2.2)).foldl Int.add 0))
+
+/-- `slice`: each sliced axis walks `start, start + step, ...`, `count` times. -/
+def sliceEval (attrs : Attrs) (x : Tensor) : Option (List Q) :=
+  (sliceIndex attrs x.shape).map (gather x.data)
 
 /-- The input index that output index `j` of a padded axis of size `d` reads, `none` for the
 constant. Reflection mirrors without repeating the edge; edge mode repeats it. -/
