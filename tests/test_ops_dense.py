@@ -474,6 +474,10 @@ def test_cupy_kernels_match_numpy() -> None:
     operands = matmul_operands([2, 4], (4,))
     g = one_node("matmul", operands)
     graphs.append((g, batch_for(g)))
+    mask = np.tril(np.ones((3, 4), np.float32))
+    mask[1] = 0  # a fully masked row: zeros on both
+    g = one_node("masked_softmax", {"x": (2, 3, 4), "m": mask})
+    graphs.append((g, batch_for(g)))
     for g, inputs in graphs:
         on_gpu = execute(g, inputs, xp=cupy)["n"].get()
         np.testing.assert_allclose(on_gpu, run_f32(g, inputs), rtol=RTOL, atol=ATOL)

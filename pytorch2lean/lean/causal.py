@@ -3,12 +3,15 @@
 `dependency_masks` runs the graph on dependency masks: every element of every value gets a
 Python int whose bit j says "may depend on position j" of one axis of one input (that input's
 element has the single bit of its index along the axis; other inputs and parameters have 0).
-Each op's rule mirrors its meaning exactly as the Lean `depOp` does: elementwise and broadcasting
-ops OR what they read; reshapes keep flat order; transpose, slice, concat and pad run their own
-kernel on the masks (a constant pad cell holds 0); linear and layernorm OR their row or block,
-softmax its fiber, matmul row i of a with column j of b; masked_softmax gives a masked entry 0 (it
-is exactly 0) and a kept entry the OR of its row's kept entries, read from the mask's values; any
-other op makes every element depend on every position.
+Internally, as in Lean, each element carries 2 * mask + nz, where nz is 0 only for an element known
+to be exactly 0. Each op's rule mirrors its meaning exactly as the Lean `depOp` does: elementwise
+and broadcasting ops OR what they read; reshapes keep flat order; transpose, slice, concat and pad
+run their own kernel on the masks (a constant pad cell depends on nothing); linear and layernorm
+OR their row or block (their weights are parameters in a well-formed graph), softmax its fiber;
+matmul gives (i, j) the OR of a(i, l) | b(l, j) over the l where a(i, l) is not known to be 0;
+masked_softmax gives a masked entry no dependency (it is exactly 0) and a kept entry the OR of its
+row's kept entries, read from the mask's values; any other op makes every element depend on every
+position.
 
 `causal_deps` is `checkCausalDeps`: every output element at position i of the output axis has a
 mask below 2**(i + 1). The exporter states it (`CausalDeps`) for graphs with a causal keep-mask
