@@ -104,7 +104,7 @@ def rowTimes (ones : Nat) : List Q → List Nat → Nat → Nat
 def matmulDeps (w : Nat) (a b : List Q) (k n m : Nat) : List Q :=
   let rows := (chunks n k b).map (fun r => packAcc w r 0 0)
   let ones := packAcc w (List.replicate n (maskQ 1)) 0 0
-  concatMap (fun r => (unpackRow w n (rowTimes ones r rows 0)).map (fun q => nzQ q.num)) (chunks k m a)
+  concatMap (fun r => natFresh (Nat.lor (rowTimes ones r rows 0) ones) (unpackRow w n)) (chunks k m a)
 
 /-- A `maskedSoftmax` row: masked entries are exactly zero and depend on nothing, kept ones
 depend on the kept entries. -/
