@@ -1,10 +1,11 @@
-"""Performance: the ACAS Xu network (13k parameters) exports and checks, with one exact example
-theorem, in under a minute on a 2-core machine, library compilation included."""
+"""Scale: the ACAS Xu network (13k parameters) exports and checks, with one exact example theorem.
+
+How long it takes is measured by `benchmarks/bench_lean.py`, not asserted here: a timed test
+fails on a loaded machine and proves nothing about the code."""
 
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,25 +16,19 @@ from pytorch2lean.lean.toolchain import find_toolchain
 
 TOOLCHAIN = find_toolchain()
 ACAS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vnncomp2021" / "acasxu" / "ACASXU_run2a_1_1_batch_2000.onnx"
-BUDGET_S = 60.0
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(TOOLCHAIN is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
 @pytest.mark.skipif(not ACAS.exists(), reason=f"{ACAS} not found (../shared benchmarks absent)")
-def test_acas_xu_exports_and_checks_within_a_minute(tmp_path: Path) -> None:
+def test_acas_xu_exports_and_checks(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     from pytorch2lean.frontends import load_graph
 
-    start = time.perf_counter()
     graph = load_graph(ACAS)
     x = np.array([0.6, -0.3, 0.1, 0.45, -0.45], np.float32).reshape(graph.inputs[0].shape)
     project = export_project(graph, tmp_path / "acas", checkpoint_sha256=hashlib.sha256(ACAS.read_bytes()).hexdigest(),
                              examples=[x])
     result = lean_check(project, toolchain=TOOLCHAIN)
-    elapsed = time.perf_counter() - start
     assert result.ok, result.report()
     assert any(t.endswith("example0") for t in result.axioms)
-    sizes = {p.name: p.stat().st_size for p in project.rglob("*.lean") if ".lake" not in p.parts}
-    print(f"\nACAS Xu: {elapsed:.1f} s in all; {sizes}\n{result.report()}")
-    assert elapsed < BUDGET_S, result.report()
