@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -251,19 +250,16 @@ EXPECTED_SIZES = {"acasxu": (5, 5), "mnistfc": (784, 10)}
 
 
 @cache
-def _timed_load(path: Path) -> tuple[VnnlibSpec, float]:
+def _load(path: Path) -> VnnlibSpec:
     """Each shared file is parsed once per session (30 of them have 784 inputs)."""
-    start = time.perf_counter()
-    spec = load_vnnlib(path)
-    return spec, time.perf_counter() - start
+    return load_vnnlib(path)
 EXPECTED_TEST_SIZES = {"test_nano": 1, "test_tiny": 1, "test_small": 1, "test_prop": 5}
 
 
 @needs_shared
 @pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_shared_vnnlib_parses(path: Path) -> None:
-    spec, elapsed = _timed_load(path)
-    assert elapsed < 2.0, f"{path.name} took {elapsed:.2f} s"  # ~0.15 s idle; loose for loaded CI machines
+    spec = _load(path)
     if path.parent.name == "test":
         assert spec.num_inputs == spec.num_outputs == EXPECTED_TEST_SIZES[path.stem]
     else:
@@ -315,7 +311,7 @@ def test_acasxu_prop_6_is_a_union_of_two_boxes() -> None:
 @needs_shared
 @pytest.mark.parametrize("path", sorted((SHARED / "mnistfc").glob("*.vnnlib")), ids=lambda p: p.name)
 def test_mnistfc_is_robustness_on_a_clipped_ball(path: Path) -> None:
-    spec, _ = _timed_load(path)
+    spec = _load(path)
     label = int(re.search(r"label: (\d+)", path.read_text()).group(1))
     assert spec.unsafe == Property.robustness(label, 10).unsafe
     eps = F(path.stem.split("_")[-1])
