@@ -119,7 +119,10 @@ def _leaky_relu_interval(xp: Any, attrs: Any, x: Interval) -> Interval:
 
 
 def _sigmoid(xp: Any, attrs: Any, x: Any) -> Any:
-    return 1 / (1 + xp.exp(-x))
+    """1 / (1 + exp(-x)), written with e = exp(-|x|) <= 1 so that no exponent overflows (float32's
+    exp(-x) is inf below x = -88: right in the limit, but numpy warns)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _tanh(xp: Any, attrs: Any, x: Any) -> Any:
