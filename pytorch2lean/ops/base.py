@@ -452,16 +452,11 @@ def from_vjp(vjp: VjpRule, affine: Callable[[tuple[bool, ...]], bool] = _everywh
 def as_integers(*arrays: Any) -> tuple[int, list[Any]]:
     """Exact arrays times the lcm s of all their denominators: (s, integer object arrays).
 
-    Sums of products of the scaled arrays run on Python ints, with no gcd per step; `over` turns a
-    result back into Fractions once. Certificate numbers are dyadic, so s is a power of two.
+    Sums of products of the scaled arrays run on Python ints, with no gcd per step; a result turns
+    back into Fractions once (`Scaled.fractions`). Certificate numbers are dyadic, so s is a power of two.
     """
     s = _lcm_of_denominators(*arrays)
     return s, [_TIMES(a, s) for a in arrays]
-
-
-def over(v: Any, scale: int) -> Any:
-    """An integer object array divided by `scale`, as Fractions."""
-    return _OVER(v, scale)
 
 
 def integral_product(product: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
