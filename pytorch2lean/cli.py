@@ -28,6 +28,7 @@ err = Console(stderr=True)
 MODEL = typer.Argument(..., help="Model: .p2l (DSL), .onnx, .json (pytorch2lean IR), or model.py:factory (PyTorch).")
 INPUT_SHAPE = typer.Option(None, "--input-shape", help="For a PyTorch factory: the input shape, e.g. 1,3,32,32.")
 CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .safetensors, .pt/.pth (read without executing code).")
+JOBS = typer.Option(None, "--jobs", "-j", help="Processes that check a split tree's leaves (default: one per CPU).")
 
 
 @app.command()
@@ -245,6 +246,7 @@ def verify(
     cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
     input_shape: Optional[str] = INPUT_SHAPE,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (exact numbers as 'p/q' text)."),
+    jobs: Optional[int] = JOBS,
 ) -> None:
     """Bound the outputs on an input box and prove a property, writing an exact certificate."""
     from . import verify as v
@@ -262,7 +264,7 @@ def verify(
         if eps is None or label is None:
             raise UserError("--input needs --eps and --label")
         query = v.robustness_query(g, _read_npy(center), eps, label)  # type: ignore[arg-type]
-    results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split)
+    results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split, workers=_workers(jobs))
     _write_certificates(results, cert)
     if as_json:
         console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
@@ -280,6 +282,15 @@ def verify(
     console.print(f"verdict: {v.overall(results)}")
 
 
+def _workers(jobs: int | None) -> int:
+    """The --jobs value, checked; by default one worker per CPU."""
+    from .bounds.bab import default_jobs
+
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs {jobs}: give at least 1")
+    return default_jobs() if jobs is None else jobs
+
+
 def _write_certificates(results: list[Any], cert: Path | None) -> None:
     """One certificate per box: CERT itself for one box, CERT with .K before the suffix for several."""
     for r in results:
@@ -291,7 +302,8 @@ def _write_certificates(results: list[Any], cert: Path | None) -> None:
 
 @app.command()
 def check(model: str = MODEL, certificate: Path = typer.Argument(..., help="A pytorch2lean.cert.v1 JSON file."),
-          checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE) -> None:
+          checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE,
+          jobs: Optional[int] = JOBS) -> None:
     """Replay a certificate in exact arithmetic against the model; exit 1 if it is rejected."""
     from .bounds.bab import check_any_certificate
 
@@ -300,7 +312,7 @@ def check(model: str = MODEL, certificate: Path = typer.Argument(..., help="A py
         text = certificate.read_text(encoding="utf-8")
     except OSError as e:
         raise UserError(f"{certificate}: cannot read ({e.strerror})") from None
-    result = check_any_certificate(g, text)
+    result = check_any_certificate(g, text, _workers(jobs))
     console.print(("accepted: " if result.ok else "REJECTED: ") + result.reason, highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(1)
@@ -314,13 +326,15 @@ def vnncomp(
     split: str = typer.Option("auto", "--split", help="How bab splits: input, relu (neurons), or auto (by input size)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per instance, instead of the CSV's."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary table."),
+    jobs: Optional[int] = JOBS,
 ) -> None:
     """Run VNN-COMP instances: sat (exact witness), unsat (checked certificate), unknown or timeout; resumes."""
     from .vnncomp import run_instances
 
     if not instances.is_file():
         raise UserError(f"{instances}: no such instances CSV")
-    summary = run_instances(instances, out, timeout_override=timeout, method=method, split=split, progress=not quiet)
+    summary = run_instances(instances, out, timeout_override=timeout, method=method, split=split, progress=not quiet,
+                            workers=_workers(jobs))
     if quiet:  # otherwise run_instances has printed its table and summary
         console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
 

@@ -82,13 +82,14 @@ def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> 
 
 
 def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
-              falsify_s: float = 0.0, split: str = "auto") -> list[BoxResult]:
+              falsify_s: float = 0.0, split: str = "auto", workers: int = 1) -> list[BoxResult]:
     """Answer every box in turn; boxes left when the time is up are answered `timeout`.
 
     `split` is how bab splits: "input", "relu" or "auto" (by the input's size; see bounds.bab).
     With `falsify_s` > 0, a box the bounds leave open is searched for a counterexample for up to
     that many seconds (the open pieces, for bab); one found, and re-checked exactly, makes the
-    box `violated`, the witness in VNN-COMP text as the reason.
+    box `violated`, the witness in VNN-COMP text as the reason. A bab certificate's leaves are
+    checked in `workers` processes.
     """
     if method not in METHODS:
         raise UserError(f"--method {method}: available methods are {', '.join(METHODS)}")
@@ -104,7 +105,7 @@ def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
             results.append(BoxResult(k, "timeout", f"no time left after {timeout} s", (), (), None, None, 0.0))
             continue
         shaped = box.reshape(_single_input(graph).shape)
-        result, open_boxes = _bound(graph, shaped, query.prop, method, left, split)
+        result, open_boxes = _bound(graph, shaped, query.prop, method, left, split, workers)
         if result.verdict != "holds" and falsify_s > 0 and query.prop is not None:
             result = _falsified(graph, list(open_boxes) or [shaped], query.prop, falsify_s, k) or result
         results.append(replace(result, index=k, seconds=time.perf_counter() - t0))
@@ -117,13 +118,13 @@ def known_split(split: str) -> None:
 
 
 def _bound(graph: Graph, box: Box, prop: Property | None, method: str, left: float | None,
-           split: str) -> tuple[BoxResult, tuple[Box, ...]]:
+           split: str, workers: int) -> tuple[BoxResult, tuple[Box, ...]]:
     """One box by one method: the result (seconds unset) and, for bab, the pieces left open."""
     if method != "bab":
         verdict, cert, reason = bound(graph, box, prop, method=method)
         return _result(0, verdict, reason, cert, prop, 0.0), ()
     assert prop is not None
-    proof = prove_box(graph, box, prop, method, BAB_BUDGET if left is None else left, split=split)
+    proof = prove_box(graph, box, prop, method, BAB_BUDGET if left is None else left, split=split, workers=workers)
     return BoxResult(0, proof.verdict, proof.reason, (), (), None, proof.certificate, 0.0), proof.open_boxes
 
 
@@ -139,16 +140,16 @@ class Proof:
 
 
 def prove_box(graph: Graph, box: Box, prop: Property, method: str, budget_s: float,
-              deadline: float | None = None, split: str = "auto") -> Proof:
+              deadline: float | None = None, split: str = "auto", workers: int = 1) -> Proof:
     """Prove `prop` on `box` by `method` (bab, splitting as `split` says, within `budget_s` seconds, or
-    one float bound pass), then check the certificate exactly (a bab check gives up at `deadline`, a
-    `time.monotonic()` value)."""
+    one float bound pass), then check the certificate exactly (a bab check, its leaves in `workers`
+    processes, gives up at `deadline`, a `time.monotonic()` value)."""
     if method == "bab":
         found = bab(graph, box, prop, budget_s=budget_s, split=split)
         if found.verdict != "holds" or found.certificate is None:
             return Proof(found.verdict, None, found.open_boxes or (box,), found.reason)
         text = found.certificate
-        checked = check_bab_certificate(graph, text, box=box, prop=prop, deadline=deadline)
+        checked = check_bab_certificate(graph, text, box=box, prop=prop, deadline=deadline, workers=workers)
     else:
         verdict, text, reason = bound(graph, box, prop, method=method, exact=False)  # type: ignore[assignment]
         if verdict != "holds" or text is None:

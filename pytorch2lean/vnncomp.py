@@ -134,8 +134,10 @@ class _Models:
         return self.specs[path]
 
 
-def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", split: str = "auto") -> Outcome:
-    """Answer one instance within `timeout` seconds (see the module docstring); bab splits as `split` says."""
+def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", split: str = "auto",
+          workers: int = 1) -> Outcome:
+    """Answer one instance within `timeout` seconds (see the module docstring); bab splits as `split`
+    says and checks its certificates' leaves in `workers` processes."""
     _known(method)
     known_split(split)
     start = time.monotonic()
@@ -152,7 +154,7 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", s
             open_boxes.append(box)
             continue
         proof = prove_box(graph, box, prop, method, left() - LAST_SLICE * timeout, start + (1 + CHECK_GRACE) * timeout,
-                          split)
+                          split, workers)
         reasons.append(proof.reason)
         certificates.append(proof.certificate)
         open_boxes.extend(proof.open_boxes)
@@ -225,7 +227,7 @@ class RunSummary:
 
 
 def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override: float | None = None,
-                  method: str = "bab", split: str = "auto", progress: bool = True) -> RunSummary:
+                  method: str = "bab", split: str = "auto", progress: bool = True, workers: int = 1) -> RunSummary:
     """Answer every instance of `csv_path` into `out_dir` (see the module docstring); resumes."""
     from rich.console import Console
     from rich.progress import Progress
@@ -246,7 +248,8 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
             if _done(inst, out_dir, rows.get(key)):
                 skipped += 1
             else:
-                outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method, split)
+                outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method, split,
+                                workers)
                 rows[key] = _write(inst, out_dir, outcome)
                 _save(out_dir, rows)
                 solved += 1

@@ -183,6 +183,54 @@ def test_check_any_certificate_dispatches_on_the_format(acas, proven):
     assert "not JSON" in check_any_certificate(graph, "{").reason
 
 
+def _leaf_order(tree) -> list[int]:
+    """The leaf indices in tree order (below / nonneg first), as the checker walks them."""
+    if "leaf" in tree:
+        return [tree["leaf"]]
+    first, second = ("below", "above") if "dim" in tree else ("nonneg", "nonpos")
+    return _leaf_order(tree[first]) + _leaf_order(tree[second])
+
+
+def _break_leaf(doc, k: int) -> None:
+    """Leaf k's output bounds made tighter than anything its inputs allow."""
+    bounds = doc["leaves"][k]["bounds"]
+    out = bounds[sorted(bounds)[-1]]
+    out["upper"] = list(out["lower"])
+
+
+@pytest.mark.parametrize("case", ["input", "relu"])
+def test_a_check_in_worker_processes_gives_the_same_answers(case, request, monkeypatch):
+    """Leaves checked in two processes (chunks of one leaf, so every worker gets several): the
+    certificate is accepted, a deadline gives up, and with two leaves broken the first in tree
+    order is named, the same reason as the sequential check gives."""
+    import time
+
+    from pytorch2lean.bounds import bab as bab_module
+
+    if case == "input":
+        if not ACAS.is_dir():
+            pytest.skip(f"{ACAS} is absent")
+        graph, prop, box = request.getfixturevalue("acas")
+        text = request.getfixturevalue("proven").certificate
+    else:
+        graph, box, prop, result = request.getfixturevalue("relu_case")
+        box, text = box.reshape((3,)), result.certificate
+    monkeypatch.setattr(bab_module, "PARALLEL_MIN_CHUNK", 1)
+    doc = json.loads(text)
+    order = _leaf_order(doc["tree"])
+    assert len(order) >= 3
+    assert check_bab_certificate(graph, text, box=box, prop=prop, workers=2).ok
+    late = check_bab_certificate(graph, text, box=box, prop=prop, workers=2, deadline=time.monotonic() - 1)
+    assert not late.ok and late.reason.startswith(bab_module.TIME_UP)
+    for k in (order[-1], order[1]):
+        _break_leaf(doc, k)
+    broken = json.dumps(doc)
+    alone = check_bab_certificate(graph, broken, box=box, prop=prop)
+    together = check_bab_certificate(graph, broken, box=box, prop=prop, workers=2)
+    assert not alone.ok and together.reason == alone.reason
+    assert alone.reason.startswith(f"leaves[{order[1]}]"), alone.reason
+
+
 # ---- ReLU splitting -------------------------------------------------------------------------
 
 def relu_net(sizes: tuple[int, ...] = (3, 10, 10, 10, 2), seed: int = 2):

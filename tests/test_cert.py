@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from pytorch2lean.bounds import GRID, verify_ibp
 from pytorch2lean.cert import Certificate, check, check_certificate, dumps, loads
-from pytorch2lean.cert.format import CANONICAL, CertificateError
+from pytorch2lean.cert.format import CANONICAL, CertificateError, read_number
 from pytorch2lean.ir import Graph, Input, Param, digest, make_node, validate
 from pytorch2lean.spec import Box, Conjunction, Disjunction, LinearConstraint, Property
 from tests.test_ibp import NO_EXACT_RULE, exact_box, float_box, load_net, mlp_graphs, one_node
@@ -395,6 +395,28 @@ def test_numbers_must_be_canonical_rationals(bad: str) -> None:
     assert not result.ok
     where = "certificate.bounds.h.lower[1]"
     assert result.reason == f"{where}: {bad!r} is not an exact number in canonical form {CANONICAL}"
+
+
+def _canonical_by_definition(text: str) -> bool:
+    """What canonical means: the text str(Fraction) writes for the number the text denotes."""
+    try:
+        return str(Fraction(text)) == text
+    except (ValueError, ZeroDivisionError):
+        return False
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.fractions().map(str),
+                 st.tuples(st.integers(-50, 50), st.integers(-3, 60)).map(lambda pq: f"{pq[0]}/{pq[1]}"),
+                 st.text(alphabet="-+0123456789/. e", max_size=8)))
+def test_read_number_accepts_exactly_the_canonical_texts(text: str) -> None:
+    """The digit-level parser agrees with the definition on every text, and reads the right number."""
+    try:
+        q = read_number(text, "x")
+    except CertificateError:
+        assert not _canonical_by_definition(text)
+    else:
+        assert _canonical_by_definition(text) and q == Fraction(text)
 
 
 @pytest.mark.parametrize(("edit", "reason"), [

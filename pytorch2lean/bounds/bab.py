@@ -64,7 +64,10 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple, Sequence
@@ -72,7 +75,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from .. import ops
-from ..cert.check import CheckResult, box_interval, check, check_certificate, claim_failure, claim_rows
+from ..cert.check import CheckResult, Checker, box_interval, check_certificate, claim_failure, claim_rows
 from ..cert.format import (Case, Certificate, CertificateError, CrownPart, StatedRelaxation, read_box, Reader,
                            read_number, loads, number_text, to_json, unsafe_terms)
 from ..errors import UserError
@@ -95,6 +98,7 @@ TIME_UP = "the check ran out of time"
 TIME_IS_UP = "time is up"  # the search's budget is spent
 MAX_LEAVES = 20_000  # proven leaves at most: the certificate and its check grow with them
 MAX_DEPTH = 200  # ReLU splits on one path at most (the tree's JSON, and its walk, recurse along a path)
+PARALLEL_MIN_CHUNK = 4  # leaves per chunk at least when a check runs in worker processes
 STUCK = f"a subproblem cannot be split further (no unstable neuron left, or {MAX_DEPTH} cases)"
 
 # The search's tree: slot -> a leaf index, ("dim", i, at) or ("relu", node id, index); the children of
@@ -471,13 +475,13 @@ def _dumps(b: Bounder, box: Box, tree: dict[str, Any], certs: list[Certificate])
 
 class _Walk:
     """The checker's walk over the split tree, carrying each position's box and cases: every leaf
-    used once, every leaf certificate accepted for exactly its box and cases."""
+    used once; it lists each leaf with exactly its box and cases, for `_check_leaves`."""
 
-    def __init__(self, graph: Graph, prop: Any, leaves: list[Any], deadline: float | None) -> None:
-        self.graph, self.prop, self.leaves, self.deadline = graph, prop, leaves, deadline
+    def __init__(self, graph: Graph, leaves: list[Any]) -> None:
+        self.leaves = leaves
         self.shapes = {n.id: n.shape for n in graph.nodes}
         self.used: set[int] = set()
-        self.memo: dict[Any, Interval] = {}  # required intervals the leaves share (`cert.check`)
+        self.found: list[_LeafJob] = []
 
     def visit(self, node: Reader, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
         if isinstance(node.data, dict) and "leaf" in node.data:
@@ -510,23 +514,89 @@ class _Walk:
         if not 0 <= k < len(self.leaves) or k in self.used:
             raise CertificateError(f"{where}.leaf: {k} is {'used twice' if k in self.used else 'not a leaf index'}")
         self.used.add(k)
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise CertificateError(f"{TIME_UP}: {len(self.used) - 1} of {len(self.leaves)} leaves checked")
-        cert = loads(json.dumps(self.leaves[k]))
+        self.found.append(_LeafJob(k, where, self.leaves[k], Box(tuple(lower), tuple(upper), (len(lower),)), cases))
+
+
+class _LeafJob(NamedTuple):
+    """One leaf to check: its index, tree position, JSON, and the box and cases its path gives."""
+
+    k: int
+    where: str
+    leaf: Any
+    box: Box
+    cases: tuple[Case, ...]
+
+
+def _check_leaves(checker: Checker, prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
+    """Check leaves in order: how many were checked, and why the first one failing fails (None: all hold)."""
+    for done, job in enumerate(jobs):
+        if deadline is not None and time.monotonic() > deadline:
+            return done, TIME_UP
+        try:
+            cert = loads(json.dumps(job.leaf))
+        except CertificateError as e:
+            return done, f"leaves[{job.k}]: {e}"
         if cert.verdict != "holds":
-            raise CertificateError(f"leaves[{k}]: the leaf certificate claims no verdict")
-        result = check(self.graph, cert, box=Box(tuple(lower), tuple(upper), (len(lower),)), prop=self.prop,
-                       cases=cases, memo=self.memo if cases else None)  # input-split leaves share nothing
+            return done, f"leaves[{job.k}]: the leaf certificate claims no verdict"
+        result = checker.check(cert, box=job.box, prop=prop, cases=job.cases)
         if not result.ok:
-            raise CertificateError(f"leaves[{k}] (at {where}): {result.reason}")
+            return done, f"leaves[{job.k}] (at {job.where}): {result.reason}"
+    return len(jobs), None
+
+
+_WORKER: dict[str, Checker] = {}  # a check worker process's checker of the one graph it serves
+
+
+def _start_worker(graph: Graph) -> None:
+    _WORKER["checker"] = Checker(graph)
+
+
+def _worker_checks(prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
+    return _check_leaves(_WORKER["checker"], prop, jobs, deadline)
+
+
+def default_jobs() -> int:
+    """The worker processes a check uses by default: one per CPU this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _check_all(graph: Graph, prop: Any, jobs: list[_LeafJob], deadline: float | None, workers: int) -> str | None:
+    """Check every leaf (in `workers` processes when more than one and there are enough leaves);
+    the reason of the first failing leaf in tree order, or None when all hold.
+
+    Leaves go out in contiguous chunks, several per worker: neighbours in the tree share the nodes
+    before their first case (`Checker`'s memo), and an early failure stops the rest.
+    """
+    if workers <= 1 or len(jobs) < 2 * PARALLEL_MIN_CHUNK:
+        done, failure = _check_leaves(Checker(graph), prop, jobs, deadline)
+        return None if failure is None else _failure(failure, done, len(jobs))
+    size = max(PARALLEL_MIN_CHUNK, -(-len(jobs) // (4 * workers)))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold BLAS threads
+    with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context, initializer=_start_worker,
+                             initargs=(graph,)) as pool:
+        futures = [pool.submit(_worker_checks, prop, chunk, deadline) for chunk in chunks]
+        checked = 0
+        for future in futures:  # in tree order: the first failure reported is the first in the tree
+            done, failure = future.result()
+            checked += done
+            if failure is not None:
+                pool.shutdown(cancel_futures=True)
+                return _failure(failure, checked, len(jobs))
+    return None
+
+
+def _failure(failure: str, checked: int, total: int) -> str:
+    return f"{TIME_UP}: {checked} of {total} leaves checked" if failure == TIME_UP else failure
 
 
 def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, prop: Property | None = None,
-                          deadline: float | None = None) -> CheckResult:
+                          deadline: float | None = None, workers: int = 1) -> CheckResult:
     """Check a `pytorch2lean.bab.v1` certificate exactly (and, when given, that it is about `box` and `prop`).
 
     With a `deadline` (a `time.monotonic()` value) a check still running then is given up: the
-    result is not ok and its reason starts with TIME_UP.
+    result is not ok and its reason starts with TIME_UP. `workers` > 1 checks the leaves in that
+    many processes; the answer (and the failing leaf named) is the same.
     """
     graph = validate(graph)
     try:
@@ -546,21 +616,25 @@ def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, pr
             raise CertificateError("the certificate's input box is not the box asked about")
         if prop is not None and claim != prop:
             raise CertificateError("the certificate's property is not the property asked about")
-        walk = _Walk(graph, claim, leaves, deadline)
+        walk = _Walk(graph, leaves)
         walk.visit(doc.sub("tree"), list(whole.lower), list(whole.upper), ())
         if len(walk.used) != len(leaves):
             raise CertificateError(f"leaves[{min(set(range(len(leaves))) - walk.used)}] is not in the tree")
+        failure = _check_all(graph, claim, walk.found, deadline, workers)
+        if failure is not None:
+            raise CertificateError(failure)
     except (CertificateError, json.JSONDecodeError) as e:
         return CheckResult(False, str(e))
     return CheckResult(True, f"certificate holds: {len(leaves)} leaves cover the box and each leaf certificate holds")
 
 
-def check_any_certificate(graph: Graph, text: str) -> CheckResult:
-    """Check a certificate of either format: `pytorch2lean.bab.v1` here, anything else by `cert.check_certificate`."""
+def check_any_certificate(graph: Graph, text: str, workers: int = 1) -> CheckResult:
+    """Check a certificate of either format: `pytorch2lean.bab.v1` here (its leaves in `workers`
+    processes), anything else by `cert.check_certificate`."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         return CheckResult(False, f"certificate is not JSON: {e}")
     if isinstance(data, dict) and data.get("format") == FORMAT:
-        return check_bab_certificate(graph, text)
+        return check_bab_certificate(graph, text, workers=workers)
     return check_certificate(graph, text)

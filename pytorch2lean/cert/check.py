@@ -72,49 +72,73 @@ def check_certificate(graph: Graph, text: str, *, box: Box | Mapping[str, Box] |
 
 
 def check(graph: Graph, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None,
-          prop: Claim | None = None, cases: Sequence[Case] | None = None,
-          memo: dict[Any, Interval] | None = None) -> CheckResult:
-    """Check a parsed certificate exactly; see the module docstring for what is checked.
+          prop: Claim | None = None, cases: Sequence[Case] | None = None) -> CheckResult:
+    """Check a parsed certificate exactly; see the module docstring for what is checked."""
+    return Checker(graph).check(cert, box=box, prop=prop, cases=cases)
 
-    `memo` (a dict kept across certificates about this graph) remembers each node's required interval
-    under the exact stated numbers it was computed from: the leaves of a branch-and-bound tree on one
-    box share every node before their first case, and each is computed once.
+
+class Checker:
+    """The checker of one model, for many certificates (the leaves of a split tree): the graph is
+    validated, its digest taken and its exact back-substitution plan built once.
+
+    It remembers each node's required interval under the exact stated numbers it was computed from,
+    for certificates with cases: the leaves of a ReLU-split tree on one box share every node before
+    their first case, and each is computed once.
     """
-    try:
-        return CheckResult(True, _check(validate(graph), cert, box, prop, cases, memo))
-    except Rejected as e:
-        return CheckResult(False, str(e))
 
+    def __init__(self, graph: Graph) -> None:
+        self.graph = validate(graph)
+        self.digest = digest(self.graph)
+        self.memo: dict[Any, Interval] = {}
+        self._plan: Any = None
 
-def _check(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
-           cases: Sequence[Case] | None, memo: dict[Any, Interval] | None) -> str:
-    _check_header(graph, cert)
-    if box is not None and dict(cert.inputs) != input_boxes(_input_shapes(graph), box):
-        raise Rejected("the certificate's input box is not the box asked about")
-    if prop is not None and cert.claim != prop:
-        raise Rejected("the certificate's property is not the property asked about")
-    if cases is not None and cert.cases != tuple(sorted(cases)):
-        raise Rejected("the certificate's cases are not the cases asked about")
-    env = exact_environment(graph, dict(cert.inputs))
-    stated = dict(cert.bounds)
-    crown = None if cert.crown is None else _Crown(graph, cert.crown)
-    restrict = _Cases(graph, cert.cases)
-    read: list[Any] = [cert.graph_digest, cert.inputs]  # what a node's required interval is computed from
-    for node in graph.nodes:
-        read.append(None if crown is None else crown.stated_for(node))
-        required = _required(node, env, crown, memo, tuple(read))
-        read.append(stated[node.id])
-        required, empty = restrict(node, required)
-        if empty:
-            return f"certificate holds vacuously: {empty}, so no input of the box satisfies the cases"
-        env[node.id] = contained(node, required, stated[node.id])
-    if cert.verdict == "unknown":
-        return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
-    rows = None if crown is None else crown.claim_lower(cert.claim, cert.output, env)
-    failure = claim_failure(cert.claim, env[cert.output], rows)
-    if failure:
-        raise Rejected(f"property not proven: {failure}")
-    return f"certificate holds: bounds of all {len(graph.nodes)} nodes hold, and they imply the property"
+    def plan(self) -> Any:
+        """The exact back-substitution plan (`bounds.crown.plan`), built on first use."""
+        if self._plan is None:
+            from ..bounds import crown  # bounds imports this module: a top-level import would be circular
+
+            self._plan = crown.plan(self.graph, exact=True)
+        return self._plan
+
+    def check(self, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None, prop: Claim | None = None,
+              cases: Sequence[Case] | None = None) -> CheckResult:
+        """Check a parsed certificate exactly (and that it states `box`, `prop` and `cases` when given)."""
+        try:
+            return CheckResult(True, self._check(cert, box, prop, cases))
+        except Rejected as e:
+            return CheckResult(False, str(e))
+
+    def _check(self, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
+               cases: Sequence[Case] | None) -> str:
+        graph = self.graph
+        _check_header(graph, self.digest, cert)
+        if box is not None and dict(cert.inputs) != input_boxes(_input_shapes(graph), box):
+            raise Rejected("the certificate's input box is not the box asked about")
+        if prop is not None and cert.claim != prop:
+            raise Rejected("the certificate's property is not the property asked about")
+        if cases is not None and cert.cases != tuple(sorted(cases)):
+            raise Rejected("the certificate's cases are not the cases asked about")
+        env = exact_environment(graph, dict(cert.inputs))
+        stated = dict(cert.bounds)
+        crown = None if cert.crown is None else _Crown(graph, self.plan(), cert.crown)
+        restrict = _Cases(graph, cert.cases)
+        memo = self.memo if cert.cases else None  # input-split leaves share nothing
+        read: list[Any] = [cert.graph_digest, cert.inputs]  # what a node's required interval is computed from
+        for node in graph.nodes:
+            read.append(None if crown is None else crown.stated_for(node))
+            required = _required(node, env, crown, memo, tuple(read))
+            read.append(stated[node.id])
+            required, empty = restrict(node, required)
+            if empty:
+                return f"certificate holds vacuously: {empty}, so no input of the box satisfies the cases"
+            env[node.id] = contained(node, required, stated[node.id])
+        if cert.verdict == "unknown":
+            return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
+        rows = None if crown is None else crown.claim_lower(cert.claim, cert.output, env)
+        failure = claim_failure(cert.claim, env[cert.output], rows)
+        if failure:
+            raise Rejected(f"property not proven: {failure}")
+        return f"certificate holds: bounds of all {len(graph.nodes)} nodes hold, and they imply the property"
 
 
 def _required(node: Node, env: Mapping[str, Interval], crown: _Crown | None, memo: dict[Any, Interval] | None,
@@ -138,10 +162,10 @@ def _input_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
     return {i.name: i.shape for i in graph.inputs}
 
 
-def _check_header(graph: Graph, cert: Certificate) -> None:
+def _check_header(graph: Graph, graph_digest: str, cert: Certificate) -> None:
     """The certificate is about this graph: digest, input and node names and shapes, output, claim size."""
-    if cert.graph_digest != digest(graph):
-        raise Rejected(f"graph digest {cert.graph_digest} is not the model's digest {digest(graph)}")
+    if cert.graph_digest != graph_digest:
+        raise Rejected(f"graph digest {cert.graph_digest} is not the model's digest {graph_digest}")
     _same_names("inputs", dict(cert.inputs), _input_shapes(graph))
     _same_names("bounds", dict(cert.bounds), {n.id: n.shape for n in graph.nodes})
     if cert.output not in graph.outputs:
@@ -289,11 +313,11 @@ def least_value(coeffs: Sequence[Fraction], lo: Sequence[Fraction], hi: Sequence
 class _Crown:
     """The CROWN part of a check: relaxations as exact arrays, back-substitution on Fractions."""
 
-    def __init__(self, graph: Graph, part: CrownPart) -> None:
+    def __init__(self, graph: Graph, plan: Any, part: CrownPart) -> None:
         from ..bounds import crown  # bounds imports this module: a top-level import would be circular
 
         self.engine = crown
-        self.plan = crown.plan(graph, exact=True)
+        self.plan = plan
         self.nodes = {n.id: n for n in graph.nodes}
         self.backsub = frozenset(part.backsub)
         for name in sorted(self.backsub - set(self.nodes)):

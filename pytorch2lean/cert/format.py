@@ -72,7 +72,7 @@ FORMAT = "pytorch2lean.cert.v1"
 METHODS = ("ibp", "crown", "alpha")
 RELAXATION_KEYS = ("lower_slope", "lower_intercept", "upper_slope", "upper_intercept")
 VERDICTS = ("holds", "unknown")
-NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(/[1-9][0-9]*)?")
+NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:/([1-9][0-9]*))?")
 CANONICAL = '("p/q" in lowest terms or "p")'
 CASE_SIGNS = ("nonneg", "nonpos")
 
@@ -289,10 +289,17 @@ class Reader:
 
 
 def read_number(text: Any, where: str) -> Fraction:
-    """An exact number in canonical text ("p/q" in lowest terms, or "p"); anything else is an error."""
-    if not isinstance(text, str) or not NUMBER.fullmatch(text) or number_text(Fraction(text)) != text:
-        raise CertificateError(f"{where}: {text!r} is not an exact number in canonical form {CANONICAL}")
-    return Fraction(text)
+    """An exact number in canonical text ("p/q" in lowest terms, or "p"); anything else is an error.
+
+    Canonical means what `number_text` writes: no "-0", no "/1", no common factor (parsed from
+    the digits directly: leaf certificates hold hundreds of thousands of numbers)."""
+    match = NUMBER.fullmatch(text) if isinstance(text, str) else None
+    if match is not None:
+        sign, p, q = match.groups()
+        num, den = int(p), 1 if q is None else int(q)
+        if not (sign and num == 0) and (q is None or den != 1) and math.gcd(num, den) == 1:
+            return Fraction(-num if sign else num, den)
+    raise CertificateError(f"{where}: {text!r} is not an exact number in canonical form {CANONICAL}")
 
 
 def read_box(r: Reader) -> Box:

@@ -20,8 +20,8 @@ import numpy as np
 
 from ..ir.graph import Shape
 from ..numeric.intmat import int_matmul
-from .base import (Attrs, Interval, Operand, OpSpec, broadcast, by_sign, corners, fail, from_vjp, integral_product, lift,
-                   register, sum_to, unbatch_param, weighted)
+from .base import (Attrs, Interval, Operand, OpSpec, Symbolic, broadcast, by_sign, corners, fail, from_vjp,
+                   integral_product, lift, register, sum_to, unbatch_param, weighted)
 
 
 def _linear_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -110,12 +110,36 @@ def _linear_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, weight: Any, bias: Any = 
 
 def _matmul_vjp(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """With y = pa pb on the promoted operands: d/dpa = gy pb^T, d/dpb = pa^T gy."""
-    pa, pb = _promoted(a, b)
+    return _matmul_grad_a(xp, attrs, g, a, b)[0], _matmul_grad_b(xp, attrs, g, a, b)[1]
+
+
+def _promoted_grad(g: Any, a: Any, b: Any) -> Any:
+    """The result gradient with the axes that promotion dropped put back."""
     gy = g[..., None] if b.ndim == 2 else g  # the dropped column axis of a vector b
-    gy = gy[..., None, :] if a.ndim == 2 else gy  # the dropped row axis of a vector a
-    ga = exact_matmul(xp, gy, xp.swapaxes(pb, -1, -2))
-    gb = exact_matmul(xp, xp.swapaxes(pa, -1, -2), gy)
-    return sum_to(ga, pa.shape).reshape(a.shape), sum_to(gb, pb.shape).reshape(b.shape)
+    return gy[..., None, :] if a.ndim == 2 else gy  # the dropped row axis of a vector a
+
+
+def _matmul_grad_a(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, None]:
+    pa, pb = _promoted(a, b)
+    ga = exact_matmul(xp, _promoted_grad(g, a, b), xp.swapaxes(pb, -1, -2))
+    return sum_to(ga, pa.shape).reshape(a.shape), None
+
+
+def _matmul_grad_b(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[None, Any]:
+    pa, pb = _promoted(a, b)
+    gb = exact_matmul(xp, xp.swapaxes(pa, -1, -2), _promoted_grad(g, a, b))
+    return None, sum_to(gb, pb.shape).reshape(b.shape)
+
+
+_MATMUL_BY_A, _MATMUL_BY_B = (from_vjp(grad, factors=(0, 1)) for grad in (_matmul_grad_a, _matmul_grad_b))
+
+
+def _matmul_backward(xp: Any, attrs: Attrs, A: Any, a: Any, b: Any) -> tuple[Any, ...] | None:
+    """Affine while one factor is a constant: the VJP of the other side only (the constant's
+    gradient would be a wasted product, on exact arrays an object-array one)."""
+    if isinstance(a, Symbolic) == isinstance(b, Symbolic):
+        return None
+    return (_MATMUL_BY_A if isinstance(a, Symbolic) else _MATMUL_BY_B)(xp, attrs, A, a, b)
 
 
 register(OpSpec(
@@ -130,5 +154,5 @@ register(OpSpec(
     lambda xp, attrs, a, b: integral_product(lambda u, v: batched_matmul(xp, u, v), a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
     interval=_matmul_interval, vjp=_matmul_vjp,
-    affine_backward=from_vjp(_matmul_vjp, lambda symbolic: sum(symbolic) <= 1, factors=(0, 1)),  # one constant factor
+    affine_backward=_matmul_backward,
 ))
