@@ -41,6 +41,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import Graph, Node, digest, validate
+from ..numeric.frozen import frozen
 from ..runtime.executor import exact_attrs
 from ..ops.base import Interval, IntervalRule, Unbounded
 from ..spec.box import Box
@@ -89,6 +90,7 @@ class Checker:
     def __init__(self, graph: Graph) -> None:
         self.graph = validate(graph)
         self.digest = digest(self.graph)
+        self.params = parameter_intervals(self.graph)
         self.memo: dict[Any, Interval] = {}
         self._plan: Any = None
 
@@ -118,7 +120,7 @@ class Checker:
             raise Rejected("the certificate's property is not the property asked about")
         if cases is not None and cert.cases != tuple(sorted(cases)):
             raise Rejected("the certificate's cases are not the cases asked about")
-        env = exact_environment(graph, dict(cert.inputs))
+        env = exact_environment(graph, dict(cert.inputs), self.params)
         stated = dict(cert.bounds)
         crown = None if cert.crown is None else _Crown(graph, self.plan(), cert.crown)
         restrict = _Cases(graph, cert.cases)
@@ -186,13 +188,23 @@ def _same_names(what: str, boxes: Mapping[str, Box], shapes: Mapping[str, Any]) 
             raise Rejected(f"{what}: {name!r} has shape {list(b.shape)}, the model says {list(shapes[name])}")
 
 
-def exact_environment(graph: Graph, boxes: Mapping[str, Box]) -> dict[str, Interval]:
-    """Exact bounds of the model inputs (their boxes) and parameters (points), batch axis of size 1."""
+def exact_environment(graph: Graph, boxes: Mapping[str, Box],
+                      params: Mapping[str, Interval] | None = None) -> dict[str, Interval]:
+    """Exact bounds of the model inputs (their boxes) and parameters (points, `parameter_intervals`
+    unless given), batch axis of size 1."""
     env = {name: box_interval(b) for name, b in boxes.items()}
-    for p in graph.params:
-        value = p.exact()[None]
-        env[p.name] = Interval(value, value)
+    env.update(parameter_intervals(graph) if params is None else params)
     return env
+
+
+def parameter_intervals(graph: Graph) -> dict[str, Interval]:
+    """Every parameter's exact value as a point interval, read-only: a checker shares them across
+    certificates, and what is derived from them (integer parts, limbs) is computed once."""
+    out = {}
+    for p in graph.params:
+        value = frozen(p.exact()[None])
+        out[p.name] = Interval(value, value)
+    return out
 
 
 def box_interval(box: Box) -> Interval:
@@ -237,7 +249,7 @@ def contained(node: Node, required: Interval, stated: Box) -> Interval:
             f"node {node.id!r} ({node.op}): at flat index {i} the stated bounds [{stated.lower[i]}, {stated.upper[i]}] "
             f"do not contain [{req_lo.flat[i]}, {req_hi.flat[i]}], the exact interval from its inputs' stated bounds"
         )
-    return Interval(lo, hi)
+    return Interval(frozen(lo), frozen(hi))  # met again by later rules: their integer forms are kept
 
 
 class _Cases:
@@ -348,7 +360,7 @@ class _Crown:
                                f"soundness check, so certificates through them are not supported")
             if r.shape != rows + tuple(node.shape):
                 raise Rejected(f"crown.{what}: {name!r} has shape {list(r.shape)}, expected {list(rows + node.shape)}")
-            out[name] = self.engine.Relaxation(*r.arrays())
+            out[name] = self.engine.Relaxation(*map(frozen, r.arrays()))  # met in every back-substitution
         return out
 
     def tighten(self, node: Node, required: Interval, env: Mapping[str, Interval]) -> Interval:

@@ -16,15 +16,14 @@ weight are summed in int64: at most 2^53 times the number of limb pairs, far bel
 from __future__ import annotations
 
 import functools
-import weakref
-from typing import Any
 
 import numpy as np
+
+from .frozen import derived, frozen
 
 LIMB_BITS = 16
 MAX_INNER = 2**21  # k at most this keeps every float64 dot product of limbs exact
 MAX_PAIRS = 512  # limb pairs of one weight at most: their int64 sum stays below 2^62
-_CACHE: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = {}  # view -> (weak reference to its memory, limbs)
 
 
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -49,12 +48,11 @@ def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
 def limbs(a: np.ndarray) -> np.ndarray | None:
     """The 16-bit limbs of an int object array, float64 of shape (*a.shape, L); None if an
     element is not an int. Read-only arrays (a layer's weights, met again for every row block)
-    are converted once: numpy refuses to change them in place, so their limbs cannot go stale."""
-    owner = a if a.base is None else a.base
-    key = (id(owner), a.shape, a.strides, a.__array_interface__["data"][0])
-    hit = _CACHE.get(key) if not a.flags.writeable else None
-    if hit is not None and hit[0]() is owner:
-        return hit[1]
+    are converted once (`numeric.frozen`)."""
+    return derived("limbs", a, _limbs)
+
+
+def _limbs(a: np.ndarray) -> np.ndarray | None:
     flat = a.reshape(-1)
     if set(map(type, flat)) - {int}:
         return None
@@ -63,21 +61,7 @@ def limbs(a: np.ndarray) -> np.ndarray | None:
     raw = b"".join(map(functools.partial(int.to_bytes, length=2 * count, byteorder="little", signed=True), flat))
     digits = np.frombuffer(raw, dtype="<u2").reshape(flat.size, count).astype(np.float64)
     digits[:, -1] -= (digits[:, -1] >= 2**15) * 2.0**16  # the top limb carries the sign: -2^15 <= it < 2^15
-    out = digits.reshape(a.shape + (count,))
-    if not a.flags.writeable:
-        _remember(key, owner, out)
-    return out
-
-
-def _remember(key: tuple[Any, ...], owner: Any, out: np.ndarray) -> None:
-    """Keep the limbs while the memory they were read from lives (a view is known by its memory,
-    shape, strides and start)."""
-    for stale in [k for k, (ref, _) in _CACHE.items() if ref() is None]:
-        del _CACHE[stale]
-    try:
-        _CACHE[key] = (weakref.ref(owner), out)
-    except TypeError:  # memory that cannot be weakly referenced is simply not cached
-        pass
+    return frozen(digits.reshape(a.shape + (count,)))  # shared when cached: nobody may change it
 
 
 def _join(acc: np.ndarray) -> np.ndarray:

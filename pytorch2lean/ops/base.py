@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import GraphError, ShapeError
 from ..ir.graph import AttrValue, Shape, normalize_attr
+from ..numeric.frozen import derived, frozen
 
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
 
@@ -269,8 +270,17 @@ def by_sign(xp: Any, apply: Callable[..., Any], x: Interval, w: Any, *rest: Any)
 
 
 def _split(apply: Callable[..., Any], x: Interval, w: Any, rest: tuple[Any, ...]) -> Interval:
-    pos = w * (w > 0)  # on integer object arrays this keeps integers (a zeros_like would bring Fractions)
-    neg = w - pos
+    return _by_parts(apply, x, *_signed(w), rest)
+
+
+def _signed(w: Any) -> tuple[Any, Any]:
+    """The positive and negative parts of w (on integer object arrays they stay integers, where a
+    zeros_like would bring Fractions)."""
+    pos = w * (w > 0)
+    return pos, w - pos
+
+
+def _by_parts(apply: Callable[..., Any], x: Interval, pos: Any, neg: Any, rest: tuple[Any, ...]) -> Interval:
     return Interval(apply(x.lo, pos, *rest) + apply(x.hi, neg), apply(x.hi, pos, *rest) + apply(x.lo, neg))
 
 
@@ -283,13 +293,21 @@ def _by_sign_over_integers(apply: Callable[..., Any], x: Interval, w: Any, rest:
 
     With S a common multiple of every denominator, apply(x S / s_w, w s_w, rest S) = S apply(x, w, rest)
     for a bilinear apply; the scaled operands are integers, so the big sums of products run on
-    Python ints (no gcd per step), and only the results are divided by S.
+    Python ints (no gcd per step), and only the results are divided by S. The weight's parts are
+    derived once per read-only weight (a parameter the checker meets in every leaf).
     """
-    s_w = _lcm_of_denominators(w)
+    s_w, pos, neg = derived("by_sign", w, _integer_parts)
     s = math.lcm(_lcm_of_denominators(x.lo, x.hi) * s_w, _lcm_of_denominators(*rest))
     scaled = x.map(lambda v: _TIMES(v, s // s_w))
-    iv = _split(apply, scaled, _TIMES(w, s_w), tuple(_TIMES(r, s) for r in rest))
+    iv = _by_parts(apply, scaled, pos, neg, tuple(_TIMES(r, s) for r in rest))
     return iv.map(lambda v: _OVER(v, s))
+
+
+def _integer_parts(w: Any) -> tuple[int, Any, Any]:
+    """w times the lcm s_w of its denominators, split by sign: (s_w, positive part, negative part), read-only."""
+    s_w = _lcm_of_denominators(w)
+    pos, neg = _signed(_TIMES(w, s_w))
+    return s_w, frozen(pos), frozen(neg)
 
 
 def _lcm_of_denominators(*arrays: Any) -> int:
@@ -454,9 +472,20 @@ def as_integers(*arrays: Any) -> tuple[int, list[Any]]:
 
     Sums of products of the scaled arrays run on Python ints, with no gcd per step; a result turns
     back into Fractions once (`Scaled.fractions`). Certificate numbers are dyadic, so s is a power of two.
+    A read-only array (a parameter, a stated relaxation) is converted once (`numeric.frozen`).
     """
-    s = _lcm_of_denominators(*arrays)
-    return s, [_TIMES(a, s) for a in arrays]
+    parts = [_integers(a) for a in arrays]
+    s = math.lcm(*(t for t, _ in parts))
+    return s, [ints if t == s else ints * (s // t) for t, ints in parts]
+
+
+def _integers(a: Any) -> tuple[int, Any]:
+    """(t, a t) for the lcm t of a's denominators, the integers read-only; computed once per read-only a."""
+    def compute(v: Any) -> tuple[int, Any]:
+        t = _lcm_of_denominators(v)
+        return t, frozen(_TIMES(v, t))
+
+    return derived("integers", a, compute)
 
 
 def integral_product(product: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
@@ -465,7 +494,7 @@ def integral_product(product: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     Fraction (and no gcd) per term; on float or integer arrays it is just product(a, b)."""
     if a.dtype != np.dtype(object) and b.dtype != np.dtype(object):
         return product(a, b)
-    (s, (a,)), (t, (b,)) = as_integers(a), as_integers(b)
+    (s, a), (t, b) = _integers(a), _integers(b)
     y = product(a, b)
     return y if s * t == 1 else _OVER(y, s * t)
 
