@@ -7,20 +7,30 @@
    back-substitution (K rows of ~190-bit integers times a layer of ~40-bit scaled float32 weights).
 2. A linear layer on exact rationals (`ops.base.integral_product`: scaled to integers, one
    division at the end) against `numpy.matmul` on object arrays of `Fraction`s.
-Both sides compute the same integers / rationals; the script asserts equality before timing.
+3. Checking a branch-and-bound certificate (ACAS Xu 4_4, property 4, when ../shared is present):
+   every leaf by a fresh `cert.check` (each builds its plan and converts the parameters again)
+   against one `Checker` for the whole tree, and against the leaves spread over worker processes.
+Both sides compute the same integers / rationals (the same verdict); the script asserts it before timing.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from pytorch2lean.bounds.bab import bab, check_bab_certificate, default_jobs
+from pytorch2lean.cert import check
+from pytorch2lean.cert.format import loads
+from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.numeric.intmat import int_matmul
+from pytorch2lean.spec import parse_vnnlib
 from pytorch2lean.ops.base import integral_product
 
 
@@ -57,6 +67,40 @@ def main() -> None:
         assert (integral_product(np.matmul, x, w) == np.matmul(x, w)).all()
         peer, ours = best_of(lambda: np.matmul(x, w), 1), best_of(lambda: integral_product(np.matmul, x, w), 1)
         table.add_row(f"Fractions (1x784) @ (784x{width})", f"{peer:.4f}", f"{ours:.4f}", f"{peer / ours:.1f}x")
+    console.print(table)
+    check_rows(console)
+
+
+ACAS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vnncomp2021" / "acasxu"
+
+
+def check_rows(console: Console) -> None:
+    """Section 3: one split tree's exact check, three ways, on this machine's CPUs."""
+    if not ACAS.is_dir():
+        console.print(f"(no branch-and-bound check: {ACAS} is absent)")
+        return
+    graph = load_onnx(ACAS / "ACASXU_run2a_4_4_batch_2000.onnx")
+    spec = parse_vnnlib((ACAS / "prop_4.vnnlib").read_text(), "prop_4.vnnlib")
+    box = spec.input_boxes[0].reshape(graph.inputs[0].shape)
+    found = bab(graph, box, spec.output_property, budget_s=300)
+    assert found.certificate is not None, found.reason
+    leaves = [loads(json.dumps(leaf)) for leaf in json.loads(found.certificate)["leaves"]]
+    workers = default_jobs()
+    table = Table(f"exact check of ACAS Xu 4_4 prop_4: {len(leaves)} leaves", "s", "speed-up")
+
+    def leaf_by_leaf() -> None:
+        if not all(check(graph, leaf).ok for leaf in leaves):
+            raise SystemExit("a leaf certificate is rejected")
+
+    def whole_tree(n: int) -> None:
+        if not check_bab_certificate(graph, found.certificate, workers=n).ok:
+            raise SystemExit("the certificate is rejected")
+
+    fresh = best_of(leaf_by_leaf, 1)
+    table.add_row("a fresh cert.check per leaf", f"{fresh:.2f}", "1.0x")
+    for n in sorted({1, workers}):
+        ours = best_of(lambda: whole_tree(n), 1)
+        table.add_row(f"check_bab_certificate, {n} worker{'s' if n > 1 else ''}", f"{ours:.2f}", f"{fresh / ours:.1f}x")
     console.print(table)
 
 

@@ -209,6 +209,20 @@ def test_verify_with_every_method_and_check(tmp_path: Path, method: str) -> None
     assert r.returncode == 0 and r.stdout.startswith("accepted"), r.stdout + r.stderr
 
 
+def test_check_jobs(tmp_path: Path) -> None:
+    """--jobs sets the leaf-check processes; below 1 is a user error. Worker processes import the
+    main module again, so importing `pytorch2lean.__main__` must not run the command line."""
+    net, prop = FIXTURES / "onnx" / "test_small.onnx", FIXTURES / "vnnlib" / "test_tiny.vnnlib"
+    cert = tmp_path / "c.json"
+    assert cli("verify", str(net), "--vnnlib", str(prop), "--method", "bab", "--cert", str(cert), "--jobs", "2").returncode == 0
+    r = cli("check", str(net), str(cert), "--jobs", "2")
+    assert r.returncode == 0 and r.stdout.startswith("accepted"), r.stdout + r.stderr
+    r = cli("check", str(net), str(cert), "--jobs", "0")
+    assert r.returncode == 1 and "--jobs 0: give at least 1" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-c", "import pytorch2lean.__main__"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stdout + r.stderr
+
+
 def test_vnncomp_runs_and_resumes(tmp_path: Path) -> None:
     for name in ("test_nano", "test_tiny"):
         (tmp_path / f"{name}.onnx").write_bytes((FIXTURES / "onnx" / f"{name}.onnx").read_bytes())
