@@ -443,10 +443,55 @@ def test_a_later_leaf_is_checked_on_its_own_numbers(relu_case):
 
 
 def test_relu_splitting_stops_when_a_subproblem_has_nothing_left_to_split():
-    """Clamps alone (no beta multipliers) cannot prove this true gap (sampled minimum about -1.81):
-    once every neuron of a subproblem is split, the search says so instead of spending its budget."""
+    """A false gap (sampled minimum about -1.8157, claimed -1.81): once every neuron of a
+    subproblem is split, the search says so instead of spending its budget."""
     graph = relu_net((2, 8, 8, 2), seed=2)
     box = Box((Fraction(-1),) * 2, (Fraction(1),) * 2, (1, 2))
-    result = bab(graph, box, gap(Fraction(-2036, 1000)), budget_s=60, split="relu")
+    result = bab(graph, box, gap(Fraction(-1810, 1000)), budget_s=60, split="relu")
     assert result.verdict == "unknown" and result.certificate is None and result.open_boxes == (box,)
     assert result.reason.endswith(STUCK)
+
+
+@pytest.fixture(scope="module")
+def beta_case():
+    """A gap within 0.005 of its sampled minimum (about -1.8157): clamping split neurons alone got
+    stuck on it (every neuron split, still unproven); the beta multipliers prove it."""
+    graph = relu_net((2, 8, 8, 2), seed=2)
+    box = Box((Fraction(-1),) * 2, (Fraction(1),) * 2, (1, 2))
+    prop = gap(Fraction(-182, 100))
+    result = bab(graph, box, prop, budget_s=60, split="relu")
+    assert result.verdict == "holds", result.reason
+    return graph, box.reshape((2,)), prop, result.certificate
+
+
+def test_beta_multipliers_prove_what_clamps_alone_cannot(beta_case):
+    graph, box, prop, text = beta_case
+    assert check_bab_certificate(graph, text, box=box, prop=prop).ok
+    doc = json.loads(text)
+    stated = [b for leaf in doc["leaves"] for row in leaf["crown"]["claim_betas"] for b in row]
+    assert any(Fraction(b) > 0 for b in stated) and all(Fraction(b) >= 0 for b in stated)
+    for leaf in doc["leaves"]:  # without them, some leaf's claim no longer follows
+        leaf["crown"]["claim_betas"] = [["0"] * len(row) for row in leaf["crown"]["claim_betas"]]
+    checked = check_bab_certificate(graph, json.dumps(doc), box=box, prop=prop)
+    assert not checked.ok and "property not proven" in checked.reason, checked.reason
+
+
+def _first_beta_leaf(doc):
+    return next(leaf for leaf in doc["leaves"] if any(Fraction(b) > 0 for row in leaf["crown"]["claim_betas"] for b in row))
+
+
+@pytest.mark.parametrize("name, change, message", [
+    ("a negative beta", lambda leaf: leaf["crown"]["claim_betas"][0].__setitem__(0, "-1"), "must be >= 0"),
+    ("a beta too many", lambda leaf: leaf["crown"]["claim_betas"][0].append("0"), "multipliers, the certificate has"),
+    ("a row too many", lambda leaf: leaf["crown"]["claim_betas"].append(leaf["crown"]["claim_betas"][0]), "rows, the claim has"),
+    ("betas not a list of lists", lambda leaf: leaf["crown"].update(claim_betas=[]), "non-empty list"),
+    ("a beta much larger", lambda leaf: leaf["crown"]["claim_betas"][0].__setitem__(
+        max(range(len(leaf["crown"]["claim_betas"][0])), key=lambda j: Fraction(leaf["crown"]["claim_betas"][0][j])),
+        "1000"), "property not proven"),
+])
+def test_mutated_beta_certificates_are_rejected(beta_case, name, change, message):
+    graph, box, prop, text = beta_case
+    doc = json.loads(text)
+    change(_first_beta_leaf(doc))
+    checked = check_bab_certificate(graph, json.dumps(doc), box=box, prop=prop)
+    assert not checked.ok and message in checked.reason, (name, checked.reason)

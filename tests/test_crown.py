@@ -259,7 +259,7 @@ def test_alpha_crown_is_never_looser_than_crown_per_row(seed: int) -> None:
     rows = claim_rows(prop)
     C = np.array([[float(c) for c in row] for row in rows]).reshape((1, len(rows), 1, 3))
     plain = crown.row_bounds(p, "l3", C, bounds, rel)
-    tuned, lines = alpha.optimise(p, "l3", C, bounds, rel, steps=20)
+    tuned, lines, _ = alpha.optimise(p, "l3", C, bounds, rel, steps=20)
     assert (tuned >= plain).all()
     assert set(lines) == {"a0", "a1", "a2"}
     ibp = float_bounds(graph, inputs_of({"x": (lo, hi)}))["l3"]

@@ -15,11 +15,18 @@ where d(line) / d alpha is exact: the relaxations of tunable ops are linear in a
 
 Steps are Adam steps projected onto [0, 1]; the best bound seen per row is kept, and the first
 step evaluates CROWN's own slopes, so the result is never looser than CROWN.
+
+beta-CROWN (Wang et al. 2021), for a branch-and-bound subproblem whose ReLU splits fix the signs of
+some pre-activation elements z_j: each row bounds c y + sum_j beta_j s_j z_j instead, with s_j z_j <= 0
+on the subproblem (s_j = -1 for z_j >= 0, +1 for z_j <= 0) and beta_j >= 0, so the bound still holds
+for c y there, and the split constraints now tighten it (without them, a split only clamps bounds).
+The terms enter the back-substitution as seeds on the split nodes; d bound / d beta_j is s_j times
+z_j at the attaining point, from the same `primal` pass; betas start at 0 and stay >= 0.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -32,29 +39,48 @@ STEPS = 40
 LEARNING_RATE = 0.1
 
 
+class Optimised(NamedTuple):
+    """alpha-CROWN's result: the best lower bounds (B, K) of the rows, the per-row relaxations and,
+    for split subproblems, the beta multipliers that give them."""
+
+    lower: Any
+    lines: dict[str, Relaxation]
+    betas: dict[str, Any]  # per split node: (B, K, *shape) >= 0 on the grid, 0 off the split elements
+
+
 def optimise(p: Plan, output: str, C: Any, bounds: Mapping[str, Interval], relaxations: Mapping[str, Relaxation],
-             *, xp: Any = np, grid: Grid = GRID, steps: int = STEPS,
-             lr: float = LEARNING_RATE) -> tuple[Any, dict[str, Relaxation]]:
-    """The best lower bounds (B, K) of the rows C over the output, and the per-row relaxations that give them."""
+             *, xp: Any = np, grid: Grid = GRID, steps: int = STEPS, lr: float = LEARNING_RATE,
+             splits: Mapping[str, Any] | None = None) -> Optimised:
+    """The best lower bounds (B, K) of the rows C over the output, the per-row relaxations and betas that give them.
+
+    `splits` (beta-CROWN) gives, per node with split elements, their signs s (B, *shape): -1 where
+    the subproblem has the element >= 0, +1 where <= 0, 0 elsewhere. Then s z <= 0 on the
+    subproblem, so for any beta >= 0 the row's bound of c y + sum beta s z is a bound of c y there;
+    the betas are optimised along with the slopes (gradient: s times z at the attaining point).
+    """
+    signs = dict(splits or {})
     nodes = {n.id: n for n in p.nodes if n.id in relaxations and ops.get(n.op).tunable}
-    if not nodes:
+    if not nodes and not signs:
         result = backsubstitute(p, output, C, bounds, relaxations, xp=xp)
-        return result.lower - SLACK * result.magnitude, {}
+        return Optimised(result.lower - SLACK * result.magnitude, {}, {})
     operand = {name: bounds[n.inputs[0]] for name, n in nodes.items()}
     alpha = {name: xp.broadcast_to((iv.hi >= -iv.lo)[:, None] * 1.0, C.shape[:2] + iv.lo.shape[1:]).copy()
              for name, iv in operand.items()}
+    beta = {name: xp.zeros(C.shape[:2] + s.shape[1:]) for name, s in signs.items()}  # 0: plain alpha-CROWN first
     slope = {name: _derivative(xp, nodes[name], iv) for name, iv in operand.items()}
     adam = {name: (xp.zeros_like(a), xp.zeros_like(a)) for name, a in alpha.items()}
-    best, best_alpha = None, dict(alpha)
+    adam_beta = {name: (xp.zeros_like(b), xp.zeros_like(b)) for name, b in beta.items()}
+    best, best_alpha, best_beta = None, dict(alpha), dict(beta)
     for step in range(steps + 1):
         lines = {name: relaxation(xp, ops.get(nodes[name].op), nodes[name], operand[name], grid, alpha[name])
                  for name in nodes}
         merged = {**relaxations, **lines}
-        result = backsubstitute(p, output, C, bounds, merged, xp=xp, keep=True)
+        result = backsubstitute(p, output, C, bounds, merged, xp=xp, keep=True, seeds=seeds(beta, signs))
         low = result.lower - SLACK * result.magnitude
         better = low > best if best is not None else xp.ones(low.shape, dtype=bool)
         best = low if best is None else xp.where(better, low, best)
         best_alpha = {name: xp.where(_spread(better, a), a, best_alpha[name]) for name, a in alpha.items()}
+        best_beta = {name: xp.where(_spread(better, b), b, best_beta[name]) for name, b in beta.items()}
         if step == steps:
             break
         values = primal(p, result, bounds, merged, xp=xp)
@@ -64,10 +90,24 @@ def optimise(p: Plan, output: str, C: Any, bounds: Mapping[str, Interval], relax
                 continue
             x, (dls, dli, dus, dui) = values[node.inputs[0]], slope[name]
             grad = pos * (x * per_row(dls, x) + per_row(dli, x)) + neg * (x * per_row(dus, x) + per_row(dui, x))
-            alpha[name], adam[name] = _adam_step(xp, alpha[name], grad, adam[name], step + 1, lr)
+            alpha[name], adam[name] = _adam_step(xp, alpha[name], grad, adam[name], step + 1, lr, 1.0)
+        for name, s in signs.items():
+            grad = per_row(s, beta[name]) * values[name]
+            beta[name], adam_beta[name] = _adam_step(xp, beta[name], grad, adam_beta[name], step + 1, lr, None)
     final = {name: relaxation(xp, ops.get(nodes[name].op), nodes[name], operand[name], grid, best_alpha[name])
              for name in nodes}
-    return best, final
+    return Optimised(best, final, {name: _stated_beta(xp, grid, b, signs[name]) for name, b in best_beta.items()})
+
+
+def seeds(betas: Mapping[str, Any], signs: Mapping[str, Any]) -> dict[str, Any]:
+    """The split terms beta s z as back-substitution seeds: per node, beta s (B, K, *shape)."""
+    return {name: b * per_row(signs[name], b) for name, b in betas.items()}
+
+
+def _stated_beta(xp: Any, grid: Grid, b: Any, s: Any) -> Any:
+    """Betas as a certificate states them: on the grid, rounded down, >= 0, and 0 off the split elements."""
+    down = grid.outward(xp, Interval(b, b)).lo
+    return xp.maximum(down, 0.0) * (per_row(s, b) != 0)
 
 
 def _spread(mask: Any, like: Any) -> Any:
@@ -90,12 +130,14 @@ def _derivative(xp: Any, node: Any, iv: Interval) -> Relaxation:
     return Relaxation(*(a - b for a, b in zip(at_one, at_zero)))
 
 
-def _adam_step(xp: Any, a: Any, grad: Any, state: tuple[Any, Any], t: int, lr: float) -> tuple[Any, tuple[Any, Any]]:
+def _adam_step(xp: Any, a: Any, grad: Any, state: tuple[Any, Any], t: int, lr: float,
+               top: float | None) -> tuple[Any, tuple[Any, Any]]:
+    """One Adam ascent step, projected onto [0, top] (top None: [0, inf))."""
     m, v = state
     m = 0.9 * m + 0.1 * grad
     v = 0.999 * v + 0.001 * grad * grad
     step = lr * (m / (1 - 0.9**t)) / (xp.sqrt(v / (1 - 0.999**t)) + 1e-12)
-    return xp.clip(a + step, 0.0, 1.0), (m, v)
+    return xp.clip(a + step, 0.0, top), (m, v)
 
 
 def primal(p: Plan, result: Backsub, bounds: Mapping[str, Interval], relaxations: Mapping[str, Relaxation],

@@ -19,15 +19,18 @@ neuron, an element of a relu's operand whose bounds cross 0, into two cases: >= 
 subproblem is the box with its cases; CROWN bounds it with the cased elements' bounds clamped at 0
 (`crown.node_bounds`'s clamp hook), so their relaxations are exact and every later bound is
 recomputed under them, and alpha-CROWN (RELU_STEPS steps) bounds the claim rows (on mnistfc it
-proves far more subproblems than CROWN, for about three times the float work). A subproblem whose clamps leave an element no value has no input at all and
-is proven vacuously. The neuron split is the unstable one with the largest BaBSR-style score
-|coefficient of the branching claim row on the relu| x u (-l) / (u - l) (the area its triangle
-relaxation gives up), summed over the claim rows that are not yet proven. Every proven subproblem
-becomes a cert.v1 certificate (method "alpha", the claim rows' lines stated) with its cases
-(cert/format.py): the checker clamps the cased elements the same way, exactly. The split cases only
-clamp bounds (no beta-CROWN multipliers): once every neuron is split, the bound is the least value of
-each piece's linear function over the whole box, so some true claims stay unproven (the search
-stops at the first such subproblem, saying STUCK).
+proves far more subproblems than CROWN, for about three times the float work), with beta-CROWN
+multipliers for the split cases (bounds/alpha.py): each case z >= 0 or z <= 0 enters the claim rows'
+bounds as a Lagrangian term, so splits tighten the bound beyond the clamps (with clamps alone, once
+every neuron is split the bound is each piece's linear function minimised over the whole box). A
+subproblem whose clamps leave an element no value has no input at all and is proven vacuously. The
+neuron split is the unstable one with the largest BaBSR-style score |coefficient of the branching
+claim row on the relu| x u (-l) / (u - l) (the area its triangle relaxation gives up), summed over
+the claim rows that are not yet proven. Every proven subproblem becomes a cert.v1 certificate
+(method "alpha", the claim rows' lines and betas stated) with its cases (cert/format.py): the
+checker clamps the cased elements the same way and adds the stated beta terms, exactly. A
+subproblem still unproven with every neuron split stops the search (STUCK): its claim is false
+there, or beyond what the multipliers' bound reaches.
 
 `split="auto"` chooses input splitting for inputs of at most AUTO_INPUTS coordinates, else ReLU
 splitting. Either search runs depth first, batched; unproven pieces left at the deadline come back
@@ -166,6 +169,7 @@ class Bounder:
         self.hidden = hidden
         self.steps = steps  # alpha-CROWN steps for the claim rows (0: plain CROWN)
         self.claim_lines: dict[str, crown.Relaxation] = {}  # the last pass's per-row lines (alpha-CROWN)
+        self.claim_betas: dict[str, np.ndarray] = {}  # the last pass's split multipliers (beta-CROWN)
         self.tightened: frozenset[str] = frozenset()
         self.backsub_rows: dict[str, tuple[int, ...]] = {}  # per tightened node, the elements back-substituted
         self.graph = validate(graph)
@@ -198,12 +202,26 @@ class Bounder:
             relaxations = {n.id: crown.relaxation(np, ops.get(n.op), n, env[n.inputs[0]], GRID) for n in self.plan.nodes
                            if ops.get(n.op).relax is not None and ops.get(n.op).intercepts is not None}
         C = np.broadcast_to(self.C[None], (len(lo),) + self.C.shape)
-        self.claim_lines = {}
-        if self.rows and self.steps:  # the rows' lines optimised, then one back-substitution keeping coefficients
-            _, self.claim_lines = alpha.optimise(self.plan, self.output, C, env, relaxations, steps=self.steps)
+        self.claim_lines, self.claim_betas = {}, {}
+        signs = self._signs(cases) if cases is not None else {}
+        if self.rows and self.steps:  # the rows' lines (and betas) optimised, then one back-substitution keeping coefficients
+            _, self.claim_lines, self.claim_betas = alpha.optimise(self.plan, self.output, C, env, relaxations,
+                                                                   steps=self.steps, splits=signs)
         lines = {**relaxations, **self.claim_lines}
-        result = crown.backsubstitute(self.plan, self.output, C, env, lines, keep=True) if self.rows else None
+        seeds = alpha.seeds(self.claim_betas, signs)
+        result = crown.backsubstitute(self.plan, self.output, C, env, lines, keep=True, seeds=seeds) if self.rows else None
         return env, relaxations, result, np.zeros(len(lo), dtype=bool) if clamp is None else clamp.empty
+
+    def _signs(self, cases: Sequence[Sequence[Case]]) -> dict[str, np.ndarray]:
+        """Per node with split elements, their signs for beta-CROWN (B, *shape): -1 where a
+        subproblem has the element >= 0, +1 where <= 0, 0 elsewhere."""
+        shapes = self.graph.shapes()
+        signs: dict[str, np.ndarray] = {}
+        for b, entry in enumerate(cases):
+            for name, index, sign in entry:
+                s = signs.setdefault(name, np.zeros((len(cases), math.prod(shapes[name]))))
+                s[b, index] = -1.0 if sign == "nonneg" else 1.0
+        return {name: s.reshape((len(cases),) + tuple(shapes[name])) for name, s in signs.items()}
 
     def evaluate(self, lo: np.ndarray, hi: np.ndarray, cases: Sequence[Sequence[Case]] | None = None) -> Evaluation:
         """Per box (and cases) and unsafe term, the best (largest) lower bound of c.y - d over the term's
@@ -272,8 +290,10 @@ class Bounder:
         failure = None if empty[0] else claim_failure(self.prop, box_interval(out_box), rows)
         backsub = tuple(n for n in nodes if n in self.tightened)
         per_row = tuple((name, _stated(r, (len(self.rows),) + nodes[name].shape)) for name, r in self.claim_lines.items())
+        betas = tuple(tuple(Fraction(float(self.claim_betas[name][0, k].reshape(-1)[index])) for name, index, _ in sorted(cases))
+                      for k in range(len(self.rows))) if self.claim_betas else ()
         part = CrownPart(backsub, tuple((name, _stated(r, nodes[name].shape)) for name, r in relaxations.items()),
-                         per_row, tuple((name, self.backsub_rows[name]) for name in backsub))
+                         per_row, tuple((name, self.backsub_rows[name]) for name in backsub), betas)
         method = "alpha" if per_row else "crown"
         return Certificate(digest(self.graph), method, ((self.input.name, box),), self.output, self.prop,
                            tuple(sorted(stated.items())), "unknown" if failure else "holds", part, tuple(sorted(cases)))

@@ -109,15 +109,20 @@ class Backsub(NamedTuple):
 
 
 def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
-                   relaxations: Mapping[str, Relaxation], *, xp: Any = np, keep: bool = False) -> Backsub:
+                   relaxations: Mapping[str, Relaxation], *, xp: Any = np, keep: bool = False,
+                   seeds: Mapping[str, Any] | None = None) -> Backsub:
     """A lower bound of A y_start over the box, for A of shape (B, K, *shape of start).
 
     `bounds` must hold every model input and every node reached that has neither an affine rule
     nor a relaxation; `relaxations` those of the nonlinear nodes (a node without one is bounded by
     its interval). Nodes are visited once, in reverse order, after all their consumers.
+    `seeds` adds linear terms S_n y_n of earlier nodes to the function bounded ((B, K, *shape of
+    n) each): beta-CROWN's split multipliers (bounds.alpha).
     On an exact plan the coefficients travel as Scaled integers and only `lower` becomes Fractions.
     """
     coeffs = {start: Scaled.of(A) if p.exact else A}
+    for name, S in (seeds or {}).items():
+        _add(coeffs, name, Scaled.of(S) if p.exact else S)
     lower = Scaled(np.zeros(A.shape[:2], dtype=object), 1) if p.exact else _zeros_rows(xp, A)
     magnitude = _zeros_rows(xp, A)
     kept: dict[str, Any] = {}

@@ -64,7 +64,7 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
         shape = graph.shapes()[output]
         C = xp.asarray(np.array([[float(c) for c in row] for row in rows]).reshape((1, len(rows)) + shape))
         if method == "alpha":
-            lower, claim_lines = alpha.optimise(p, output, C, bounds, relaxations, xp=xp, grid=grid, steps=steps)
+            lower, claim_lines, _ = alpha.optimise(p, output, C, bounds, relaxations, xp=xp, grid=grid, steps=steps)
         else:
             lower = crown.row_bounds(p, output, C, bounds, relaxations, xp=xp)
     stated = {n.id: stated_box(xp, (bounds if n.id in bounds else ibp)[n.id], n) for n in graph.nodes}

@@ -27,7 +27,9 @@ CROWN tightening) with the cases' half-lines [0, inf) or (-inf, 0] before checki
 every later relaxation check and back-substitution reads the restricted bounds. The induction holds
 on the restricted domain: for an input there, every node's value lies in its required interval,
 and the cased elements lie in their half-lines. An empty intersection shows the restricted domain
-is empty: the claim then holds vacuously, and the checker says so.
+is empty: the claim then holds vacuously, and the checker says so. Stated beta multipliers
+(`crown.claim_betas`, each >= 0) add beta_j s_j z_j to claim row k for each case j (s_j z_j <= 0
+where the cases hold): a lower bound of the sum over the restricted domain is one of the row.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ class Checker:
             env[node.id] = contained(node, required, stated[node.id])
         if cert.verdict == "unknown":
             return f"bounds of all {len(graph.nodes)} nodes hold; the certificate claims no verdict"
-        rows = None if crown is None else crown.claim_lower(cert.claim, cert.output, env)
+        rows = None if crown is None else crown.claim_lower(cert.claim, cert.output, env, cert.cases)
         failure = claim_failure(cert.claim, env[cert.output], rows)
         if failure:
             raise Rejected(f"property not proven: {failure}")
@@ -344,6 +346,7 @@ class _Crown:
         self.relaxations = self._arrays("relaxations", dict(part.relaxations), ())
         self.stated = dict(part.relaxations)
         self.claim_relaxations = dict(part.claim_relaxations)
+        self.claim_betas = part.claim_betas
 
     def stated_for(self, node: Node) -> tuple[Any, ...]:
         """What this part states about the node: its relaxation, and whether and where it is back-substituted."""
@@ -394,16 +397,39 @@ class _Crown:
                 f"{r.upper_intercept.flat[i]} do not bound it on [{lo.flat[i]}, {hi.flat[i]}]"
             )
 
-    def claim_lower(self, claim: Claim, output: str,
-                    env: Mapping[str, Interval]) -> dict[tuple[Fraction, ...], Fraction]:
-        """Exact lower bounds of every constraint row of the claim, by back-substitution."""
+    def claim_lower(self, claim: Claim, output: str, env: Mapping[str, Interval],
+                    cases: Sequence[Case]) -> dict[tuple[Fraction, ...], Fraction]:
+        """Exact lower bounds of every constraint row of the claim, by back-substitution (with the
+        beta-CROWN terms of the cases, when stated)."""
         rows = claim_rows(claim)
         if not rows or output not in self.nodes:
+            if self.claim_betas:
+                raise Rejected("crown.claim_betas: the claim has no constraint rows to bound")
             return {}
         extra = self._arrays("claim_relaxations", self.claim_relaxations, (len(rows),))
         for name, r in extra.items():
             self._sound("claim_relaxations", self.nodes[name], r, env[self.nodes[name].inputs[0]])
         shape = tuple(self.nodes[output].shape)
         A = np.array([list(row) for row in rows], dtype=object).reshape((1, len(rows)) + shape)
-        lower = self.engine.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}).lower
+        seeds = self._beta_seeds(len(rows), cases)
+        lower = self.engine.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}, seeds=seeds).lower
         return dict(zip(rows, lower[0]))
+
+    def _beta_seeds(self, k: int, cases: Sequence[Case]) -> dict[str, Any]:
+        """The stated betas as back-substitution seeds: per cased node, sum_j beta_kj s_j on its
+        element of case j (s_j = -1 for nonneg, +1 for nonpos), shape (1, K, *node shape)."""
+        betas = self.claim_betas
+        if not betas:
+            return {}
+        if len(betas) != k:
+            raise Rejected(f"crown.claim_betas: {len(betas)} rows, the claim has {k} constraint rows")
+        for i, row in enumerate(betas):
+            if len(row) != len(cases):
+                raise Rejected(f"crown.claim_betas[{i}]: {len(row)} multipliers, the certificate has {len(cases)} cases")
+        seeds: dict[str, Any] = {}
+        for j, (name, index, sign) in enumerate(cases):
+            shape = tuple(self.nodes[name].shape)
+            S = seeds.setdefault(name, np.full((1, k, math.prod(shape)), Fraction(0), dtype=object))
+            for i in range(k):
+                S[0, i, index] += betas[i][j] if sign == "nonpos" else -betas[i][j]
+        return {name: S.reshape((1, k) + tuple(self.nodes[name].shape)) for name, S in seeds.items()}

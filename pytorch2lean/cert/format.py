@@ -26,7 +26,11 @@ Format (one JSON object; keys sorted, no whitespace, ASCII, so equal certificate
                     "relaxations": {node id: RELAXATION}  lines under and over each relaxed node,
                         used by every back-substitution (shape: the node's shape)
                     "claim_relaxations": {node id: RELAXATION}  lines used only when bounding the
-                        claim's rows (shape [K, *node shape], one set per row; alpha-CROWN) }
+                        claim's rows (shape [K, *node shape], one set per row; alpha-CROWN)
+                    "claim_betas": [[NUMBER per case] per claim row]  (optional; only with cases)
+                        beta-CROWN multipliers, each >= 0: claim row k is bounded as c_k y +
+                        sum_j beta_kj s_j z_j, z_j the element of case j (in `cases` order), s_j = -1
+                        for "nonneg" and +1 for "nonpos"; each term is <= 0 where the cases hold }
     cases         (optional; absent when there are none) [[node id, flat index, "nonneg" | "nonpos"], ...],
                   strictly increasing by (node id, index): the claim is made only on the inputs x of the
                   box for which, in every case, element `index` of node `node` is >= 0 ("nonneg") or
@@ -128,6 +132,7 @@ class CrownPart:
     relaxations: tuple[tuple[str, StatedRelaxation], ...]
     claim_relaxations: tuple[tuple[str, StatedRelaxation], ...] = ()
     backsub_rows: tuple[tuple[str, tuple[int, ...]], ...] = ()  # a backsub node absent here: every element
+    claim_betas: tuple[tuple[Fraction, ...], ...] = ()  # per claim row, one multiplier per case (beta-CROWN)
 
 
 # ---- writing ------------------------------------------------------------------------------
@@ -162,7 +167,8 @@ def _relaxation_json(r: StatedRelaxation) -> dict[str, Any]:
 def _crown_json(part: CrownPart) -> dict[str, Any]:
     return {"backsub": list(part.backsub), "backsub_rows": {name: list(rows) for name, rows in part.backsub_rows},
             "relaxations": {name: _relaxation_json(r) for name, r in part.relaxations},
-            "claim_relaxations": {name: _relaxation_json(r) for name, r in part.claim_relaxations}}
+            "claim_relaxations": {name: _relaxation_json(r) for name, r in part.claim_relaxations},
+            **({"claim_betas": [[number_text(b) for b in row] for row in part.claim_betas]} if part.claim_betas else {})}
 
 
 def to_json(cert: Certificate) -> dict[str, Any]:
@@ -237,8 +243,22 @@ def _crown_part(r: Reader) -> CrownPart:
     if not all(isinstance(name, str) for name in backsub) or len(set(backsub)) != len(backsub):
         raise CertificateError(f"{r.where}.backsub: expected distinct node ids, got {backsub!r}")
     rows = Reader({}, f"{r.where}.backsub_rows") if "backsub_rows" not in r.data else r.sub("backsub_rows")
+    betas = _betas(r.get("claim_betas", list), f"{r.where}.claim_betas") if "claim_betas" in r.data else ()
     return CrownPart(tuple(backsub), _relaxations(r.sub("relaxations")), _relaxations(r.sub("claim_relaxations")),
-                     tuple((name, _indices(entry)) for name, entry in rows.items()))
+                     tuple((name, _indices(entry)) for name, entry in rows.items()), betas)
+
+
+def _betas(rows: list[Any], where: str) -> tuple[tuple[Fraction, ...], ...]:
+    """A non-empty list of rows of non-negative numbers (their counts are checked by the checker,
+    which knows the claim's rows and the cases)."""
+    if not rows or not all(isinstance(row, list) for row in rows):
+        raise CertificateError(f"{where}: expected a non-empty list of lists of numbers (omit the key when there are none)")
+    out = tuple(tuple(read_number(v, f"{where}[{k}][{j}]") for j, v in enumerate(row)) for k, row in enumerate(rows))
+    for k, row in enumerate(out):
+        for j, b in enumerate(row):
+            if b < 0:
+                raise CertificateError(f"{where}[{k}][{j}]: {b} is negative; a beta multiplier must be >= 0")
+    return out
 
 
 def _indices(r: Reader) -> tuple[int, ...]:
