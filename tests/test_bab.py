@@ -369,11 +369,11 @@ def test_an_empty_subproblem_is_proven_vacuously():
     box = Box((Fraction(1, 2),) * 3, (Fraction(9, 16),) * 3, (1, 3))
     b = Bounder(graph, gap(Fraction(100)), hidden="crown")  # false everywhere: only an empty domain proves it
     lo, hi = (np.array([[float(q) for q in v]]) for v in (box.lower, box.upper))
-    root = b.bound(lo, hi)[0]["l0"]
+    root = b.bound(lo, hi).env["l0"]
     always = int(np.argmax(root.lo.reshape(-1)))
     assert root.lo.reshape(-1)[always] > 0  # l0[always] is positive on the whole box
     empty, possible = (("l0", always, "nonpos"),), (("l0", always, "nonneg"),)
-    assert b.evaluate(np.repeat(lo, 3, 0), np.repeat(hi, 3, 0), [(), empty, possible]).empty.tolist() == [False, True, False]
+    assert b.evaluate(np.repeat(lo, 3, 0), np.repeat(hi, 3, 0), [(), empty, possible]).bounded.empty.tolist() == [False, True, False]
     cert = b.certificate(box, empty)
     assert cert.verdict == "holds" and cert.cases == empty
     result = check(graph, cert)

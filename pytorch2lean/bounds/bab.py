@@ -8,7 +8,9 @@ by CROWN too (`hidden="crown"`, the default: far fewer pieces on ACAS Xu) or by 
 the relu relaxations taken on the IBP bounds, a weaker bound whose certificate back-substitutes only
 the claim's rows and so is far cheaper to check). Every proven piece becomes a `pytorch2lean.cert.v1`
 certificate of method "crown": the IBP-hidden one when that float pass proves the piece, else the
-CROWN one (with `crown.backsub_rows`, only the unstable elements back-substituted). The coordinate
+CROWN one (with `crown.backsub_rows`, only its unstable elements back-substituted), its numbers read
+off the batched pass (a piece's bounds there are the ones it gets alone: `crown.node_bounds`
+tightens each entry at its own elements; the exact check decides anyway). The coordinate
 split is the one with the largest |coefficient| x width in the CROWN bound of the constraint closest
 to excluding the first unproven unsafe term (the smart-branching heuristic of input-splitting
 verifiers); the width breaks ties. The split point is a dyadic near the middle (`split_point`),
@@ -121,15 +123,25 @@ class BabResult:
     reason: str
 
 
+class Pass(NamedTuple):
+    """One batched float bound pass over B boxes (and cases): everything a leaf certificate states."""
+
+    env: dict[str, Interval]  # every node's bounds
+    relaxations: dict[str, crown.Relaxation]
+    result: crown.Backsub | None  # the claim rows' back-substitution (coefficients kept), when there are rows
+    empty: np.ndarray  # (B,): the subproblem's cases leave no input (proven vacuously)
+    rows: dict[str, tuple[tuple[int, ...], ...]]  # per node and entry, the elements back-substituted (CROWN hidden)
+    claim_lines: dict[str, crown.Relaxation]  # per-row lines of the claim (alpha-CROWN)
+    betas: dict[str, np.ndarray]  # per split node, the claim rows' multipliers (beta-CROWN)
+
+
 class Evaluation(NamedTuple):
     """One batched float pass: per subproblem, its margins and what branching needs."""
 
     margin: np.ndarray  # (B, T): per unsafe term, the best lower bound of c.y - d; > 0 excludes the term
-    env: dict[str, Interval]  # every node's bounds
-    result: crown.Backsub | None  # the claim rows' back-substitution (coefficients kept), when there are rows
+    bounded: Pass
     row: np.ndarray  # (B,): the row to branch on, the best row of the first term not excluded
     open_rows: np.ndarray  # (B, K): the rows that are the best row of some term not excluded
-    empty: np.ndarray  # (B,): the subproblem's cases leave no input (proven vacuously)
 
 
 class _Clamp:
@@ -168,10 +180,6 @@ class Bounder:
             raise UserError(f"hidden-node bounds {hidden!r}: choose one of {', '.join(HIDDEN)}")
         self.hidden = hidden
         self.steps = steps  # alpha-CROWN steps for the claim rows (0: plain CROWN)
-        self.claim_lines: dict[str, crown.Relaxation] = {}  # the last pass's per-row lines (alpha-CROWN)
-        self.claim_betas: dict[str, np.ndarray] = {}  # the last pass's split multipliers (beta-CROWN)
-        self.tightened: frozenset[str] = frozenset()
-        self.backsub_rows: dict[str, tuple[int, ...]] = {}  # per tightened node, the elements back-substituted
         self.graph = validate(graph)
         if len(self.graph.inputs) != 1:
             raise UserError(f"branch and bound needs a one-input model; this one has {len(self.graph.inputs)}")
@@ -185,32 +193,33 @@ class Bounder:
         index = {row: k for k, row in enumerate(self.rows)}
         self.terms = [[(index[c.coeffs], float(c.bound)) for c in term] for term in unsafe_terms(prop)]
 
-    def bound(self, lo: np.ndarray, hi: np.ndarray, cases: Sequence[Sequence[Case]] | None = None
-              ) -> tuple[dict[str, Interval], dict[str, crown.Relaxation], Any, np.ndarray]:
+    def bound(self, lo: np.ndarray, hi: np.ndarray, cases: Sequence[Sequence[Case]] | None = None) -> Pass:
         """Float bounds of every node, relaxations, the claim rows' back-substitution, and which
         subproblems are empty, for B flat boxes (and, for ReLU splitting, each one's cases)."""
         shape = (len(lo),) + tuple(self.input.shape)
         inputs = {self.input.name: Interval(lo.reshape(shape), hi.reshape(shape))}
         env = {**inputs, **float_bounds(self.graph, inputs)}
         clamp = None if cases is None else _Clamp(cases)
+        rows: dict[str, tuple[tuple[int, ...], ...]] = {}
         if self.hidden == "crown":
             found = crown.node_bounds(self.plan, inputs, xp=np, grid=GRID, clamp=clamp)
             env.update(found.bounds)
-            self.tightened, self.backsub_rows = found.tightened, found.rows
-            relaxations = found.relaxations
+            relaxations, rows = found.relaxations, found.rows
         else:
             relaxations = {n.id: crown.relaxation(np, ops.get(n.op), n, env[n.inputs[0]], GRID) for n in self.plan.nodes
                            if ops.get(n.op).relax is not None and ops.get(n.op).intercepts is not None}
         C = np.broadcast_to(self.C[None], (len(lo),) + self.C.shape)
-        self.claim_lines, self.claim_betas = {}, {}
+        claim_lines: dict[str, crown.Relaxation] = {}
+        betas: dict[str, np.ndarray] = {}
         signs = self._signs(cases) if cases is not None else {}
         if self.rows and self.steps:  # the rows' lines (and betas) optimised, then one back-substitution keeping coefficients
-            _, self.claim_lines, self.claim_betas = alpha.optimise(self.plan, self.output, C, env, relaxations,
-                                                                   steps=self.steps, splits=signs)
-        lines = {**relaxations, **self.claim_lines}
-        seeds = alpha.seeds(self.claim_betas, signs)
+            _, claim_lines, betas = alpha.optimise(self.plan, self.output, C, env, relaxations, steps=self.steps,
+                                                   splits=signs)
+        lines = {**relaxations, **claim_lines}
+        seeds = alpha.seeds(betas, signs)
         result = crown.backsubstitute(self.plan, self.output, C, env, lines, keep=True, seeds=seeds) if self.rows else None
-        return env, relaxations, result, np.zeros(len(lo), dtype=bool) if clamp is None else clamp.empty
+        empty = np.zeros(len(lo), dtype=bool) if clamp is None else clamp.empty
+        return Pass(env, relaxations, result, empty, rows, claim_lines, betas)
 
     def _signs(self, cases: Sequence[Sequence[Case]]) -> dict[str, np.ndarray]:
         """Per node with split elements, their signs for beta-CROWN (B, *shape): -1 where a
@@ -226,7 +235,8 @@ class Bounder:
     def evaluate(self, lo: np.ndarray, hi: np.ndarray, cases: Sequence[Sequence[Case]] | None = None) -> Evaluation:
         """Per box (and cases) and unsafe term, the best (largest) lower bound of c.y - d over the term's
         constraints, and the rows to branch on."""
-        env, _, result, empty = self.bound(lo, hi, cases)
+        bounded = self.bound(lo, hi, cases)
+        env, result = bounded.env, bounded.result
         out = env[self.output]
         rows = np.zeros((len(lo), len(self.rows)))
         if result is not None:
@@ -244,13 +254,13 @@ class Bounder:
         open_rows = np.zeros((len(lo), len(self.rows)), dtype=bool)
         for b, t in zip(*np.nonzero((margin <= 0) & (best >= 0))):
             open_rows[b, best[b, t]] = True
-        return Evaluation(margin, env, result, best[np.arange(len(lo)), first], open_rows, empty)
+        return Evaluation(margin, bounded, best[np.arange(len(lo)), first], open_rows)
 
     def input_coefficients(self, ev: Evaluation) -> np.ndarray:
         """Per box, the input coefficients of its branching row (zeros where there is none)."""
         coeffs = np.zeros((len(ev.row), math.prod(self.input.shape)))
-        if ev.result is not None:
-            kept = ev.result.kept[self.input.name].reshape(len(ev.row), len(self.rows), -1)
+        if ev.bounded.result is not None:
+            kept = ev.bounded.result.kept[self.input.name].reshape(len(ev.row), len(self.rows), -1)
             for b, k in enumerate(ev.row):
                 if k >= 0:
                     coeffs[b] = kept[b, k]
@@ -264,14 +274,15 @@ class Bounder:
             if not ops.get(node.op).tunable:
                 continue
             operand = node.inputs[0]
-            lo, hi = (v[b].reshape(-1) for v in ev.env[operand])
+            lo, hi = (v[b].reshape(-1) for v in ev.bounded.env[operand])
             unstable = (lo < 0) & (hi > 0)
             if not unstable.any():
                 continue
             area = np.where(unstable, hi * -lo / np.where(unstable, hi - lo, 1.0), 0.0)
             lam = 0.0
-            if ev.result is not None and node.id in ev.result.kept:
-                lam = np.abs(ev.result.kept[node.id][b][ev.open_rows[b]]).reshape(-1, lo.size).sum(axis=0)
+            result = ev.bounded.result
+            if result is not None and node.id in result.kept:
+                lam = np.abs(result.kept[node.id][b][ev.open_rows[b]]).reshape(-1, lo.size).sum(axis=0)
             score = np.where(unstable, lam * area, -1.0)
             i = int(np.lexsort((-(hi - lo), -score))[0])
             if (score[i], hi[i] - lo[i]) > best:
@@ -279,24 +290,40 @@ class Bounder:
         return choice
 
     def certificate(self, box: Box, cases: tuple[Case, ...] = ()) -> Certificate:
-        """The leaf certificate of `box` (flat or shaped) and `cases`: bounds, relu lines, the claim rows by CROWN."""
+        """The leaf certificate of `box` (flat or shaped) and `cases`, from a pass of its own."""
+        lo, hi = (a.astype(np.float64).reshape(1, -1) for a in box.reshape(self.input.shape).to_float_arrays())
+        return self.certificate_of(self.bound(lo, hi, [cases] if cases else None), 0, box, cases)
+
+    def certificate_of(self, bounded: Pass, b: int, box: Box, cases: tuple[Case, ...] = ()) -> Certificate:
+        """The leaf certificate of entry b of a batched pass, whose box (and cases) are `box` (and
+        `cases`): bounds, relu lines, the elements back-substituted, the claim rows' lines and betas."""
         box = box.reshape(self.input.shape)
-        lo, hi = (a.astype(np.float64).reshape(1, -1) for a in box.to_float_arrays())
-        env, relaxations, result, empty = self.bound(lo, hi, [cases] if cases else None)
         nodes = {n.id: n for n in self.graph.nodes}
-        stated = {n.id: stated_box(np, env[n.id], n) for n in self.graph.nodes}
+        stated = {n.id: stated_box(np, bounded.env[n.id].map(lambda v: _entry(v, b)), n) for n in self.graph.nodes}
         out_box = stated[self.output] if self.output in stated else box
-        rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[0].tolist())))
-        failure = None if empty[0] else claim_failure(self.prop, box_interval(out_box), rows)
-        backsub = tuple(n for n in nodes if n in self.tightened)
-        per_row = tuple((name, _stated(r, (len(self.rows),) + nodes[name].shape)) for name, r in self.claim_lines.items())
-        betas = tuple(tuple(Fraction(float(self.claim_betas[name][0, k].reshape(-1)[index])) for name, index, _ in sorted(cases))
-                      for k in range(len(self.rows))) if self.claim_betas else ()
-        part = CrownPart(backsub, tuple((name, _stated(r, nodes[name].shape)) for name, r in relaxations.items()),
-                         per_row, tuple((name, self.backsub_rows[name]) for name in backsub), betas)
+        result = bounded.result
+        rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[b].tolist())))
+        failure = None if bounded.empty[b] else claim_failure(self.prop, box_interval(out_box), rows)
+        backsub = tuple(n for n in nodes if bounded.rows.get(n, ((),) * (b + 1))[b])
+        per_row = tuple((name, _stated(_entry_of(r, b), (len(self.rows),) + nodes[name].shape))
+                        for name, r in bounded.claim_lines.items())
+        betas = tuple(tuple(Fraction(float(bounded.betas[name][b, k].reshape(-1)[index])) for name, index, _ in sorted(cases))
+                      for k in range(len(self.rows))) if bounded.betas else ()
+        part = CrownPart(backsub, tuple((name, _stated(_entry_of(r, b), nodes[name].shape))
+                                        for name, r in bounded.relaxations.items()),
+                         per_row, tuple((name, bounded.rows[name][b]) for name in backsub), betas)
         method = "alpha" if per_row else "crown"
         return Certificate(digest(self.graph), method, ((self.input.name, box),), self.output, self.prop,
                            tuple(sorted(stated.items())), "unknown" if failure else "holds", part, tuple(sorted(cases)))
+
+
+def _entry(v: np.ndarray, b: int) -> np.ndarray:
+    """Batch entry b of an array (batch axis first; an axis of size 1 is shared by every entry)."""
+    return v[b:b + 1] if v.shape[0] > 1 else v
+
+
+def _entry_of(r: crown.Relaxation, b: int) -> crown.Relaxation:
+    return crown.Relaxation(*(_entry(v, b) for v in r))
 
 
 def _stated(r: crown.Relaxation, shape: tuple[int, ...]) -> StatedRelaxation:
@@ -379,10 +406,11 @@ def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabRes
     stuck: list[_Piece] = []
     while queue and time.monotonic() < deadline and len(certs) <= max_leaves:
         batch, queue = queue[-BATCH[b.hidden]:], queue[:-BATCH[b.hidden]]  # depth first: the newest pieces
-        ev = b.evaluate(np.stack([p.lo for p in batch]), np.stack([p.hi for p in batch]))
-        easy = _proven_by(cheap, batch) if cheap is not b else [False] * len(batch)
-        for piece, m, g, ok in zip(batch, ev.margin, b.input_coefficients(ev), easy):
-            cert = _leaf_certificate(b, cheap if ok else None, piece.box(flat.shape)) if (m > 0).all() else None
+        lo, hi = np.stack([p.lo for p in batch]), np.stack([p.hi for p in batch])
+        ev = b.evaluate(lo, hi)
+        easy = cheap.evaluate(lo, hi) if cheap is not b else None
+        for k, (piece, m, g) in enumerate(zip(batch, ev.margin, b.input_coefficients(ev))):
+            cert = _leaf_certificate(b, ev, easy, k, piece.box(flat.shape)) if (m > 0).all() else None
             if cert is not None and cert.verdict == "holds":
                 tree[piece.slot] = len(certs)
                 certs.append(cert)
@@ -408,7 +436,7 @@ def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResu
         n = len(batch)
         ev = b.evaluate(np.repeat(lo, n, axis=0), np.repeat(hi, n, axis=0), [cases for _, cases in batch])
         for k, (slot, cases) in enumerate(batch):
-            if ev.empty[k] or (ev.margin[k] > 0).all():
+            if ev.bounded.empty[k] or (ev.margin[k] > 0).all():
                 tree[slot] = len(leaves)
                 leaves.append(cases)
                 continue
@@ -440,16 +468,15 @@ def _finish(b: Bounder, box: Box, tree: dict[int, Entry], certs: list[Certificat
     return BabResult(verdict, text, (), len(certs), f"{len(certs)} leaves proven by {how}")
 
 
-def _proven_by(b: Bounder, pieces: list[_Piece]) -> list[bool]:
-    """Which pieces `b`'s float pass proves (one batched pass)."""
-    return (b.evaluate(np.stack([p.lo for p in pieces]), np.stack([p.hi for p in pieces])).margin > 0).all(axis=1).tolist()
-
-
-def _leaf_certificate(b: Bounder, cheap: Bounder | None, leaf: Box) -> Certificate:
-    """`cheap`'s certificate (IBP hidden bounds: a far cheaper exact check) when given and it proves
-    the leaf, else `b`'s."""
-    cert = None if cheap is None else cheap.certificate(leaf)
-    return cert if cert is not None and cert.verdict == "holds" else b.certificate(leaf)
+def _leaf_certificate(b: Bounder, ev: Evaluation, easy: Evaluation | None, k: int, leaf: Box) -> Certificate:
+    """Entry k's certificate from the cheap pass (IBP hidden bounds: a far cheaper exact check) when
+    there is one and it proves the leaf, else from `b`'s pass (a certificate depends on the pass's
+    numbers only, so `b` writes either)."""
+    if easy is not None and (easy.margin[k] > 0).all():
+        cert = b.certificate_of(easy.bounded, k, leaf)
+        if cert.verdict == "holds":
+            return cert
+    return b.certificate_of(ev.bounded, k, leaf)
 
 
 def _split(piece: _Piece, coeffs: np.ndarray, tree: dict[int, Entry]) -> list[_Piece]:

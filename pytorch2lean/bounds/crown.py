@@ -295,8 +295,9 @@ class NodeBounds(NamedTuple):
 
     bounds: dict[str, Interval]
     relaxations: dict[str, Relaxation]
-    tightened: frozenset[str]  # nodes whose bounds back-substitution made tighter than their interval
-    rows: dict[str, tuple[int, ...]]  # per tightened node, the flat indices it back-substituted
+    tightened: frozenset[str]  # nodes whose bounds back-substitution made tighter, for some batch entry
+    rows: dict[str, tuple[tuple[int, ...], ...]]  # per tightened node and batch entry, the flat indices
+    # back-substituted for that entry (empty where it made nothing tighter)
 
 
 def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: Grid = GRID,
@@ -306,6 +307,8 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: 
     `clamp(node id, bounds)`, when given, restricts each node's bounds as soon as they are found,
     before any later relaxation or back-substitution reads them: branch and bound's ReLU cases cut a
     split neuron's pre-activation bounds at 0, so its relaxation becomes exact.
+    Each batch entry is tightened at its own elements only (`_rows_needed`), so its bounds are those
+    it would get alone, and its certificate names just those rows.
     Raises Unbounded (naming the node) when an interval rule has no bound.
     """
     bounds = {name: iv.map(lambda v: xp.asarray(v, dtype=xp.float64)) for name, iv in inputs.items()}
@@ -318,24 +321,36 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: 
             relaxations[node.id] = relaxation(xp, spec, node, bounds[node.inputs[0]], grid)
         iv = grid.outward(xp, _interval(xp, p, node, bounds, batch))
         if node.id in chosen:
-            index = _rows_needed(xp, p, node, iv)
-            tight = grid.outward(xp, _tighten(xp, p, node, iv, index, bounds, relaxations)) if len(index) else iv
-            if bool(xp.any((tight.lo > iv.lo) | (tight.hi < iv.hi))):
-                rows[node.id] = tuple(int(i) for i in index)
-            iv = tight
+            index, need = _rows_needed(xp, p, node, iv)
+            if len(index):
+                tight = _kept_where(xp, need, index, grid.outward(xp, _tighten(xp, p, node, iv, index, bounds, relaxations)), iv)
+                better = to_numpy(xp, xp.any(((tight.lo > iv.lo) | (tight.hi < iv.hi)).reshape((batch, -1)), axis=1))
+                if better.any():
+                    rows[node.id] = tuple(tuple(int(i) for i in index[need[b]]) if better[b] else () for b in range(batch))
+                iv = tight
         bounds[node.id] = iv if clamp is None else clamp(node.id, iv)
     return NodeBounds(bounds, relaxations, frozenset(rows), rows)
 
 
-def _rows_needed(xp: Any, p: Plan, node: Node, iv: Interval) -> np.ndarray:
-    """The flat elements worth back-substituting: where only kinked ops (relu, leaky relu) read the
-    node, those whose interval crosses the kink (elsewhere the relaxation is exact already)."""
+def _rows_needed(xp: Any, p: Plan, node: Node, iv: Interval) -> tuple[np.ndarray, np.ndarray]:
+    """The flat elements worth back-substituting, for some batch entry, and for which entries (B, m):
+    where only kinked ops (relu, leaky relu) read the node, those whose interval crosses the kink
+    (elsewhere the relaxation is exact already); elsewhere every element, for every entry."""
     users = [n for n in p.nodes if node.id in n.inputs]
-    every = np.arange(math.prod(iv.lo.shape[1:]))
+    batch, every = iv.lo.shape[0], np.arange(math.prod(iv.lo.shape[1:]))
     if node.id in p.graph.outputs or not users or not all(ops.get(n.op).tunable for n in users):
-        return every
-    crossing = xp.any(((iv.lo < 0) & (iv.hi > 0)).reshape((iv.lo.shape[0], -1)), axis=0)
-    return every[to_numpy(xp, crossing)]
+        return every, np.ones((batch, every.size), dtype=bool)
+    crossing = to_numpy(xp, ((iv.lo < 0) & (iv.hi > 0)).reshape((batch, -1)))
+    index = every[crossing.any(axis=0)]
+    return index, crossing[:, index]
+
+
+def _kept_where(xp: Any, need: np.ndarray, index: np.ndarray, tight: Interval, iv: Interval) -> Interval:
+    """`tight` at each entry's needed elements, `iv` elsewhere."""
+    mask = np.zeros((need.shape[0], math.prod(iv.lo.shape[1:])), dtype=bool)
+    mask[:, index] = need
+    where = xp.asarray(mask.reshape(iv.lo.shape))
+    return Interval(xp.where(where, tight.lo, iv.lo), xp.where(where, tight.hi, iv.hi))
 
 
 def _interval(xp: Any, p: Plan, node: Node, bounds: Mapping[str, Interval], batch: int) -> Interval:

@@ -76,8 +76,8 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
     part = CrownPart(tuple(n for n in nodes if n in tightened),  # elsewhere the checker's interval suffices
                      tuple((name, _stated(xp, r, nodes[name].shape)) for name, r in relaxations.items()),
                      tuple((name, _stated(xp, r, (len(rows),) + nodes[name].shape)) for name, r in claim_lines.items()),
-                     tuple((name, backsub_rows[name]) for name in nodes if name in tightened
-                           and len(backsub_rows[name]) < math.prod(nodes[name].shape)))
+                     tuple((name, backsub_rows[name][0]) for name in nodes if name in tightened
+                           and len(backsub_rows[name][0]) < math.prod(nodes[name].shape)))
     return Certificate(digest(graph), method, tuple(sorted(boxes.items())), output, claim,
                        tuple(sorted(stated.items())), "unknown" if failure else "holds", part)
 
