@@ -81,7 +81,7 @@ import numpy as np
 
 from .. import ops
 from ..cert.check import CheckResult, Checker, box_interval, check_certificate, claim_failure, claim_rows
-from ..cert.format import (Case, Certificate, CertificateError, CrownPart, StatedRelaxation, read_box, Reader,
+from ..cert.format import (Case, Certificate, CertificateError, CrownPart, read_box, Reader,
                            read_number, loads, number_text, to_json, unsafe_terms)
 from ..errors import UserError
 from ..ir import Graph, digest, validate
@@ -91,7 +91,7 @@ from ..spec.numbers import round_f32_down, round_f32_up
 from ..spec.property import Property
 from . import alpha, crown
 from .grid import GRID
-from .ibp import float_bounds, stated_box
+from .ibp import float_bounds, stated_box, stated_relaxation
 
 FORMAT = "pytorch2lean.bab.v1"
 BATCH = {"ibp": 256, "crown": 16}  # boxes bounded together in one float pass (CROWN's cost grows faster)
@@ -305,11 +305,11 @@ class Bounder:
         rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[b].tolist())))
         failure = None if bounded.empty[b] else claim_failure(self.prop, box_interval(out_box), rows)
         backsub = tuple(n for n in nodes if bounded.rows.get(n, ((),) * (b + 1))[b])
-        per_row = tuple((name, _stated(_entry_of(r, b), (len(self.rows),) + nodes[name].shape))
+        per_row = tuple((name, stated_relaxation(np, _entry_of(r, b), (len(self.rows),) + nodes[name].shape))
                         for name, r in bounded.claim_lines.items())
         betas = tuple(tuple(Fraction(float(bounded.betas[name][b, k].reshape(-1)[index])) for name, index, _ in sorted(cases))
                       for k in range(len(self.rows))) if bounded.betas else ()
-        part = CrownPart(backsub, tuple((name, _stated(_entry_of(r, b), nodes[name].shape))
+        part = CrownPart(backsub, tuple((name, stated_relaxation(np, _entry_of(r, b), nodes[name].shape))
                                         for name, r in bounded.relaxations.items()),
                          per_row, tuple((name, bounded.rows[name][b]) for name in backsub), betas)
         method = "alpha" if per_row else "crown"
@@ -324,13 +324,6 @@ def _entry(v: np.ndarray, b: int) -> np.ndarray:
 
 def _entry_of(r: crown.Relaxation, b: int) -> crown.Relaxation:
     return crown.Relaxation(*(_entry(v, b) for v in r))
-
-
-def _stated(r: crown.Relaxation, shape: tuple[int, ...]) -> StatedRelaxation:
-    def numbers(v: Any) -> tuple[Fraction, ...]:
-        return tuple(map(Fraction, np.broadcast_to(v, (1,) + tuple(shape)).astype(np.float64).reshape(-1).tolist()))
-
-    return StatedRelaxation(tuple(shape), *(numbers(v) for v in r))
 
 
 @dataclass

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import ops
 from ..cert.check import Rejected, box_interval, claim_failure, exact_environment, exact_rule, node_interval
-from ..cert.format import Certificate, Claim, dumps, input_boxes
+from ..cert.format import Certificate, Claim, StatedRelaxation, dumps, input_boxes
 from ..errors import UserError
 from ..ir import Graph, Node, digest, validate
 from ..ops.base import Interval, Unbounded
@@ -94,6 +94,15 @@ def stated_box(xp: Any, iv: Interval, node: Node) -> Box:
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise Unbounded(f"node {node.id!r} ({node.op}): the float bounds overflow")
     return Box(tuple(map(Fraction, lo.tolist())), tuple(map(Fraction, hi.tolist())), node.shape)
+
+
+def stated_relaxation(xp: Any, lines: tuple[Any, ...], shape: tuple[int, ...]) -> StatedRelaxation:
+    """Float relaxation lines (a `crown.Relaxation`, batch of one) as a certificate states them, over `shape`."""
+    def numbers(v: Any) -> tuple[Fraction, ...]:
+        flat = to_numpy(xp, xp.broadcast_to(v, (1,) + tuple(shape))).astype(np.float64).reshape(-1)
+        return tuple(map(Fraction, flat.tolist()))
+
+    return StatedRelaxation(tuple(shape), *(numbers(v) for v in lines))
 
 
 def verify_ibp(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = None, *, output: str | None = None,

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..cert.check import Rejected, box_interval, check, claim_failure, claim_rows, exact_rule
-from ..cert.format import Certificate, Claim, CrownPart, StatedRelaxation, dumps
+from ..cert.format import Certificate, Claim, CrownPart, dumps
 from ..errors import UserError
 from ..ir import Graph, digest
 from ..ops.base import Interval, Unbounded
@@ -26,7 +26,7 @@ from ..runtime.backend import to_numpy
 from ..spec.box import Box
 from . import alpha, crown
 from .grid import GRID, Grid
-from .ibp import VerifyResult, float_bounds, prepare_query, stated_box, verify_ibp
+from .ibp import VerifyResult, float_bounds, prepare_query, stated_box, stated_relaxation, verify_ibp
 
 METHODS = ("ibp", "crown", "alpha")
 
@@ -74,20 +74,12 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
     failure = claim_failure(claim, box_interval(out_box), proven)
     nodes = {n.id: n for n in graph.nodes}
     part = CrownPart(tuple(n for n in nodes if n in tightened),  # elsewhere the checker's interval suffices
-                     tuple((name, _stated(xp, r, nodes[name].shape)) for name, r in relaxations.items()),
-                     tuple((name, _stated(xp, r, (len(rows),) + nodes[name].shape)) for name, r in claim_lines.items()),
+                     tuple((name, stated_relaxation(xp, r, nodes[name].shape)) for name, r in relaxations.items()),
+                     tuple((name, stated_relaxation(xp, r, (len(rows),) + nodes[name].shape)) for name, r in claim_lines.items()),
                      tuple((name, backsub_rows[name][0]) for name in nodes if name in tightened
                            and len(backsub_rows[name][0]) < math.prod(nodes[name].shape)))
     return Certificate(digest(graph), method, tuple(sorted(boxes.items())), output, claim,
                        tuple(sorted(stated.items())), "unknown" if failure else "holds", part)
-
-
-def _stated(xp: Any, r: crown.Relaxation, shape: tuple[int, ...]) -> StatedRelaxation:
-    def numbers(v: Any) -> tuple[Fraction, ...]:
-        flat = to_numpy(xp, xp.broadcast_to(v, (1,) + tuple(shape))).astype(np.float64).reshape(-1)
-        return tuple(map(Fraction, flat.tolist()))
-
-    return StatedRelaxation(tuple(shape), *(numbers(v) for v in r))
 
 
 def _verdict(graph: Graph, cert: Certificate, prop: Claim | None, exact: bool) -> VerifyResult:
