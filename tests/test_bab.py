@@ -476,6 +476,20 @@ def test_beta_multipliers_prove_what_clamps_alone_cannot(beta_case):
     assert not checked.ok and "property not proven" in checked.reason, checked.reason
 
 
+def test_a_false_claim_with_the_same_betas_is_rejected(beta_case):
+    """The gap moved above the sampled minimum (-1.8157) is false: the same tree, cases and betas
+    must not prove it, at any leaf."""
+    graph, box, prop, text = beta_case
+    false = gap(Fraction(-1815, 1000))
+    doc = json.loads(text)
+    moved = json.loads(json.dumps(doc["property"]).replace('"-91/50"', '"-363/200"'))
+    assert moved != doc["property"]
+    for part in [doc] + doc["leaves"]:
+        part["property"] = moved
+    checked = check_bab_certificate(graph, json.dumps(doc), box=box, prop=false)
+    assert not checked.ok and "property not proven" in checked.reason, checked.reason
+
+
 def _first_beta_leaf(doc):
     return next(leaf for leaf in doc["leaves"] if any(Fraction(b) > 0 for row in leaf["crown"]["claim_betas"] for b in row))
 
