@@ -636,7 +636,8 @@ def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, pr
 
     With a `deadline` (a `time.monotonic()` value) a check still running then is given up: the
     result is not ok and its reason starts with TIME_UP. `workers` > 1 checks the leaves in that
-    many processes; the answer (and the failing leaf named) is the same.
+    many processes; the answer (and the failing leaf named) is the same. The processes are spawned,
+    so a script that asks for them must guard its top level (`if __name__ == "__main__":`).
     """
     graph = validate(graph)
     try:
