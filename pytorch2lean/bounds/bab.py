@@ -304,7 +304,7 @@ class Bounder:
         result = bounded.result
         rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[b].tolist())))
         failure = None if bounded.empty[b] else claim_failure(self.prop, box_interval(out_box), rows)
-        backsub = tuple(n for n in nodes if bounded.rows.get(n, ((),) * (b + 1))[b])
+        backsub = tuple(n for n in nodes if n in bounded.rows and bounded.rows[n][b])
         per_row = tuple((name, stated_relaxation(np, _entry_of(r, b), (len(self.rows),) + nodes[name].shape))
                         for name, r in bounded.claim_lines.items())
         betas = tuple(tuple(Fraction(float(bounded.betas[name][b, k].reshape(-1)[index])) for name, index, _ in sorted(cases))

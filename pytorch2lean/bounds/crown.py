@@ -321,35 +321,32 @@ def node_bounds(p: Plan, inputs: Mapping[str, Interval], *, xp: Any = np, grid: 
             relaxations[node.id] = relaxation(xp, spec, node, bounds[node.inputs[0]], grid)
         iv = grid.outward(xp, _interval(xp, p, node, bounds, batch))
         if node.id in chosen:
-            index, need = _rows_needed(xp, p, node, iv)
+            need = _rows_needed(xp, p, node, iv)
+            index = np.flatnonzero(need.any(axis=0))
             if len(index):
-                tight = _kept_where(xp, need, index, grid.outward(xp, _tighten(xp, p, node, iv, index, bounds, relaxations)), iv)
+                tight = _kept_where(xp, need, grid.outward(xp, _tighten(xp, p, node, iv, index, bounds, relaxations)), iv)
                 better = to_numpy(xp, xp.any(((tight.lo > iv.lo) | (tight.hi < iv.hi)).reshape((batch, -1)), axis=1))
                 if better.any():
-                    rows[node.id] = tuple(tuple(int(i) for i in index[need[b]]) if better[b] else () for b in range(batch))
+                    rows[node.id] = tuple(tuple(np.flatnonzero(need[b]).tolist()) if better[b] else () for b in range(batch))
                 iv = tight
         bounds[node.id] = iv if clamp is None else clamp(node.id, iv)
     return NodeBounds(bounds, relaxations, frozenset(rows), rows)
 
 
-def _rows_needed(xp: Any, p: Plan, node: Node, iv: Interval) -> tuple[np.ndarray, np.ndarray]:
-    """The flat elements worth back-substituting, for some batch entry, and for which entries (B, m):
-    where only kinked ops (relu, leaky relu) read the node, those whose interval crosses the kink
-    (elsewhere the relaxation is exact already); elsewhere every element, for every entry."""
+def _rows_needed(xp: Any, p: Plan, node: Node, iv: Interval) -> np.ndarray:
+    """Per batch entry, the flat elements worth back-substituting (B, n): where only kinked ops (relu,
+    leaky relu) read the node, those whose interval crosses the kink (elsewhere the relaxation is
+    exact already); elsewhere every element."""
     users = [n for n in p.nodes if node.id in n.inputs]
-    batch, every = iv.lo.shape[0], np.arange(math.prod(iv.lo.shape[1:]))
+    batch, size = iv.lo.shape[0], math.prod(iv.lo.shape[1:])
     if node.id in p.graph.outputs or not users or not all(ops.get(n.op).tunable for n in users):
-        return every, np.ones((batch, every.size), dtype=bool)
-    crossing = to_numpy(xp, ((iv.lo < 0) & (iv.hi > 0)).reshape((batch, -1)))
-    index = every[crossing.any(axis=0)]
-    return index, crossing[:, index]
+        return np.ones((batch, size), dtype=bool)
+    return to_numpy(xp, ((iv.lo < 0) & (iv.hi > 0)).reshape((batch, size)))
 
 
-def _kept_where(xp: Any, need: np.ndarray, index: np.ndarray, tight: Interval, iv: Interval) -> Interval:
+def _kept_where(xp: Any, need: np.ndarray, tight: Interval, iv: Interval) -> Interval:
     """`tight` at each entry's needed elements, `iv` elsewhere."""
-    mask = np.zeros((need.shape[0], math.prod(iv.lo.shape[1:])), dtype=bool)
-    mask[:, index] = need
-    where = xp.asarray(mask.reshape(iv.lo.shape))
+    where = xp.asarray(need.reshape(iv.lo.shape))
     return Interval(xp.where(where, tight.lo, iv.lo), xp.where(where, tight.hi, iv.hi))
 
 
