@@ -29,9 +29,14 @@ def zero : Q := ⟨false, nat_lit 0, nat_lit 1⟩
 /-- One. -/
 def one : Q := ⟨false, nat_lit 1, nat_lit 1⟩
 
-/-- `n / d` with sign `s`, already known to be in lowest terms once divided by `g`. -/
+/-- `n / d` with sign `s`, divided through by `g` (their gcd, at every call). The division is
+taken only when checked exact (`(n / g) * g = n` and `(d / g) * g = d`, always so for the gcd),
+so that the value is visibly unchanged: the order lemmas (`QOrder`) then need no theory of `gcd`
+or of division, only that a checked product is a product. -/
 def divBy (s : Bool) (n d g : Nat) : Q :=
-  cond (Nat.beq g (nat_lit 1)) ⟨s, n, d⟩ ⟨s, Nat.div n g, Nat.div d g⟩
+  cond (Nat.beq g (nat_lit 1)) ⟨s, n, d⟩
+    (cond (Nat.beq (Nat.mul (Nat.div n g) g) n && Nat.beq (Nat.mul (Nat.div d g) g) d)
+      ⟨s, Nat.div n g, Nat.div d g⟩ ⟨s, n, d⟩)
 
 /-- The normalised rational `(-1)^s * n / d`; a zero denominator gives zero (callers exclude it). -/
 def make (s : Bool) (n d : Nat) : Q :=

@@ -40,11 +40,13 @@ def Acc.over (s : Bool) (x : Nat) (t : Bool) (y d : Nat) : Acc :=
   cond (sameSign s t) ⟨s, Nat.add x y, d⟩
     (cond (Nat.ble y x) ⟨s, Nat.sub x y, d⟩ ⟨t, Nat.sub y x, d⟩)
 
-/-- `acc + (-1)^s n / d`, over the larger denominator when one divides the other. -/
+/-- `acc + (-1)^s n / d`, over the larger denominator when one divides the other. Divisibility
+is tested by a checked product (`d * (acc.den / d) = acc.den`), not by a remainder, so that the
+value lemmas (`QOrder`) read the common denominator off the test itself. -/
 def Acc.add (acc : Acc) (s : Bool) (n d : Nat) : Acc :=
-  cond (Nat.beq (Nat.mod acc.den d) (nat_lit 0))
+  cond (Nat.beq (Nat.mul d (Nat.div acc.den d)) acc.den)
     (Acc.over acc.neg acc.num s (Nat.mul n (Nat.div acc.den d)) acc.den)
-    (cond (Nat.beq (Nat.mod d acc.den) (nat_lit 0))
+    (cond (Nat.beq (Nat.mul acc.den (Nat.div d acc.den)) d)
       (Acc.over acc.neg (Nat.mul acc.num (Nat.div d acc.den)) s n d)
       (Acc.over acc.neg (Nat.mul acc.num d) s (Nat.mul n acc.den) (Nat.mul acc.den d)))
 
