@@ -120,7 +120,7 @@ def fractions_of(array: np.ndarray) -> np.ndarray:
         raise TypeError(f"expected a float array, got {a.dtype}")
     if a.size and not np.isfinite(a).all():
         raise ValueError("cannot convert NaN/Inf to an exact rational")
-    return _TO_FRACTION(a.astype(np.float64)).astype(object).reshape(a.shape)
+    return np.asarray(_TO_FRACTION(a.astype(np.float64)), dtype=object).reshape(a.shape)  # a 0-d input gives a bare Fraction
 
 
 _FRACTION_TO_F32 = np.frompyfunc(lambda q: struct.unpack("<f", struct.pack("<I", round_to_f32_bits(Fraction(q))))[0], 1, 1)
