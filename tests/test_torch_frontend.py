@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,7 @@ torch = pytest.importorskip("torch", reason="the PyTorch frontend needs torch (p
 from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from pytorch2lean.bounds.ibp import certify  # noqa: E402
 from pytorch2lean.checkpoints import load_checkpoint, load_tensors  # noqa: E402
 from pytorch2lean.errors import FrontendError  # noqa: E402
 from pytorch2lean.frontends.torch_export import (  # noqa: E402
@@ -32,6 +34,7 @@ from pytorch2lean.frontends.torch_export import (  # noqa: E402
 from pytorch2lean.ir import Graph, dumps, validate  # noqa: E402
 from pytorch2lean.ir.graph import CONSTANTS_KEY  # noqa: E402
 from pytorch2lean.runtime import execute  # noqa: E402
+from pytorch2lean.spec.box import Box  # noqa: E402
 
 TOL = 1e-4
 REPO = Path(__file__).resolve().parents[1]
@@ -123,6 +126,23 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "split_chunk_unbind": (lambda: Fn(lambda s, x: torch.stack([*x.split(2, 1)[:2], *x.chunk(3, dim=1)[1:], x.unbind(1)[3].unsqueeze(1).expand(2, 2)], 2)), (2, 6)),
     "expand_param": (lambda: Fn(lambda s, x: torch.cat([s.c.expand(2, 3, -1), x], 1), c=r(1, 1, 4)), (2, 2, 4)),
     "dropout_clone": (lambda: Fn(lambda s, x: s.drop(x).clone() + F.dropout(x, 0.5, training=False), drop=nn.Dropout(0.3)), (2, 3)),
+    "silu": (lambda: Fn(lambda s, x: s.act(x) + F.silu(2 * x), act=nn.SiLU()), (2, 5)),
+    "hard_activations": (lambda: Fn(lambda s, x: torch.cat([s.a(x * 3), F.hardsigmoid(x * 3), s.b(x)], 1),
+                                    a=nn.Hardswish(), b=nn.Hardsigmoid(inplace=True)), (2, 7)),
+    "means": (lambda: Fn(lambda s, x: x.mean((-2, -1)) + x.mean(1, keepdim=True).mean((-1, -2)) + x.mean((0, 2)).mean(-1)), (1, 3, 4, 5)),
+    "mean_all": (lambda: Fn(lambda s, x: x - torch.mean(x)), (2, 3)),
+}
+
+# Clamping selects a value, never computes one: the lowering must give torch's bits.
+CLAMPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu6": lambda x: F.relu6(x),
+    "relu6_inplace": lambda x: nn.ReLU6(inplace=True)(x * 1),
+    "hardtanh": lambda x: F.hardtanh(x),
+    "hardtanh_bounds": lambda x: F.hardtanh(x, -0.3, 0.25),
+    "clamp": lambda x: x.clamp(-1.5, 0.1),
+    "clamp_min": lambda x: torch.clamp(x, min=0.2),
+    "clamp_max": lambda x: x.clamp(max=-0.7),
+    "clamp_min_zero": lambda x: x.clamp_min(0),
 }
 
 
@@ -203,6 +223,27 @@ def test_data_moves_are_bit_exact() -> None:
     assert np.array_equal(ours[0], theirs[0])
 
 
+@pytest.mark.parametrize("case", sorted(CLAMPS))
+def test_clamps_are_bit_exact(case: str) -> None:
+    fn = CLAMPS[case]
+    ours, theirs = both(Fn(lambda s, x: fn(x)), (3, 40), batch=4)
+    assert np.array_equal(ours[0], theirs[0])
+
+
+def test_exact_ibp_bounds_hold_through_the_lowered_activations() -> None:
+    """Certified IBP bounds (exact rules of pad, max pool, avg pool, sigmoid) contain torch's outputs."""
+    module = Fn(lambda s, x: F.relu6(4 * x) + F.hardswish(3 * x) + x.mean(-1, keepdim=True) + F.silu(x) + x.clamp(-0.3, 0.2))
+    graph = lowered(module, (2, 5))
+    center = r(2, 5).numpy()
+    out = certify(graph, {"x": Box.linf_ball(center, Fraction(1, 4))})[graph.outputs[0]]
+    lower, upper = (np.array([float(b) for b in bounds]).reshape(out.shape) for bounds in (out.lower, out.upper))
+    xs = center + np.random.default_rng(0).uniform(-0.25, 0.25, (64, 2, 5)).astype(np.float32)
+    with torch.no_grad():
+        ys = np.stack([module(torch.from_numpy(x)).numpy() for x in xs])
+    assert np.all(ys >= lower) and np.all(ys <= upper)
+    assert np.all(upper - lower < 10)
+
+
 def test_causal_mask_is_a_keep_mask_and_masks_exactly() -> None:
     """is_causal lowers to masked_softmax with the 0/1 lower triangle: masked weights are exactly 0."""
     graph = lowered(CASES["attention_causal_cross"][0](), (2, 5, 4))
@@ -223,6 +264,104 @@ def test_boolean_mask_keeps_where_true_and_a_float_mask_stays_additive() -> None
     assert "scaled_dot_product_attention.keep" in boolean.constants
     additive = lowered(CASES["attention_float_mask"][0](), (1, 5, 4))
     assert [n.op for n in additive.nodes if n.id.endswith((".masked", ".weights"))] == ["add", "softmax"]
+
+
+# ---- in-place ops: functionalized by torch before lowering ---------------------------------------
+
+class BasicBlock(nn.Module):
+    """The ResNet block as published verification benchmarks write it: in-place add and relu."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = _with_stats(nn.BatchNorm2d(cout))
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = _with_stats(nn.BatchNorm2d(cout))
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), _with_stats(nn.BatchNorm2d(cout)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += self.shortcut(x)
+        return F.relu(out, inplace=True)
+
+
+class InPlaceResNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1), nn.ReLU(inplace=True))
+        self.layers = nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 16, stride=2))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.adaptive_avg_pool2d(self.layers(self.stem(x)), (1, 1))
+        x = x.view(x.size(0), -1)
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_in_place_resnet_pattern_matches_torch() -> None:
+    """`out += self.shortcut(x)`, `ReLU(inplace=True)`, `x.view(x.size(0), -1)`: lowered, run, compared."""
+    module = InPlaceResNet()
+    graph = lowered(module, (1, 3, 8, 8))
+    assert {"add_", "relu_"} <= {n.target._schema.name.split("::")[1] for n in
+                                 torch.export.export(module.eval(), (torch.zeros(1, 3, 8, 8),)).graph.nodes
+                                 if hasattr(n.target, "_schema")}
+    assert [n.op for n in graph.nodes].count("add") == 2 and graph.outputs == ("linear",)
+    assert_matches(module, (1, 3, 8, 8))
+
+
+def test_a_write_through_a_view_reaches_the_viewed_tensor() -> None:
+    """`z = y.view(-1); z.add_(1)` changes y: torch's functionalization carries the write to y."""
+    def fn(s: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        y = x * 2
+        z = y.view(-1)
+        z.add_(1)
+        return y.relu_() - x
+
+    ours, theirs = both(Fn(fn), (2, 3))
+    assert np.array_equal(ours[0], theirs[0])
+
+
+def test_a_write_to_the_input_is_not_an_output() -> None:
+    def fn(s: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        x.mul_(3)
+        return x + 1
+
+    graph = lowered(Fn(fn), (2, 3))
+    assert len(graph.outputs) == 1 and [n.op for n in graph.nodes] == ["mul", "add"]
+    assert_matches(Fn(fn), (2, 3))
+
+
+def test_a_write_to_a_buffer_is_refused_naming_it_and_the_line(tmp_path: Path) -> None:
+    path = write_model(tmp_path, """\
+        import torch
+        from torch import nn
+
+        class Counting(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("calls", torch.zeros(1))
+
+            def forward(self, x):
+                self.calls.add_(1)
+                return x * 2
+        """)
+    with pytest.raises(FrontendError) as e:
+        load_torch(f"{path}:Counting", input_shape=(1, 2))
+    message = str(e.value)
+    assert "writes to the module's tensor 'calls' in place" in message
+    assert f"{path}:{line_of(path, 'self.calls.add_(1)')}" in message
+
+
+def test_unsupported_op_after_an_in_place_op_names_its_line(tmp_path: Path) -> None:
+    path = write_model(tmp_path, CUMSUM.replace("y = x * 2", "y = x * 2\n            y.relu_()"))
+    with pytest.raises(FrontendError) as e:
+        load_torch(f"{path}:running")
+    assert "unsupported op aten.cumsum.default" in str(e.value)
+    assert f"{path}:{line_of(path, 'cumsum')} (return torch.cumsum(y, 1))" in str(e.value)
 
 
 # ---- the graph's names, inputs and outputs -------------------------------------------------------
@@ -307,7 +446,7 @@ def test_unsupported_op_inside_a_library_module_names_the_calling_line(tmp_path:
         class Clipped(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.body = nn.Sequential(nn.Linear(3, 3), nn.Hardtanh())
+                self.body = nn.Sequential(nn.Linear(3, 3), nn.Softplus())
 
             def forward(self, x):
                 return self.body(x) + 1
@@ -315,9 +454,9 @@ def test_unsupported_op_inside_a_library_module_names_the_calling_line(tmp_path:
     with pytest.raises(FrontendError) as e:
         load_torch(f"{path}:Clipped", input_shape=(1, 3))
     message = str(e.value)
-    assert "aten.hardtanh.default" in message
+    assert "aten.softplus.default" in message
     assert f"{path}:{line_of(path, 'self.body(x)')}" in message
-    assert "in module 'body.1' (Hardtanh)" in message
+    assert "in module 'body.1' (Softplus)" in message
 
 
 @pytest.mark.parametrize("module, shape, words", [
@@ -411,7 +550,8 @@ def test_load_torch_is_deterministic() -> None:
 def test_supported_ops_cover_the_catalog_families() -> None:
     names = set(supported_ops())
     for op in ("linear", "addmm", "conv2d", "convolution", "batch_norm", "_native_batch_norm_legit_no_training",
-               "scaled_dot_product_attention", "layer_norm", "softmax", "max_pool2d", "avg_pool2d", "cat", "select"):
+               "scaled_dot_product_attention", "layer_norm", "softmax", "max_pool2d", "avg_pool2d", "cat", "select",
+               "silu", "hardtanh", "clamp", "hardswish", "hardsigmoid", "mean"):
         assert f"aten::{op}" in names
 
 

@@ -39,8 +39,16 @@ The decomposition is mathematically torch's, not bit-identical to its fused kern
 
 Other ops that become several catalog ops, each exactly: `stack` (reshape each, concat),
 `select`/`unbind` (slice, reshape), `expand` (concat copies along each broadcast axis),
-`reciprocal` (div of a constant 1), `adaptive_avg_pool2d` (avgpool2d when sizes divide), and
-`addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a linear layer).
+`reciprocal` (div of a constant 1), `adaptive_avg_pool2d` (avgpool2d when sizes divide),
+`addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a linear layer),
+`mean` (avgpool2d over the averaged axes laid out as one row), `clamp`/`hardtanh`/`relu6`
+(max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), and, by torch's own
+formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`.
+
+In-place ops (`out += shortcut(x)`, `nn.ReLU(inplace=True)`, writes through a view) are made
+functional by torch before lowering (`functional`): the node ids are then those of the
+functionalized program. A write to an input is dropped (the caller's side effect, not an
+output); a write to a parameter or buffer is refused, as each call would depend on the last.
 
 An ATen op outside `supported_ops()` is a FrontendError naming the op and the line of the
 user's source that produced it (from the node's recorded stack trace), and the module path.
@@ -56,6 +64,7 @@ import operator
 import re
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -173,7 +182,25 @@ def lower_program(program: Any, *, name: str, order: Sequence[str] = ()) -> Grap
 
     Module tensors are listed in `order` (the module's state_dict keys), else in the program's.
     """
-    return _Lowering(program, name, list(order) or list(program.state_dict)).run()
+    return _Lowering(functional(program, name), name, list(order) or list(program.state_dict)).run()
+
+
+def functional(program: Any, name: str) -> Any:
+    """The program with its in-place ops (`add_`, `relu_`, writes through a view) made functional.
+
+    torch's functionalization rewrites each write into a fresh value and re-derives every view
+    that saw it, so aliasing is resolved by torch, not guessed here. A program without writes is
+    returned as it is, keeping its node names those of `torch.export`.
+    """
+    if not any(getattr(getattr(n.target, "_schema", None), "is_mutable", False) for n in program.graph.nodes):
+        return program
+    try:
+        with warnings.catch_warnings():  # torch's own deprecation notices while re-tracing, not the user's
+            warnings.simplefilter("ignore", FutureWarning)
+            return program.run_decompositions({})  # an empty table: functionalize, decompose nothing
+    except Exception as e:  # torch raises many error types while re-tracing
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise FrontendError(f"model {name!r}: torch could not make its in-place ops functional ({type(e).__name__}: {first})") from e
 
 
 @dataclass
@@ -209,7 +236,7 @@ class _Lowering:
             elif n.op == "call_function":
                 self._call(n)
             elif n.op == "output":
-                outputs = [self._output(n, a) for a in _flat(n.args[0])]
+                outputs = self._outputs(n)
             else:
                 raise self.error(n, f"unsupported FX node kind {n.op!r}")
         if len(set(outputs)) != len(outputs):
@@ -322,6 +349,20 @@ class _Lowering:
         want = _shape(n.meta["val"])
         if self.shapes[value] != want:
             raise RuntimeError(f"node {n.name!r} ({_op_name(n)}) lowered to shape {self.shapes[value]}, torch says {want}")
+
+    def _outputs(self, n: Any) -> list[str]:
+        """The values `forward` returns. A functional program also returns what the forward wrote in
+        place: a write to an input is the caller's side effect, not an output, and is left out; a
+        write to a parameter or buffer makes each call depend on the calls before, and is refused."""
+        outputs = []
+        for spec, arg in zip(self.program.graph_signature.output_specs, _flat(n.args[0]), strict=True):
+            kind = spec.kind.name
+            if kind == "USER_OUTPUT":
+                outputs.append(self._output(n, arg))
+            elif kind != "USER_INPUT_MUTATION":
+                what = f"writes to the module's tensor {spec.target!r} in place" if spec.target else f"has a {kind} output"
+                raise self.error(arg if hasattr(arg, "meta") else n, f"{what}; only a stateless forward lowers (export in eval mode)")
+        return outputs
 
     def _output(self, n: Any, arg: Any) -> str:
         name = self.ref(n, arg)
@@ -494,6 +535,89 @@ HANDLERS.update({
     "aten::gelu": _unary("gelu", approximate="approximate"),
     "aten::leaky_relu": _unary("leaky_relu", alpha="negative_slope"),
 })
+
+
+# -- activations lowered into several catalog ops --
+
+Step = tuple[str, dict[str, Any], list[str]]  # (op, attributes, operands after the running value)
+
+
+def _chain(lw: _Lowering, n: Any, x: str, steps: Sequence[Step], tag: str) -> str:
+    """x through `steps` in order: the last is the FX node's own IR node, the others `<node>.<tag><k>`."""
+    for k, (op, attrs, rest) in enumerate(steps):
+        x = lw.emit(n, op, [x, *rest], attrs, part=None if k == len(steps) - 1 else f"{tag}{k}")
+    return x
+
+
+def _at_least(shape: Shape, value: float) -> list[Step]:
+    """Steps computing max(x, value) exactly: each element beside the constant (a pad), the larger
+    kept by a 1x2 max pool. The catalog has no max of two tensors, and max pooling picks a value
+    rather than computing one, so this is exact where x - relu(x - value) would round."""
+    size = math.prod(shape)
+    return [("reshape", {"shape": (1, size, 1)}, []),
+            ("pad", {"pads": (0, 0, 0, 0, 0, 1), "value": value}, []),
+            ("maxpool2d", {"kernel": (1, 2), "stride": (1, 2)}, []),
+            ("reshape", {"shape": shape}, [])]
+
+
+def _clamp_steps(shape: Shape, lo: float | None, hi: float | None) -> list[Step]:
+    """Steps computing min(max(x, lo), hi), torch's clamp; max(x, 0) is a relu, min(x, hi) is -max(-x, -hi)."""
+    steps: list[Step] = []
+    if lo is not None:
+        steps += [("relu", {}, [])] if lo == 0 else _at_least(shape, lo)
+    if hi is not None:
+        steps += [("neg", {}, [])] + _at_least(shape, -hi) + [("neg", {}, [])]
+    return steps
+
+
+@handles("hardtanh", "relu6", "clamp", "clamp_min", "clamp_max")
+def _clamp(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Clamping to number bounds (hardtanh's min_val/max_val, relu6's 0 and 6, clamp's min/max)."""
+    x = lw.ref(n, a["self"])
+    op = n.target._schema.name
+    lo = {"aten::hardtanh": a.get("min_val"), "aten::relu6": 0.0}.get(op, a.get("min"))
+    hi = {"aten::hardtanh": a.get("max_val"), "aten::relu6": 6.0}.get(op, a.get("max"))
+    for bound in (lo, hi):
+        if bound is not None and not isinstance(bound, (int, float)):
+            raise lw.error(n, "clamping to tensor bounds is not supported (only numbers)")
+    if lo is None and hi is None:
+        return x
+    return _chain(lw, n, x, _clamp_steps(lw.shapes[x], lo, hi), "clamp")
+
+
+@handles("hardsigmoid", "hardswish")
+def _hard(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """torch's formulas: hardsigmoid(x) = min(max(x + 3, 0), 6) / 6, hardswish(x) = x * min(max(x + 3, 0), 6) / 6."""
+    x = lw.ref(n, a["self"])
+    steps: list[Step] = [("add", {}, [lw.constant(n, "three", 3.0)]), *_clamp_steps(lw.shapes[x], 0.0, 6.0)]
+    if n.target._schema.name == "aten::hardswish":
+        steps.append(("mul", {}, [x]))
+    return _chain(lw, n, x, steps + [("div", {}, [lw.constant(n, "six", 6.0)])], "hard")
+
+
+@handles("silu")
+def _silu(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """x * sigmoid(x)."""
+    x = lw.ref(n, a["self"])
+    return lw.emit(n, "mul", [x, lw.emit(n, "sigmoid", [x], part="sigmoid")])
+
+
+@handles("mean")
+def _mean(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """The mean over some axes as an average pool: the averaged axes moved last and joined into
+    one row of K cells, pooled by a 1xK window (sum / K, exact), then torch's result shape."""
+    if a.get("dtype") not in (None, _torch().float32):
+        raise lw.error(n, "mean with a dtype conversion is not supported")
+    x = lw.ref(n, a["self"])
+    shape = lw.shapes[x]
+    dims = sorted({_axis(d, len(shape)) for d in (a.get("dim") or range(len(shape)))})
+    kept = [d for d in range(len(shape)) if d not in dims]
+    width = math.prod(shape[d] for d in dims)
+    steps: list[Step] = [] if kept + dims == sorted(kept + dims) else [("transpose", {"perm": tuple(kept + dims)}, [])]
+    steps += [("reshape", {"shape": (math.prod(shape[d] for d in kept), 1, width)}, []),
+              ("avgpool2d", {"kernel": (1, width), "stride": (1, width)}, []),
+              ("reshape", {"shape": _shape_of(n)}, [])]
+    return _chain(lw, n, x, steps, "mean")
 
 
 # -- dense products --
