@@ -11,12 +11,14 @@ from .ir.graph import Graph
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A validated graph and, when a checkpoint bound it, that checkpoint's sha256."""
+    """A validated graph and, when a checkpoint bound it, that checkpoint's sha256 and the note
+    saying under which wrapper key or prefix it held the parameters (None when the names matched)."""
 
     graph: Graph
     source: Path
     checkpoint: Path | None = None
     checkpoint_sha256: str | None = None
+    checkpoint_note: str | None = None
 
 
 def load_model(model: str | Path, checkpoint: str | Path | None = None, *,
@@ -39,13 +41,13 @@ def load_model(model: str | Path, checkpoint: str | Path | None = None, *,
         graph = load_graph(path)
     if checkpoint is None:
         return LoadedModel(graph, path)
-    from .checkpoints import load_checkpoint
+    from .checkpoints import read_checkpoint
 
     ckpt = Path(checkpoint)
     if not ckpt.exists():
         raise UserError(f"{ckpt}: no such checkpoint file")
-    bound, sha = load_checkpoint(graph, ckpt)
-    return LoadedModel(bound, path, ckpt, sha)
+    bound = read_checkpoint(graph, ckpt)
+    return LoadedModel(bound.graph, path, ckpt, bound.sha256, bound.note)
 
 
 def is_torch_spec(model: str) -> bool:

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytorch2lean.checkpoints import bind, load_checkpoint, load_tensors
+from pytorch2lean.checkpoints import bind, load_checkpoint, load_tensors, read_checkpoint
 from pytorch2lean.checkpoints.elements import ELEMENTS
 from pytorch2lean.checkpoints.torch_pickle import ALLOWED_GLOBALS, StorageRef, TensorRef, materialize
 from pytorch2lean.errors import CheckpointError, UserError
@@ -183,13 +183,13 @@ def test_half_and_bfloat16_convert_exactly() -> None:
     assert Fraction(float(t["brain"][1])) == -Fraction(1, 2**133)
 
 
-def test_nested_state_dict_is_unwrapped_and_metadata_noted(caplog: pytest.LogCaptureFixture) -> None:
+def test_nested_state_dict_gives_dotted_names_and_metadata_is_noted(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="pytorch2lean.checkpoints"):
         t = load_tensors(FIXTURES / "nested.pth")
     want = expected()
-    assert sorted(t) == ["bias", "weight"]  # Parameters, through _rebuild_parameter
-    assert same_bits(t["weight"], want["weight"]) and same_bits(t["bias"], want["bias"])
-    assert "'state_dict'" in caplog.text and "'arch'" in caplog.text and "'epoch'" in caplog.text
+    assert sorted(t) == ["state_dict.bias", "state_dict.weight"]  # Parameters, through _rebuild_parameter
+    assert same_bits(t["state_dict.weight"], want["weight"]) and same_bits(t["state_dict.bias"], want["bias"])
+    assert "'arch'" in caplog.text and "'epoch'" in caplog.text
 
 
 def test_rebuild_tensor_v3_with_untyped_storage_and_dtype() -> None:
@@ -344,7 +344,8 @@ def test_allowed_globals_are_exactly_the_documented_list() -> None:
 def corrupt_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     zip_bytes = (FIXTURES / "linear_zip.pth").read_bytes()
     legacy = (FIXTURES / "linear_legacy.pth").read_bytes()
-    good = p_program(p_dict({"t": p_tensor(p_storage("0", 3), 0, (3,), (1,))}))
+    t3 = p_tensor(p_storage("0", 3), 0, (3,), (1,))
+    good = p_program(p_dict({"t": t3}))
     three = np.arange(3, dtype="<f4").tobytes()
 
     def file(name: str, data: bytes) -> Path:
@@ -371,9 +372,9 @@ def corrupt_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "two data.pkl": (write_zip(tmp_path / "d.pth", {"a/data.pkl": good, "b/data.pkl": good}), "one '<dir>/data.pkl', found 2"),
         "not a dict": (torch_zip(tmp_path / "x.pth", p_program(p_value([1, 2])), {}), "holds a list, not a dict"),
         "bad persistent id": (torch_zip(tmp_path / "q.pth", p_program(p_value(("module", 1)) + b"Q"), {}), "unsupported persistent id"),
-        "ambiguous state_dict": (
-            torch_zip(tmp_path / "a.pth", p_program(p_dict({"state_dict": p_dict({}), "model_state_dict": p_dict({})})), {}),
-            "has both 'state_dict' and 'model_state_dict'",
+        "one name twice once flattened": (
+            torch_zip(tmp_path / "a.pth", p_program(p_dict({"a": p_dict({"b": t3}), "a.b": t3})), {"0": three}),
+            "two tensors are named 'a.b'",
         ),
         "legacy truncated storage": (file("lt.pth", legacy[:-3]), "truncated"),
         "legacy truncated pickle": (file("lp.pth", legacy[:150]), "corrupt pickle"),
@@ -393,7 +394,7 @@ def corrupt_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 CORRUPT_NAMES = [
     "truncated zip", "storage bit flip (CRC)", "corrupt pickle", "storage shorter than declared", "storage record missing",
     "view past the storage", "huge broadcast view", "negative offset", "size/stride lengths", "bad byteorder", "two data.pkl", "not a dict",
-    "bad persistent id", "ambiguous state_dict", "legacy truncated storage", "legacy truncated pickle",
+    "bad persistent id", "one name twice once flattened", "legacy truncated storage", "legacy truncated pickle",
     "legacy bad element count", "not a torch file", "empty file", "missing file", "unknown suffix", "truncated npz",
     "npy posing as npz", "object array npz", "truncated safetensors", "unsupported safetensors dtype",
 ]
@@ -544,6 +545,144 @@ def test_bind_is_deterministic_and_leaves_the_input_graph_unbound() -> None:
     a = bind(graph, {"w": CLASSES[:6].reshape(2, 3)}, source="m")
     b = bind(graph, {"w": CLASSES[:6].reshape(2, 3).astype(np.float64)}, source="m")
     assert a == b and not graph.bound
+
+
+# ---------------------------------------------------------------- checkpoints as training scripts save them
+
+W, B = CLASSES[:6].reshape(2, 3), CLASSES[6:8]
+LINEAR = {"fc.weight": (2, 3), "fc.bias": (2,)}
+
+
+def p_array(key: str, array: np.ndarray) -> tuple[bytes, bytes]:
+    """(pickle opcodes of a float32 tensor of `array`, its storage bytes under `key`)."""
+    strides = tuple(s // 4 for s in array.strides)
+    return p_tensor(p_storage(key, array.size), 0, array.shape, strides), array.astype("<f4").tobytes()
+
+
+def training_checkpoint(path: Path, wrapper: str, prefix: str) -> Path:
+    """{wrapper: {prefix + name: tensor}, 'epoch': 3, 'optimizer': {'state': {0: {'momentum_buffer': t}}}}."""
+    (w, w_bytes), (b, b_bytes), (m, m_bytes) = p_array("0", W), p_array("1", B), p_array("2", B)
+    body = p_dict({wrapper: p_dict({f"{prefix}fc.weight": w, f"{prefix}fc.bias": b}), "epoch": p_value(3),
+                   "optimizer": p_dict({"state": p_dict({"0": p_dict({"momentum_buffer": m})})})})
+    return torch_zip(path, p_program(body), {"0": w_bytes, "1": b_bytes, "2": m_bytes})
+
+
+@pytest.mark.parametrize("wrapper, prefix", [("state_dict", ""), ("model", ""), ("state_dict", "module."), ("model", "_orig_mod.")])
+def test_wrapped_and_prefixed_torch_checkpoints_bind_saying_which(tmp_path: Path, wrapper: str, prefix: str) -> None:
+    path = training_checkpoint(tmp_path / "ckpt.pth", wrapper, prefix)
+    loaded = read_checkpoint(graph_of(LINEAR), path)
+    assert same_bits(loaded.graph.param("fc.weight").array, W) and same_bits(loaded.graph.param("fc.bias").array, B)
+    chosen = f"{wrapper}.{prefix}"
+    assert loaded.note == (f"{path}: the model's parameters are the tensors named {chosen}*, read without the prefix "
+                           f"{chosen!r}; 1 other tensor(s) left out")
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_module_prefix_binds_in_every_format(tmp_path: Path, suffix: str) -> None:
+    save = save_npz if suffix == ".npz" else save_safetensors
+    path = save(tmp_path / f"dp{suffix}", **{"module.fc.weight": W, "module.fc.bias": B})
+    loaded = read_checkpoint(graph_of(LINEAR), path)
+    assert same_bits(loaded.graph.param("fc.weight").array, W)
+    assert loaded.note == f"{path}: the model's parameters are the tensors named module.*, read without the prefix 'module.'"
+
+
+def test_matching_names_bind_without_a_note(tmp_path: Path) -> None:
+    loaded = read_checkpoint(graph_of(LINEAR), save_npz(tmp_path / "c.npz", **{"fc.weight": W, "fc.bias": B}))
+    assert loaded.note is None and same_bits(loaded.graph.param("fc.bias").array, B)
+
+
+def test_two_copies_of_the_parameters_are_refused_naming_both(tmp_path: Path) -> None:
+    path = save_npz(tmp_path / "ema.npz", **{f"{k}.fc.{n}": a for k in ("model", "model_ema") for n, a in (("weight", W), ("bias", B))})
+    with pytest.raises(CheckpointError, match=r"under each of the prefixes \['model.', 'model_ema.'\]"):
+        read_checkpoint(graph_of(LINEAR), path)
+
+
+def test_a_prefix_lacking_a_parameter_is_not_chosen(tmp_path: Path) -> None:
+    path = save_npz(tmp_path / "part.npz", **{"module.fc.weight": W})
+    with pytest.raises(CheckpointError, match=r"no tensor for parameter\(s\) \['fc.weight', 'fc.bias'\]"):
+        read_checkpoint(graph_of(LINEAR), path)
+
+
+def test_a_pickled_module_is_refused_naming_its_class(tmp_path: Path) -> None:
+    pkl = p_program(p_dict({"model": p_call(p_global("torchvision.models.resnet", "ResNet"))}))
+    with pytest.raises(CheckpointError, match="refusing global 'torchvision.models.resnet.ResNet'"):
+        read_checkpoint(graph_of(LINEAR), torch_zip(tmp_path / "m.bin", pkl, {}))
+
+
+# ---------------------------------------------------------------- sharded checkpoints (Hugging Face index)
+
+def sharded(folder: Path, shards: dict[str, dict[str, np.ndarray]], index: str = "model.safetensors.index.json",
+            weight_map: dict[str, str] | None = None) -> Path:
+    """Shard files (saved by their suffix) and the index naming them."""
+    for name, arrays in shards.items():
+        (save_safetensors if name.endswith(".safetensors") else save_npz)(folder / name, **arrays)
+    listed = weight_map if weight_map is not None else {t: name for name, arrays in shards.items() for t in arrays}
+    (folder / index).write_text(json.dumps({"metadata": {"total_size": 32}, "weight_map": listed}))
+    return folder / index
+
+
+SHARDS = {"model-00001-of-00002.safetensors": {"fc.weight": W}, "model-00002-of-00002.safetensors": {"fc.bias": B}}
+
+
+def test_sharded_safetensors_bind_and_hash_every_file(tmp_path: Path) -> None:
+    index = sharded(tmp_path, SHARDS)
+    loaded = read_checkpoint(graph_of(LINEAR), index)
+    assert same_bits(loaded.graph.param("fc.weight").array, W) and same_bits(loaded.graph.param("fc.bias").array, B)
+    files = sorted([index.name, *SHARDS])
+    listing = "".join(f"{hashlib.sha256((tmp_path / f).read_bytes()).hexdigest()}  {f}\n" for f in files)
+    assert loaded.sha256 == hashlib.sha256(listing.encode()).hexdigest()
+
+
+def test_sharded_checkpoint_with_a_prefix_and_torch_shards(tmp_path: Path) -> None:
+    (w, w_bytes), (b, b_bytes) = p_array("0", W), p_array("1", B)
+    torch_zip(tmp_path / "pytorch_model-1.bin", p_program(p_dict({"model.fc.weight": w})), {"0": w_bytes})
+    torch_zip(tmp_path / "pytorch_model-2.bin", p_program(p_dict({"model.fc.bias": b})), {"1": b_bytes})
+    index = sharded(tmp_path, {}, "pytorch_model.bin.index.json",
+                    {"model.fc.weight": "pytorch_model-1.bin", "model.fc.bias": "pytorch_model-2.bin"})
+    loaded = read_checkpoint(graph_of(LINEAR), index)
+    assert same_bits(loaded.graph.param("fc.bias").array, B) and "'model.'" in loaded.note
+
+
+@pytest.mark.parametrize("weight_map, words", [
+    ({"fc.weight": "../model-00001-of-00002.safetensors", "fc.bias": "model-00002-of-00002.safetensors"}, "not a file name in the index's folder"),
+    ({"fc.weight": "model-00002-of-00002.safetensors", "fc.bias": "model-00002-of-00002.safetensors"}, "puts ['fc.weight'] in 'model-00002-of-00002.safetensors'"),
+    ({"fc.weight": "absent.safetensors", "fc.bias": "model-00002-of-00002.safetensors"}, "cannot read the checkpoint"),
+    ({"fc.weight": "model-00001-of-00002.onnx"}, "shard 'model-00001-of-00002.onnx' has an unknown suffix"),
+])
+def test_inconsistent_shard_index_is_refused(tmp_path: Path, weight_map: dict[str, str], words: str) -> None:
+    index = sharded(tmp_path, SHARDS, weight_map=weight_map)
+    with pytest.raises(CheckpointError) as e:
+        read_checkpoint(graph_of(LINEAR), index)
+    assert words in str(e.value)
+
+
+def test_a_shard_holding_an_unlisted_tensor_is_refused(tmp_path: Path) -> None:
+    index = sharded(tmp_path, {**SHARDS, "model-00002-of-00002.safetensors": {"fc.bias": B, "fc.stray": B}},
+                    weight_map={"fc.weight": "model-00001-of-00002.safetensors", "fc.bias": "model-00002-of-00002.safetensors"})
+    with pytest.raises(CheckpointError, match=r"holds \['fc.stray'\], which the index does not list there"):
+        read_checkpoint(graph_of(LINEAR), index)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"weight_map": {"fc.weight": 3}}'])
+def test_malformed_index_is_refused(tmp_path: Path, text: str) -> None:
+    (tmp_path / "model.safetensors.index.json").write_text(text)
+    with pytest.raises(CheckpointError, match="model.safetensors.index.json: "):
+        load_tensors(tmp_path / "model.safetensors.index.json")
+
+
+def test_wrapped_and_sharded_checkpoints_are_read_without_torch(tmp_path: Path) -> None:
+    """Both kinds are read in a process where importing torch fails."""
+    wrapped = training_checkpoint(tmp_path / "ckpt.pth", "state_dict", "module.")
+    index = sharded(tmp_path, SHARDS)
+    script = f"""
+import sys
+sys.modules["torch"] = None  # any `import torch` now raises ImportError
+from pytorch2lean.checkpoints import load_tensors
+print(sorted(load_tensors({str(wrapped)!r})), sorted(load_tensors({str(index)!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ("['optimizer.state.0.momentum_buffer', 'state_dict.module.fc.bias', 'state_dict.module.fc.weight'] "
+                           "['fc.bias', 'fc.weight']")
 
 
 # ---------------------------------------------------------------- numeric/float32.py

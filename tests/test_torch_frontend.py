@@ -26,7 +26,7 @@ from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from pytorch2lean.bounds.ibp import certify  # noqa: E402
-from pytorch2lean.checkpoints import load_checkpoint, load_tensors  # noqa: E402
+from pytorch2lean.checkpoints import load_checkpoint, load_tensors, read_checkpoint  # noqa: E402
 from pytorch2lean.errors import FrontendError  # noqa: E402
 from pytorch2lean.frontends.torch_export import (  # noqa: E402
     load_torch, lower_program, supported_ops,
@@ -569,6 +569,26 @@ def test_bind_state_dict_keeps_constants_and_skips_counters(tmp_path: Path) -> N
     assert dict(bound.metadata)[CONSTANTS_KEY] == "mul.const"
     assert bound.param("mul.const").array == np.float32(0.5)
     assert np.array_equal(bound.param("bn.running_var").array, other.running_var.numpy())
+
+
+@pytest.mark.parametrize("zip_format", [True, False])
+def test_training_checkpoint_of_a_data_parallel_model_binds(tmp_path: Path, zip_format: bool) -> None:
+    """torch.save({'epoch', 'state_dict': DataParallel(model).state_dict(), 'optimizer'}) as a .bin:
+    the parameters are found under 'state_dict.module.', and the bound graph computes the trained model."""
+    trained = InPlaceResNet()
+    optimizer = torch.optim.SGD(trained.parameters(), lr=0.1, momentum=0.9)
+    trained(torch.randn(2, 3, 8, 8)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "pytorch_model.bin"
+    torch.save({"epoch": 7, "arch": "resnet", "state_dict": nn.DataParallel(trained).state_dict(),
+                "optimizer": optimizer.state_dict(), "best_acc1": torch.tensor(0.5)}, path,
+               _use_new_zipfile_serialization=zip_format)
+    loaded = read_checkpoint(lowered(InPlaceResNet(), (1, 3, 8, 8)), path)
+    assert "'state_dict.module.'" in loaded.note
+    x = torch.randn(4, 1, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        want = np.stack([trained.eval()(s).numpy() for s in x])
+    np.testing.assert_allclose(execute(loaded.graph, {"x": x.numpy()})["linear"], want, rtol=TOL, atol=TOL)
 
 
 def test_checkpoint_reader_needs_no_torch(tmp_path: Path) -> None:

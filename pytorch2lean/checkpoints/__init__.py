@@ -1,8 +1,14 @@
 """Checkpoints: named tensors from `.npz`, `.safetensors` and PyTorch files, bound to a graph.
 
 No reader executes code from the file: `.npz` is loaded with pickling off, `.safetensors` holds
-no code, and PyTorch pickles go through an unpickler that admits only tensor-rebuilding globals
-(`torch_pickle.ALLOWED_GLOBALS`). torch itself is never imported.
+no code, and PyTorch pickles (`.pt`, `.pth`, `.bin`) go through an unpickler that admits only
+tensor-rebuilding globals (`torch_pickle.ALLOWED_GLOBALS`). torch itself is never imported.
+A Hugging Face sharded checkpoint is named by its index (`model.safetensors.index.json`,
+`pytorch_model.bin.index.json`, see `sharded`).
+
+Nested dicts are flattened into dotted names, and binding finds the model's parameters under a
+training script's wrapper (`state_dict.`, `model.`) or a `module.` prefix (`select`), saying
+which it chose.
 
 A file is read into memory once; its sha256 is taken from those same bytes, so the digest that
 `load_checkpoint` returns is the digest of exactly what was parsed.
@@ -11,6 +17,7 @@ A file is read into memory once; its sha256 is taken from those same bytes, so t
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +28,8 @@ from ..ir.graph import Graph
 from .bind import bind
 from .npz import read_npz
 from .safetensors_file import read_safetensors
+from .select import select
+from .sharded import INDEX_SUFFIX, read_sharded
 from .torch_file import read_torch
 
 READERS: dict[str, Callable[[bytes, str], dict[str, np.ndarray]]] = {
@@ -31,30 +40,56 @@ READERS: dict[str, Callable[[bytes, str], dict[str, np.ndarray]]] = {
     ".bin": read_torch,
 }
 
-__all__ = ["READERS", "bind", "load_checkpoint", "load_tensors"]
+__all__ = ["READERS", "Checkpoint", "bind", "load_checkpoint", "load_tensors", "read_checkpoint"]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A graph bound from a checkpoint, the checkpoint's sha256, and which wrapper or prefix held
+    the parameters when the names did not match as saved (None when they did)."""
+
+    graph: Graph
+    sha256: str
+    note: str | None = None
 
 
 def load_tensors(path: str | Path) -> dict[str, np.ndarray]:
     """name -> array for the checkpoint at `path`, chosen by its suffix (see `READERS`).
 
     Arrays keep the file's dtype, except bfloat16, which NumPy lacks: it becomes float32, exactly.
-    For PyTorch files, a dict with a "state_dict" or "model_state_dict" entry is unwrapped to it.
+    Nested dicts of a PyTorch file give dotted names (`{'state_dict': {'fc.weight': t}}` gives
+    `state_dict.fc.weight`).
     """
     return _read(Path(path))[0]
 
 
-def load_checkpoint(graph: Graph, path: str | Path) -> tuple[Graph, str]:
-    """`graph` with its parameters bound from the checkpoint at `path`, and the file's sha256 (hex)."""
+def read_checkpoint(graph: Graph, path: str | Path) -> Checkpoint:
+    """`graph` with its parameters bound from the checkpoint at `path` (see the module doc)."""
     tensors, sha256 = _read(Path(path))
-    return bind(graph, tensors, source=str(path)), sha256
+    chosen = select(graph, tensors, source=str(path))
+    return Checkpoint(bind(graph, chosen.tensors, source=str(path)), sha256, chosen.note)
+
+
+def load_checkpoint(graph: Graph, path: str | Path) -> tuple[Graph, str]:
+    """`read_checkpoint` as a (bound graph, the checkpoint's sha256 in hex) pair."""
+    checkpoint = read_checkpoint(graph, path)
+    return checkpoint.graph, checkpoint.sha256
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], str]:
+    if path.name.lower().endswith(INDEX_SUFFIX):
+        return read_sharded(path, _bytes, READERS)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise CheckpointError(f"{path}: unknown checkpoint suffix {path.suffix!r}; expected one of {sorted(READERS)}")
+        raise CheckpointError(
+            f"{path}: unknown checkpoint suffix {path.suffix!r}; expected one of {sorted(READERS)} or a sharded '*{INDEX_SUFFIX}'"
+        )
+    data = _bytes(path)
+    return reader(data, str(path)), hashlib.sha256(data).hexdigest()
+
+
+def _bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read the checkpoint: {e.strerror or e}") from None
-    return reader(data, str(path)), hashlib.sha256(data).hexdigest()

@@ -48,7 +48,6 @@ STORAGE_CLASSES: dict[str, str] = {
     "BoolStorage": "bool",
     "UntypedStorage": "uint8",  # raw bytes; `_rebuild_tensor_v3` names the tensor's dtype
 }
-STATE_DICT_KEYS = ("state_dict", "model_state_dict")
 
 
 class Malformed(Exception):
@@ -213,20 +212,13 @@ def unpickle(file: IO[bytes], where: str) -> tuple[Any, dict[str, StorageRef]]:
 def tensor_tree(obj: Any, where: str) -> dict[str, TensorRef]:
     """The named tensors of an unpickled checkpoint.
 
-    A top-level dict holding a "state_dict" or "model_state_dict" entry (a training checkpoint
-    that also saves the epoch or optimizer) is unwrapped to that entry. Nested dicts are
-    flattened with "." between names, as PyTorch names submodule parameters. Leaves that are not
-    tensors (ints, strings, None in metadata) are skipped and logged at INFO level.
+    Nested dicts are flattened with "." between names, as PyTorch names submodule parameters, so
+    a training checkpoint's wrapper key becomes a prefix (`{'state_dict': {'fc.weight': t}}` gives
+    `state_dict.fc.weight`) that binding can find (`checkpoints.select`). Leaves that are not
+    tensors (an epoch, a list of optimizer groups) are skipped and logged at INFO level.
     """
     if not isinstance(obj, dict):
         raise CheckpointError(f"{where}: holds a {type(obj).__name__}, not a dict of tensors (a state_dict)")
-    wrapped = [k for k in STATE_DICT_KEYS if isinstance(obj.get(k), dict)]
-    if len(wrapped) > 1:
-        raise CheckpointError(f"{where}: has both {wrapped[0]!r} and {wrapped[1]!r}; it is unclear which to load")
-    if wrapped:
-        skipped = sorted(str(k) for k in obj if k != wrapped[0])
-        log.info("%s: loading the %r entry; ignoring %s", where, wrapped[0], skipped)
-        obj = obj[wrapped[0]]
     tensors: dict[str, TensorRef] = {}
     _flatten(obj, "", tensors, where)
     return tensors
@@ -236,6 +228,8 @@ def _flatten(obj: dict, prefix: str, out: dict[str, TensorRef], where: str) -> N
     for key, value in obj.items():
         name = f"{prefix}{key}"
         if isinstance(value, TensorRef):
+            if name in out:
+                raise CheckpointError(f"{where}: two tensors are named {name!r} once nested dicts are flattened")
             out[name] = value
         elif isinstance(value, dict):
             _flatten(value, f"{name}.", out, where)
