@@ -7,6 +7,8 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.Denote`: `denote`, exact over `Q`, through an `Enclosure` for `exp`/`sqrt`/...
 * `Pytorch2Lean.Spec`: `InBox`, `Safe`: the statements checkers prove.
 * `Pytorch2Lean.Causal`: `CausalDeps`: a position-dependency analysis and its causality checker.
+* `Pytorch2Lean.Lemmas`: the project's own `Nat`/`Bool` facts; `Pytorch2Lean.QOrder`: order and
+  monotonicity facts about `Q` (`Q.le_trans`, `Q.add_le_add`, `dot_le_dot`, ...) for checkers' proofs.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
@@ -18,3 +20,5 @@ import Pytorch2Lean.Tensor
 import Pytorch2Lean.Denote
 import Pytorch2Lean.Spec
 import Pytorch2Lean.Causal
+import Pytorch2Lean.Lemmas
+import Pytorch2Lean.QOrder

@@ -1,0 +1,128 @@
+/-
+The project's own facts about `Nat` and `Bool`, proved from the few core lemmas that both the
+substitute core library and real Lean 4 provide (so that the library checks against either).
+`QOrder` rests on them: monotonicity and cancellation of `+` and `*` on `Nat`, which core lacks
+in the substitute and names differently across versions.
+-/
+namespace Pytorch2Lean
+
+-- Proofs here and in `QOrder` normalise polynomial identities in three passes (distribute; order
+-- each product; order each sum) with fixed lists of lemmas, whichever of them a goal needs.
+set_option linter.unusedSimpArgs false
+
+/-- Multiplying on the left keeps `≤`. -/
+theorem nat_mul_le_mul_left {m n : Nat} (k : Nat) (h : m ≤ n) : k * m ≤ k * n := by
+  obtain ⟨e, he⟩ := Nat.exists_eq_add_of_le h
+  rw [he, Nat.left_distrib]
+  exact Nat.le_add_right _ _
+
+/-- Multiplying on the right keeps `≤`. -/
+theorem nat_mul_le_mul_right {m n : Nat} (k : Nat) (h : m ≤ n) : m * k ≤ n * k := by
+  rw [Nat.mul_comm m k, Nat.mul_comm n k]
+  exact nat_mul_le_mul_left k h
+
+/-- Products are monotone in both factors. -/
+theorem nat_mul_le_mul {a b c d : Nat} (h₁ : a ≤ b) (h₂ : c ≤ d) : a * c ≤ b * d :=
+  Nat.le_trans (nat_mul_le_mul_right c h₁) (nat_mul_le_mul_left b h₂)
+
+/-- A common summand on the left cancels from `≤`. -/
+theorem nat_le_of_add_le_add_left {k m n : Nat} (h : k + m ≤ k + n) : m ≤ n := by
+  cases Nat.lt_or_ge n m with
+  | inl hlt => exact absurd h (Nat.not_le_of_gt (Nat.add_lt_add_left hlt k))
+  | inr hge => exact hge
+
+/-- A common summand on the right cancels from `≤`. -/
+theorem nat_le_of_add_le_add_right {k m n : Nat} (h : m + k ≤ n + k) : m ≤ n := by
+  rw [Nat.add_comm m k, Nat.add_comm n k] at h
+  exact nat_le_of_add_le_add_left h
+
+/-- `k * m < k * n` for `m < n` and a positive `k`. -/
+theorem nat_mul_lt_mul_left {k m n : Nat} (hk : 0 < k) (h : m < n) : k * m < k * n := by
+  obtain ⟨e, he⟩ := Nat.exists_eq_add_of_lt h
+  have h1 : k * m + k ≤ k * n := by
+    rw [he, Nat.left_distrib k (m + e) 1, Nat.mul_one]
+    exact Nat.add_le_add_right (nat_mul_le_mul_left k (Nat.le_add_right m e)) k
+  exact Nat.lt_of_lt_of_le (Nat.add_lt_add_left hk (k * m)) h1
+
+/-- A positive common factor on the left cancels from `≤`. -/
+theorem nat_le_of_mul_le_mul_left {k m n : Nat} (hk : 0 < k) (h : k * m ≤ k * n) : m ≤ n := by
+  cases Nat.lt_or_ge n m with
+  | inl hlt => exact absurd h (Nat.not_le_of_gt (nat_mul_lt_mul_left hk hlt))
+  | inr hge => exact hge
+
+/-- The product of positive numbers is positive. -/
+theorem nat_mul_pos {m n : Nat} (hm : 0 < m) (hn : 0 < n) : 0 < m * n :=
+  Nat.lt_of_lt_of_le hm (by
+    have h := nat_mul_le_mul_left m hn
+    rw [Nat.mul_one] at h
+    exact h)
+
+/-- A factor of a positive number is positive: `q * g = d` with `0 < d` gives `0 < q`. -/
+theorem nat_pos_of_mul_eq {q g d : Nat} (h : q * g = d) (hd : 0 < d) : 0 < q := by
+  cases q with
+  | zero =>
+    rw [Nat.zero_mul] at h
+    rw [← h] at hd
+    exact absurd hd (Nat.lt_irrefl 0)
+  | succ q => exact Nat.succ_pos q
+
+/-- The rearrangement inequality for two pairs: `(b - a) * (d - c) ≥ 0`, without subtraction. -/
+theorem nat_rearrange {a b c d : Nat} (h₁ : a ≤ b) (h₂ : c ≤ d) :
+    a * d + b * c ≤ a * c + b * d := by
+  obtain ⟨e, he⟩ := Nat.exists_eq_add_of_le h₁
+  obtain ⟨f, hf⟩ := Nat.exists_eq_add_of_le h₂
+  rw [he, hf]
+  have h := Nat.le_add_right (a * (c + f) + (a + e) * c) (e * f)
+  simp only [Nat.left_distrib, Nat.right_distrib] at h ⊢
+  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at h ⊢
+  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at h ⊢
+  exact h
+
+/-- `Nat.ble` decides `≤`. -/
+theorem nat_ble_iff {m n : Nat} : Nat.ble m n = true ↔ m ≤ n :=
+  ⟨Nat.le_of_ble_eq_true, Nat.ble_eq_true_of_le⟩
+
+/-- `Nat.ble m n = false` means `n < m`. -/
+theorem nat_lt_of_ble_false {m n : Nat} (h : Nat.ble m n = false) : n < m := by
+  cases Nat.lt_or_ge n m with
+  | inl hlt => exact hlt
+  | inr hge =>
+    rw [Nat.ble_eq_true_of_le hge] at h
+    exact Bool.noConfusion h
+
+/-- `!b = true` means `b = false`. -/
+theorem bool_eq_false_of_not {b : Bool} (h : (!b) = true) : b = false := by
+  cases b
+  · rfl
+  · exact Bool.noConfusion h
+
+/-- `b = false` means `!b = true`. -/
+theorem bool_not_of_eq_false {b : Bool} (h : b = false) : (!b) = true := by
+  rw [h]; rfl
+
+/-- `cond true` picks its first branch (a `simp` lemma for goals with literal conditions). -/
+theorem cond_true' {α : Sort u} (a b : α) : cond true a b = a := rfl
+
+/-- `cond false` picks its second branch. -/
+theorem cond_false' {α : Sort u} (a b : α) : cond false a b = b := rfl
+
+/-- `!=` on literal booleans (a `simp` lemma set with the next three). -/
+theorem bne_false_false : (false != false) = false := rfl
+/-- `false != true`. -/
+theorem bne_false_true : (false != true) = true := rfl
+/-- `true != false`. -/
+theorem bne_true_false : (true != false) = true := rfl
+/-- `true != true`. -/
+theorem bne_true_true : (true != true) = false := rfl
+
+/-- The library computes with `Nat.mul` applied directly (cheaper in the kernel); proofs rewrite
+it to `*`, the form the arithmetic lemmas are stated in. -/
+theorem nat_mul_eq (m n : Nat) : Nat.mul m n = m * n := rfl
+
+/-- `Nat.add` is `+`. -/
+theorem nat_add_eq (m n : Nat) : Nat.add m n = m + n := rfl
+
+/-- `Nat.sub` is `-`. -/
+theorem nat_sub_eq (m n : Nat) : Nat.sub m n = m - n := rfl
+
+end Pytorch2Lean
