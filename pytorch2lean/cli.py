@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import typer
@@ -19,15 +19,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import UserError
-from .model import LoadedModel, load_model
+from .model import LoadedModel, is_torch_spec, load_model
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0], pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
+console = Console(emoji=False)  # user text such as "zoo.py:factory:" prints as written, never as an emoji
+err = Console(stderr=True, emoji=False)
 
 MODEL = typer.Argument(..., help="Model: .p2l (DSL), .onnx, .json (pytorch2lean IR), or model.py:factory (PyTorch).")
 INPUT_SHAPE = typer.Option(None, "--input-shape", help="For a PyTorch factory: the input shape, e.g. 1,3,32,32.")
-CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .safetensors, .pt/.pth (read without executing code).")
+CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .safetensors, .pt/.pth/.bin, or a sharded *.index.json; wrappers such as {'state_dict': ...} and module. prefixes are found (read without executing code).")
 JOBS = typer.Option(None, "--jobs", "-j", help="Processes that check a split tree's leaves (default: one per CPU).")
 
 
@@ -35,7 +35,7 @@ JOBS = typer.Option(None, "--jobs", "-j", help="Processes that check a split tre
 def inspect(model: str = MODEL, checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE,
             as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Show nodes, shapes, parameter counts and the IR digest."""
-    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
+    loaded = load(model, checkpoint, input_shape)
     summary = inspect_summary(loaded)
     if as_json:
         console.print_json(json.dumps(summary, sort_keys=True))
@@ -97,6 +97,19 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return shape
 
 
+def load(model: str, checkpoint: Path | None, input_shape: str | None, inputs: Sequence[str] = ()) -> LoadedModel:
+    """`load_model` for a command. A PyTorch factory's input shape is --input-shape, else its
+    example_input(), else the shape of the one --input array (`x.npy` or `NAME=x.npy`). When the
+    checkpoint held the parameters under a wrapper key or prefix, a note on stderr says which."""
+    fallback = None
+    if is_torch_spec(model) and input_shape is None and len(inputs) == 1:
+        fallback = tuple(_read_npy(Path(inputs[0].rpartition("=")[2])).shape)
+    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape), fallback_shape=fallback)
+    if loaded.checkpoint_note:
+        err.print(f"note: {loaded.checkpoint_note}", highlight=False, markup=False, soft_wrap=True)
+    return loaded
+
+
 def _shape(shape: list[int]) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
@@ -118,7 +131,7 @@ def run(
     from .runtime.backend import device_name, to_numpy
     from .runtime.record import RunRecord, TensorDigest, versions
 
-    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
+    loaded = load(model, checkpoint, input_shape, inputs)
     g = loaded.graph
     feeds, single = read_inputs(g, inputs)
     xp = array_module(device)
@@ -189,7 +202,7 @@ def graph(model: str = MODEL, out: Path = typer.Option(..., "--out", help="g.svg
     """Draw the model's graph as SVG or write it as DOT."""
     from .ir.view import write_drawing
 
-    write_drawing(load_model(model, checkpoint, input_shape=parse_shape(input_shape)).graph, out)
+    write_drawing(load(model, checkpoint, input_shape).graph, out)
     console.print(f"wrote {out}")
 
 
@@ -205,7 +218,7 @@ def export(
     """Write a Lake project stating well-formedness, output shapes and exact example outputs."""
     from .lean.emit import export_project
 
-    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
+    loaded = load(model, checkpoint, input_shape)
     arrays = [_read_npy(p) for p in examples]
     sha = loaded.checkpoint_sha256 or "none (parameters came with the model file)"
     export_project(loaded.graph, out, checkpoint_sha256=sha, examples=arrays, standalone=standalone)
@@ -251,7 +264,7 @@ def verify(
     """Bound the outputs on an input box and prove a property, writing an exact certificate."""
     from . import verify as v
 
-    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape))
+    loaded = load(model, checkpoint, input_shape, [str(center)] if center else [])
     g = loaded.graph
     chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given]
     if len(chosen) != 1:
@@ -307,7 +320,7 @@ def check(model: str = MODEL, certificate: Path = typer.Argument(..., help="A py
     """Replay a certificate in exact arithmetic against the model; exit 1 if it is rejected."""
     from .bounds.bab import check_any_certificate
 
-    g = load_model(model, checkpoint, input_shape=parse_shape(input_shape)).graph
+    g = load(model, checkpoint, input_shape).graph
     try:
         text = certificate.read_text(encoding="utf-8")
     except OSError as e:

@@ -22,17 +22,18 @@ class LoadedModel:
 
 
 def load_model(model: str | Path, checkpoint: str | Path | None = None, *,
-               input_shape: tuple[int, ...] | None = None) -> LoadedModel:
+               input_shape: tuple[int, ...] | None = None, fallback_shape: tuple[int, ...] | None = None) -> LoadedModel:
     """Parse and validate `model`, then bind parameters from `checkpoint` when one is given.
 
     `model` is a file (.p2l, .onnx, .json) or a PyTorch factory `path/to/model.py:factory` /
-    `package.module:factory`, traced with torch.export (`input_shape` overrides its example).
+    `package.module:factory`, traced with torch.export (`input_shape` overrides its example;
+    `fallback_shape` serves a module without one).
     """
     path = Path(model)
     if is_torch_spec(str(model)):
         from .frontends.torch_export import load_torch
 
-        graph = load_torch(str(model), input_shape=input_shape)
+        graph = load_torch(str(model), input_shape=input_shape, fallback_shape=fallback_shape)
     else:
         from .frontends import load_graph
 

@@ -115,6 +115,65 @@ def test_pytorch_factory_spec_with_a_state_dict() -> None:
     assert data["checkpoint_sha256"] and re.fullmatch(r"[0-9a-f]{64}", data["digest"])
 
 
+NO_EXAMPLE = """\
+import torch
+from torch import nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(x)
+
+def factory():
+    return Head()
+
+def broken():
+    raise ValueError("no such width")
+"""
+
+
+def test_run_and_verify_take_the_input_shape_from_the_input(tmp_path: Path) -> None:
+    """A factory without example_input() and no --input-shape: the shape of --input serves."""
+    pytest.importorskip("torch", reason="PyTorch factories need torch (pip install 'pytorch2lean[torch]')")
+    (tmp_path / "zoo.py").write_text(NO_EXAMPLE)
+    np.save(tmp_path / "x.npy", np.ones((2, 4), np.float32))
+    r = cli("run", f"{tmp_path / 'zoo.py'}:factory", "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npz"))
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "y.npz")["linear"].shape == (1, 2, 3)
+    r = cli("verify", f"{tmp_path / 'zoo.py'}:factory", "--input", str(tmp_path / "x.npy"), "--eps", "0.01", "--label", "0")
+    assert r.returncode == 0 and "verdict:" in r.stdout, r.stderr
+    r = cli("inspect", f"{tmp_path / 'zoo.py'}:factory")
+    assert r.returncode == 1 and "give input_shape (--input-shape)" in r.stderr
+
+
+def test_messages_print_colons_as_written(tmp_path: Path) -> None:
+    """`zoo.py:factory:` is rich's :factory: emoji code; messages must not turn it into one."""
+    (tmp_path / "zoo.py").write_text(NO_EXAMPLE)
+    r = cli("inspect", f"{tmp_path / 'zoo.py'}:broken", "--input-shape", "1,4")
+    if "needs torch" in r.stderr:
+        pytest.skip("PyTorch factories need torch")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "zoo.py:broken: building the module failed" in r.stderr.replace("\n", "")
+    r = cli("inspect", f"{tmp_path / 'zoo.py'}:factory:", "--input-shape", "1,4")
+    assert r.returncode == 1 and "zoo.py:factory:" in r.stderr.replace("\n", "") and "\N{FACTORY}" not in r.stderr
+
+
+def test_the_checkpoint_wrapper_chosen_is_named(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="PyTorch factories need torch (pip install 'pytorch2lean[torch]')")
+    (tmp_path / "zoo.py").write_text(NO_EXAMPLE)
+    weights = {f"module.fc.{k}": torch.ones(v) for k, v in (("weight", (3, 4)), ("bias", (3,)))}
+    torch.save({"epoch": 3, "state_dict": weights}, tmp_path / "ckpt.pth")
+    np.save(tmp_path / "x.npy", np.ones((1, 4), np.float32))
+    r = cli("run", f"{tmp_path / 'zoo.py'}:factory", "-c", str(tmp_path / "ckpt.pth"), "-i", str(tmp_path / "x.npy"),
+            "-o", str(tmp_path / "y.npz"))
+    assert r.returncode == 0, r.stderr
+    assert "note: " in r.stderr and "'state_dict.module.'" in r.stderr.replace("\n", "")
+    assert np.array_equal(np.load(tmp_path / "y.npz")["linear"], np.full((1, 1, 3), 5, np.float32))
+
+
 def test_bad_input_shape_is_a_user_error() -> None:
     r = cli("inspect", "model.py:make", "--input-shape", "1,three")
     assert r.returncode == 1 and "Traceback" not in r.stderr

@@ -496,7 +496,7 @@ def test_package_module_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ("{dir}/absent.py:f", "no such file"),
     ("{file}:missing", "defines no callable 'missing'"),
     ("{file}:not_a_module", "returned a int, not a torch.nn.Module"),
-    ("{file}:no_example", "give input_shape, or define a method example_input()"),
+    ("{file}:no_example", "give input_shape (--input-shape), or define a method example_input()"),
     ("{file}:int_example", "item 0 is a tensor of dtype torch.int64"),
     ("{file}:broken", "building the module failed at {file}:{broken_line}: ValueError: bad width"),
     ("{file}:data_dependent", "torch.export could not capture the module"),

@@ -330,6 +330,11 @@ theorem Acc.over_den (s : Bool) (x : Nat) (t : Bool) (y d : Nat) : (Acc.over s x
   unfold Acc.over
   cases sameSign s t <;> cases Nat.ble y x <;> rfl
 
+/-- `Acc.over` keeps a positive common denominator. -/
+theorem Acc.over_den_pos (s : Bool) (x : Nat) (t : Bool) (y : Nat) {d : Nat} (hd : 0 < d) :
+    0 < (Acc.over s x t y d).den := by
+  rw [Acc.over_den]; exact hd
+
 /-- `Acc.over` adds: its value is that of `(-1)^s x / d + (-1)^t y / d`. The signs differ on the
 interesting branches, where the smaller magnitude is subtracted from the larger. -/
 theorem Acc.over_eqv (s : Bool) (x : Nat) (t : Bool) (y d : Nat) :
@@ -472,5 +477,138 @@ theorem reluQ_le_reluQ {a b : Q} (ha : a.WF) (hb : b.WF) : a ≤ b → reluQ a �
     rw [h2] at h3
     exact Bool.noConfusion h3
   · exact h
+
+/-! ### Products with an interval -/
+
+/-- The end of `[l, h]` that minimises `x * w`: `l` for `w ≥ 0`, else `h`. -/
+def pickLo (w l h : Q) : Q := cond (Q.ble Q.zero w) l h
+
+/-- The end of `[l, h]` that maximises `x * w`. -/
+def pickHi (w l h : Q) : Q := cond (Q.ble Q.zero w) h l
+
+/-- Multiplying by `w` keeps `≤` when `0 ≤ w`. -/
+theorem Q.mul_le_mul_of_nonneg {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : w.WF)
+    (hw0 : Q.ble Q.zero w = true) (h : a ≤ b) : Q.mul a w ≤ Q.mul b w :=
+  (Q.ble_iff (Q.mul_wf a w) (Q.mul_wf b w)).mpr
+    (V.le_congr (V.eqv_symm' (Q.mul_eqv ha hw)) (V.eqv_symm' (Q.mul_eqv hb hw))
+      (V.mul_le_mul_nonneg (V.nonneg_of_zero_le ((Q.ble_iff Q.zero_wf hw).mp hw0))
+        ((Q.ble_iff ha hb).mp h))
+      (nat_mul_pos ha hw) (nat_mul_pos hb hw))
+
+/-- Multiplying by `w` reverses `≤` when `w < 0` (`0 ≤ w` fails). -/
+theorem Q.mul_le_mul_of_nonpos {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : w.WF)
+    (hw0 : Q.ble Q.zero w = false) (h : a ≤ b) : Q.mul b w ≤ Q.mul a w := by
+  have hn : ¬ V.le Q.zero.toV w.toV := fun hz => by
+    rw [(Q.ble_iff Q.zero_wf hw).mpr hz] at hw0
+    exact Bool.noConfusion hw0
+  exact (Q.ble_iff (Q.mul_wf b w) (Q.mul_wf a w)).mpr
+    (V.le_congr (V.eqv_symm' (Q.mul_eqv hb hw)) (V.eqv_symm' (Q.mul_eqv ha hw))
+      (V.mul_le_mul_nonpos (V.nonpos_of_le_zero (V.le_of_not_le hn)) ((Q.ble_iff ha hb).mp h))
+      (nat_mul_pos hb hw) (nat_mul_pos ha hw))
+
+/-- For `x ∈ [l, h]`, the product with `w` is at least its value at `pickLo w l h`. -/
+theorem mul_pickLo_le {w l x h : Q} (hw : w.WF) (hl' : l.WF) (hx : x.WF) (hh' : h.WF)
+    (hl : l ≤ x) (hh : x ≤ h) : Q.mul (pickLo w l h) w ≤ Q.mul x w := by
+  unfold pickLo
+  cases hw0 : Q.ble Q.zero w with
+  | true => exact Q.mul_le_mul_of_nonneg hl' hx hw hw0 hl
+  | false => exact Q.mul_le_mul_of_nonpos hx hh' hw hw0 hh
+
+/-- For `x ∈ [l, h]`, the product with `w` is at most its value at `pickHi w l h`. -/
+theorem mul_le_pickHi {w l x h : Q} (hw : w.WF) (hl' : l.WF) (hx : x.WF) (hh' : h.WF)
+    (hl : l ≤ x) (hh : x ≤ h) : Q.mul x w ≤ Q.mul (pickHi w l h) w := by
+  unfold pickHi
+  cases hw0 : Q.ble Q.zero w with
+  | true => exact Q.mul_le_mul_of_nonneg hx hh' hw hw0 hh
+  | false => exact Q.mul_le_mul_of_nonpos hl' hx hw hw0 hl
+
+/-! ### Sums of products -/
+
+/-- `natFresh n k` is `k n`. -/
+theorem natFresh_eq {α : Type} (n : Nat) (k : Nat → α) : natFresh n k = k n := by
+  cases n <;> rfl
+
+/-- `Acc.strict acc k` is `k acc`: it only rebuilds the fields. -/
+theorem Acc.strict_eq {α : Type} (acc : Acc) (k : Acc → α) : acc.strict k = k acc := by
+  cases acc with
+  | mk s n d =>
+    cases n <;> cases d <;> cases s <;> rfl
+
+/-- `Acc.add` adds `(-1)^s n / d` (positive denominators in, a positive denominator out): on each
+branch the common denominator is the one its checked product names. -/
+theorem Acc.add_eqv (acc : Acc) (s : Bool) (n d : Nat) (hD : 0 < acc.den) (hd : 0 < d) :
+    0 < (acc.add s n d).den ∧ V.eqv (acc.add s n d).toV (V.add acc.toV (V.signed s n d)) := by
+  cases acc with
+  | mk t m D =>
+    unfold Acc.add
+    generalize Nat.div D d = k
+    generalize Nat.div d D = k'
+    cases h1 : Nat.beq (Nat.mul d k) D with
+    | true =>
+      have e : d * k = D := Nat.eq_of_beq_eq_true h1
+      subst e
+      refine ⟨Acc.over_den_pos _ _ _ _ hD, ?_⟩
+      exact V.eqv_trans (Acc.over_eqv t m s (n * k) (d * k)) (V.sum2_scale_right t m s n d k) hD
+    | false =>
+      cases h2 : Nat.beq (Nat.mul D k') d with
+      | true =>
+        have e : D * k' = d := Nat.eq_of_beq_eq_true h2
+        subst e
+        refine ⟨Acc.over_den_pos _ _ _ _ hd, ?_⟩
+        exact V.eqv_trans (Acc.over_eqv t (m * k') s n (D * k')) (V.sum2_scale_left t m s n D k') hd
+      | false =>
+        have hp : 0 < D * d := nat_mul_pos hD hd
+        refine ⟨Acc.over_den_pos _ _ _ _ hp, ?_⟩
+        exact V.eqv_trans (Acc.over_eqv t (m * d) s (n * D) (D * d)) (V.sum2_cross t m s n D d) hp
+
+/-- Term by term, `a_i * b_i ≤ a'_i * b'_i`, over lists of one length (the sums `dot` takes). -/
+inductive TermsLe : List Q → List Q → List Q → List Q → Prop
+  | nil : TermsLe [] [] [] []
+  | cons {x y x' y' : Q} {as bs as' bs' : List Q} : x.WF → y.WF → x'.WF → y'.WF →
+      Q.mul x y ≤ Q.mul x' y' → TermsLe as bs as' bs' → TermsLe (x :: as) (y :: bs) (x' :: as') (y' :: bs')
+
+/-- The value of the product `x * y` as `Acc.addMul` adds it (before any reduction). -/
+def mulV (x y : Q) : V := V.signed (x.neg != y.neg) (x.num * y.num) (x.den * y.den)
+
+/-- `Q.mul` has the value `mulV`. -/
+theorem Q.mul_eqv_mulV {x y : Q} (hx : x.WF) (hy : y.WF) : V.eqv (Q.mul x y).toV (mulV x y) :=
+  Q.make_eqv _ _ _ (nat_mul_pos hx hy)
+
+/-- Running sums of products are monotone, term by term: the step is `V.add_le_add` between the
+value lemmas of `Acc.addMul` (`Acc.add_eqv`) and of `Q.mul`. -/
+theorem dotAcc_le {a b a' b' : List Q} (ht : TermsLe a b a' b') :
+    ∀ (acc acc' : Acc), 0 < acc.den → 0 < acc'.den → V.le acc.toV acc'.toV →
+      0 < (dotAcc a b acc).den ∧ 0 < (dotAcc a' b' acc').den ∧
+        V.le (dotAcc a b acc).toV (dotAcc a' b' acc').toV := by
+  induction ht with
+  | nil => exact fun acc acc' h h' hle => ⟨h, h', hle⟩
+  | @cons x y x' y' as bs as' bs' hx hy hx' hy' hm _ ih =>
+    intro acc acc' hD hD' hle
+    have e1 := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
+      (nat_mul_pos hx hy)
+    have e2 := Acc.add_eqv acc' (x'.neg != y'.neg) (Nat.mul x'.num y'.num) (Nat.mul x'.den y'.den)
+      hD' (nat_mul_pos hx' hy')
+    have hm' : V.le (mulV x y) (mulV x' y') :=
+      V.le_congr (Q.mul_eqv_mulV hx hy) (Q.mul_eqv_mulV hx' hy')
+        ((Q.ble_iff (Q.mul_wf x y) (Q.mul_wf x' y')).mp hm) (Q.mul_wf x y) (Q.mul_wf x' y')
+    have hstep : V.le (acc.addMul x y).toV (acc'.addMul x' y').toV :=
+      V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2) (V.add_le_add hle hm')
+        (nat_mul_pos hD (nat_mul_pos hx hy)) (nat_mul_pos hD' (nat_mul_pos hx' hy'))
+    have r := ih (acc.addMul x y) (acc'.addMul x' y') e1.1 e2.1 hstep
+    unfold dotAcc
+    rw [Acc.strict_eq, Acc.strict_eq]
+    exact r
+
+/-- `dot` always gives a positive denominator (it ends in `Q.make`). -/
+theorem dot_wf (a b : List Q) (init : Q) : (dot a b init).WF := Q.make_wf _ _ _
+
+/-- `dot` is monotone in its terms and in its initial value. -/
+theorem dot_le_dot {a b a' b' : List Q} {init init' : Q} (hi : init.WF) (hi' : init'.WF) :
+    TermsLe a b a' b' → init ≤ init' → dot a b init ≤ dot a' b' init' := by
+  intro ht h
+  have r := dotAcc_le ht (Acc.ofQ init) (Acc.ofQ init') hi hi' ((Q.ble_iff hi hi').mp h)
+  exact (Q.ble_iff (dot_wf a b init) (dot_wf a' b' init')).mpr
+    (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) r.2.2
+      r.1 r.2.1)
 
 end Pytorch2Lean

@@ -82,15 +82,20 @@ _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in [^\n]*\n\s*
 
 # ---- loading a module and exporting it ---------------------------------------------------------
 
-def load_torch(spec: str, *, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """The validated, bound graph of the module built by `spec` (`file.py:factory` or `pkg.mod:factory`)."""
+def load_torch(spec: str, *, input_shape: tuple[int, ...] | None = None,
+               fallback_shape: tuple[int, ...] | None = None) -> Graph:
+    """The validated, bound graph of the module built by `spec` (`file.py:factory` or `pkg.mod:factory`).
+
+    `fallback_shape` is the input shape used when neither `input_shape` nor the module's
+    `example_input()` gives one (the CLI passes the shape of the array the user runs it on).
+    """
     torch = _torch()
     factory = _resolve(spec)
     module = _call_user(spec, "building the module", factory)
     if not isinstance(module, torch.nn.Module):
         raise FrontendError(f"{spec}: the factory returned a {type(module).__name__}, not a torch.nn.Module")
     module.eval()
-    example = _example(torch, spec, module, input_shape)
+    example = _example(torch, spec, module, input_shape, fallback_shape)
     try:
         program = torch.export.export(module, example)
     except Exception as e:  # export rejects data-dependent control flow etc. with many error types
@@ -149,15 +154,19 @@ def _call_user(spec: str, doing: str, fn: Callable[..., Any], *args: Any) -> Any
         raise FrontendError(f"{spec}: {doing} failed{at}: {type(e).__name__}: {e}") from e
 
 
-def _example(torch: Any, spec: str, module: Any, input_shape: tuple[int, ...] | None) -> tuple[Any, ...]:
-    """The example inputs: zeros of `input_shape`, else what `module.example_input()` returns."""
+def _example(torch: Any, spec: str, module: Any, input_shape: tuple[int, ...] | None,
+             fallback_shape: tuple[int, ...] | None = None) -> tuple[Any, ...]:
+    """The example inputs: zeros of `input_shape`, else what `module.example_input()` returns,
+    else zeros of `fallback_shape`."""
+    if input_shape is None and not callable(getattr(module, "example_input", None)):
+        input_shape = fallback_shape
     if input_shape is not None:
         if not all(isinstance(d, int) and d >= 1 for d in input_shape):
             raise FrontendError(f"{spec}: input_shape {list(input_shape)} must list positive integers")
         return (torch.zeros(tuple(input_shape), dtype=torch.float32),)
     if not callable(getattr(module, "example_input", None)):
         raise FrontendError(
-            f"{spec}: give input_shape, or define a method example_input() on {type(module).__name__} "
+            f"{spec}: give input_shape (--input-shape), or define a method example_input() on {type(module).__name__} "
             "returning the example input tensor (or a tuple of them, one per forward argument)"
         )
     example = _call_user(spec, "calling example_input()", module.example_input)
