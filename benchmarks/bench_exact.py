@@ -25,7 +25,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from pytorch2lean.bounds.bab import bab, check_bab_certificate, default_jobs
+from pytorch2lean.bounds.bab import bab
+from pytorch2lean.cert.tree import check_bab_certificate, default_jobs
 from pytorch2lean.cert import check
 from pytorch2lean.cert.format import loads
 from pytorch2lean.frontends.onnx_import import load_onnx

@@ -243,15 +243,45 @@ def lean_check_cmd(project: Path = typer.Argument(..., help="An exported project
         raise typer.Exit(1)
 
 
+VNNLIB = typer.Option(None, "--vnnlib", help="A VNN-LIB property (input boxes and unsafe outputs).")
+BOX = typer.Option(None, "--box", help="LO.npy HI.npy: bound the outputs on this input box.")
+CENTER = typer.Option(None, "--input", help="x.npy: robustness around this input (with --eps, --label).")
+EPS = typer.Option(None, "--eps", help="L∞ radius, an exact decimal such as 0.03.")
+LABEL = typer.Option(None, "--label", help="The class that must stay the argmax.")
+QUESTION = "--vnnlib P, --box LO.npy HI.npy, or --input x.npy --eps E --label L"
+
+
+def read_query(g: Any, vnnlib: Path | None, box: tuple[Path, Path] | None, center: Path | None, eps: str | None,
+               label: int | None) -> Any:
+    """The question asked by --vnnlib, --box or --input with --eps and --label (spec/query.py), or
+    None when none is given."""
+    from .spec import query as q
+
+    chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given]
+    if len(chosen) > 1:
+        raise UserError(f"{' and '.join(chosen)}: give only one of {QUESTION}")
+    if (eps is not None or label is not None) and not center:
+        raise UserError("--eps and --label go with --input x.npy")
+    if vnnlib:
+        return q.vnnlib_query(g, vnnlib)
+    if box:
+        return q.box_query(g, _read_npy(box[0]), _read_npy(box[1]))
+    if not center:
+        return None
+    if eps is None or label is None:
+        raise UserError("--input needs --eps and --label")
+    return q.robustness_query(g, _read_npy(center), eps, label)
+
+
 @app.command()
 def verify(
     model: str = MODEL,
     checkpoint: Optional[Path] = CHECKPOINT,
-    vnnlib: Optional[Path] = typer.Option(None, "--vnnlib", help="A VNN-LIB property (input boxes and unsafe outputs)."),
-    box: Optional[tuple[Path, Path]] = typer.Option(None, "--box", help="LO.npy HI.npy: bound the outputs on this input box."),
-    center: Optional[Path] = typer.Option(None, "--input", help="x.npy: robustness around this input (with --eps, --label)."),
-    eps: Optional[str] = typer.Option(None, "--eps", help="L∞ radius, an exact decimal such as 0.03."),
-    label: Optional[int] = typer.Option(None, "--label", help="The class that must stay the argmax."),
+    vnnlib: Optional[Path] = VNNLIB,
+    box: Optional[tuple[Path, Path]] = BOX,
+    center: Optional[Path] = CENTER,
+    eps: Optional[str] = EPS,
+    label: Optional[int] = LABEL,
     method: str = typer.Option("ibp", "--method", help="Bounding method: ibp, crown, alpha, or bab (branch and bound, see --split)."),
     split: str = typer.Option("auto", "--split", help="How bab splits: input, relu (neurons), or auto (by input size)."),
     falsify: float = typer.Option(0.0, "--falsify", help="Seconds to search each unproven box for a counterexample."),
@@ -266,17 +296,9 @@ def verify(
 
     loaded = load(model, checkpoint, input_shape, [str(center)] if center else [])
     g = loaded.graph
-    chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given]
-    if len(chosen) != 1:
-        raise UserError("give exactly one of --vnnlib P, --box LO.npy HI.npy, or --input x.npy --eps E --label L")
-    if vnnlib:
-        query = v.vnnlib_query(g, vnnlib)
-    elif box:
-        query = v.box_query(g, _read_npy(box[0]), _read_npy(box[1]))
-    else:
-        if eps is None or label is None:
-            raise UserError("--input needs --eps and --label")
-        query = v.robustness_query(g, _read_npy(center), eps, label)  # type: ignore[arg-type]
+    query = read_query(g, vnnlib, box, center, eps, label)
+    if query is None:
+        raise UserError(f"give exactly one of {QUESTION}")
     results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split, workers=_workers(jobs))
     _write_certificates(results, cert)
     if as_json:
@@ -297,7 +319,7 @@ def verify(
 
 def _workers(jobs: int | None) -> int:
     """The --jobs value, checked; by default one worker per CPU."""
-    from .bounds.bab import default_jobs
+    from .cert.tree import default_jobs
 
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs {jobs}: give at least 1")
@@ -314,21 +336,59 @@ def _write_certificates(results: list[Any], cert: Path | None) -> None:
 
 
 @app.command()
-def check(model: str = MODEL, certificate: Path = typer.Argument(..., help="A pytorch2lean.cert.v1 JSON file."),
+def check(model: str = MODEL,
+          certificates: list[Path] = typer.Argument(..., help="Certificate files (cert.v1 or bab.v1): one per input "
+                                                    "box asked about, or one whose box contains them all."),
           checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE,
-          jobs: Optional[int] = JOBS) -> None:
-    """Replay a certificate in exact arithmetic against the model; exit 1 if it is rejected."""
-    from .bounds.bab import check_any_certificate
+          vnnlib: Optional[Path] = VNNLIB, box: Optional[tuple[Path, Path]] = BOX, center: Optional[Path] = CENTER,
+          eps: Optional[str] = EPS, label: Optional[int] = LABEL, jobs: Optional[int] = JOBS) -> None:
+    """Check certificates exactly against the question asked (--vnnlib, --box, or --input with --eps and
+    --label), or, without one, against their own statement; exit 1 if they do not prove it."""
+    from .cert.tree import check_claims
+    from .ir import digest
 
     g = load(model, checkpoint, input_shape).graph
-    try:
-        text = certificate.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"{certificate}: cannot read ({e.strerror})") from None
-    result = check_any_certificate(g, text, _workers(jobs))
-    console.print(("accepted: " if result.ok else "REJECTED: ") + result.reason, highlight=False, markup=False)
+    query = read_query(g, vnnlib, box, center, eps, label)
+    texts = [_read_text(path) for path in certificates]
+    result = check_claims(g, texts, None if query is None else query.boxes, None if query is None else query.prop,
+                          _workers(jobs))
+    console.print(("accepted: " if result.ok else "REJECTED: ") + result.reason, highlight=False, markup=False,
+                  soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
+    console.print(f"model {g.name}, IR digest {digest(g)}", highlight=False, markup=False, soft_wrap=True)
+    for line in _proven_lines(g, query, result.statements):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+
+
+def _proven_lines(g: Any, query: Any, statements: Any) -> list[str]:
+    """What was proven, for the reader: the question asked, or else the certificates' own statements."""
+    from .cert.claim import describe_boxes, describe_claim
+
+    output = g.outputs[0]
+    if query is None:
+        lines = ["no question given (--vnnlib, --box or --input): checked each certificate's own statement"]
+        for s in statements:
+            lines += describe_boxes(s.boxes) + describe_claim(s.claim, s.output)
+        return lines
+    inputs = {i.name: i.shape for i in g.inputs}
+    lines = [f"question: {query.description}"]
+    for k, b in enumerate(query.boxes):
+        lines += ([f"input box {k} of {len(query.boxes)}:"] if len(query.boxes) > 1 else []) + \
+            describe_boxes({name: b.reshape(shape) for name, shape in inputs.items()})
+    if query.prop is not None:
+        return lines + describe_claim(query.prop, output)
+    lines.append("no property asked: the certificates' own claims are proven on it")
+    for s in statements:
+        lines += describe_claim(s.claim, s.output)
+    return lines
 
 
 @app.command()

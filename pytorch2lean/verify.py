@@ -1,44 +1,30 @@
-"""Verification as the CLI runs it: build the input boxes and the property, bound, certify.
+"""Verification as the CLI runs it: bound, certify and check each box of a query (spec/query.py).
 
-A query is one model, one or more input boxes (a VNN-LIB file may state several) and one
-claim about the output. Each box is answered on its own, with its own certificate; the query
-holds only when every box does.
+Each box is answered on its own, with its own certificate; the query holds only when every box does.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from .bounds import verify as bound
-from .bounds.bab import SPLITS, TIME_UP, bab, check_bab_certificate
+from .bounds.bab import SPLITS, bab
 from .bounds.falsify import falsify, format_witness
 from .cert import check_certificate
-from .cert.check import least_value
+from .cert.claim import least_value
+from .cert.tree import TIME_UP, check_bab_certificate
 from .cert.format import loads as load_certificate
 from .cert.format import unsafe_terms
 from .errors import UserError
 from .ir.graph import Graph
 from .spec import Box, Property
-from .spec.vnnlib import load_vnnlib
+from .spec.query import Query, single_input
 
 METHODS = ("ibp", "crown", "alpha", "bab")
 BAB_BUDGET = 60.0  # seconds of branch and bound per box when no timeout is given
-
-
-@dataclass(frozen=True)
-class Query:
-    """Input boxes (flat or shaped) and the property of the model's first output."""
-
-    boxes: tuple[Box, ...]
-    prop: Property | None
-    description: str
 
 
 @dataclass(frozen=True)
@@ -53,32 +39,6 @@ class BoxResult:
     margin: Fraction | None
     certificate: str | None
     seconds: float
-
-
-def vnnlib_query(graph: Graph, path: Path) -> Query:
-    spec = load_vnnlib(path)
-    size = _input_size(graph)
-    if spec.num_inputs != size:
-        raise UserError(f"{path}: the property declares {spec.num_inputs} inputs, the model's input has {size}")
-    return Query(spec.input_boxes, spec.output_property, f"{path.name}: {len(spec.input_boxes)} input box(es)")
-
-
-def box_query(graph: Graph, lower: np.ndarray, upper: np.ndarray) -> Query:
-    shape = _single_input(graph).shape
-    for name, a in (("lower", lower), ("upper", upper)):
-        if a.size != _input_size(graph):
-            raise UserError(f"--box {name} bound has shape {list(a.shape)}, the model's input has shape {list(shape)}")
-    box = Box(_exact(lower), _exact(upper), shape)
-    return Query((box,), None, "an explicit input box")
-
-
-def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> Query:
-    shape = _single_input(graph).shape
-    if center.size != _input_size(graph):
-        raise UserError(f"--input has shape {list(center.shape)}, the model's input has shape {list(shape)}")
-    box = Box.linf_ball(center.astype(np.float32).reshape(shape), eps)
-    classes = math.prod(graph.shapes()[graph.outputs[0]])
-    return Query((box,), Property.robustness(label, classes), f"L∞ ball of radius {eps}, label {label}")
 
 
 def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
@@ -104,7 +64,7 @@ def run_query(graph: Graph, query: Query, method: str, timeout: float | None,
         if left is not None and left <= 0:
             results.append(BoxResult(k, "timeout", f"no time left after {timeout} s", (), (), None, None, 0.0))
             continue
-        shaped = box.reshape(_single_input(graph).shape)
+        shaped = box.reshape(single_input(graph).shape)
         result, open_boxes = _bound(graph, shaped, query.prop, method, left, split, workers)
         if result.verdict != "holds" and falsify_s > 0 and query.prop is not None:
             result = _falsified(graph, list(open_boxes) or [shaped], query.prop, falsify_s, k) or result
@@ -208,20 +168,3 @@ def results_json(graph: Graph, query: Query, method: str, results: Sequence[BoxR
 def overall(results: Sequence[BoxResult]) -> str:
     """`holds` when every box holds, else the first box's non-holding verdict."""
     return next((r.verdict for r in results if r.verdict != "holds"), "holds")
-
-
-def _single_input(graph: Graph):  # type: ignore[no-untyped-def]
-    if len(graph.inputs) != 1:
-        raise UserError(f"verification needs a one-input model; this one has {len(graph.inputs)} inputs")
-    return graph.inputs[0]
-
-
-def _input_size(graph: Graph) -> int:
-    return int(np.prod(_single_input(graph).shape))
-
-
-def _exact(a: np.ndarray) -> tuple[Fraction, ...]:
-    flat = np.asarray(a, dtype=np.float64).reshape(-1)
-    if not np.isfinite(flat).all():
-        raise UserError("box bounds must be finite")
-    return tuple(Fraction(float(v)) for v in flat)

@@ -18,7 +18,9 @@ the search found gets CHECK_GRACE more timeouts before it is given up (answer `t
 being a little late, and a late answer is easy to see.
 
 `out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate` (certificate paths joined by
-";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped.
+";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped,
+an `unsat` one only when its certificates on disk are accepted again for the instance's model and
+VNN-LIB question (`cert.tree.check_claims`), so an edited certificate is not taken on trust.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .bounds.falsify import Witness, falsify, format_witness
+from .cert.tree import check_claims
 from .errors import UserError
 from .frontends.onnx_import import load_onnx
 from .ir import Graph
@@ -185,13 +188,21 @@ def _previous(out_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
         return {(r["onnx"], r["vnnlib"]): r for r in csv.DictReader(f)}
 
 
-def _done(inst: Instance, out_dir: Path, row: dict[str, str] | None) -> bool:
-    """Whether an earlier run answered `inst`: its result file exists and its row agrees with it."""
+def _done(inst: Instance, out_dir: Path, row: dict[str, str] | None, models: _Models, workers: int) -> bool:
+    """Whether an earlier run answered `inst`: its result file exists and its row agrees with it,
+    and an `unsat` row's certificates, as they are on disk now, prove this instance's question."""
     result_file = out_dir / "results" / f"{inst.stem}.txt"
     if row is None or not result_file.exists():
         return False
     first = result_file.read_text(encoding="utf-8").split("\n", 1)[0]
-    return first == row.get("result") and all((out_dir / p).exists() for p in row.get("certificate", "").split(";") if p)
+    paths = [out_dir / p for p in row.get("certificate", "").split(";") if p]
+    if first != row.get("result") or not all(p.is_file() for p in paths):
+        return False
+    if first != "unsat":
+        return True
+    spec = models.spec(inst.vnnlib_path)
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in paths]
+    return check_claims(models.graph(inst.onnx_path), texts, spec.input_boxes, spec.output_property, workers).ok
 
 
 def _write(inst: Instance, out_dir: Path, outcome: Outcome) -> dict[str, str]:
@@ -245,7 +256,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
         for inst in instances:
             key = (inst.onnx, inst.vnnlib)
             bar.update(task, description=inst.stem)
-            if _done(inst, out_dir, rows.get(key)):
+            if _done(inst, out_dir, rows.get(key), models, workers):
                 skipped += 1
             else:
                 outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method, split,

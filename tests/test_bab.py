@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from pytorch2lean.bounds import verify_ibp
 from pytorch2lean.errors import UserError
-from pytorch2lean.bounds.bab import STUCK, bab, check_bab_certificate, split_point
+from pytorch2lean.bounds.bab import STUCK, bab, split_point
+from pytorch2lean.cert.tree import check_bab_certificate
 from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.spec import Box, Conjunction, Disjunction, LinearConstraint, Property, load_vnnlib
 
@@ -96,7 +97,8 @@ def test_a_leaf_without_verdict_is_rejected(acas, proven):
         doc["leaves"][0]["verdict"] = "unknown"
 
     result = check_bab_certificate(graph, _mutated(proven.certificate, unknown), box=box, prop=prop)
-    assert not result.ok and "no verdict" in result.reason
+    assert not result.ok and result.reason.startswith("leaves[0] (at certificate.tree")
+    assert result.reason.endswith("the certificate's verdict is 'unknown': it proves no property")
 
 
 @needs_acas
@@ -144,7 +146,8 @@ def test_split_points_of_a_very_thin_interval():
 
 
 def test_run_query_with_bab_and_the_falsifier():
-    from pytorch2lean.verify import Query, run_query, vnnlib_query
+    from pytorch2lean.spec.query import Query, vnnlib_query
+    from pytorch2lean.verify import run_query
 
     graph = load_onnx(FIXTURES / "onnx" / "test_tiny.onnx")
     query = vnnlib_query(graph, FIXTURES / "vnnlib" / "test_tiny.vnnlib")
@@ -164,7 +167,7 @@ def test_run_query_with_bab_and_the_falsifier():
 def test_a_check_past_its_deadline_gives_up(acas, proven):
     import time
 
-    from pytorch2lean.bounds.bab import TIME_UP
+    from pytorch2lean.cert.tree import TIME_UP
 
     graph, prop, box = acas
     result = check_bab_certificate(graph, proven.certificate, box=box, prop=prop, deadline=time.monotonic() - 1)
@@ -173,7 +176,7 @@ def test_a_check_past_its_deadline_gives_up(acas, proven):
 
 @needs_acas
 def test_check_any_certificate_dispatches_on_the_format(acas, proven):
-    from pytorch2lean.bounds.bab import check_any_certificate
+    from pytorch2lean.cert.tree import check_any_certificate
 
     graph, prop, box = acas
     assert check_any_certificate(graph, proven.certificate).ok
@@ -205,7 +208,7 @@ def test_a_check_in_worker_processes_gives_the_same_answers(case, request, monke
     order is named, the same reason as the sequential check gives."""
     import time
 
-    from pytorch2lean.bounds import bab as bab_module
+    from pytorch2lean.cert import tree as tree_module
 
     if case == "input":
         if not ACAS.is_dir():
@@ -215,13 +218,13 @@ def test_a_check_in_worker_processes_gives_the_same_answers(case, request, monke
     else:
         graph, box, prop, result = request.getfixturevalue("relu_case")
         box, text = box.reshape((3,)), result.certificate
-    monkeypatch.setattr(bab_module, "PARALLEL_MIN_CHUNK", 1)
+    monkeypatch.setattr(tree_module, "PARALLEL_MIN_CHUNK", 1)
     doc = json.loads(text)
     order = _leaf_order(doc["tree"])
     assert len(order) >= 3
     assert check_bab_certificate(graph, text, box=box, prop=prop, workers=2).ok
     late = check_bab_certificate(graph, text, box=box, prop=prop, workers=2, deadline=time.monotonic() - 1)
-    assert not late.ok and late.reason.startswith(bab_module.TIME_UP)
+    assert not late.ok and late.reason.startswith(tree_module.TIME_UP)
     for k in (order[-1], order[1]):
         _break_leaf(doc, k)
     broken = json.dumps(doc)
@@ -416,7 +419,8 @@ def test_the_split_is_chosen_by_the_input_size():
 
 
 def test_run_query_passes_the_split_on():
-    from pytorch2lean.verify import run_query, vnnlib_query
+    from pytorch2lean.spec.query import vnnlib_query
+    from pytorch2lean.verify import run_query
 
     graph = load_onnx(FIXTURES / "onnx" / "test_tiny.onnx")
     query = vnnlib_query(graph, FIXTURES / "vnnlib" / "test_tiny.vnnlib")

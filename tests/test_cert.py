@@ -335,15 +335,27 @@ def test_strict_constraints_are_excluded_at_equality_only() -> None:
         assert got == verdict and check_certificate(g, text).ok
 
 
-def test_the_checker_holds_the_certificate_to_the_box_and_property_asked_about() -> None:
+def test_the_checker_holds_the_certificate_to_the_question_asked() -> None:
+    """A certificate answers a question whose box lies in its box and whose property its own implies."""
     g, box = small_mlp()
-    prop = mlp_property(g, box)
+    prop = mlp_property(g, box, margin=F(1))
     _, text, _ = verify_ibp(g, box, prop)
     assert check_certificate(g, text, box=box, prop=prop).ok
-    smaller = Box(box.lower, (box.upper[0] - 1,) + box.upper[1:], box.shape)
-    assert check_certificate(g, text, box=smaller).reason == "the certificate's input box is not the box asked about"
-    other = mlp_property(g, box, margin=F(1))
-    assert check_certificate(g, text, prop=other).reason == "the certificate's property is not the property asked about"
+    inside = Box(box.lower, (box.upper[0] - F("1/4"),) + box.upper[1:], box.shape)
+    assert check_certificate(g, text, box=inside).ok
+    wider = Box(box.lower, (box.upper[0] + 1,) + box.upper[1:], box.shape)
+    assert check_certificate(g, text, box=wider).reason == (
+        "the certificate's input box does not contain the box asked about: input 'x' at flat index 0: the "
+        "certificate's box [-1/2, 1/2] does not contain the asked [-1/2, 3/2]")
+    assert check_certificate(g, text, prop=mlp_property(g, box, margin=F(2))).ok  # a weaker property
+    stronger = mlp_property(g, box, margin=F("1/2"))
+    reason = check_certificate(g, text, prop=stronger).reason
+    assert reason.startswith("the certificate's property does not imply the property asked about: unsafe term 0 "
+                             "asked about (Y_0 - Y_1 <= "), reason
+    unknown = json.loads(text)
+    unknown["verdict"] = "unknown"
+    assert check_certificate(g, json.dumps(unknown), prop=prop).reason == (
+        "the certificate's verdict is 'unknown': it proves no property")
 
 
 def test_non_exact_ops_and_unbounded_divisions_are_rejected_with_the_node() -> None:

@@ -24,7 +24,7 @@ from pytorch2lean import ops
 from pytorch2lean.bounds import float_bounds, verify, verify_ibp
 from pytorch2lean.bounds import alpha, crown
 from pytorch2lean.cert import check_certificate, loads
-from pytorch2lean.cert.check import claim_rows
+from pytorch2lean.cert.claim import claim_rows
 from pytorch2lean.errors import UserError
 from pytorch2lean.ir import Graph, Input, Param, make_node, validate
 from pytorch2lean.ops.base import Interval

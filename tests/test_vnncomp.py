@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytorch2lean.bounds.bab import check_bab_certificate
+from pytorch2lean.cert.tree import check_bab_certificate
 from pytorch2lean.errors import UserError
 from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.runtime import evaluate_exact
@@ -91,6 +91,21 @@ def test_a_changed_result_file_is_run_again(tmp_path):
     again = run_instances(csv_path, out, progress=False)
     assert again.solved == 2 and again.skipped == 1
     assert (out / "results" / "test_tiny__test_tiny.txt").read_text() == "unsat\n"
+
+
+def test_an_edited_certificate_is_not_resumed(tmp_path):
+    """A resumed `unsat` is re-checked against the instance's own question: a certificate edited to
+    prove a weaker property (still true, so its own statement checks) makes the instance run again."""
+    csv_path = _fixture_csv(tmp_path)
+    out = tmp_path / "out"
+    run_instances(csv_path, out, progress=False)
+    cert = out / "certificates" / "test_small__test_tiny.0.json"
+    weaker = cert.read_text().replace('"bound":"-100"', '"bound":"-200"')
+    assert weaker != cert.read_text()
+    cert.write_text(weaker)
+    again = run_instances(csv_path, out, progress=False)
+    assert again.solved == 1 and again.skipped == 2
+    assert '"bound":"-100"' in cert.read_text()
 
 
 def test_gzipped_properties_are_read(tmp_path):

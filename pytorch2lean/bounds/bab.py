@@ -38,41 +38,15 @@ there, or beyond what the multipliers' bound reaches.
 splitting. Either search runs depth first, batched; unproven pieces left at the deadline come back
 for the falsifier.
 
-Certificate `pytorch2lean.bab.v1` (canonical JSON like cert.v1):
-
-    format        "pytorch2lean.bab.v1"
-    graph_digest  the model's IR digest
-    input         the model input that is split
-    box           BOUNDS of the whole input box (as in cert.v1)
-    property      the claim (as in cert.v1)
-    tree          TREE, one of
-                    {"leaf": k}
-                    {"dim": i, "at": NUMBER, "below": TREE, "above": TREE}: an input split: the box of
-                      the split node is cut at flat coordinate i into [lo_i, at] (below) and [at, hi_i]
-                      (above); `at` is a dyadic strictly between lo_i and hi_i
-                    {"node": id, "index": i, "nonneg": TREE, "nonpos": TREE}: a ReLU split: element i
-                      (flat) of node `id` is >= 0 in the first subtree and <= 0 in the second; a path
-                      splits an element at most once
-    leaves        [cert.v1 object, ...]: leaf k is certificate k, about exactly the box its tree
-                  position gives, exactly the cases its path gives (`cases`, absent when none) and
-                  exactly the property above; every leaf is used once
-
-`check_bab_certificate` accepts it iff the tree covers the box (by construction of the walk: every
-input split's children are the two halves of its box, every ReLU split's the two cases of its
-domain) and every leaf certificate is accepted by `cert.check` for its own box, cases and the
-property, with verdict "holds". Soundness: the halves of each input split cover its box, and every
-point of a domain has the split element >= 0 or <= 0, so the leaves' domains cover the whole box,
-and the property holds on each leaf's domain.
+The certificate, `pytorch2lean.bab.v1` (the split tree and one cert.v1 certificate per leaf), and
+its exact check are in cert/tree.py.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple, Sequence
@@ -80,9 +54,10 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from .. import ops
-from ..cert.check import CheckResult, Checker, box_interval, check_certificate, claim_failure, claim_rows
-from ..cert.format import (Case, Certificate, CertificateError, CrownPart, read_box, Reader,
-                           read_number, loads, number_text, to_json, unsafe_terms)
+from ..cert.check import box_interval
+from ..cert.claim import claim_failure, claim_rows
+from ..cert.format import Case, Certificate, CrownPart, number_text, to_json, unsafe_terms
+from ..cert.tree import FORMAT
 from ..errors import UserError
 from ..ir import Graph, digest, validate
 from ..ops.base import Interval, Unbounded
@@ -93,17 +68,14 @@ from . import alpha, crown
 from .grid import GRID
 from .ibp import float_bounds, stated_box, stated_relaxation
 
-FORMAT = "pytorch2lean.bab.v1"
 BATCH = {"ibp": 256, "crown": 16}  # boxes bounded together in one float pass (CROWN's cost grows faster)
 HIDDEN = tuple(BATCH)
 SPLITS = ("auto", "input", "relu")
 AUTO_INPUTS = 32  # split="auto": input splitting up to this many input coordinates, ReLU splitting above
 RELU_STEPS = 20  # alpha-CROWN steps for the claim rows of every ReLU-splitting subproblem
-TIME_UP = "the check ran out of time"
 TIME_IS_UP = "time is up"  # the search's budget is spent
 MAX_LEAVES = 20_000  # proven leaves at most: the certificate and its check grow with them
 MAX_DEPTH = 200  # ReLU splits on one path at most (the tree's JSON, and its walk, recurse along a path)
-PARALLEL_MIN_CHUNK = 4  # leaves per chunk at least when a check runs in worker processes
 STUCK = f"a subproblem cannot be split further (no unstable neuron left, or {MAX_DEPTH} cases)"
 
 # The search's tree: slot -> a leaf index, ("dim", i, at) or ("relu", node id, index); the children of
@@ -509,173 +481,3 @@ def _dumps(b: Bounder, box: Box, tree: dict[str, Any], certs: list[Certificate])
            "property": to_json(Certificate("", "ibp", (), "", b.prop, (), "holds"))["property"],
            "tree": tree, "leaves": leaves}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-# ---- checking -----------------------------------------------------------------------------
-
-class _Walk:
-    """The checker's walk over the split tree, carrying each position's box and cases: every leaf
-    used once; it lists each leaf with exactly its box and cases, for `_check_leaves`."""
-
-    def __init__(self, graph: Graph, leaves: list[Any]) -> None:
-        self.leaves = leaves
-        self.shapes = {n.id: n.shape for n in graph.nodes}
-        self.used: set[int] = set()
-        self.found: list[_LeafJob] = []
-
-    def visit(self, node: Reader, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
-        if isinstance(node.data, dict) and "leaf" in node.data:
-            return self.leaf(node.get("leaf", int), node.where, lower, upper, cases)
-        if isinstance(node.data, dict) and "node" in node.data:
-            return self.relu_split(node, lower, upper, cases)
-        dim, at = node.get("dim", int), read_number(node.get("at", str), f"{node.where}.at")
-        if not 0 <= dim < len(lower):
-            raise CertificateError(f"{node.where}.dim: {dim} is not a coordinate of the {len(lower)}-dimensional box")
-        if at.denominator & (at.denominator - 1):
-            raise CertificateError(f"{node.where}.at: {at} is not a dyadic number")
-        if not lower[dim] < at < upper[dim]:
-            raise CertificateError(f"{node.where}.at: {at} is not strictly inside [{lower[dim]}, {upper[dim]}]")
-        self.visit(node.sub("below"), lower, upper[:dim] + [at] + upper[dim + 1:], cases)
-        self.visit(node.sub("above"), lower[:dim] + [at] + lower[dim + 1:], upper, cases)
-
-    def relu_split(self, node: Reader, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
-        name, index = node.get("node", str), node.get("index", int)
-        if name not in self.shapes:
-            raise CertificateError(f"{node.where}.node: {name!r} is not a node of the model")
-        if not 0 <= index < math.prod(self.shapes[name]):
-            raise CertificateError(f"{node.where}.index: node {name!r} has {math.prod(self.shapes[name])} elements, "
-                                   f"index {index} is out of range")
-        if any(c[:2] == (name, index) for c in cases):
-            raise CertificateError(f"{node.where}: element {index} of node {name!r} is split twice on this path")
-        for sign in ("nonneg", "nonpos"):
-            self.visit(node.sub(sign), lower, upper, cases + ((name, index, sign),))
-
-    def leaf(self, k: int, where: str, lower: list[Fraction], upper: list[Fraction], cases: tuple[Case, ...]) -> None:
-        if not 0 <= k < len(self.leaves) or k in self.used:
-            raise CertificateError(f"{where}.leaf: {k} is {'used twice' if k in self.used else 'not a leaf index'}")
-        self.used.add(k)
-        self.found.append(_LeafJob(k, where, self.leaves[k], Box(tuple(lower), tuple(upper), (len(lower),)), cases))
-
-
-class _LeafJob(NamedTuple):
-    """One leaf to check: its index, tree position, JSON, and the box and cases its path gives."""
-
-    k: int
-    where: str
-    leaf: Any
-    box: Box
-    cases: tuple[Case, ...]
-
-
-def _check_leaves(checker: Checker, prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
-    """Check leaves in order: how many were checked, and why the first one failing fails (None: all hold)."""
-    for done, job in enumerate(jobs):
-        if deadline is not None and time.monotonic() > deadline:
-            return done, TIME_UP
-        try:
-            cert = loads(json.dumps(job.leaf))
-        except CertificateError as e:
-            return done, f"leaves[{job.k}]: {e}"
-        if cert.verdict != "holds":
-            return done, f"leaves[{job.k}]: the leaf certificate claims no verdict"
-        result = checker.check(cert, box=job.box, prop=prop, cases=job.cases)
-        if not result.ok:
-            return done, f"leaves[{job.k}] (at {job.where}): {result.reason}"
-    return len(jobs), None
-
-
-_WORKER: dict[str, Checker] = {}  # a check worker process's checker of the one graph it serves
-
-
-def _start_worker(graph: Graph) -> None:
-    _WORKER["checker"] = Checker(graph)
-
-
-def _worker_checks(prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
-    return _check_leaves(_WORKER["checker"], prop, jobs, deadline)
-
-
-def default_jobs() -> int:
-    """The worker processes a check uses by default: one per CPU this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _check_all(graph: Graph, prop: Any, jobs: list[_LeafJob], deadline: float | None, workers: int) -> str | None:
-    """Check every leaf (in `workers` processes when more than one and there are enough leaves);
-    the reason of the first failing leaf in tree order, or None when all hold.
-
-    Leaves go out in contiguous chunks, several per worker: neighbours in the tree share the nodes
-    before their first case (`Checker`'s memo), and an early failure stops the rest.
-    """
-    if workers <= 1 or len(jobs) < 2 * PARALLEL_MIN_CHUNK:
-        done, failure = _check_leaves(Checker(graph), prop, jobs, deadline)
-        return None if failure is None else _failure(failure, done, len(jobs))
-    size = max(PARALLEL_MIN_CHUNK, -(-len(jobs) // (4 * workers)))
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold BLAS threads
-    with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context, initializer=_start_worker,
-                             initargs=(graph,)) as pool:
-        futures = [pool.submit(_worker_checks, prop, chunk, deadline) for chunk in chunks]
-        checked = 0
-        for future in futures:  # in tree order: the first failure reported is the first in the tree
-            done, failure = future.result()
-            checked += done
-            if failure is not None:
-                pool.shutdown(cancel_futures=True)
-                return _failure(failure, checked, len(jobs))
-    return None
-
-
-def _failure(failure: str, checked: int, total: int) -> str:
-    return f"{TIME_UP}: {checked} of {total} leaves checked" if failure == TIME_UP else failure
-
-
-def check_bab_certificate(graph: Graph, text: str, *, box: Box | None = None, prop: Property | None = None,
-                          deadline: float | None = None, workers: int = 1) -> CheckResult:
-    """Check a `pytorch2lean.bab.v1` certificate exactly (and, when given, that it is about `box` and `prop`).
-
-    With a `deadline` (a `time.monotonic()` value) a check still running then is given up: the
-    result is not ok and its reason starts with TIME_UP. `workers` > 1 checks the leaves in that
-    many processes; the answer (and the failing leaf named) is the same. The processes are spawned,
-    so a script that asks for them must guard its top level (`if __name__ == "__main__":`).
-    """
-    graph = validate(graph)
-    try:
-        data = json.loads(text)
-        doc = Reader(data, "certificate")
-        if doc.get("format", str) != FORMAT:
-            raise CertificateError(f"certificate: format must be {FORMAT!r}")
-        if doc.get("graph_digest", str) != digest(graph):
-            raise CertificateError("certificate: graph digest is not the model's digest")
-        whole = read_box(doc.sub("box"))
-        leaves = doc.get("leaves", list)
-        claim = loads(json.dumps(leaves[0])).claim if leaves else None
-        for k, leaf in enumerate(leaves):
-            if not isinstance(leaf, dict) or leaf.get("property") != data["property"]:
-                raise CertificateError(f"leaves[{k}]: the leaf's property is not the certificate's property")
-        if box is not None and (box.lower, box.upper) != (whole.lower, whole.upper):
-            raise CertificateError("the certificate's input box is not the box asked about")
-        if prop is not None and claim != prop:
-            raise CertificateError("the certificate's property is not the property asked about")
-        walk = _Walk(graph, leaves)
-        walk.visit(doc.sub("tree"), list(whole.lower), list(whole.upper), ())
-        if len(walk.used) != len(leaves):
-            raise CertificateError(f"leaves[{min(set(range(len(leaves))) - walk.used)}] is not in the tree")
-        failure = _check_all(graph, claim, walk.found, deadline, workers)
-        if failure is not None:
-            raise CertificateError(failure)
-    except (CertificateError, json.JSONDecodeError) as e:
-        return CheckResult(False, str(e))
-    return CheckResult(True, f"certificate holds: {len(leaves)} leaves cover the box and each leaf certificate holds")
-
-
-def check_any_certificate(graph: Graph, text: str, workers: int = 1) -> CheckResult:
-    """Check a certificate of either format: `pytorch2lean.bab.v1` here (its leaves in `workers`
-    processes), anything else by `cert.check_certificate`."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return CheckResult(False, f"certificate is not JSON: {e}")
-    if isinstance(data, dict) and data.get("format") == FORMAT:
-        return check_bab_certificate(graph, text, workers=workers)
-    return check_certificate(graph, text)

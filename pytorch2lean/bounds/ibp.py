@@ -25,7 +25,8 @@ from typing import Any, Mapping, NamedTuple
 import numpy as np
 
 from .. import ops
-from ..cert.check import Rejected, box_interval, claim_failure, exact_environment, exact_rule, node_interval
+from ..cert.check import Rejected, box_interval, exact_environment, exact_rule, node_interval
+from ..cert.claim import claim_failure
 from ..cert.format import Certificate, Claim, StatedRelaxation, dumps, input_boxes
 from ..errors import UserError
 from ..ir import Graph, Node, digest, validate

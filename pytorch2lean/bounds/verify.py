@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..cert.check import Rejected, box_interval, check, claim_failure, claim_rows, exact_rule
+from ..cert.check import Rejected, box_interval, check, exact_rule
+from ..cert.claim import claim_failure, claim_rows
 from ..cert.format import Certificate, Claim, CrownPart, dumps
 from ..errors import UserError
 from ..ir import Graph, digest

@@ -16,7 +16,7 @@ holds for every output within those bounds.
 CROWN certificates (methods crown and alpha) add, in the same walk: each stated relaxation must be
 sound on its operand's stated bounds (the op's exact intercept rule); a "backsub" node's stated
 bounds need only contain the intersection of its interval and its back-substitution bounds, which
-the checker recomputes exactly by the very engine of the float pass (`bounds.crown.backsubstitute`)
+the checker recomputes exactly by the very engine of the float pass (`cert.backsub.backsubstitute`)
 on Fractions, from the stated relaxations and bounds of the nodes before it. The claim's constraint
 rows are back-substituted too (with the claim relaxations where stated). The induction is the same:
 each relaxation and each back-substitution is sound given the bounds of the nodes before it.
@@ -47,8 +47,9 @@ from ..numeric.frozen import frozen
 from ..runtime.executor import exact_attrs
 from ..ops.base import Interval, IntervalRule, Unbounded
 from ..spec.box import Box
-from .format import (Case, Certificate, CertificateError, Claim, CrownPart, StatedRelaxation, input_boxes, loads,
-                     unsafe_terms)
+from . import backsub
+from .claim import Statement, answer_failure, claim_failure, claim_rows
+from .format import Case, Certificate, CertificateError, Claim, CrownPart, StatedRelaxation, input_boxes, loads
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,9 @@ class Checker:
         self._plan: Any = None
 
     def plan(self) -> Any:
-        """The exact back-substitution plan (`bounds.crown.plan`), built on first use."""
+        """The exact back-substitution plan (`backsub.plan`), built on first use."""
         if self._plan is None:
-            from ..bounds import crown  # bounds imports this module: a top-level import would be circular
-
-            self._plan = crown.plan(self.graph, exact=True)
+            self._plan = backsub.plan(self.graph, exact=True)
         return self._plan
 
     def check(self, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None, prop: Claim | None = None,
@@ -116,10 +115,7 @@ class Checker:
                cases: Sequence[Case] | None) -> str:
         graph = self.graph
         _check_header(graph, self.digest, cert)
-        if box is not None and dict(cert.inputs) != input_boxes(_input_shapes(graph), box):
-            raise Rejected("the certificate's input box is not the box asked about")
-        if prop is not None and cert.claim != prop:
-            raise Rejected("the certificate's property is not the property asked about")
+        _answers(graph, cert, box, prop)
         if cases is not None and cert.cases != tuple(sorted(cases)):
             raise Rejected("the certificate's cases are not the cases asked about")
         env = exact_environment(graph, dict(cert.inputs), self.params)
@@ -160,6 +156,20 @@ def _required(node: Node, env: Mapping[str, Interval], crown: _Crown | None, mem
     if memo is not None:
         memo[key] = required
     return required
+
+
+def _answers(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None) -> None:
+    """The certificate answers the question asked, when one is (cert/claim.py: its box contains
+    `box`, its proven claim about the model's first output implies `prop`)."""
+    asked = None if box is None else input_boxes(_input_shapes(graph), box)
+    failure = answer_failure(statement(cert), asked, graph.outputs[0], prop)
+    if failure:
+        raise Rejected(failure)
+
+
+def statement(cert: Certificate) -> Statement:
+    """What the certificate states (cert/claim.py)."""
+    return Statement(dict(cert.inputs), cert.output, cert.claim, cert.verdict, cert.cases)
 
 
 def _input_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
@@ -284,53 +294,10 @@ class _Cases:
         return Interval(lo, hi), None
 
 
-def claim_rows(claim: Claim) -> tuple[tuple[Fraction, ...], ...]:
-    """The distinct constraint coefficient rows of a property, in order: what CROWN bounds directly."""
-    if isinstance(claim, Box):
-        return ()
-    return tuple(dict.fromkeys(c.coeffs for term in unsafe_terms(claim) for c in term))
-
-
-def claim_failure(claim: Claim, output: Interval,
-                  row_lower: Mapping[tuple[Fraction, ...], Fraction] | None = None) -> str | None:
-    """Why the output bounds do not imply the claim, or None when they do (decided exactly).
-
-    `row_lower` may give, per constraint row c, a lower bound of c.y proven otherwise (CROWN);
-    a constraint is excluded when either bound excludes it.
-    """
-    lo, hi = list(output.lo.flat), list(output.hi.flat)
-    if isinstance(claim, Box):
-        for j, (a, b, low, up) in enumerate(zip(lo, hi, claim.lower, claim.upper)):
-            if a < low or b > up:
-                return f"output index {j}: bounds [{a}, {b}] are not within the claimed [{low}, {up}]"
-        return None
-    for t, term in enumerate(unsafe_terms(claim)):
-        if not any(_excluded(c.coeffs, c.bound, c.strict, lo, hi, (row_lower or {}).get(c.coeffs)) for c in term):
-            shown = " and ".join(str(c) for c in term) or "true"
-            return f"unsafe term {t} ({shown}) is not excluded by the output bounds"
-    return None
-
-
-def _excluded(coeffs: Sequence[Fraction], bound: Fraction, strict: bool,
-              lo: Sequence[Fraction], hi: Sequence[Fraction], proven: Fraction | None = None) -> bool:
-    """No y within [lo, hi] has c.y <= d (c.y < d when strict): the least c.y exceeds d."""
-    least = least_value(coeffs, lo, hi)
-    least = least if proven is None else max(least, proven)
-    return least > bound or (strict and least == bound)
-
-
-def least_value(coeffs: Sequence[Fraction], lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:
-    """min of c.y over the box lo <= y <= hi, exactly."""
-    return sum((c * (lo[j] if c > 0 else hi[j]) for j, c in enumerate(coeffs) if c), Fraction(0))
-
-
 class _Crown:
     """The CROWN part of a check: relaxations as exact arrays, back-substitution on Fractions."""
 
     def __init__(self, graph: Graph, plan: Any, part: CrownPart) -> None:
-        from ..bounds import crown  # bounds imports this module: a top-level import would be circular
-
-        self.engine = crown
         self.plan = plan
         self.nodes = {n.id: n for n in graph.nodes}
         self.backsub = frozenset(part.backsub)
@@ -363,7 +330,7 @@ class _Crown:
                                f"soundness check, so certificates through them are not supported")
             if r.shape != rows + tuple(node.shape):
                 raise Rejected(f"crown.{what}: {name!r} has shape {list(r.shape)}, expected {list(rows + node.shape)}")
-            out[name] = self.engine.Relaxation(*map(frozen, r.arrays()))  # met in every back-substitution
+            out[name] = backsub.Relaxation(*map(frozen, r.arrays()))  # met in every back-substitution
         return out
 
     def tighten(self, node: Node, required: Interval, env: Mapping[str, Interval]) -> Interval:
@@ -372,11 +339,11 @@ class _Crown:
             return required
         shape = tuple(node.shape)
         index = np.array(self.rows.get(node.id, range(math.prod(shape))), dtype=np.int64)
-        rows = self.engine.identity_rows(np, 1, shape, index, exact=True)
+        rows = backsub.identity_rows(np, 1, shape, index, exact=True)
         iv = Interval(*(np.broadcast_to(v, (1,) + shape) for v in required))
         own = {**env, node.id: iv}  # a node without affine rule or relaxation: its interval
-        lower = self.engine.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower
-        return self.engine.tightened_interval(np, iv, index, lower)
+        lower = backsub.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower
+        return backsub.tightened_interval(np, iv, index, lower)
 
     def check_relaxations(self, node: Node, env: Mapping[str, Interval]) -> None:
         """The node's stated lines are sound on its operand's stated bounds (known by now)."""
@@ -412,7 +379,7 @@ class _Crown:
         shape = tuple(self.nodes[output].shape)
         A = np.array([list(row) for row in rows], dtype=object).reshape((1, len(rows)) + shape)
         seeds = self._beta_seeds(len(rows), cases)
-        lower = self.engine.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}, seeds=seeds).lower
+        lower = backsub.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}, seeds=seeds).lower
         return dict(zip(rows, lower[0]))
 
     def _beta_seeds(self, k: int, cases: Sequence[Case]) -> dict[str, Any]:

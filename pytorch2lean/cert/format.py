@@ -212,7 +212,7 @@ def loads(text: str) -> Certificate:
         method=method,
         inputs=_boxes(doc.sub("inputs")),
         output=doc.get("output", str),
-        claim=_claim(doc.sub("property")),
+        claim=read_claim(doc.sub("property")),
         bounds=_boxes(doc.sub("bounds")),
         verdict=verdict,
         crown=None if method == "ibp" else _crown_part(doc.sub("crown")),
@@ -340,7 +340,7 @@ def _boxes(r: Reader) -> tuple[tuple[str, Box], ...]:
     return tuple((name, read_box(entry)) for name, entry in r.items())
 
 
-def _claim(r: Reader) -> Claim:
+def read_claim(r: Reader) -> Claim:
     kind = r.get("kind", str)
     if kind == "output_box":
         return read_box(r)

@@ -1,0 +1,76 @@
+"""The question a user asks of a model: input boxes and a property of its first output, built from
+a VNN-LIB file, an explicit box, or a robustness ball (`verify` answers it, `check` holds
+certificates to it).
+
+A query is one model, one or more input boxes (a VNN-LIB file may state several) and one claim
+about the output (none for an explicit box: its output bounds are what is proven).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..ir.graph import Graph, Input
+from .box import Box
+from .property import Property
+from .vnnlib import load_vnnlib
+
+
+@dataclass(frozen=True)
+class Query:
+    """Input boxes (flat or shaped) and the property of the model's first output."""
+
+    boxes: tuple[Box, ...]
+    prop: Property | None
+    description: str
+
+
+
+def vnnlib_query(graph: Graph, path: Path) -> Query:
+    spec = load_vnnlib(path)
+    size = _input_size(graph)
+    if spec.num_inputs != size:
+        raise UserError(f"{path}: the property declares {spec.num_inputs} inputs, the model's input has {size}")
+    return Query(spec.input_boxes, spec.output_property, f"{path.name}: {len(spec.input_boxes)} input box(es)")
+
+
+def box_query(graph: Graph, lower: np.ndarray, upper: np.ndarray) -> Query:
+    shape = single_input(graph).shape
+    for name, a in (("lower", lower), ("upper", upper)):
+        if a.size != _input_size(graph):
+            raise UserError(f"--box {name} bound has shape {list(a.shape)}, the model's input has shape {list(shape)}")
+    box = Box(_exact(lower), _exact(upper), shape)
+    return Query((box,), None, "an explicit input box")
+
+
+def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> Query:
+    shape = single_input(graph).shape
+    if center.size != _input_size(graph):
+        raise UserError(f"--input has shape {list(center.shape)}, the model's input has shape {list(shape)}")
+    box = Box.linf_ball(center.astype(np.float32).reshape(shape), eps)
+    classes = math.prod(graph.shapes()[graph.outputs[0]])
+    return Query((box,), Property.robustness(label, classes), f"L∞ ball of radius {eps}, label {label}")
+
+
+def single_input(graph: Graph) -> Input:
+    """The model's one input (verification answers questions about one-input models)."""
+    if len(graph.inputs) != 1:
+        raise UserError(f"verification needs a one-input model; this one has {len(graph.inputs)} inputs")
+    return graph.inputs[0]
+
+
+def _input_size(graph: Graph) -> int:
+    return int(np.prod(single_input(graph).shape))
+
+
+def _exact(a: np.ndarray) -> tuple[Fraction, ...]:
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    if not np.isfinite(flat).all():
+        raise UserError("box bounds must be finite")
+    return tuple(Fraction(float(v)) for v in flat)
