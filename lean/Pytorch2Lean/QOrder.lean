@@ -53,6 +53,7 @@ def mul (a b : V) : V := ⟨a.pos * b.pos + a.neg * b.neg, a.pos * b.neg + a.neg
 /-- The signed magnitude `(-1)^s n / d`. -/
 def signed (s : Bool) (n d : Nat) : V := ⟨cond s 0 n, cond s n 0, d⟩
 
+/-- `≤` is reflexive. -/
 theorem le_refl (a : V) : le a a := Nat.le_refl _
 
 /-- Transitivity, through a middle term with a positive denominator (the cross-multiplied
@@ -67,8 +68,10 @@ theorem le_trans {a b c : V} (h₁ : le a b) (h₂ : le b c) (hb : 0 < b.den) : 
   simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
   exact s
 
+/-- Equal values are `≤`. -/
 theorem le_of_eqv {a b : V} (h : eqv a b) : le a b := Nat.le_of_eq h
 
+/-- Equal values are `≥`. -/
 theorem le_of_eqv' {a b : V} (h : eqv a b) : le b a := Nat.le_of_eq h.symm
 
 /-- `≤` is unchanged when both sides are replaced by equivalent ones (positive denominators on
@@ -113,6 +116,7 @@ theorem mul_le_mul_nonpos {a b w : V} (hw : w.pos ≤ w.neg) (h : le a b) :
   simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
   exact s
 
+/-- Every value equals itself. -/
 theorem eqv_refl (a : V) : eqv a a := rfl
 
 /-- Equivalence is transitive through a middle term with a positive denominator. -/
@@ -271,6 +275,7 @@ theorem Q.make_wf (s : Bool) (n d : Nat) : (Q.make s n d).WF := by
         | true => exact nat_pos_of_mul_eq (Nat.eq_of_beq_eq_true (and_true_split h4).2) hd
         | false => exact hd
 
+/-- Zero has denominator `1`. -/
 theorem Q.zero_wf : Q.zero.WF := Nat.succ_pos 0
 
 /-- `Q.add` ends in `Q.make` on every branch. -/
@@ -282,16 +287,20 @@ theorem Q.add_wf (a b : Q) : (Q.add a b).WF := by
     | (cases Nat.ble b.num a.num <;> exact Q.make_wf _ _ _)
     | (cases Nat.ble (Nat.mul b.num a.den) (Nat.mul a.num b.den) <;> exact Q.make_wf _ _ _)
 
+/-- `Q.mul` is one `Q.make`. -/
 theorem Q.mul_wf (a b : Q) : (Q.mul a b).WF := Q.make_wf _ _ _
 
+/-- `Q.sub` is a `Q.add`. -/
 theorem Q.sub_wf (a b : Q) : (Q.sub a b).WF := Q.add_wf _ _
 
+/-- `Q.neg'` keeps the denominator (or gives zero). -/
 theorem Q.neg_wf {a : Q} (h : a.WF) : (Q.neg' a).WF := by
   unfold Q.neg'
   cases Q.isZero a with
   | true => exact Q.zero_wf
   | false => exact h
 
+/-- `reluQ` gives its argument or zero. -/
 theorem reluQ_wf {a : Q} (h : a.WF) : (reluQ a).WF := by
   unfold reluQ
   cases Q.blt Q.zero a with
@@ -429,11 +438,13 @@ theorem Q.le_trans {a b c : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) : a ≤ b →
 theorem Q.le_of_blt {a b : Q} (ha : a.WF) (hb : b.WF) (h : Q.blt a b = true) : a ≤ b :=
   (Q.ble_iff ha hb).mpr (V.le_of_not_le ((Q.blt_iff ha hb).mp h))
 
+/-- `a < b ≤ c` gives `a < c` (by contraposition: `c ≤ a` would give `b ≤ a`). -/
 theorem Q.lt_of_lt_of_le {a b c : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) :
     Q.blt a b = true → b ≤ c → Q.blt a c = true :=
   fun h₁ h₂ => (Q.blt_iff ha hc).mpr
     (fun hca => (Q.blt_iff ha hb).mp h₁ (V.le_trans ((Q.ble_iff hb hc).mp h₂) hca hc))
 
+/-- `a ≤ b < c` gives `a < c` (by contraposition: `c ≤ a` would give `c ≤ b`). -/
 theorem Q.lt_of_le_of_lt {a b c : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) :
     a ≤ b → Q.blt b c = true → Q.blt a c = true :=
   fun h₁ h₂ => (Q.blt_iff ha hc).mpr
