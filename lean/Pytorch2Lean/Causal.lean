@@ -216,10 +216,10 @@ theorem prefixOk_sound (s : Shape) (a : Nat) : (e0 : Nat) → (ms : List Nat) �
     have c := and_true_split h
     injection hm with e
     rw [← e]
-    exact Nat.le_of_ble_eq_true c.1
+    exact nat_le_of_ble_eq_true c.1
   | e0, m :: ms, h, e + 1, m', hm => by
     have r := prefixOk_sound s a (e0 + 1) ms (and_true_split h).2 e m' hm
-    rw [Nat.add_right_comm] at r
+    rw [nat_add_right_comm] at r
     exact r
 
 /-- A graph the checker accepts satisfies `CausalDeps`. -/
@@ -227,7 +227,7 @@ theorem checkCausalDeps_sound (g : Graph) (P : List (List Q)) (inp ax outAx : Na
     (h : checkCausalDeps g P inp ax outAx = true) : CausalDeps g P inp ax outAx := by
   have c1 := and_true_split h
   have c2 := and_true_split c1.1
-  refine ⟨Nat.le_of_ble_eq_true c2.1, Nat.le_of_ble_eq_true c2.2, ?_⟩
+  refine ⟨nat_le_of_ble_eq_true c2.1, nat_le_of_ble_eq_true c2.2, ?_⟩
   have c3 := c1.2
   cases hd : depOutputs g P inp ax with
   | none =>
@@ -238,9 +238,9 @@ theorem checkCausalDeps_sound (g : Graph) (P : List (List Q)) (inp ax outAx : Na
     rw [hd] at c3
     refine ⟨outs, rfl, fun t ht => ?_⟩
     have c4 := and_true_split (all_sound outs c3 t ht)
-    refine ⟨Nat.le_of_ble_eq_true c4.1, fun e m hm => ?_⟩
+    refine ⟨nat_le_of_ble_eq_true c4.1, fun e m hm => ?_⟩
     have r := prefixOk_sound t.1 outAx 0 t.2 c4.2 e m hm
-    rw [Nat.zero_add] at r
+    rw [nat_zero_add] at r
     exact r
 
 /-! ### Reading only the parameters the analysis needs -/

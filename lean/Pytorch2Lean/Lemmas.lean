@@ -10,6 +10,105 @@ namespace Pytorch2Lean
 -- each product; order each sum) with fixed lists of lemmas, whichever of them a goal needs.
 set_option linter.unusedSimpArgs false
 
+/-! ### Basic facts, proved here from the definitions
+
+The rest of the library cites these rather than core's lemmas of the same meaning, so that its
+dependence on core's lemma names stays in this file. -/
+
+/-- `0 ≤ n`. -/
+theorem nat_zero_le : (n : Nat) → 0 ≤ n
+  | 0 => Nat.le.refl
+  | n + 1 => Nat.le.step (nat_zero_le n)
+
+/-- `≤` is transitive. -/
+theorem nat_le_trans {n m k : Nat} (h₁ : n ≤ m) (h₂ : m ≤ k) : n ≤ k := by
+  induction h₂ with
+  | refl => exact h₁
+  | step _ ih => exact Nat.le.step ih
+
+/-- `n ≤ n + 1`. -/
+theorem nat_le_succ (n : Nat) : n ≤ n + 1 := Nat.le.step Nat.le.refl
+
+/-- Adding one on both sides keeps `≤`. -/
+theorem nat_succ_le_succ {n m : Nat} (h : n ≤ m) : n + 1 ≤ m + 1 := by
+  induction h with
+  | refl => exact Nat.le.refl
+  | step _ ih => exact Nat.le.step ih
+
+/-- Removing one on both sides keeps `≤`. -/
+theorem nat_le_of_succ_le_succ {n m : Nat} (h : n + 1 ≤ m + 1) : n ≤ m := by
+  cases h with
+  | refl => exact Nat.le.refl
+  | step h' => exact nat_le_trans (nat_le_succ n) h'
+
+/-- `0 < n + 1`. -/
+theorem nat_succ_pos (n : Nat) : 0 < n + 1 := nat_succ_le_succ (nat_zero_le n)
+
+/-- `n + 1 ≤ 0` is impossible. -/
+theorem nat_not_succ_le_zero (n : Nat) (h : n + 1 ≤ 0) : False := by
+  cases h
+
+/-- `n < m + 1` means `n ≤ m`. -/
+theorem nat_le_of_lt_succ {n m : Nat} (h : n < m + 1) : n ≤ m := nat_le_of_succ_le_succ h
+
+/-- `n ≤ m` is `n = m` or `n < m`. -/
+theorem nat_eq_or_lt_of_le {n m : Nat} (h : n ≤ m) : n = m ∨ n < m := by
+  induction h with
+  | refl => exact Or.inl rfl
+  | step h' _ => exact Or.inr (nat_succ_le_succ h')
+
+/-- `n + 0 = n`. -/
+theorem nat_add_zero (n : Nat) : n + 0 = n := rfl
+
+/-- `0 + n = n`. -/
+theorem nat_zero_add : (n : Nat) → 0 + n = n
+  | 0 => rfl
+  | n + 1 => congrArg Nat.succ (nat_zero_add n)
+
+/-- `(n + 1) + m = (n + m) + 1`. -/
+theorem nat_succ_add (n : Nat) : (m : Nat) → (n + 1) + m = (n + m) + 1
+  | 0 => rfl
+  | m + 1 => congrArg Nat.succ (nat_succ_add n m)
+
+/-- `+` is commutative. -/
+theorem nat_add_comm (n : Nat) : (m : Nat) → n + m = m + n
+  | 0 => (nat_zero_add n).symm
+  | m + 1 => (congrArg Nat.succ (nat_add_comm n m)).trans (nat_succ_add m n).symm
+
+/-- `+` is associative. -/
+theorem nat_add_assoc (n m : Nat) : (k : Nat) → n + m + k = n + (m + k)
+  | 0 => rfl
+  | k + 1 => congrArg Nat.succ (nat_add_assoc n m k)
+
+/-- `n + m + k = n + k + m`. -/
+theorem nat_add_right_comm (n m k : Nat) : n + m + k = n + k + m := by
+  rw [nat_add_assoc, nat_add_comm m k, ← nat_add_assoc]
+
+/-- `Nat.beq` is reflexive. -/
+theorem nat_beq_refl : (n : Nat) → Nat.beq n n = true
+  | 0 => rfl
+  | n + 1 => nat_beq_refl n
+
+/-- `Nat.beq` is true only on equal numbers. -/
+theorem nat_eq_of_beq_eq_true : {n m : Nat} → Nat.beq n m = true → n = m
+  | 0, 0, _ => rfl
+  | 0, _ + 1, h => Bool.noConfusion h
+  | _ + 1, 0, h => Bool.noConfusion h
+  | n + 1, m + 1, h => congrArg Nat.succ (@nat_eq_of_beq_eq_true n m h)
+
+/-- `Nat.ble` is true only for `≤`. -/
+theorem nat_le_of_ble_eq_true : {n m : Nat} → Nat.ble n m = true → n ≤ m
+  | 0, m, _ => nat_zero_le m
+  | _ + 1, 0, h => Bool.noConfusion h
+  | n + 1, m + 1, h => nat_succ_le_succ (@nat_le_of_ble_eq_true n m h)
+
+/-- `Nat.ble` is true for `≤`. -/
+theorem nat_ble_eq_true_of_le : {n m : Nat} → n ≤ m → Nat.ble n m = true
+  | 0, 0, _ => rfl
+  | 0, _ + 1, _ => rfl
+  | n + 1, 0, h => absurd h (nat_not_succ_le_zero n)
+  | n + 1, m + 1, h => @nat_ble_eq_true_of_le n m (nat_le_of_succ_le_succ h)
+
 /-- Multiplying on the left keeps `≤`. -/
 theorem nat_mul_le_mul_left {m n : Nat} (k : Nat) (h : m ≤ n) : k * m ≤ k * n := by
   obtain ⟨e, he⟩ := Nat.exists_eq_add_of_le h

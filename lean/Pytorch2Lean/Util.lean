@@ -2,6 +2,8 @@
 Small list and option helpers used by the checker and the denotation, with the lemmas their
 soundness proofs need. All are structurally recursive, so the kernel evaluates them directly.
 -/
+import Pytorch2Lean.Lemmas
+
 namespace Pytorch2Lean
 
 /-- Decidable equality of options (the substitute core library has none). -/
@@ -117,14 +119,14 @@ theorem memNat_sound {a : Nat} : (l : List Nat) → memNat a l = true → a ∈ 
   | [], h => Bool.noConfusion h
   | b :: bs, h => by
     cases or_true_split h with
-    | inl h1 => rw [Nat.eq_of_beq_eq_true h1]; exact List.Mem.head bs
+    | inl h1 => rw [nat_eq_of_beq_eq_true h1]; exact List.Mem.head bs
     | inr h1 => exact List.Mem.tail b (memNat_sound bs h1)
 
 /-- `memNat` finds every member. -/
 theorem memNat_complete {a : Nat} : {l : List Nat} → a ∈ l → memNat a l = true
   | _ :: bs, List.Mem.head _ => by
     show (Nat.beq a a || memNat a bs) = true
-    rw [Nat.beq_refl]; rfl
+    rw [nat_beq_refl]; rfl
   | b :: _, List.Mem.tail _ h => by
     show (Nat.beq a b || _) = true
     rw [memNat_complete h]; cases Nat.beq a b <;> rfl
@@ -142,18 +144,18 @@ theorem nodupNat_sound : (l : List Nat) → nodupNat l = true → Nodup l
 
 /-- `allBelow n p` means `p k` for every `k < n`. -/
 theorem allBelow_sound {p : Nat → Bool} : (n : Nat) → allBelow n p = true → ∀ k, k < n → p k = true
-  | 0, _, k, hk => absurd hk (Nat.not_succ_le_zero k)
+  | 0, _, k, hk => absurd hk (nat_not_succ_le_zero k)
   | n + 1, h, k, hk => by
     have h2 := and_true_split h
-    cases Nat.eq_or_lt_of_le (Nat.le_of_lt_succ hk) with
+    cases nat_eq_or_lt_of_le (nat_le_of_lt_succ hk) with
     | inl e => rw [e]; exact h2.2
     | inr l => exact allBelow_sound n h2.1 k l
 
 /-- An element found by `nth` is at an index below the length. -/
 theorem nth_lt {α : Type} : (l : List α) → (i : Nat) → (x : α) → nth l i = some x → i < l.length
   | [], _, _, h => Option.noConfusion rfl (heq_of_eq h)
-  | _ :: _, 0, _, _ => Nat.succ_pos _
-  | _ :: as, i + 1, x, h => Nat.succ_le_succ (nth_lt as i x h)
+  | _ :: _, 0, _, _ => nat_succ_pos _
+  | _ :: as, i + 1, x, h => nat_succ_le_succ (nth_lt as i x h)
 
 /-- `decide (a = b) = true` means `a = b`. -/
 theorem eq_of_decide {α : Type} [DecidableEq α] {a b : α} (h : decide (a = b) = true) : a = b :=

@@ -167,18 +167,18 @@ theorem paramArgsOk_sound (nIn nPar : Nat) (op : OpTag) : (k : Nat) → (args : 
       have e : b = a := by injection hj
       rw [← e]
       cases or_true_split h2.1 with
-      | inl h3 => rw [Nat.add_zero] at hp; rw [hp] at h3; exact Bool.noConfusion h3
+      | inl h3 => rw [nat_add_zero] at hp; rw [hp] at h3; exact Bool.noConfusion h3
       | inr h3 =>
         have h4 := and_true_split h3
-        exact ⟨Nat.le_of_ble_eq_true h4.1, Nat.le_of_ble_eq_true h4.2⟩
+        exact ⟨nat_le_of_ble_eq_true h4.1, nat_le_of_ble_eq_true h4.2⟩
     | succ j =>
       have hp' : op.paramOperand (k + 1 + j) = true := by
-        rw [Nat.add_assoc, Nat.add_comm 1 j]; exact hp
+        rw [nat_add_assoc, nat_add_comm 1 j]; exact hp
       exact paramArgsOk_sound nIn nPar op (k + 1) bs h2.2 j a hj hp'
 
 /-- `allPos` accepts only shapes without empty axes. -/
 theorem allPos_sound {s : Shape} (h : allPos s = true) : ∀ d, d ∈ s → 0 < d :=
-  fun d hd => Nat.le_of_ble_eq_true (all_sound s h d hd)
+  fun d hd => nat_le_of_ble_eq_true (all_sound s h d hd)
 
 /-- A successful `obind` has a successful first step. -/
 theorem obind_some {α β : Type} {o : Option α} {f : α → Option β} {b : β}
@@ -212,7 +212,7 @@ theorem nodeShape_sound (nIn nPar : Nat) (env : List Shape) (n : Node) (s : Shap
     attrs := c4.2
     defined := hd
     params := fun k a hk hp => paramArgsOk_sound nIn nPar n.op 0 n.args c3.2 k a hk
-      (by rw [Nat.zero_add]; exact hp)
+      (by rw [nat_zero_add]; exact hp)
     rule := by rw [← he]; exact hs
     positive := allPos_sound c2.2
     stated := eq_of_decide c1.2 }
@@ -254,10 +254,10 @@ theorem graphChecks_sound (g : Graph) (h : graphChecks g = true) :
     exact Bool.noConfusion c3.2
   · intro o ho
     have c6 := and_true_split (all_sound _ c2.2 o ho)
-    refine ⟨Nat.le_of_ble_eq_true c6.1, fun ⟨h1, h2⟩ => ?_⟩
+    refine ⟨nat_le_of_ble_eq_true c6.1, fun ⟨h1, h2⟩ => ?_⟩
     have c7 := not_true_false c6.2
-    rw [Nat.ble_eq_true_of_le h1] at c7
-    rw [show natLt o (g.inputs.length + g.params.length) = true from Nat.ble_eq_true_of_le h2] at c7
+    rw [nat_ble_eq_true_of_le h1] at c7
+    rw [show natLt o (g.inputs.length + g.params.length) = true from nat_ble_eq_true_of_le h2] at c7
     exact Bool.noConfusion c7
 
 /-- A graph the checker accepts is well-formed. -/
