@@ -9,6 +9,8 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.Causal`: `CausalDeps`: a position-dependency analysis and its causality checker.
 * `Pytorch2Lean.Lemmas`: the project's own `Nat`/`Bool` facts; `Pytorch2Lean.QOrder`: order and
   monotonicity facts about `Q` (`Q.le_trans`, `Q.add_le_add`, `dot_le_dot`, ...) for checkers' proofs.
+* `Pytorch2Lean.Within`: elementwise enclosure of lists through the denotation's list functions;
+  `Pytorch2Lean.CheckIBP`: the interval certificate checker and `checkIBP_sound`.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
@@ -22,3 +24,5 @@ import Pytorch2Lean.Spec
 import Pytorch2Lean.Causal
 import Pytorch2Lean.Lemmas
 import Pytorch2Lean.QOrder
+import Pytorch2Lean.Within
+import Pytorch2Lean.CheckIBP

@@ -4,8 +4,10 @@ The project holds `lakefile.lean`, `lean-toolchain`, `<Module>/Model.lean` (the 
 packed float32 literal per parameter, headed by the IR digest and the checkpoint's sha256),
 `<Module>/Theorems.lean` (well-formedness, output shapes, parameter decoding, one exact
 input/output theorem per example, the output computed by `evaluate_exact`, and for a graph with
-a causal attention mask the `CausalDeps` theorem of its sequence axis, see `causal.py`) and `Check.lean`
-(`#print axioms` for every theorem). With `standalone=True` the Lean library is copied in;
+a causal attention mask the `CausalDeps` theorem of its sequence axis, see `causal.py`),
+`<Module>/Certificates/<name>.lean` (one theorem per accepted certificate, see `certificate.py`;
+certificates written into the project earlier are kept) and `Check.lean` (`#print axioms` for
+every theorem). With `standalone=True` the Lean library is copied in;
 otherwise the lakefile requires it from this installation. Rendering is a pure function of its
 arguments: exporting twice writes the same bytes.
 """
@@ -25,6 +27,7 @@ from ..ir.graph import Graph
 from ..ir.serialize import digest
 from ..runtime import evaluate_exact
 from .causal import sequence_contract
+from .certificate import CertificateTheorem
 from .encode import CHUNK, Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
 from .resources import lean_library_dir, templates_dir
 
@@ -42,11 +45,14 @@ class ExampleTerm:
 
 
 def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
-                   examples: Sequence[Example] = (), standalone: bool = False) -> Path:
+                   examples: Sequence[Example] = (), standalone: bool = False,
+                   certificates: Sequence[CertificateTheorem] = ()) -> Path:
     """Write the Lake project of `graph` into `out_dir` (created if needed); returns `out_dir`.
 
     `examples` are model inputs: an array of the input's shape (with or without a leading batch
-    axis of 1) for a one-input model, or a mapping from input name to array.
+    axis of 1) for a one-input model, or a mapping from input name to array. `certificates` are
+    theorems of accepted certificates (`certificate.certificate_theorem`), added to those the
+    project already holds.
     """
     _check_exportable(graph)
     out = Path(out_dir)
@@ -54,6 +60,10 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
     context = _context(graph, module, checkpoint_sha256, examples, standalone)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    for cert in certificates:
+        _write(out / module / "Certificates" / f"{cert.name}.lean",
+               env.get_template("Certificate.lean.j2").render(context, c=cert))
+    context["certificates"] = sorted(p.stem for p in (out / module / "Certificates").glob("*.lean"))
     files = {
         "lakefile.lean": "lakefile.lean.j2",
         "lean-toolchain": "lean-toolchain.j2",

@@ -1,0 +1,130 @@
+"""Accepted certificates as Lean theorems, checked by the kernel.
+
+An interval certificate (`pytorch2lean.cert.v1`, method `ibp`) becomes one module
+`<Module>/Certificates/<Name>.lean` of an exported project: the node bounds it states, as data,
+and the theorem
+
+    theorem <name> : Safe graph params BOX (fun ys => (PROPERTY).Holds (nthD ys k []))
+
+proved by `checkIBP_sound` (`lean/Pytorch2Lean/CheckIBP.lean`) applied to one `decide +kernel`
+evaluation of the Lean checker. The box and the property are written as the rationals the user's
+spec states (a VNN-LIB `0.3` as `3/10`, a decimal with its digits kept: `-0.25` as `-25/100`),
+so a reader sees what is proven without trusting this exporter; the stated bounds, which only
+the checker reads, are normalised `Q` literals. Everything here is a pure function of its
+arguments: the same certificate gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+from ..cert.format import Certificate, unsafe_terms
+from ..errors import UserError
+from ..ir.graph import Graph
+from ..ir.serialize import digest
+from ..spec.box import Box
+from ..spec.property import LinearConstraint, Property
+from .encode import list_literal, q_literal
+
+# Ops whose interval rule the Lean checker has (`intervalOp`), by IR op name.
+LEAN_INTERVAL_OPS = frozenset({"add", "sub", "neg", "relu", "linear", "flatten", "reshape"})
+
+
+@dataclass(frozen=True)
+class CertificateTheorem:
+    """The Lean text of one certificate theorem, ready for `Certificate.lean.j2`."""
+
+    name: str  # the Lean theorem (and module) name
+    title: str  # what it proves, in words
+    box: str  # a Lean `Box`: one (lower, upper) pair per model input
+    prop: str  # a Lean `OutProp`
+    output: int  # index of the property's output among the graph's outputs
+    output_name: str
+    stated: str  # a Lean `List (List Q × List Q)`: stated bounds of every node, in node order
+    nodes: int
+
+
+def theorem_name(text: str) -> str:
+    """A Lean identifier from an instance name: its alphanumeric words joined by `_`."""
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", text) if w]
+    name = "_".join(words) or "certificate"
+    return "c_" + name if name[0].isdigit() else name
+
+
+def module_of(name: str) -> str:
+    """The module name of a certificate theorem: its words in CamelCase."""
+    return "".join(w[:1].upper() + w[1:] for w in name.split("_") if w) or "Certificate"
+
+
+def readable(q: Fraction) -> str:
+    """A rational as Lean source a person reads: an integer as `p`; a decimal fraction (its
+    lowest denominator has a factor 5 and no prime but 2 and 5) with its digits kept over a power
+    of ten, as a spec writes it (VNN-LIB `-0.0137` as `-137/10000`); anything else as `p/q` in
+    lowest terms (`1/3`, a dyadic bound `7/1048576`)."""
+    if q.denominator == 1:
+        return str(q.numerator)
+    den, twos, fives = q.denominator, 0, 0
+    while den % 2 == 0:
+        den, twos = den // 2, twos + 1
+    while den % 5 == 0:
+        den, fives = den // 5, fives + 1
+    if den != 1 or fives == 0:
+        return f"{q.numerator}/{q.denominator}"
+    scale = 10 ** max(twos, fives)
+    return f"{q.numerator * scale // q.denominator}/{scale}"
+
+
+def _readable_list(values: Sequence[Fraction]) -> str:
+    return "[" + ", ".join(readable(v) for v in values) + "]"
+
+
+def _constraint(c: LinearConstraint) -> str:
+    return f"⟨{_readable_list(c.coeffs)}, {readable(c.bound)}, {'true' if c.strict else 'false'}⟩"
+
+
+def prop_term(claim: Property | Box) -> str:
+    """The claim as a Lean `OutProp`."""
+    if isinstance(claim, Box):
+        return f"OutProp.box {_readable_list(claim.lower)} {_readable_list(claim.upper)}"
+    terms = ", ".join("[" + ", ".join(_constraint(c) for c in term) + "]" for term in unsafe_terms(claim))
+    return f"OutProp.avoids [{terms}]"
+
+
+def _q_list(values: Sequence[Fraction]) -> str:
+    return list_literal([q_literal(v) for v in values])
+
+
+def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> CertificateTheorem:
+    """The theorem of an accepted interval certificate about `graph`, or one clear refusal."""
+    where = f"certificate {name!r}"
+    if cert.graph_digest != digest(graph):
+        raise UserError(f"{where} is about another model (digest {cert.graph_digest[:16]}..., "
+                        f"the model's is {digest(graph)[:16]}...)")
+    if cert.verdict != "holds":
+        raise UserError(f"{where} proves nothing (verdict {cert.verdict!r}): there is no theorem to export")
+    if cert.method != "ibp":
+        raise UserError(f"{where}: Lean checks interval certificates so far, this one is {cert.method!r}; "
+                        "re-run verify with --method ibp to export a theorem")
+    if cert.cases:
+        raise UserError(f"{where} holds only on ReLU-split cases; Lean checks whole-box interval certificates so far")
+    for node in graph.nodes:
+        if node.op not in LEAN_INTERVAL_OPS:
+            raise UserError(f"{where}: node {node.id!r} ({node.op}) has no interval rule in the Lean checker "
+                            f"(it covers {', '.join(sorted(LEAN_INTERVAL_OPS))})")
+    boxes = dict(cert.inputs)
+    stated = dict(cert.bounds)
+    missing = [n.id for n in graph.nodes if n.id not in stated]
+    if missing:
+        raise UserError(f"{where} states no bounds for node {missing[0]!r}")
+    box = "[" + ", ".join(f"({_readable_list(boxes[i.name].lower)}, {_readable_list(boxes[i.name].upper)})"
+                          for i in graph.inputs) + "]"
+    rows = ",\n    ".join(f"({_q_list(stated[n.id].lower)}, {_q_list(stated[n.id].upper)})" for n in graph.nodes)
+    claim = cert.claim
+    title = (f"property {claim.name or 'of the certificate'} holds" if isinstance(claim, Property)
+             else "the output lies in the stated box")
+    return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim),
+                              output=list(graph.outputs).index(cert.output), output_name=cert.output,
+                              stated="[\n    " + rows + "]", nodes=len(graph.nodes))

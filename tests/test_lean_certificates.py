@@ -1,0 +1,163 @@
+"""Certificates as Lean theorems: an accepted interval certificate exports to a theorem the kernel
+checks (`checkIBP_sound`), and the Lean checker agrees with the Python exact checker on valid and
+mutated certificates (the agreement corpus)."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytorch2lean.bounds import verify_ibp
+from pytorch2lean.cert import check_certificate, loads
+from pytorch2lean.cert.format import CertificateError
+from pytorch2lean.errors import UserError
+from pytorch2lean.ir import Graph, Input, Param, make_node, validate
+from pytorch2lean.lean import export_project, lean_check
+from pytorch2lean.lean.certificate import certificate_theorem, readable, theorem_name
+from pytorch2lean.lean.toolchain import find_toolchain
+from pytorch2lean.spec import Box, Conjunction, Disjunction, LinearConstraint, Property
+from tests.test_cert import CHANGES, mutate, number_sites
+
+TOOLCHAIN = find_toolchain()
+needs_lean = pytest.mark.skipif(TOOLCHAIN is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
+F = Fraction
+SHA = "cd" * 32
+ALLOWED = {"propext", "Quot.sound", "Classical.choice"}
+
+
+def covered_net(seed: int = 3) -> Graph:
+    """Every op the Lean interval checker covers: linear (with and without bias), relu, add with
+    broadcasting, neg, flatten, sub, reshape."""
+    r = np.random.default_rng(seed)
+    params = (Param.of_array("w0", r.standard_normal((4, 3)).astype(np.float32)),
+              Param.of_array("b0", r.standard_normal(4).astype(np.float32)),
+              Param.of_array("w1", r.standard_normal((3, 4)).astype(np.float32)),
+              Param.of_array("c", r.standard_normal(3).astype(np.float32)),
+              Param.of_array("d", r.standard_normal((1, 3)).astype(np.float32)))
+    nodes = (make_node("h", "linear", ["x", "w0", "b0"]), make_node("r", "relu", ["h"]),
+             make_node("m", "linear", ["r", "w1"]), make_node("a", "add", ["m", "c"]),
+             make_node("n", "neg", ["a"]), make_node("f", "flatten", ["n"], {"axis": 1}),
+             make_node("s", "sub", ["f", "d"]), make_node("y", "reshape", ["s"], {"shape": [3]}))
+    return validate(Graph("covered net", (Input("x", (1, 3)),), params, nodes, ("y",)))
+
+
+BOX = Box((F("-1/2"), F(0), F("3/10")), (F("1/2"), F("1/4"), F("1/3")), (1, 3))
+
+
+def gap_property(g: Graph, margin: Fraction) -> Property:
+    """Two unsafe terms: `y0 - y1 <= d` with d below what IBP proves by `margin`, and
+    `y2 >= 100 and y0 <= 5` (the first constraint excluded by the bounds, the second not)."""
+    _, text, _ = verify_ibp(g, BOX)
+    out = dict(loads(text).bounds)["y"]
+    d = out.lower[0] - out.upper[1] - margin
+    gap = Conjunction((LinearConstraint((F(1), F(-1), F(0)), d),))
+    far = Conjunction((LinearConstraint((F(0), F(0), F(-1)), F(-100)), LinearConstraint((F(1), F(0), F(0)), F(5))))
+    return Property(Disjunction((gap, far)), 3, "gap")
+
+
+@pytest.fixture(scope="module")
+def net_and_cert() -> tuple[Graph, str]:
+    g = covered_net()
+    verdict, text, reason = verify_ibp(g, BOX, gap_property(g, F(1, 1000)))
+    assert verdict == "holds", reason
+    return g, text
+
+
+@pytest.fixture(scope="module")
+def library_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "lean-lib"
+
+
+def export_with(g: Graph, text: str, out: Path, name: str = "gap") -> Path:
+    return export_project(g, out, checkpoint_sha256=SHA, certificates=[certificate_theorem(g, loads(text), name)])
+
+
+@needs_lean
+def test_certificate_theorem_checks(net_and_cert: tuple[Graph, str], tmp_path: Path, library_cache: Path) -> None:
+    g, text = net_and_cert
+    project = export_with(g, text, tmp_path / "p")
+    result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
+    assert result.ok, result.report()
+    assert "CoveredNet.Certificates.gap" in result.axioms
+    assert all(set(a) <= ALLOWED for a in result.axioms.values()), result.axioms
+    source = (project / "CoveredNet" / "Certificates" / "gap.lean").read_text()
+    assert "[([-1/2, 0, 3/10], [1/2, 1/4, 1/3])]" in source  # the box as the spec states it
+    assert "OutProp.avoids [[⟨[1, -1, 0], " in source
+    assert "CoveredNet.Certificates.gap" in (project / "lakefile.lean").read_text().replace("`", "")
+
+
+def corpus(g: Graph, text: str, size: int, seed: int = 11) -> list[tuple[str, str]]:
+    """Mutated certificates, one number changed each (every class of `tests/test_cert.py`'s
+    mutations), that still parse; the valid certificate first."""
+    data = json.loads(text)
+    rng = random.Random(seed)
+    sites = number_sites(data)
+    out = [("valid", text)]
+    while len(out) < size:
+        site, change = rng.choice(sites), rng.choice(sorted(CHANGES))
+        mutated = json.dumps(mutate(data, site, CHANGES[change]), sort_keys=True, separators=(",", ":"))
+        try:
+            loads(mutated)
+        except CertificateError:
+            continue  # e.g. a box whose lower end passed its upper end: not a certificate at all
+        out.append((f"{change} at {'/'.join(map(str, site))}", mutated))
+    return out
+
+
+@needs_lean
+def test_lean_and_python_checkers_agree_on_the_mutation_corpus(net_and_cert: tuple[Graph, str], tmp_path: Path,
+                                                                library_cache: Path) -> None:
+    g, text = net_and_cert
+    verdicts = []
+    for k, (what, mutated) in enumerate(corpus(g, text, 24)):
+        python = check_certificate(g, mutated)
+        project = export_with(g, mutated, tmp_path / f"m{k}", name=f"m{k}")
+        lean = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
+        assert lean.ok == python.ok, f"{what}: Python {'accepts' if python.ok else 'rejects: ' + python.reason}, " \
+                                     f"Lean {'accepts' if lean.ok else 'rejects'}\n{lean.report()}"
+        if not lean.ok:  # the failure is the checker's evaluation, not an elaboration problem
+            assert any(e.file.endswith(f"m{k}.lean") for e in lean.errors), lean.report()
+        verdicts.append(python.ok)
+    assert verdicts[0] and True in verdicts[1:] and False in verdicts[1:]
+
+
+def test_only_accepted_interval_certificates_export(net_and_cert: tuple[Graph, str]) -> None:
+    g, text = net_and_cert
+    data = json.loads(text)
+    with pytest.raises(UserError, match="proves nothing"):
+        certificate_theorem(g, loads(json.dumps(dict(data, verdict="unknown"))), "t")
+    with pytest.raises(UserError, match="another model"):
+        certificate_theorem(g, loads(json.dumps(dict(data, graph_digest="0" * 64))), "t")
+    other = validate(Graph("mm", (Input("x", (2,)),), (Param.of_array("w", np.eye(2, dtype=np.float32)),),
+                           (make_node("h", "matmul", ["w", "x"]),), ("h",)))
+    verdict, mm_text, _ = verify_ibp(other, Box((F(0), F(0)), (F(1), F(1)), (2,)), Box((F(-1), F(-1)), (F(2), F(2)), (2,)))
+    assert verdict == "holds"
+    with pytest.raises(UserError, match=r"node 'h' \(matmul\) has no interval rule"):
+        certificate_theorem(other, loads(mm_text), "t")
+
+
+def test_export_is_deterministic(net_and_cert: tuple[Graph, str], tmp_path: Path) -> None:
+    g, text = net_and_cert
+    a = (export_with(g, text, tmp_path / "a") / "CoveredNet" / "Certificates" / "gap.lean").read_bytes()
+    b = (export_with(g, text, tmp_path / "b") / "CoveredNet" / "Certificates" / "gap.lean").read_bytes()
+    assert a == b
+
+
+@pytest.mark.parametrize("q, text", [(F(-1, 2), "-1/2"), (F(3, 10), "3/10"), (F(-137, 10000), "-137/10000"),
+                                     (F(5), "5"), (F(1, 3), "1/3"), (F(7, 2 ** 20), "7/1048576"),
+                                     (F("-0.32842287715105956"), "-32842287715105956/100000000000000000")])
+def test_readable_numbers(q: Fraction, text: str) -> None:
+    assert readable(q) == text
+    num, _, den = text.partition("/")
+    assert Fraction(int(num), int(den or 1)) == q
+
+
+def test_theorem_names() -> None:
+    assert theorem_name("prop_3") == "prop_3"
+    assert theorem_name("ACASXU_run2a_1_1_batch_2000 prop_3.vnnlib") == "ACASXU_run2a_1_1_batch_2000_prop_3_vnnlib"
+    assert theorem_name("3x") == "c_3x"
