@@ -1,15 +1,28 @@
-"""Check an exported Lake project: `lake build` when lake is available, otherwise `lean` on every
-module in import order, writing `.olean` files to `<project>/.lake/p2l` and putting that folder
-on LEAN_PATH. The result lists each module's time, every error with its Lean position, and the
-axioms `Check.lean` printed; it is `ok` only when everything compiles and every theorem depends
-on no axiom beyond propext, Quot.sound and Classical.choice.
+"""Check an exported Lake project as it is on disk now, trusting no build output shipped with it.
+
+A received project may carry compiled files (`.lake/...`) that do not match its sources: a good
+`.olean` beside a source whose weight literal was flipped. So `lean_check` first refuses a project
+whose `.lake` folder holds any file (it never writes there itself), then builds from the sources
+alone, in a fresh temporary folder: `lake build` on a copy of the project when lake is available,
+otherwise `lean` on every module in import order with only that folder on LEAN_PATH. Compiled
+modules are reused across checks only from a cache outside the project (`library_cache`, by default
+`$XDG_CACHE_HOME/pytorch2lean/lean`), addressed by a sha256 of the toolchain, the module's name and
+source bytes and the addresses of the modules it imports: a cached `.olean` is taken only for
+exactly the source (and dependencies) it was compiled from, by this code. The result lists each
+module's time, every error with its Lean position, and the axioms `Check.lean` printed; it is `ok`
+only when everything compiles and every theorem depends on no axiom beyond propext, Quot.sound and
+Classical.choice.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -20,7 +33,7 @@ from .resources import lean_library_dir
 from .toolchain import Toolchain, require_toolchain
 
 ALLOWED_AXIOMS = frozenset({"propext", "Quot.sound", "Classical.choice"})
-BUILD_DIR = Path(".lake") / "p2l"
+LAKE_DIR = ".lake"  # where lake keeps build outputs: refused in a project that is checked
 _IMPORT = re.compile(r"^\s*import\s+([\w.]+)", re.MULTILINE)
 _MESSAGE = re.compile(r"^(?P<file>[^\n:]+\.lean):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning)(?:\([\w.]+\))?: (?P<text>.*)$")
 _AXIOMS = re.compile(r"'(?P<name>[^']+)' depends on axioms: \[(?P<axioms>[^\]]*)\]")
@@ -90,74 +103,122 @@ class LeanCheckResult:
 
 def lean_check(project: str | Path, *, toolchain: Toolchain | None = None, timeout: float = 3600,
                library_cache: str | Path | None = None) -> LeanCheckResult:
-    """Build and check the exported project in `project`.
+    """Build and check the exported project in `project` from its sources (see the module docstring).
 
-    Without lake, the compiled library modules go to `library_cache` when one is given (so that
-    many projects share them), else into the project's own build folder.
+    Without lake, compiled modules are reused from, and added to, the content-addressed cache
+    `library_cache` (default: `default_cache()`), never from the project.
     """
     root = Path(project).resolve()
     if not (root / "Check.lean").is_file():
         raise BackendError(f"{root}: not an exported pytorch2lean project (no Check.lean)")
+    refuse_build_outputs(root)
     tc = toolchain or require_toolchain()
     if tc.lake is not None:
         return _lake_check(root, tc, timeout)
-    return _lean_check(root, tc, timeout, Path(library_cache).resolve() if library_cache else root / BUILD_DIR)
+    return _lean_check(root, tc, timeout, Path(library_cache).resolve() if library_cache else default_cache())
+
+
+def refuse_build_outputs(root: Path) -> None:
+    """Refuse a project whose `.lake` holds files: lean-check never writes there, so someone else
+    built them, and `lake build` would trust them over the sources."""
+    found = sorted(p for p in (root / LAKE_DIR).rglob("*") if not p.is_dir())
+    if found:
+        raise BackendError(f"{root}: {LAKE_DIR} holds {len(found)} file(s) that lean-check did not produce (e.g. "
+                           f"{found[0].relative_to(root)}): build outputs shipped with a project are not trusted; "
+                           f"delete {root / LAKE_DIR} and check the sources")
+
+
+def default_cache() -> Path:
+    """The cache of compiled modules shared by checks: `$XDG_CACHE_HOME/pytorch2lean/lean`."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytorch2lean" / "lean"
 
 
 def check_source(text: str, workdir: str | Path, *, toolchain: Toolchain | None = None) -> LeanCheckResult:
     """Check Lean source `text` (it may `import Pytorch2Lean`) as the `Check` module of `workdir`;
-    the library's compiled modules stay in `workdir` and are reused by the next call."""
+    the library's compiled modules are cached in `workdir/oleans` and reused by the next call."""
     root = Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     (root / "Check.lean").write_text(text, encoding="utf-8")
-    return lean_check(root, toolchain=toolchain, library_cache=root / BUILD_DIR)
+    return lean_check(root, toolchain=toolchain, library_cache=root / "oleans")
 
 
 def _lake_check(root: Path, tc: Toolchain, timeout: float) -> LeanCheckResult:
-    start = time.perf_counter()
-    build = _run([str(tc.lake), "build"], root, None, timeout)
-    built = time.perf_counter()
-    check = _run([str(tc.lake), "env", str(tc.lean), "Check.lean"], root, None, timeout)
+    """`lake build` and the axioms of `Check.lean`, on a copy of the project's sources (lake's own
+    build folder then starts empty and is thrown away)."""
+    with tempfile.TemporaryDirectory(prefix="pytorch2lean-lake-") as tmp:
+        work = Path(tmp) / root.name
+        shutil.copytree(root, work)
+        start = time.perf_counter()
+        build = _run([str(tc.lake), "build"], work, None, timeout)
+        built = time.perf_counter()
+        check = _run([str(tc.lake), "env", str(tc.lean), "Check.lean"], work, None, timeout)
     modules = (ModuleResult("lake build", built - start, build.returncode == 0),
                ModuleResult("Check", time.perf_counter() - built, check.returncode == 0))
-    output = build.stdout + build.stderr + check.stdout + check.stderr
+    output = (build.stdout + build.stderr + check.stdout + check.stderr).replace(str(work), str(root))
     return LeanCheckResult(root, "lake", tc.version, modules, _messages(output), _axioms(output), output)
 
 
-def _lean_check(root: Path, tc: Toolchain, timeout: float, library_build: Path) -> LeanCheckResult:
+def _lean_check(root: Path, tc: Toolchain, timeout: float, cache: Path) -> LeanCheckResult:
     sources = _sources(root)
-    project_build = root / BUILD_DIR
-    library = lean_library_dir()
-    env = dict(os.environ, LEAN_PATH=os.pathsep.join(dict.fromkeys([str(project_build), str(library_build)])))
     results: list[ModuleResult] = []
     output = ""
-    for module in _import_order(sources):
-        src = sources[module]
-        olean = _olean(src, module, library, library_build, project_build)
-        deps = [_olean(sources[d], d, library, library_build, project_build) for d in _imports(src) if d in sources]
-        if module != "Check" and _up_to_date(olean, src, deps):
-            results.append(ModuleResult(module, 0.0, True, cached=True))
-            continue
-        olean.parent.mkdir(parents=True, exist_ok=True)
-        olean.unlink(missing_ok=True)
-        base = src.parents[len(module.split(".")) - 1]  # the folder the module name is relative to
-        args = [str(tc.lean), "-R", str(base), str(src)]
-        if module != "Check":
-            args[1:1] = ["-o", str(olean), "-i", str(olean.with_suffix(".ilean"))]
-        start = time.perf_counter()
-        run = _run(args, root, env, timeout)
-        ok = run.returncode == 0
-        results.append(ModuleResult(module, time.perf_counter() - start, ok))
-        output += run.stdout + run.stderr
-        if not ok:
-            break
+    keys: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="pytorch2lean-build-") as tmp:
+        build = Path(tmp)
+        env = dict(os.environ, LEAN_PATH=str(build))
+        for module in _import_order(sources):
+            src = sources[module]
+            keys[module] = _key(tc, module, src, {d: keys[d] for d in _imports(src) if d in sources})
+            olean = build / Path(*module.split(".")).with_suffix(".olean")
+            olean.parent.mkdir(parents=True, exist_ok=True)
+            if module != "Check" and _restore(cache, keys[module], olean):
+                results.append(ModuleResult(module, 0.0, True, cached=True))
+                continue
+            base = src.parents[len(module.split(".")) - 1]  # the folder the module name is relative to
+            args = [str(tc.lean), "-R", str(base), str(src)]
+            if module != "Check":
+                args[1:1] = ["-o", str(olean), "-i", str(olean.with_suffix(".ilean"))]
+            start = time.perf_counter()
+            run = _run(args, root, env, timeout)
+            ok = run.returncode == 0
+            results.append(ModuleResult(module, time.perf_counter() - start, ok))
+            output += run.stdout + run.stderr
+            if not ok:
+                break
+            if module != "Check":
+                _store(cache, keys[module], olean)
     return LeanCheckResult(root, "lean", tc.version, tuple(results), _messages(output), _axioms(output), output)
 
 
-def _olean(src: Path, module: str, library: Path, library_build: Path, project_build: Path) -> Path:
-    """Where the compiled `module` goes: library modules to the shared folder, the rest to the project's."""
-    build = library_build if src.is_relative_to(library) else project_build
-    return build / Path(*module.split(".")).with_suffix(".olean")
+def _key(tc: Toolchain, module: str, src: Path, deps: dict[str, str]) -> str:
+    """The cache address of a compiled module: sha256 of the toolchain, the module's name, its
+    source bytes and the addresses of the modules it imports."""
+    source = hashlib.sha256(src.read_bytes()).hexdigest()
+    text = json.dumps([str(tc.lean), tc.version, module, source, sorted(deps.items())])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _restore(cache: Path, key: str, olean: Path) -> bool:
+    """Copy the cached module `key` (.olean and .ilean) to `olean`; False when it is not cached."""
+    cached = cache / f"{key}.olean"
+    if not cached.is_file():
+        return False
+    shutil.copyfile(cached, olean)
+    if cached.with_suffix(".ilean").is_file():
+        shutil.copyfile(cached.with_suffix(".ilean"), olean.with_suffix(".ilean"))
+    return True
+
+
+def _store(cache: Path, key: str, olean: Path) -> None:
+    """Add a module this check compiled to the cache; each file appears whole (written aside, then
+    renamed), the .olean last: its presence marks the entry."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for built in (olean.with_suffix(".ilean"), olean):
+        if built.is_file():
+            aside = cache / f".{key}.{os.getpid()}{built.suffix}"
+            shutil.copyfile(built, aside)
+            os.replace(aside, cache / f"{key}{built.suffix}")
 
 
 def _sources(root: Path) -> dict[str, Path]:
@@ -195,13 +256,6 @@ def _import_order(sources: dict[str, Path]) -> list[str]:
         return list(TopologicalSorter(graph).static_order())
     except CycleError as e:
         raise BackendError(f"import cycle among Lean modules: {e.args[1]}") from None
-
-
-def _up_to_date(olean: Path, src: Path, deps: list[Path]) -> bool:
-    if not olean.is_file():
-        return False
-    stamp = olean.stat().st_mtime
-    return all(p.is_file() and p.stat().st_mtime <= stamp for p in [src, *deps])
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str] | None, timeout: float) -> subprocess.CompletedProcess[str]:
