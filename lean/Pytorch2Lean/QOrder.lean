@@ -585,8 +585,24 @@ def mulV (x y : Q) : V := V.signed (x.neg != y.neg) (x.num * y.num) (x.den * y.d
 theorem Q.mul_eqv_mulV {x y : Q} (hx : x.WF) (hy : y.WF) : V.eqv (Q.mul x y).toV (mulV x y) :=
   Q.make_eqv _ _ _ (nat_mul_pos hx hy)
 
-/-- Running sums of products are monotone, term by term: the step is `V.add_le_add` between the
-value lemmas of `Acc.addMul` (`Acc.add_eqv`) and of `Q.mul`. -/
+/-- One step of a running sum of products: `acc + x * y ≤ acc' + x' * y'` from `acc ≤ acc'` and
+`x * y ≤ x' * y'` (`V.add_le_add` between the value lemmas of `Acc.addMul` and of `Q.mul`). -/
+theorem Acc.addMul_le {acc acc' : Acc} {x y x' y' : Q} (hD : 0 < acc.den) (hD' : 0 < acc'.den)
+    (hle : V.le acc.toV acc'.toV) (hx : x.WF) (hy : y.WF) (hx' : x'.WF) (hy' : y'.WF)
+    (hm : Q.mul x y ≤ Q.mul x' y') :
+    0 < (acc.addMul x y).den ∧ 0 < (acc'.addMul x' y').den ∧
+      V.le (acc.addMul x y).toV (acc'.addMul x' y').toV := by
+  have e1 := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
+    (nat_mul_pos hx hy)
+  have e2 := Acc.add_eqv acc' (x'.neg != y'.neg) (Nat.mul x'.num y'.num) (Nat.mul x'.den y'.den)
+    hD' (nat_mul_pos hx' hy')
+  have hm' : V.le (mulV x y) (mulV x' y') :=
+    V.le_congr (Q.mul_eqv_mulV hx hy) (Q.mul_eqv_mulV hx' hy')
+      ((Q.ble_iff (Q.mul_wf x y) (Q.mul_wf x' y')).mp hm) (Q.mul_wf x y) (Q.mul_wf x' y')
+  exact ⟨e1.1, e2.1, V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2) (V.add_le_add hle hm')
+    (nat_mul_pos hD (nat_mul_pos hx hy)) (nat_mul_pos hD' (nat_mul_pos hx' hy'))⟩
+
+/-- Running sums of products are monotone, term by term (`Acc.addMul_le` at each step). -/
 theorem dotAcc_le {a b a' b' : List Q} (ht : TermsLe a b a' b') :
     ∀ (acc acc' : Acc), 0 < acc.den → 0 < acc'.den → V.le acc.toV acc'.toV →
       0 < (dotAcc a b acc).den ∧ 0 < (dotAcc a' b' acc').den ∧
@@ -595,20 +611,11 @@ theorem dotAcc_le {a b a' b' : List Q} (ht : TermsLe a b a' b') :
   | nil => exact fun acc acc' h h' hle => ⟨h, h', hle⟩
   | @cons x y x' y' as bs as' bs' hx hy hx' hy' hm _ ih =>
     intro acc acc' hD hD' hle
-    have e1 := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
-      (nat_mul_pos hx hy)
-    have e2 := Acc.add_eqv acc' (x'.neg != y'.neg) (Nat.mul x'.num y'.num) (Nat.mul x'.den y'.den)
-      hD' (nat_mul_pos hx' hy')
-    have hm' : V.le (mulV x y) (mulV x' y') :=
-      V.le_congr (Q.mul_eqv_mulV hx hy) (Q.mul_eqv_mulV hx' hy')
-        ((Q.ble_iff (Q.mul_wf x y) (Q.mul_wf x' y')).mp hm) (Q.mul_wf x y) (Q.mul_wf x' y')
-    have hstep : V.le (acc.addMul x y).toV (acc'.addMul x' y').toV :=
-      V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2) (V.add_le_add hle hm')
-        (nat_mul_pos hD (nat_mul_pos hx hy)) (nat_mul_pos hD' (nat_mul_pos hx' hy'))
-    have r := ih (acc.addMul x y) (acc'.addMul x' y') e1.1 e2.1 hstep
+    have r := Acc.addMul_le hD hD' hle hx hy hx' hy' hm
+    have r' := ih (acc.addMul x y) (acc'.addMul x' y') r.1 r.2.1 r.2.2
     unfold dotAcc
     rw [Acc.strict_eq, Acc.strict_eq]
-    exact r
+    exact r'
 
 /-- `dot` always gives a positive denominator (it ends in `Q.make`). -/
 theorem dot_wf (a b : List Q) (init : Q) : (dot a b init).WF := Q.make_wf _ _ _
@@ -621,5 +628,131 @@ theorem dot_le_dot {a b a' b' : List Q} {init init' : Q} (hi : init.WF) (hi' : i
   exact (Q.ble_iff (dot_wf a b init) (dot_wf a' b' init')).mpr
     (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) r.2.2
       r.1 r.2.1)
+
+/-! ### Other sums and maxima (convolutions, pooling) -/
+
+/-- Pair by pair, `w_i * x_i ≤ w'_i * x'_i`, over lists of one length (the sums
+`sumProducts` takes). -/
+inductive PairsLe : List (Q × Q) → List (Q × Q) → Prop
+  | nil : PairsLe [] []
+  | cons {p p' : Q × Q} {ps ps' : List (Q × Q)} : p.1.WF → p.2.WF → p'.1.WF → p'.2.WF →
+      Q.mul p.1 p.2 ≤ Q.mul p'.1 p'.2 → PairsLe ps ps' → PairsLe (p :: ps) (p' :: ps')
+
+/-- Running sums over pairs are monotone, pair by pair. -/
+theorem productsAcc_le {ps ps' : List (Q × Q)} (ht : PairsLe ps ps') :
+    ∀ (acc acc' : Acc), 0 < acc.den → 0 < acc'.den → V.le acc.toV acc'.toV →
+      0 < (productsAcc ps acc).den ∧ 0 < (productsAcc ps' acc').den ∧
+        V.le (productsAcc ps acc).toV (productsAcc ps' acc').toV := by
+  induction ht with
+  | nil => exact fun acc acc' h h' hle => ⟨h, h', hle⟩
+  | @cons p p' qs qs' hx hy hx' hy' hm _ ih =>
+    intro acc acc' hD hD' hle
+    have r := Acc.addMul_le hD hD' hle hx hy hx' hy' hm
+    have r' := ih (acc.addMul p.1 p.2) (acc'.addMul p'.1 p'.2) r.1 r.2.1 r.2.2
+    unfold productsAcc
+    rw [Acc.strict_eq, Acc.strict_eq]
+    exact r'
+
+/-- `sumProducts` always gives a positive denominator. -/
+theorem sumProducts_wf (ps : List (Q × Q)) (init : Q) : (sumProducts ps init).WF := Q.make_wf _ _ _
+
+/-- `sumProducts` is monotone in its products and in its initial value. -/
+theorem sumProducts_le_sumProducts {ps ps' : List (Q × Q)} {init init' : Q} (hi : init.WF)
+    (hi' : init'.WF) : PairsLe ps ps' → init ≤ init' → sumProducts ps init ≤ sumProducts ps' init' := by
+  intro ht h
+  have r := productsAcc_le ht (Acc.ofQ init) (Acc.ofQ init') hi hi' ((Q.ble_iff hi hi').mp h)
+  exact (Q.ble_iff (sumProducts_wf ps init) (sumProducts_wf ps' init')).mpr
+    (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) r.2.2
+      r.1 r.2.1)
+
+/-- Element by element `a_i ≤ b_i`, over lists of one length. -/
+inductive ListLe : List Q → List Q → Prop
+  | nil : ListLe [] []
+  | cons {a b : Q} {as bs : List Q} : a.WF → b.WF → a ≤ b → ListLe as bs → ListLe (a :: as) (b :: bs)
+
+/-- Running sums are monotone, element by element. -/
+theorem sumAcc_le {as bs : List Q} (ht : ListLe as bs) :
+    ∀ (acc acc' : Acc), 0 < acc.den → 0 < acc'.den → V.le acc.toV acc'.toV →
+      0 < (sumAcc as acc).den ∧ 0 < (sumAcc bs acc').den ∧
+        V.le (sumAcc as acc).toV (sumAcc bs acc').toV := by
+  induction ht with
+  | nil => exact fun acc acc' h h' hle => ⟨h, h', hle⟩
+  | @cons a b as bs ha hb hab _ ih =>
+    intro acc acc' hD hD' hle
+    have e1 := Acc.add_eqv acc a.neg a.num a.den hD ha
+    have e2 := Acc.add_eqv acc' b.neg b.num b.den hD' hb
+    have hstep : V.le (acc.add a.neg a.num a.den).toV (acc'.add b.neg b.num b.den).toV :=
+      V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2)
+        (V.add_le_add hle ((Q.ble_iff ha hb).mp hab)) (nat_mul_pos hD ha) (nat_mul_pos hD' hb)
+    have r := ih _ _ e1.1 e2.1 hstep
+    unfold sumAcc
+    rw [Acc.strict_eq, Acc.strict_eq]
+    exact r
+
+/-- `sumQ` always gives a positive denominator. -/
+theorem sumQ_wf (l : List Q) : (sumQ l).WF := Q.make_wf _ _ _
+
+/-- `sumQ` is monotone, element by element. -/
+theorem sumQ_le_sumQ {as bs : List Q} (h : ListLe as bs) : sumQ as ≤ sumQ bs := by
+  have r := sumAcc_le h (Acc.ofQ Q.zero) (Acc.ofQ Q.zero) Q.zero_wf Q.zero_wf (V.le_refl _)
+  exact (Q.ble_iff (sumQ_wf as) (sumQ_wf bs)).mpr
+    (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) r.2.2
+      r.1 r.2.1)
+
+/-- `Q.max` gives one of its arguments. -/
+theorem Q.max_wf {a b : Q} (ha : a.WF) (hb : b.WF) : (Q.max a b).WF := by
+  unfold Q.max
+  cases Q.ble a b
+  · exact ha
+  · exact hb
+
+/-- `Q.min` gives one of its arguments. -/
+theorem Q.min_wf {a b : Q} (ha : a.WF) (hb : b.WF) : (Q.min a b).WF := by
+  unfold Q.min
+  cases Q.ble a b
+  · exact hb
+  · exact ha
+
+/-- `Q.ble a b = false` means `b < a`, so `b ≤ a`. -/
+theorem Q.le_of_ble_false {a b : Q} (ha : a.WF) (hb : b.WF) (h : Q.ble a b = false) : b ≤ a :=
+  Q.le_of_blt hb ha (by unfold Q.blt; rw [h]; rfl)
+
+/-- `Q.max` is monotone in both arguments. -/
+theorem Q.max_le_max {a b c d : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) (hd : d.WF) :
+    a ≤ b → c ≤ d → Q.max a c ≤ Q.max b d := by
+  intro h₁ h₂
+  unfold Q.max
+  cases e1 : Q.ble a c <;> cases e2 : Q.ble b d
+  · exact h₁
+  · exact Q.le_trans ha hb hd h₁ e2
+  · exact Q.le_trans hc hd hb h₂ (Q.le_of_ble_false hb hd e2)
+  · exact h₂
+
+/-- `Q.min` is monotone in both arguments. -/
+theorem Q.min_le_min {a b c d : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) (hd : d.WF) :
+    a ≤ b → c ≤ d → Q.min a c ≤ Q.min b d := by
+  intro h₁ h₂
+  unfold Q.min
+  cases e1 : Q.ble a c <;> cases e2 : Q.ble b d
+  · exact h₂
+  · exact Q.le_trans hc ha hb (Q.le_of_ble_false ha hc e1) h₁
+  · exact Q.le_trans ha hc hd e1 h₂
+  · exact h₁
+
+/-- A left fold of `Q.max` is monotone in its start and, element by element, in its list. -/
+theorem foldl_max_le {as bs : List Q} (h : ListLe as bs) :
+    ∀ {a b : Q}, a.WF → b.WF → a ≤ b →
+      (as.foldl Q.max a).WF ∧ (bs.foldl Q.max b).WF ∧ as.foldl Q.max a ≤ bs.foldl Q.max b := by
+  induction h with
+  | nil => exact fun ha hb hab => ⟨ha, hb, hab⟩
+  | cons hx hy hxy _ ih =>
+    intro a b ha hb hab
+    exact ih (Q.max_wf ha hx) (Q.max_wf hb hy) (Q.max_le_max ha hb hx hy hab hxy)
+
+/-- `maxQ` is monotone, element by element. -/
+theorem maxQ_le_maxQ {as bs : List Q} (h : ListLe as bs) : maxQ as ≤ maxQ bs := by
+  cases h with
+  | nil => exact Q.le_refl Q.zero
+  | cons ha hb hab rest => exact (foldl_max_le rest ha hb hab).2.2
 
 end Pytorch2Lean
