@@ -287,13 +287,18 @@ def verify(
     falsify: float = typer.Option(0.0, "--falsify", help="Seconds to search each unproven box for a counterexample."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; boxes left after it are answered timeout."),
     cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
+    lean: Optional[Path] = typer.Option(None, "--lean", help="Write the model's Lake project here with one Lean theorem "
+                                        "per proven box (interval certificates, --method ibp); check it with lean-check."),
     input_shape: Optional[str] = INPUT_SHAPE,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (exact numbers as 'p/q' text)."),
     jobs: Optional[int] = JOBS,
 ) -> None:
     """Bound the outputs on an input box and prove a property, writing an exact certificate."""
     from . import verify as v
+    from .lean.certificate import check_lean_method
 
+    if lean is not None:
+        check_lean_method(method)
     loaded = load(model, checkpoint, input_shape, [str(center)] if center else [])
     g = loaded.graph
     query = read_query(g, vnnlib, box, center, eps, label)
@@ -301,6 +306,8 @@ def verify(
         raise UserError(f"give exactly one of {QUESTION}")
     results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split, workers=_workers(jobs))
     _write_certificates(results, cert)
+    if lean is not None:
+        _write_theorems(loaded, results, lean, vnnlib.stem if vnnlib else f"robust_label{label}" if center else "box")
     if as_json:
         console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
         return
@@ -333,6 +340,20 @@ def _write_certificates(results: list[Any], cert: Path | None) -> None:
             path = cert if len(results) == 1 else cert.with_suffix(f".{r.index}{cert.suffix or '.json'}")
             path.write_text(r.certificate, encoding="utf-8")
             err.print(f"certificate written to {path}", highlight=False)
+
+
+def _write_theorems(loaded: Any, results: list[Any], out: Path, name: str) -> None:
+    """The Lake project with a theorem per proven box (NAME, or NAME_K for several boxes)."""
+    from .lean.certificate import export_theorems
+
+    proven = [(name if len(results) == 1 else f"{name}_{r.index}", r.certificate) for r in results
+              if r.verdict == "holds" and r.certificate]
+    if not proven:
+        err.print("no box was proven: no Lean theorem written", highlight=False)
+        return
+    names = export_theorems(loaded.graph, out, checkpoint_sha256=loaded.checkpoint_sha256 or "", certificates=proven)
+    err.print(f"Lean theorem(s) {', '.join(names)} written to {out}: check with `pytorch2lean lean-check {out}`",
+              highlight=False, markup=False)
 
 
 @app.command()

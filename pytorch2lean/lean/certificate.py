@@ -19,14 +19,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Sequence
 
-from ..cert.format import Certificate, unsafe_terms
+from ..cert.format import Certificate, loads, unsafe_terms
 from ..errors import UserError
 from ..ir.graph import Graph
 from ..ir.serialize import digest
 from ..spec.box import Box
 from ..spec.property import LinearConstraint, Property
+from .emit import export_project
 from .encode import list_literal, q_literal
 
 # Ops whose interval rule the Lean checker has (`intervalOp`), by IR op name.
@@ -128,3 +130,18 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
     return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim),
                               output=list(graph.outputs).index(cert.output), output_name=cert.output,
                               stated="[\n    " + rows + "]", nodes=len(graph.nodes))
+
+
+def check_lean_method(method: str) -> None:
+    """Refuse, before any work, a method whose certificates the Lean checker cannot read."""
+    if method != "ibp":
+        raise UserError(f"--lean writes theorems from interval certificates: use --method ibp (not {method!r})")
+
+
+def export_theorems(graph: Graph, out: Path, *, checkpoint_sha256: str,
+                    certificates: Sequence[tuple[str, str]]) -> list[str]:
+    """Write the model's Lake project into `out` with one theorem per `(name, certificate text)`;
+    returns the theorem names. The certificates must be accepted ones (`verify` writes no other)."""
+    theorems = [certificate_theorem(graph, loads(text), theorem_name(name)) for name, text in certificates]
+    export_project(graph, out, checkpoint_sha256=checkpoint_sha256, certificates=theorems)
+    return [t.name for t in theorems]

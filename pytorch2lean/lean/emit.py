@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Mapping, Sequence, Union
 
 import jinja2
 import numpy as np
@@ -27,9 +27,11 @@ from ..ir.graph import Graph
 from ..ir.serialize import digest
 from ..runtime import evaluate_exact
 from .causal import sequence_contract
-from .certificate import CertificateTheorem
 from .encode import CHUNK, Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
 from .resources import lean_library_dir, templates_dir
+
+if TYPE_CHECKING:
+    from .certificate import CertificateTheorem
 
 TOOLCHAIN = "leanprover/lean4:v4.35.0"
 Example = Union[np.ndarray, Mapping[str, np.ndarray]]
@@ -46,7 +48,7 @@ class ExampleTerm:
 
 def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
                    examples: Sequence[Example] = (), standalone: bool = False,
-                   certificates: Sequence[CertificateTheorem] = ()) -> Path:
+                   certificates: Sequence["CertificateTheorem"] = ()) -> Path:
     """Write the Lake project of `graph` into `out_dir` (created if needed); returns `out_dir`.
 
     `examples` are model inputs: an array of the input's shape (with or without a leading batch

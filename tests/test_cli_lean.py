@@ -1,0 +1,43 @@
+"""`verify --lean`: a proven query becomes a Lean theorem in the model's Lake project, and `lean-check` checks it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytorch2lean.lean.toolchain import find_toolchain
+from tests.test_cli import cli
+
+MLP = Path(__file__).resolve().parents[1] / "examples" / "mlp"
+needs_lean = pytest.mark.skipif(find_toolchain() is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
+
+
+def verify_mlp(out: Path, eps: str, *extra: str):
+    return cli("verify", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "--input", str(MLP / "x.npy"),
+               "--eps", eps, "--label", "3", "--lean", str(out), *extra)
+
+
+@needs_lean
+def test_verify_writes_a_theorem_that_lean_checks(tmp_path: Path) -> None:
+    run = verify_mlp(tmp_path / "p", "0.001", "--method", "ibp")
+    assert run.returncode == 0, run.stderr
+    assert "robust_label3" in run.stderr and "lean-check" in run.stderr
+    source = (tmp_path / "p" / "Mlp" / "Certificates" / "robust_label3.lean").read_text()
+    assert "theorem robust_label3 : Safe graph params" in source
+    check = cli("lean-check", str(tmp_path / "p"))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "axioms of Mlp.Certificates.robust_label3: propext" in check.stdout
+
+
+def test_unproven_box_writes_no_theorem(tmp_path: Path) -> None:
+    run = verify_mlp(tmp_path / "p", "0.05", "--method", "ibp")
+    assert "no box was proven: no Lean theorem written" in run.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_lean_needs_interval_certificates_before_any_work(tmp_path: Path) -> None:
+    run = verify_mlp(tmp_path / "p", "0.001", "--method", "crown")
+    assert run.returncode == 1
+    assert "--lean writes theorems from interval certificates: use --method ibp" in run.stderr + run.stdout
+    assert "Traceback" not in run.stderr
