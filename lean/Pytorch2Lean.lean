@@ -11,6 +11,8 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
   monotonicity facts about `Q` (`Q.le_trans`, `Q.add_le_add`, `dot_le_dot`, ...) for checkers' proofs.
 * `Pytorch2Lean.Within`: elementwise enclosure of lists through the denotation's list functions;
   `Pytorch2Lean.CheckIBP`: the interval certificate checker and `checkIBP_sound`.
+* `Pytorch2Lean.Robust`: robustness queries (`robustnessTerms`, `ArgmaxIs`) and the corollary a
+  robustness certificate yields (`robust_of_checkIBP`).
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
@@ -26,3 +28,4 @@ import Pytorch2Lean.Lemmas
 import Pytorch2Lean.QOrder
 import Pytorch2Lean.Within
 import Pytorch2Lean.CheckIBP
+import Pytorch2Lean.Robust
