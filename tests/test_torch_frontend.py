@@ -51,6 +51,8 @@ class Fn(nn.Module):
                 self.add_module(name, t)
             elif name.startswith("buf_"):
                 self.register_buffer(name, t)
+            elif name.startswith("const_"):
+                self.register_buffer(name, t, persistent=False)
             else:
                 setattr(self, name, nn.Parameter(t))
 
@@ -131,7 +133,23 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
                                     a=nn.Hardswish(), b=nn.Hardsigmoid(inplace=True)), (2, 7)),
     "means": (lambda: Fn(lambda s, x: x.mean((-2, -1)) + x.mean(1, keepdim=True).mean((-1, -2)) + x.mean((0, 2)).mean(-1)), (1, 3, 4, 5)),
     "mean_all": (lambda: Fn(lambda s, x: x - torch.mean(x)), (2, 3)),
+    "pads": (lambda: Fn(lambda s, x: torch.cat([F.pad(x, (1, 2, 0, 1), value=0.5), F.pad(x, (2, 1, 1, 0), mode="reflect"),
+                                              F.pad(x, (0, 3, 1, 0), mode="replicate"), s.pad(x)], 1),
+                        pad=nn.ZeroPad2d((1, 2, 0, 1))), (1, 2, 4, 5)),
+    "group_norm": (lambda: Fn(lambda s, x: s.a(x) + s.b(x) + F.group_norm(x, 3), a=_affine(nn.GroupNorm(3, 6)),
+                              b=nn.GroupNorm(1, 6, affine=False)), (2, 6, 3, 4)),
+    "avgpool_window_past_the_input": (lambda: nn.AvgPool2d(5, ceil_mode=True), (1, 3, 2, 3)),
+    "code_constants_fold": (lambda: Fn(lambda s, x: x * torch.arange(4.0).sin() + torch.ones(3, 1).cumsum(0) + s.const_freq.outer(s.const_freq)[:3],
+                                       const_freq=r(4)), (2, 3, 4)),
 }
+
+
+def _affine(norm: nn.Module) -> nn.Module:
+    """A norm whose weight and bias are not the identity's."""
+    with torch.no_grad():
+        norm.weight.normal_(1, 0.3, generator=torch.Generator().manual_seed(2))
+        norm.bias.normal_(0, 0.3, generator=torch.Generator().manual_seed(3))
+    return norm
 
 # Clamping selects a value, never computes one: the lowering must give torch's bits.
 CLAMPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -242,6 +260,35 @@ def test_exact_ibp_bounds_hold_through_the_lowered_activations() -> None:
         ys = np.stack([module(torch.from_numpy(x)).numpy() for x in xs])
     assert np.all(ys >= lower) and np.all(ys <= upper)
     assert np.all(upper - lower < 10)
+
+
+def test_values_fixed_by_the_code_fold_into_named_constants() -> None:
+    """arange, ones, a non-persistent buffer and ops on them are computed by torch at lowering time."""
+    graph = lowered(CASES["code_constants_fold"][0](), (2, 3, 4))
+    assert set(graph.constants) == {"sin", "cumsum", "slice_1"}  # FX names: the values the graph reads
+    assert np.array_equal(graph.param("sin").array, torch.arange(4.0).sin().numpy())
+    assert [n.op for n in graph.nodes] == ["mul", "add", "add"]
+
+
+def test_values_of_parameters_never_fold() -> None:
+    """A checkpoint rebinds parameters, so an op on one is lowered (or refused), never precomputed."""
+    with pytest.raises(FrontendError, match="unsupported op aten.sin.default"):
+        lowered(Fn(lambda s, x: x * s.w.sin(), w=r(3)), (2, 3))
+    with pytest.raises(FrontendError, match="unsupported op aten.sin.default"):
+        lowered(Fn(lambda s, x: x * s.buf_w.sin(), buf_w=r(3)), (2, 3))
+
+
+def test_a_folded_integer_must_be_exactly_float32() -> None:
+    with pytest.raises(FrontendError, match=r"'add_1' that the model's code computes is not float32: int64 value 33554433 at index \[0\]"):
+        lowered(Fn(lambda s, x: x + (torch.arange(3) + 2**25 + 1)), (2, 3))
+
+
+def test_a_boolean_mask_keeping_every_key_is_plain_softmax() -> None:
+    """transformers' ViT passes an all-True mask built from arange; it hides nothing."""
+    module = Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=torch.arange(5)[:, None] >= 0))
+    graph = lowered(module, (1, 5, 4))
+    assert "masked_softmax" not in {n.op for n in graph.nodes}
+    assert_matches(module, (1, 5, 4))
 
 
 def test_causal_mask_is_a_keep_mask_and_masks_exactly() -> None:

@@ -42,8 +42,18 @@ Other ops that become several catalog ops, each exactly: `stack` (reshape each, 
 `reciprocal` (div of a constant 1), `adaptive_avg_pool2d` (avgpool2d when sizes divide),
 `addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a linear layer),
 `mean` (avgpool2d over the averaged axes laid out as one row), `clamp`/`hardtanh`/`relu6`
-(max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), and, by torch's own
-formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`.
+(max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), `group_norm`
+(layernorm over each group laid out as one row, then the per-channel affine), `pad` (torch's
+last-axis-first pad list as ONNX's layout; constant, reflect, replicate), and, by torch's own
+formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`. An average pool whose window
+is larger than its padded input, which torch clips to it in ceil mode, is that clipped window.
+
+Values the model's code fixes without reading an input, a parameter or a persistent buffer
+(`torch.arange`, `torch.ones`, a non-persistent buffer such as rotary `inv_freq`, and any op on
+them) are computed by torch at lowering time and enter the graph as constants named after their
+FX node (listed in `constants`), so masks and position tables need no ops of their own. What a
+checkpoint can change is never folded; random and uninitialized tensors never fold. A folded
+boolean attention mask that keeps every key is no mask.
 
 In-place ops (`out += shortcut(x)`, `nn.ReLU(inplace=True)`, writes through a view) are made
 functional by torch before lowering (`functional`): the node ids are then those of the
@@ -75,6 +85,7 @@ from .. import ops
 from ..errors import FrontendError, ShapeError
 from ..ir.graph import CONSTANTS_KEY, Graph, Input, Node, Param, Shape
 from ..ir.validate import make_node, validate
+from ..numeric.float32 import exact_float32
 
 # BatchNorm's training-step counter: an int64 scalar in every state_dict, never read in eval mode.
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in [^\n]*\n\s*(?P<code>[^\n]*)')
@@ -235,6 +246,7 @@ class _Lowering:
     inputs: list[Input] = field(default_factory=list)
     transposed: dict[str, str] = field(default_factory=dict)  # node id -> 2-D parameter it transposes
     module_tensors: dict[str, Any] = field(default_factory=dict)  # placeholder -> its input spec
+    static: dict[str, Any] = field(default_factory=dict)  # FX node -> its value, fixed by the code alone (`_folds`)
 
     def run(self) -> Graph:
         specs = {s.arg.name: s for s in self.program.graph_signature.input_specs}
@@ -302,10 +314,56 @@ class _Lowering:
             raise self.error(n, f"operand {arg!r} is neither a tensor nor a number")
         if arg.name in self.module_tensors:
             return self._tensor_param(n, self.module_tensors[arg.name])
+        if arg.name in self.static:
+            return self._static_param(n, arg.name)
         value = self.env[arg.name]
         if isinstance(value, _Pieces):
             raise self.error(n, f"uses the multi-result {arg.name!r} directly")
         return value
+
+    def _static_param(self, use: Any, name: str) -> str:
+        """The constant parameter holding a folded value, named after its FX node (created at first use).
+
+        An integer or boolean value becomes float32 only when every element converts exactly, as
+        torch's type promotion converts it when a float32 tensor meets it."""
+        if name not in self.params:
+            array = self.static[name].detach().cpu().numpy()
+            try:
+                value = _float32_values(array)
+            except ValueError as e:
+                raise self.error(use, f"the value {name!r} that the model's code computes is not float32: {e}") from None
+            self._add_param(use, Param.of_array(name, value), constant=True)
+        return name
+
+    def concrete(self, arg: Any) -> Any | None:
+        """The torch value of an operand fixed without the inputs (a module tensor or a folded node), else None."""
+        if arg.name in self.static:
+            return self.static[arg.name]
+        spec = self.module_tensors.get(arg.name)
+        if spec is None:
+            return None
+        return (self.program.state_dict if spec.target in self.program.state_dict else self.program.constants)[spec.target]
+
+    def _folds(self, n: Any) -> bool:
+        """Whether n's value is fixed by the model's code alone: every tensor it reads is folded or a
+        constant the code makes (a lifted tensor, a non-persistent buffer), never an input, parameter or
+        persistent buffer, so a checkpoint cannot change it. Random and uninitialized tensors never fold."""
+        name = n.target._schema.name
+        if _torch().Tag.nondeterministic_seeded in n.target.tags or name.startswith(("aten::empty", "aten::new_empty")):
+            return False
+        reads = [a for a in _flat([n.args, list(n.kwargs.values())]) if hasattr(a, "op")]
+        return all(a.name in self.static or self._code_constant(a.name) for a in reads)
+
+    def _code_constant(self, name: str) -> bool:
+        spec = self.module_tensors.get(name)
+        return spec is not None and (spec.kind.name == "CONSTANT_TENSOR" or (spec.kind.name == "BUFFER" and not spec.persistent))
+
+    def _fold(self, n: Any) -> Any:
+        """n's value, computed by torch from the folded values it reads."""
+        torch = _torch()
+        args, kwargs = torch.fx.node.map_arg((n.args, n.kwargs), self.concrete)
+        with torch.no_grad():
+            return n.target(*args, **kwargs)
 
     def _claim(self, n: Any, name: str) -> None:
         if name in self.shapes:
@@ -337,6 +395,9 @@ class _Lowering:
     def _call(self, n: Any) -> None:
         if n.target is operator.getitem:
             source, index = n.args
+            if source.name in self.static:
+                self.static[n.name] = self.static[source.name][index]
+                return
             pieces = self.env[source.name]
             if not isinstance(pieces, _Pieces):
                 raise self.error(n, f"indexes the single tensor {source.name!r}")
@@ -344,6 +405,9 @@ class _Lowering:
             return
         key = getattr(getattr(n.target, "_schema", None), "name", "")
         if key.startswith("aten::_assert"):  # runtime checks of dtype and shape: static here
+            return
+        if key and self._folds(n):
+            self.static[n.name] = self._fold(n)
             return
         handler = HANDLERS.get(key)
         if handler is None:
@@ -398,6 +462,19 @@ class _Lowering:
             outputs=tuple(outputs),
             metadata=((CONSTANTS_KEY, " ".join(constants)),) if constants else (),
         )
+
+
+def _float32_values(array: np.ndarray) -> np.ndarray:
+    """A computed constant as float32 when every element converts exactly; integers are taken up to
+    2**24 in magnitude, where float32 holds every one (torch's promotion would round beyond)."""
+    if array.dtype.kind in "biu":
+        beyond = np.abs(array.astype(np.int64) if array.dtype.kind == "b" else array) > 2**24
+        if beyond.any():
+            index = [int(i) for i in np.argwhere(beyond)[0]]
+            raise ValueError(f"{array.dtype} value {array[tuple(index)]} at index {index} is beyond 2**24, "
+                             "where float32 does not hold every integer")
+        return array.astype(np.float32)
+    return exact_float32(array)
 
 
 def _live(nodes: list[Node], outputs: Iterable[str]) -> list[Node]:
@@ -711,8 +788,18 @@ def _maxpool(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
 def _avgpool(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     if a["divisor_override"] is not None:
         raise lw.error(n, f"avg_pool2d divisor_override={a['divisor_override']} is not supported")
+    x = lw.ref(n, a["self"])
     attrs = {**_window(a), "count_include_pad": a["count_include_pad"]}
-    return lw.emit(n, "avgpool2d", [lw.ref(n, a["self"])], attrs)
+    return lw.emit(n, "avgpool2d", [x], {**attrs, "kernel": _clipped(attrs, lw.shapes[x][-2:], _shape_of(n)[-2:])})
+
+
+def _clipped(attrs: dict[str, Any], size: Shape, out: Shape) -> tuple[int, ...]:
+    """The kernel, clipped to the padded input along an axis where it is larger and torch (in ceil
+    mode) takes one window: torch clips that window to the padded input, so it IS a window of that
+    size (EfficientNet's pooler is an AvgPool2d(1280, ceil_mode=True) over a 1x1 map)."""
+    pads = attrs["padding"]
+    return tuple(min(k, d + pads[i] + pads[i + 2]) if o == 1 else k
+                 for i, (k, d, o) in enumerate(zip(attrs["kernel"], size, out)))
 
 
 @handles("adaptive_avg_pool2d", "_adaptive_avg_pool2d")
@@ -767,6 +854,33 @@ def _layernorm(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     return _Pieces((emit,) + (lambda use: _refuse(lw, use, "layer norm statistics outputs are not supported"),) * 2)
 
 
+@handles("group_norm", "native_group_norm")
+def _groupnorm(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """torch's group norm: each sample's channels in `groups` groups, each group normalized over its
+    channels and positions (a layernorm over the group laid out as one row), then the per-channel
+    scale and shift."""
+    x = lw.ref(n, a["input"])
+    shape = lw.shapes[x]
+    groups, channels = a["group" if "group" in a else "num_groups"], shape[1]
+    row = math.prod(shape[1:]) // groups
+    eps = a["eps"]
+
+    def emit(use: Any) -> str:
+        grouped = lw.emit(use, "reshape", [x], {"shape": (shape[0], groups, row)}, part="groups")
+        ones = lw.constant(n, "scale", np.ones(row))
+        normed = lw.emit(use, "layernorm", [grouped, ones], {"axis": -1, "epsilon": eps}, part="normalized")
+        steps: list[Step] = [("reshape", {"shape": shape}, [])]
+        per_channel = (channels,) + (1,) * (len(shape) - 2)
+        for k, (arg, op) in enumerate(((a["weight"], "mul"), (a["bias"], "add"))):
+            if arg is not None:
+                steps.append((op, {}, [lw.emit(use, "reshape", [lw.ref(n, arg)], {"shape": per_channel}, part=f"{op}_by")]))
+        return _chain(lw, use, normed, steps, "affine")
+
+    if "cudnn_enabled" in a:
+        return emit(n)
+    return _Pieces((emit,) + (lambda use: _refuse(lw, use, "group norm statistics outputs are not supported"),) * 2)
+
+
 @handles("softmax", "_softmax")
 def _softmax(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     if a.get("dtype") not in (None, _torch().float32) or a.get("half_to_float"):
@@ -787,28 +901,30 @@ def _attention(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     scores = lw.emit(n, "matmul", [q, lw.emit(n, "transpose", [k], {"perm": perm}, part="keys_t")], part="scores")
     scale = a["scale"] if a["scale"] is not None else 1 / math.sqrt(width)
     scores = lw.emit(n, "mul", [scores, lw.constant(n, "scale", scale)], part="scaled")
-    keep = _keep_mask(lw, n, a, length, keys)
-    if keep is not None:
-        weights = lw.emit(n, "masked_softmax", [scores, keep], part="weights")
+    mask = a["attn_mask"]
+    if a["is_causal"] or (mask is not None and str(mask.meta["val"].dtype) == "torch.bool"):
+        keep = _keep_mask(lw, n, a, length, keys)
+        weights = lw.emit(n, "masked_softmax", [scores, keep], part="weights") if keep else \
+            lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights")
     else:
-        if a["attn_mask"] is not None:
-            scores = lw.emit(n, "add", [scores, lw.ref(n, a["attn_mask"])], part="masked")
+        if mask is not None:
+            scores = lw.emit(n, "add", [scores, lw.ref(n, mask)], part="masked")
         weights = lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights")
     return lw.emit(n, "matmul", [weights, v])
 
 
 def _keep_mask(lw: _Lowering, n: Any, a: dict[str, Any], length: int, keys: int) -> str | None:
-    """The 0/1 keep-mask parameter of a causal or boolean mask; None without one or for a float (additive) mask."""
+    """The 0/1 keep-mask parameter of a causal or boolean mask; None when a boolean mask keeps every key."""
     mask = a["attn_mask"]
     if a["is_causal"] and mask is not None:
         raise lw.error(n, "attention with both is_causal and attn_mask is not supported")
     if a["is_causal"]:
         return lw.constant(n, "mask", np.tril(np.ones((length, keys))))
-    if mask is None or str(mask.meta["val"].dtype) != "torch.bool":
-        return None
-    target = lw.module_tensors[mask.name].target  # no supported op computes a boolean tensor: a module's own
-    value = (lw.program.state_dict if target in lw.program.state_dict else lw.program.constants)[target]
-    return lw.constant(n, "keep", value.detach().cpu().numpy().astype(np.float32))
+    value = lw.concrete(mask)
+    if value is None:  # no supported op computes a boolean tensor from the inputs
+        raise lw.error(n, f"the boolean attention mask {mask.name!r} depends on the inputs, which is not supported")
+    keep = value.detach().cpu().numpy()
+    return None if keep.all() else lw.constant(n, "keep", keep.astype(np.float32))
 
 
 # -- shapes and layout --
@@ -823,6 +939,30 @@ def _reshape(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     if n.target._schema.name == "aten::flatten" and len(dst) == 2 and dst == (src[0], math.prod(src[1:])):
         return lw.emit(n, "flatten", [x], {"axis": 1})
     return lw.emit(n, "reshape", [x], {"shape": dst})
+
+
+PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
+
+
+@handles("pad", "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "replication_pad1d", "replication_pad2d")
+def _pad(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """torch's pad list runs from the last axis backwards, (begin, end) per axis: ONNX pad's layout
+    is all begins, then all ends, from the first axis."""
+    x = lw.ref(n, a["self"])
+    rank = len(lw.shapes[x])
+    name = n.target._schema.name
+    mode = a.get("mode") or ("reflect" if "reflection" in name else "replicate" if "replication" in name else "constant")
+    if mode not in PAD_MODES:
+        raise lw.error(n, f"pad mode {mode!r} is not supported (only {', '.join(PAD_MODES)})")
+    widths = list(a["pad" if "pad" in a else "padding"])
+    if any(w < 0 for w in widths):
+        raise lw.error(n, f"negative padding {widths} (cropping) is not supported")
+    pairs = [(widths[2 * k], widths[2 * k + 1]) for k in range(len(widths) // 2)][::-1]
+    pairs = [(0, 0)] * (rank - len(pairs)) + pairs
+    attrs = {"pads": tuple(b for b, _ in pairs) + tuple(e for _, e in pairs), "mode": PAD_MODES[mode]}
+    if mode == "constant":
+        attrs["value"] = float(a["value"] or 0.0)
+    return lw.emit(n, "pad", [x], attrs)
 
 
 @handles("permute", "transpose", "t", "mT", "numpy_T", "swapaxes", "swapdims")

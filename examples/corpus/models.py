@@ -1,0 +1,142 @@
+"""A corpus of real architectures as people ship them, each a factory with no arguments.
+
+Every factory builds its model with random weights (seeded; nothing is downloaded) and returns an
+`nn.Module` mapping one float32 image batch to logits, with an `example_input()` fixing the input
+shape. `cifar_resnet18` is written here in the style of published verification benchmarks'
+sources (in-place `out += self.shortcut(x)`, `nn.ReLU(inplace=True)`, `out.view(out.size(0), -1)`);
+the `hf_*` factories build Hugging Face `transformers` vision models (which need only torch, not
+torchvision) from small configurations of the published topologies.
+
+    pytorch2lean run examples/corpus/models.py:hf_vit -i x.npy          # x of shape (1, 3, 32, 32)
+
+Weights and statistics are then perturbed (`randomized`) so that no output is trivially zero: a
+freshly initialised classifier head or batch norm would hide a wrong lowering.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGE = (1, 3, 32, 32)
+
+
+class BasicBlock(nn.Module):
+    """The CIFAR ResNet block: in-place residual add and ReLU."""
+
+    expansion = 1
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += self.shortcut(x)
+        return F.relu(out, inplace=True)
+
+
+class CifarResNet(nn.Module):
+    def __init__(self, blocks: list[int], width: int = 64, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for k, count in enumerate(blocks):
+            cout = width * 2 ** k
+            for j in range(count):
+                layers.append(BasicBlock(cin, cout, 2 if k and not j else 1))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.linear = nn.Linear(cin, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        out = F.adaptive_avg_pool2d(self.layers(out), (1, 1))
+        out = out.view(out.size(0), -1)
+        return self.linear(out)
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(IMAGE)
+
+
+class Logits(nn.Module):
+    """A `transformers` image classifier as a module from pixels to logits."""
+
+    def __init__(self, model: nn.Module, image: tuple[int, ...] = IMAGE) -> None:
+        super().__init__()
+        self.model = model
+        self.image = image
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model(pixel_values=pixels).logits
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(self.image)
+
+
+def randomized(module: nn.Module, seed: int = 0) -> nn.Module:
+    """`module` in eval mode with every parameter perturbed and batch norm statistics drawn at random."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in module.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            else:
+                scale = 0.1 if name.endswith(("running_mean", "bias")) else 0.2 * t.abs().mean().clamp(min=0.05)
+                t.add_(torch.randn(t.shape, generator=g) * scale)
+    return module.eval()
+
+
+def _hf(config: str, model: str, image: tuple[int, ...] = IMAGE, **settings: Any) -> Callable[[], nn.Module]:
+    """A factory of the `transformers` classifier `model` built from `config(**settings)`, 10 labels."""
+    def build() -> nn.Module:
+        import transformers
+
+        torch.manual_seed(0)
+        cfg = getattr(transformers, config)(num_labels=10, **settings)
+        return randomized(Logits(getattr(transformers, model)(cfg), image))
+
+    build.__doc__ = f"transformers.{model} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+    return build
+
+
+def cifar_resnet18() -> nn.Module:
+    """ResNet-18 for 32x32 images (11M parameters), written as verification benchmarks write it."""
+    torch.manual_seed(0)
+    return randomized(CifarResNet([2, 2, 2, 2]))
+
+
+VIT = dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
+STAGES = dict(hidden_sizes=[16, 32, 64, 128], depths=[2, 2, 2, 2])
+
+hf_resnet18 = _hf("ResNetConfig", "ResNetForImageClassification", embedding_size=16, layer_type="basic", **STAGES)
+hf_resnet50 = _hf("ResNetConfig", "ResNetForImageClassification", embedding_size=16, layer_type="bottleneck",
+                  hidden_sizes=[32, 64, 128, 256], depths=[3, 4, 6, 3])
+hf_mobilenet_v1 = _hf("MobileNetV1Config", "MobileNetV1ForImageClassification", depth_multiplier=0.25, image_size=32)
+hf_mobilenet_v2 = _hf("MobileNetV2Config", "MobileNetV2ForImageClassification", depth_multiplier=0.35, image_size=32)
+hf_efficientnet_b0 = _hf("EfficientNetConfig", "EfficientNetForImageClassification", width_coefficient=0.25,
+                         depth_coefficient=1.0, hidden_dim=320, image_size=32)
+hf_convnext_t = _hf("ConvNextConfig", "ConvNextForImageClassification", hidden_sizes=[16, 32, 64, 128], depths=[3, 3, 9, 3])
+hf_regnet = _hf("RegNetConfig", "RegNetForImageClassification", embedding_size=16, groups_width=8, **STAGES)
+hf_poolformer = _hf("PoolFormerConfig", "PoolFormerForImageClassification", **STAGES)
+hf_vit = _hf("ViTConfig", "ViTForImageClassification", **VIT)
+hf_deit = _hf("DeiTConfig", "DeiTForImageClassification", **VIT)
+hf_dinov2 = _hf("Dinov2Config", "Dinov2ForImageClassification", **{k: v for k, v in VIT.items() if k != "intermediate_size"})
+
+CORPUS: dict[str, Callable[[], nn.Module]] = {
+    name: fn for name, fn in sorted(globals().items()) if name == "cifar_resnet18" or name.startswith("hf_")
+}

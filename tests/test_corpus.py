@@ -1,0 +1,50 @@
+"""The corpus of real architectures (examples/corpus/models.py): each lowers through the user's
+path (`file.py:factory`), runs on the NumPy runtime, and matches torch eager on random images
+within 1e-4 of the output's scale.
+
+The `hf_*` models need `transformers` (pip install transformers; it needs only torch) and skip
+without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the PyTorch frontend needs torch (pip install 'pytorch2lean[torch]')")
+
+from pytorch2lean.frontends.torch_export import load_torch  # noqa: E402
+from pytorch2lean.runtime import execute  # noqa: E402
+
+MODELS = Path(__file__).resolve().parents[1] / "examples" / "corpus" / "models.py"
+_spec = importlib.util.spec_from_file_location("corpus_models", MODELS)
+corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(corpus)
+
+RELATIVE = 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(corpus.CORPUS))
+def test_corpus_model_lowers_runs_and_matches_torch(name: str) -> None:
+    if name.startswith("hf_"):
+        pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
+    graph = load_torch(f"{MODELS}:{name}")
+    module = corpus.CORPUS[name]()
+    shape = tuple(module.example_input().shape)
+    assert [i.shape for i in graph.inputs] == [shape]
+    xs = torch.randn((3,) + shape, generator=torch.Generator().manual_seed(1))
+    ours = execute(graph, {graph.inputs[0].name: xs.numpy()})[graph.outputs[0]]
+    with torch.no_grad():
+        theirs = np.stack([module(x).numpy() for x in xs])
+    scale = np.abs(theirs).max()
+    assert scale > 1e-3 and theirs.std() > 1e-4 * scale  # a real, input-dependent output
+    assert np.abs(ours - theirs).max() <= RELATIVE * scale
+
+
+def test_the_corpus_holds_the_architectures_it_names() -> None:
+    assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit"} <= set(corpus.CORPUS)
+    resnet = corpus.cifar_resnet18()
+    assert sum(p.numel() for p in resnet.parameters()) == 11_173_962  # ResNet-18 on 32x32 images, 10 classes
