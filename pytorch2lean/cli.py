@@ -20,6 +20,7 @@ from rich.table import Table
 
 from .errors import UserError
 from .model import LoadedModel, is_torch_spec, load_model
+from .numeric.float32 import require_finite
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0], pretty_exceptions_enable=False)
 console = Console(emoji=False)  # user text such as "zoo.py:factory:" prints as written, never as an emoji
@@ -133,7 +134,7 @@ def run(
 
     loaded = load(model, checkpoint, input_shape, inputs)
     g = loaded.graph
-    feeds, single = read_inputs(g, inputs)
+    feeds, single = read_inputs(g, inputs, "--exact needs finite inputs" if exact else None)
     xp = array_module(device)
     start = time.perf_counter()
     outs = {k: to_numpy(xp, v) for k, v in execute(g, feeds, xp=xp).items()}
@@ -159,8 +160,9 @@ def run(
         console.print(f"run record written to {record}")
 
 
-def read_inputs(g: Any, specs: list[str]) -> tuple[dict[str, np.ndarray], bool]:
-    """Load `--input` arrays; a single sample without batch axis gets one (returns single=True)."""
+def read_inputs(g: Any, specs: list[str], finite: str | None = None) -> tuple[dict[str, np.ndarray], bool]:
+    """Load `--input` arrays; a single sample without batch axis gets one (returns single=True).
+    With `finite` (why), an array with NaN or inf (after rounding to float32) is refused."""
     named: dict[str, str] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
@@ -181,6 +183,8 @@ def read_inputs(g: Any, specs: list[str]) -> tuple[dict[str, np.ndarray], bool]:
             raise UserError(f"{path}: cannot read a .npy array ({e})") from None
         if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
             raise UserError(f"{path}: dtype {arr.dtype} is not numeric")
+        if finite:
+            require_finite(arr.astype(np.float32), path, finite)
         if tuple(arr.shape) == by_name[name].shape:
             arr, single = arr[None], True
         feeds[name] = arr
@@ -265,12 +269,20 @@ def read_query(g: Any, vnnlib: Path | None, box: tuple[Path, Path] | None, cente
     if vnnlib:
         return q.vnnlib_query(g, vnnlib)
     if box:
-        return q.box_query(g, _read_npy(box[0]), _read_npy(box[1]))
+        return q.box_query(g, _read_finite(box[0]), _read_finite(box[1]))
     if not center:
         return None
     if eps is None or label is None:
         raise UserError("--input needs --eps and --label")
-    return q.robustness_query(g, _read_npy(center), eps, label)
+    return q.robustness_query(g, _read_finite(center), eps, label)
+
+
+def _read_finite(path: Path) -> np.ndarray:
+    """A .npy array of a box or ball: finite, as an exact question needs."""
+    arr = _read_npy(path)
+    if np.issubdtype(arr.dtype, np.floating):
+        require_finite(arr.astype(np.float32), str(path), "an input box needs finite bounds")
+    return arr
 
 
 @app.command()

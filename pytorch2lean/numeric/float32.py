@@ -12,6 +12,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..errors import UserError
+
 MANTISSA_BITS = 23
 EXP_BIAS = 127
 MIN_EXP = 1 - EXP_BIAS - MANTISSA_BITS  # exponent of the smallest subnormal: 2**-149
@@ -108,6 +110,18 @@ def exact_float32(value: np.ndarray) -> np.ndarray:
 
 
 _TO_FRACTION = np.frompyfunc(Fraction, 1, 1)
+
+
+def require_finite(array: np.ndarray, what: str, why: str) -> None:
+    """Refuse an array with a NaN or an infinity (`what` names it, `why` says who needs finite values):
+    neither has an exact rational value, so exact evaluation and verification cannot take one."""
+    a = np.asarray(array)
+    if a.dtype.kind != "f":
+        return
+    bad = np.flatnonzero(~np.isfinite(a))
+    if bad.size:
+        index = [int(i) for i in np.unravel_index(int(bad[0]), a.shape)]
+        raise UserError(f"{what}: element {index} is {a.flat[bad[0]]}: {why} (NaN and ±inf have no rational value)")
 
 
 def fractions_of(array: np.ndarray) -> np.ndarray:

@@ -104,7 +104,8 @@ for _tag, _lean, _kernel, _rule, _doc in [
 
 
 def _relu(xp: Any, attrs: Any, x: Any) -> Any:
-    return xp.where(x > 0, x, zeros_like(xp, x))
+    """x where x is not negative: NaN and -0.0 pass through, as in torch and onnxruntime."""
+    return xp.where(x < 0, zeros_like(xp, x), x)
 
 
 def _leaky_relu(xp: Any, attrs: Any, x: Any) -> Any:

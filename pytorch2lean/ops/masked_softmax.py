@@ -53,12 +53,12 @@ def _keep(xp: Any, x: Any, mask: Any) -> Any:
 
 def _masked_softmax(xp: Any, attrs: Attrs, x: Any, mask: Any) -> Any:
     keep = _keep(xp, x, mask)
-    floor = xp.min(x, axis=-1, keepdims=True)  # stands in for masked entries: never above a kept one
-    top = xp.max(xp.where(keep, x, floor), axis=-1, keepdims=True)
+    floor = xp.min(xp.where(keep, x, xp.inf), axis=-1, keepdims=True)  # for masked entries: below every kept one
+    top = xp.max(xp.where(keep, x, floor), axis=-1, keepdims=True)  # so a masked NaN or inf changes nothing
     zero = zeros_like(xp, x)
     e = xp.where(keep, xp.exp(xp.where(keep, x - top, zero)), zero)
     total = xp.sum(e, axis=-1, keepdims=True)
-    return e / xp.where(total != 0, total, 1)  # a fully masked row: 0 / 1
+    return xp.where(keep, e / xp.where(total != 0, total, 1), zero)  # masked: 0, also in a NaN row; none kept: 0
 
 
 def _masked_softmax_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, mask: Any) -> tuple[Any, None]:

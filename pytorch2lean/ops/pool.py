@@ -62,7 +62,7 @@ def _running_max(xp: Any, attrs: Attrs, x: Any, skip: Any = None) -> tuple[Any, 
         if best is None:
             best, seen, pick = values, mask, xp.zeros(values.shape, dtype=np.int64)
             continue
-        take = mask & (~seen | (values > best))
+        take = mask & (~seen | (values > best) | (values != values))  # a NaN wins and stays, as in torch
         best, seen, pick = xp.where(take, values, best), seen | mask, xp.where(take, t, pick)
     return best, seen, pick
 

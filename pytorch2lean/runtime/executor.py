@@ -17,13 +17,13 @@ import numpy as np
 from .. import ops
 from ..errors import UserError
 from ..ir.graph import Graph, Node
-from ..numeric.float32 import fractions_of
+from ..numeric.float32 import fractions_of, require_finite
 
 
 def execute(graph: Graph, inputs: Mapping[str, Any], *, xp: Any = np) -> dict[str, Any]:
     """Run the graph in float32 on array module `xp`; returns every output, batch axis first."""
     _require_bound(graph)
-    env = _bind_inputs(graph, inputs, lambda a: xp.asarray(np.asarray(a, dtype=np.float32)))
+    env = _bind_inputs(graph, inputs, lambda name, a: xp.asarray(np.asarray(a, dtype=np.float32)))
     env.update({p.name: xp.asarray(p.array)[None] for p in graph.params})
     return _run(graph, env, xp, exact=False)
 
@@ -43,11 +43,13 @@ def evaluate_exact(graph: Graph, inputs: Mapping[str, Any]) -> dict[str, np.ndar
     return _run(graph, env, np, exact=True)
 
 
-def _exact_array(a: Any) -> np.ndarray:
+def _exact_array(name: str, a: Any) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype == object:
         return np.vectorize(Fraction, otypes=[object])(arr) if arr.size else arr
-    return fractions_of(arr.astype(np.float32))  # model inputs are float32, as in the runtime
+    f32 = arr.astype(np.float32)  # model inputs are float32, as in the runtime
+    require_finite(f32, f"input {name!r}", "exact evaluation needs finite inputs")
+    return fractions_of(f32)
 
 
 def _bind_inputs(graph: Graph, inputs: Mapping[str, Any], convert: Any) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def _bind_inputs(graph: Graph, inputs: Mapping[str, Any], convert: Any) -> dict[
                 f"input {spec.name!r}: expected shape [B, {', '.join(map(str, spec.shape))}] "
                 f"(batch axis first), got {list(shape)}"
             )
-        env[spec.name] = convert(a)
+        env[spec.name] = convert(spec.name, a)
     return env
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..ir.graph import Graph, Input
+from ..numeric.float32 import require_finite
 from .box import Box
 from .property import Property
 from .vnnlib import load_vnnlib
@@ -71,6 +72,5 @@ def _input_size(graph: Graph) -> int:
 
 def _exact(a: np.ndarray) -> tuple[Fraction, ...]:
     flat = np.asarray(a, dtype=np.float64).reshape(-1)
-    if not np.isfinite(flat).all():
-        raise UserError("box bounds must be finite")
+    require_finite(flat, "box bound", "an input box needs finite bounds")
     return tuple(Fraction(float(v)) for v in flat)
