@@ -21,12 +21,15 @@ being a little late, and a late answer is easy to see.
 ";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped,
 an `unsat` one only when its certificates on disk are accepted again for the instance's model and
 VNN-LIB question (`cert.tree.check_claims`), so an edited certificate is not taken on trust.
+With `lean` (method ibp), every new `unsat` answer is also written as Lean theorems, one per input
+box, into the model's Lake project `out_dir/lean/<model>/` (`lean-check` checks it).
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import tempfile
 import time
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ from .cert.tree import check_claims
 from .errors import UserError
 from .frontends.onnx_import import load_onnx
 from .ir import Graph
+from .lean.certificate import check_lean_method, export_theorems
 from .spec import parse_vnnlib
 from .spec.vnnlib import VnnlibSpec
 from .verify import METHODS, known_split, prove_box
@@ -218,6 +222,16 @@ def _write(inst: Instance, out_dir: Path, outcome: Outcome) -> dict[str, str]:
             "seconds": f"{outcome.seconds:.3f}", "certificate": ";".join(paths)}
 
 
+def _lean_theorems(inst: Instance, out_dir: Path, graph: Graph, certificates: tuple[str, ...]) -> None:
+    """The instance's certificates as theorems of the model's Lake project `out_dir/lean/<model>`,
+    one per input box, named after the VNN-LIB file (`_k` for box k of several)."""
+    prop = _bare(inst.vnnlib)
+    names = [prop] if len(certificates) == 1 else [f"{prop}_{k}" for k in range(len(certificates))]
+    sha = hashlib.sha256(_resolve(inst.onnx_path).read_bytes()).hexdigest()
+    export_theorems(graph, out_dir / "lean" / _bare(inst.onnx), checkpoint_sha256=sha,
+                    certificates=list(zip(names, certificates)))
+
+
 def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]]) -> None:
     with open(out_dir / "results.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
@@ -238,13 +252,17 @@ class RunSummary:
 
 
 def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override: float | None = None,
-                  method: str = "bab", split: str = "auto", progress: bool = True, workers: int = 1) -> RunSummary:
-    """Answer every instance of `csv_path` into `out_dir` (see the module docstring); resumes."""
+                  method: str = "bab", split: str = "auto", progress: bool = True, workers: int = 1,
+                  lean: bool = False) -> RunSummary:
+    """Answer every instance of `csv_path` into `out_dir` (see the module docstring); resumes. With
+    `lean`, each new unsat answer also becomes a Lean theorem (`_lean_theorems`)."""
     from rich.console import Console
     from rich.progress import Progress
 
     _known(method)
     known_split(split)
+    if lean:
+        check_lean_method(method)
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     instances = read_instances(csv_path, timeout_override)
@@ -263,6 +281,8 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
                                 workers)
                 rows[key] = _write(inst, out_dir, outcome)
                 _save(out_dir, rows)
+                if lean and outcome.result == "unsat":
+                    _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
                 solved += 1
             bar.advance(task)
     summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped)

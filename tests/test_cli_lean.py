@@ -25,9 +25,11 @@ def test_verify_writes_a_theorem_that_lean_checks(tmp_path: Path) -> None:
     assert "robust_label3" in run.stderr and "lean-check" in run.stderr
     source = (tmp_path / "p" / "Mlp" / "Certificates" / "robust_label3.lean").read_text()
     assert "theorem robust_label3 : Safe graph params" in source
+    assert "(fun ys => ArgmaxIs 3 5 (nthD ys 0 []))" in source  # the corollary, stated plainly
     check = cli("lean-check", str(tmp_path / "p"))
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "axioms of Mlp.Certificates.robust_label3: propext" in check.stdout
+    for theorem in ("robust_label3", "robust_label3_argmax"):
+        assert f"axioms of Mlp.Certificates.{theorem}: propext" in check.stdout
 
 
 def test_unproven_box_writes_no_theorem(tmp_path: Path) -> None:
@@ -41,3 +43,12 @@ def test_lean_needs_interval_certificates_before_any_work(tmp_path: Path) -> Non
     assert run.returncode == 1
     assert "--lean writes theorems from interval certificates: use --method ibp" in run.stderr + run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_vnncomp_lean_needs_interval_certificates(tmp_path: Path) -> None:
+    csv = tmp_path / "instances.csv"
+    csv.write_text("m.onnx,p.vnnlib,60\n")
+    run = cli("vnncomp", str(csv), "--out", str(tmp_path / "out"), "--lean")
+    assert run.returncode == 1
+    assert "--lean writes theorems from interval certificates: use --method ibp (not 'bab')" in run.stderr + run.stdout
+    assert not (tmp_path / "out").exists()

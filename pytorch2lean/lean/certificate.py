@@ -32,7 +32,7 @@ from .emit import export_project
 from .encode import list_literal, q_literal
 
 # Ops whose interval rule the Lean checker has (`intervalOp`), by IR op name.
-LEAN_INTERVAL_OPS = frozenset({"add", "sub", "neg", "relu", "linear", "flatten", "reshape"})
+LEAN_INTERVAL_OPS = frozenset({"add", "sub", "neg", "relu", "linear", "matmul", "flatten", "reshape"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class CertificateTheorem:
     output_name: str
     stated: str  # a Lean `List (List Q × List Q)`: stated bounds of every node, in node order
     nodes: int
+    argmax: tuple[int, int] | None = None  # (label, classes) for a robustness property
 
 
 def theorem_name(text: str) -> str:
@@ -87,10 +88,26 @@ def _constraint(c: LinearConstraint) -> str:
     return f"⟨{_readable_list(c.coeffs)}, {readable(c.bound)}, {'true' if c.strict else 'false'}⟩"
 
 
+def robustness_label(claim: Property | Box) -> int | None:
+    """The label of a robustness property (`Property.robustness`: the label stays the strict
+    argmax), None for any other claim."""
+    if isinstance(claim, Box) or not claim.unsafe.parts or not claim.unsafe.parts[0].parts:
+        return None
+    coeffs = claim.unsafe.parts[0].parts[0].coeffs
+    label = coeffs.index(1) if 1 in coeffs else -1
+    if not 0 <= label < claim.num_outputs or claim.num_outputs < 2:
+        return None
+    return label if claim.unsafe == Property.robustness(label, claim.num_outputs).unsafe else None
+
+
 def prop_term(claim: Property | Box) -> str:
-    """The claim as a Lean `OutProp`."""
+    """The claim as a Lean `OutProp`; a robustness property by its name in the library
+    (`robustnessTerms label n`, whose terms the kernel computes)."""
     if isinstance(claim, Box):
         return f"OutProp.box {_readable_list(claim.lower)} {_readable_list(claim.upper)}"
+    label = robustness_label(claim)
+    if label is not None:
+        return f"OutProp.avoids (robustnessTerms {label} {claim.num_outputs})"
     terms = ", ".join("[" + ", ".join(_constraint(c) for c in term) + "]" for term in unsafe_terms(claim))
     return f"OutProp.avoids [{terms}]"
 
@@ -127,9 +144,11 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
     claim = cert.claim
     title = (f"property {claim.name or 'of the certificate'} holds" if isinstance(claim, Property)
              else "the output lies in the stated box")
+    label = robustness_label(claim)
     return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim),
                               output=list(graph.outputs).index(cert.output), output_name=cert.output,
-                              stated="[\n    " + rows + "]", nodes=len(graph.nodes))
+                              stated="[\n    " + rows + "]", nodes=len(graph.nodes),
+                              argmax=None if label is None else (label, claim.num_outputs))
 
 
 def check_lean_method(method: str) -> None:

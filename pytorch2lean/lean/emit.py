@@ -14,6 +14,7 @@ arguments: exporting twice writes the same bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, Union
@@ -65,7 +66,7 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
     for cert in certificates:
         _write(out / module / "Certificates" / f"{cert.name}.lean",
                env.get_template("Certificate.lean.j2").render(context, c=cert))
-    context["certificates"] = sorted(p.stem for p in (out / module / "Certificates").glob("*.lean"))
+    context["certificates"] = _certificate_modules(out / module / "Certificates")
     files = {
         "lakefile.lean": "lakefile.lean.j2",
         "lean-toolchain": "lean-toolchain.j2",
@@ -78,6 +79,16 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
     if standalone:
         _vendor_library(out)
     return out
+
+
+def _certificate_modules(folder: Path) -> list[dict[str, object]]:
+    """The certificate modules in the project (written now or by an earlier export), each with the
+    theorems it states, for the lakefile and `Check.lean`."""
+    return [{"module": p.stem, "theorems": _THEOREM.findall(p.read_text(encoding="utf-8"))}
+            for p in sorted(folder.glob("*.lean"))]
+
+
+_THEOREM = re.compile(r"^theorem (\S+)", re.MULTILINE)
 
 
 def _check_exportable(graph: Graph) -> None:
