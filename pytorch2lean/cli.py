@@ -132,6 +132,8 @@ def run(
     from .runtime.backend import device_name, to_numpy
     from .runtime.record import RunRecord, TensorDigest, versions
 
+    output_file(output, "--output")
+    output_file(record, "--record")
     loaded = load(model, checkpoint, input_shape, inputs)
     g = loaded.graph
     feeds, single = read_inputs(g, inputs, "--exact needs finite inputs" if exact else None)
@@ -206,6 +208,7 @@ def graph(model: str = MODEL, out: Path = typer.Option(..., "--out", help="g.svg
     """Draw the model's graph as SVG or write it as DOT."""
     from .ir.view import write_drawing
 
+    output_file(out, "--out")
     write_drawing(load(model, checkpoint, input_shape).graph, out)
     console.print(f"wrote {out}")
 
@@ -222,11 +225,28 @@ def export(
     """Write a Lake project stating well-formedness, output shapes and exact example outputs."""
     from .lean.emit import export_project
 
+    output_folder(out, "--out")
     loaded = load(model, checkpoint, input_shape)
     arrays = [_read_npy(p) for p in examples]
     sha = loaded.checkpoint_sha256 or "none (parameters came with the model file)"
     export_project(loaded.graph, out, checkpoint_sha256=sha, examples=arrays, standalone=standalone)
     console.print(f"wrote Lake project {out}: check it with `pytorch2lean lean-check {out}` or `lake build`")
+
+
+def output_file(path: Path | None, option: str) -> None:
+    """An output file's path, checked before any work is done: its folder exists and it is no folder."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+def output_folder(path: Path, option: str) -> None:
+    """An output folder's path, checked before any work is done: it is not an existing file."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: is a file; give a folder (it is created when missing)")
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -305,12 +325,15 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (exact numbers as 'p/q' text)."),
     jobs: Optional[int] = JOBS,
 ) -> None:
-    """Bound the outputs on an input box and prove a property, writing an exact certificate."""
+    """Bound the outputs on an input box and prove a property, writing an exact certificate.
+
+    Exit status: 0 holds, 1 a user error, 3 violated (a counterexample), 4 unknown, 5 timeout."""
     from . import verify as v
     from .lean.certificate import check_lean_method
 
     if lean is not None:
         check_lean_method(method)
+    output_file(cert, "--cert")
     loaded = load(model, checkpoint, input_shape, [str(center)] if center else [])
     g = loaded.graph
     query = read_query(g, vnnlib, box, center, eps, label)
@@ -322,7 +345,15 @@ def verify(
         _write_theorems(loaded, results, lean, vnnlib.stem if vnnlib else f"robust_label{label}" if center else "box")
     if as_json:
         console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
-        return
+    else:
+        _print_results(g, query, method, results)
+    raise typer.Exit(v.EXIT_CODES[v.overall(results)])
+
+
+def _print_results(g: Any, query: Any, method: str, results: list[Any]) -> None:
+    """The verify table: each box's verdict, margin, output bounds and time, then the reasons."""
+    from . import verify as v
+
     table = Table(title=f"{g.name}: {query.description}, method {method}", header_style="bold")
     for col in ("box", "verdict", "margin", "output bounds", "seconds"):
         table.add_column(col)
@@ -441,6 +472,7 @@ def vnncomp(
 
     if not instances.is_file():
         raise UserError(f"{instances}: no such instances CSV")
+    output_folder(out, "--out")
     summary = run_instances(instances, out, timeout_override=timeout, method=method, split=split, progress=not quiet,
                             workers=_workers(jobs), lean=lean)
     if quiet:  # otherwise run_instances has printed its table and summary

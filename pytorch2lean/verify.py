@@ -24,6 +24,7 @@ from .spec import Box, Property
 from .spec.query import Query, single_input
 
 METHODS = ("ibp", "crown", "alpha", "bab")
+EXIT_CODES = {"holds": 0, "violated": 3, "unknown": 4, "timeout": 5}  # `verify`'s exit status per overall verdict
 BAB_BUDGET = 60.0  # seconds of branch and bound per box when no timeout is given
 
 
@@ -166,5 +167,8 @@ def results_json(graph: Graph, query: Query, method: str, results: Sequence[BoxR
 
 
 def overall(results: Sequence[BoxResult]) -> str:
-    """`holds` when every box holds, else the first box's non-holding verdict."""
+    """`holds` when every box holds; `violated` when some box has a counterexample (the property is
+    false whatever the others say); else the first box's non-holding verdict."""
+    if any(r.verdict == "violated" for r in results):
+        return "violated"
     return next((r.verdict for r in results if r.verdict != "holds"), "holds")

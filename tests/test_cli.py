@@ -144,7 +144,7 @@ def test_run_and_verify_take_the_input_shape_from_the_input(tmp_path: Path) -> N
     assert r.returncode == 0, r.stderr
     assert np.load(tmp_path / "y.npz")["linear"].shape == (1, 2, 3)
     r = cli("verify", f"{tmp_path / 'zoo.py'}:factory", "--input", str(tmp_path / "x.npy"), "--eps", "0.01", "--label", "0")
-    assert r.returncode == 0 and "verdict:" in r.stdout, r.stderr
+    assert r.returncode in (0, 4) and "verdict:" in r.stdout, r.stderr  # holds or unknown: no user error
     r = cli("inspect", f"{tmp_path / 'zoo.py'}:factory")
     assert r.returncode == 1 and "give input_shape (--input-shape)" in r.stderr
 
