@@ -45,6 +45,6 @@ def test_corpus_model_lowers_runs_and_matches_torch(name: str) -> None:
 
 
 def test_the_corpus_holds_the_architectures_it_names() -> None:
-    assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit"} <= set(corpus.CORPUS)
+    assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin"} <= set(corpus.CORPUS)
     resnet = corpus.cifar_resnet18()
     assert sum(p.numel() for p in resnet.parameters()) == 11_173_962  # ResNet-18 on 32x32 images, 10 classes

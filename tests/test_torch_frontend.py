@@ -139,6 +139,13 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "group_norm": (lambda: Fn(lambda s, x: s.a(x) + s.b(x) + F.group_norm(x, 3), a=_affine(nn.GroupNorm(3, 6)),
                               b=nn.GroupNorm(1, 6, affine=False)), (2, 6, 3, 4)),
     "avgpool_window_past_the_input": (lambda: nn.AvgPool2d(5, ceil_mode=True), (1, 3, 2, 3)),
+    "roll": (lambda: Fn(lambda s, x: x.roll((1, -2), (1, 2)) + torch.roll(x, 5, -1) + x.roll(3, 1)), (2, 3, 4)),
+    "index_by_constants": (lambda: Fn(lambda s, x: x[:, s.const_i] + s.table[s.const_j] + x[..., s.const_k],
+                                      table=r(6, 2), const_i=torch.tensor([[1, 0], [1, -1]]), const_j=torch.tensor([[5, 0], [3, 3]]),
+                                      const_k=torch.tensor([1, 1])), (2, 2, 2)),
+    "upsample_nearest": (lambda: Fn(lambda s, x: F.interpolate(x, scale_factor=2, mode="nearest")[..., ::2] + s.up(x)[..., ::3],
+                                    up=nn.Upsample(scale_factor=(2, 3))), (1, 2, 3, 3)),
+    "adaptive_avgpool_1d": (lambda: Fn(lambda s, x: s.pool(x) + s.one(x), pool=nn.AdaptiveAvgPool1d(2), one=nn.AdaptiveAvgPool1d(1)), (1, 3, 6)),
     "code_constants_fold": (lambda: Fn(lambda s, x: x * torch.arange(4.0).sin() + torch.ones(3, 1).cumsum(0) + s.const_freq.outer(s.const_freq)[:3],
                                        const_freq=r(4)), (2, 3, 4)),
 }
@@ -276,6 +283,24 @@ def test_values_of_parameters_never_fold() -> None:
         lowered(Fn(lambda s, x: x * s.w.sin(), w=r(3)), (2, 3))
     with pytest.raises(FrontendError, match="unsupported op aten.sin.default"):
         lowered(Fn(lambda s, x: x * s.buf_w.sin(), buf_w=r(3)), (2, 3))
+
+
+def test_constant_index_and_roll_move_bits_exactly() -> None:
+    for case in ("index_by_constants", "roll", "upsample_nearest"):
+        build, shape = CASES[case]
+        ours, theirs = both(build(), shape)
+        if case != "index_by_constants":  # that one adds three reads: moved exactly, then rounded once more
+            assert np.array_equal(ours[0], theirs[0])
+    module = Fn(lambda s, x: s.table[s.const_j], table=r(6, 4), const_j=torch.tensor([5, 0, 3]))
+    graph = lowered(Fn(lambda s, x: x + s.table[s.const_j], table=r(6, 4), const_j=torch.tensor([5, 0, 3])), (3, 4))
+    assert "table" in {p.name for p in graph.params} and "table" not in graph.constants  # still bound by a checkpoint
+    ours = execute(graph, {"x": np.zeros((1, 3, 4), np.float32)})[graph.outputs[0]][0]
+    assert np.array_equal(ours, module.table.detach().numpy()[[5, 0, 3]])
+
+
+def test_an_index_the_code_does_not_fix_is_refused() -> None:
+    with pytest.raises(FrontendError, match="one index tensor fixed by the model's code"):
+        lowered(Fn(lambda s, x: x[s.const_i, s.const_i], const_i=torch.tensor([0, 1])), (2, 3))
 
 
 def test_a_folded_integer_must_be_exactly_float32() -> None:

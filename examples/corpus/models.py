@@ -135,6 +135,10 @@ hf_regnet = _hf("RegNetConfig", "RegNetForImageClassification", embedding_size=1
 hf_poolformer = _hf("PoolFormerConfig", "PoolFormerForImageClassification", **STAGES)
 hf_vit = _hf("ViTConfig", "ViTForImageClassification", **VIT)
 hf_deit = _hf("DeiTConfig", "DeiTForImageClassification", **VIT)
+hf_swin = _hf("SwinConfig", "SwinForImageClassification", image_size=32, patch_size=2, embed_dim=16, depths=[2, 2],
+              num_heads=[2, 4], window_size=4)
+hf_levit = _hf("LevitConfig", "LevitForImageClassification", (1, 3, 64, 64), image_size=64, hidden_sizes=[32, 48, 64],
+               num_attention_heads=[2, 2, 2], depths=[1, 1, 1], key_dim=[8, 8, 8])
 hf_dinov2 = _hf("Dinov2Config", "Dinov2ForImageClassification", **{k: v for k, v in VIT.items() if k != "intermediate_size"})
 
 CORPUS: dict[str, Callable[[], nn.Module]] = {

@@ -44,7 +44,10 @@ Other ops that become several catalog ops, each exactly: `stack` (reshape each, 
 `mean` (avgpool2d over the averaged axes laid out as one row), `clamp`/`hardtanh`/`relu6`
 (max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), `group_norm`
 (layernorm over each group laid out as one row, then the per-channel affine), `pad` (torch's
-last-axis-first pad list as ONNX's layout; constant, reflect, replicate), and, by torch's own
+last-axis-first pad list as ONNX's layout; constant, reflect, replicate), `roll` (two slices,
+a concat), `index` by one integer index the code fixes (a matmul by the constant 0/1 selection
+matrix: each result is one element plus zeros, exact for finite values), `upsample_nearest2d`
+by whole factors (concatenated copies), `adaptive_avg_pool1d`, and, by torch's own
 formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`. An average pool whose window
 is larger than its padded input, which torch clips to it in ceil mode, is that clipped window.
 
@@ -802,17 +805,23 @@ def _clipped(attrs: dict[str, Any], size: Shape, out: Shape) -> tuple[int, ...]:
                  for i, (k, d, o) in enumerate(zip(attrs["kernel"], size, out)))
 
 
-@handles("adaptive_avg_pool2d", "_adaptive_avg_pool2d")
+@handles("adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_avg_pool1d")
 def _adaptive_avgpool(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    """An average pool with fixed windows when the output size divides the input size."""
+    """An average pool with fixed windows when the output size divides the input size (a 1-D pool
+    is a 2-D one over rows of height 1)."""
     x = lw.ref(n, a["self"])
-    (h, w), (oh, ow) = lw.shapes[x][-2:], _shape_of(n)[-2:]
+    flat = n.target._schema.name.endswith("1d")
+    (h, w), (oh, ow) = ((1,) + lw.shapes[x][-1:], (1,) + _shape_of(n)[-1:]) if flat else (lw.shapes[x][-2:], _shape_of(n)[-2:])
     if h % oh or w % ow:
-        raise lw.error(n, f"adaptive_avg_pool2d from {h}x{w} to {oh}x{ow}: only output sizes dividing the input are supported")
+        raise lw.error(n, f"adaptive average pooling from {h}x{w} to {oh}x{ow}: only output sizes dividing the input are supported")
     if (h, w) == (oh, ow):
         return x
     kernel = (h // oh, w // ow)
-    return lw.emit(n, "avgpool2d", [x], {"kernel": kernel, "stride": kernel})
+    if not flat:
+        return lw.emit(n, "avgpool2d", [x], {"kernel": kernel, "stride": kernel})
+    rows = lw.shapes[x][:-1] + (1, w)
+    return _chain(lw, n, x, [("reshape", {"shape": rows}, []), ("avgpool2d", {"kernel": kernel, "stride": kernel}, []),
+                             ("reshape", {"shape": _shape_of(n)}, [])], "pool")
 
 
 def _refuse(lw: _Lowering, n: Any, message: str) -> str:
@@ -1057,6 +1066,63 @@ def _take(lw: _Lowering, n: Any, x: str, dim: int, start: int, size: int, *, dro
     sliced = _slice(lw, n, x, dim, range(start, start + size), part="slice")
     shape = lw.shapes[sliced]
     return lw.emit(n, "reshape", [sliced], {"shape": shape[:dim] + shape[dim + 1:]})
+
+
+@handles("roll")
+def _roll(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Each rolled axis as its last `shift` entries followed by the others (two slices, a concat)."""
+    x = lw.ref(n, a["self"])
+    shifts, dims = list(a["shifts"]), list(a["dims"] or [])
+    if len(dims) != len(shifts):
+        raise lw.error(n, f"roll of the flattened tensor (shifts {shifts} without dims) is not supported")
+    for k, (shift, dim) in enumerate(zip(shifts, dims)):
+        dim = _axis(dim, len(lw.shapes[x]))
+        size = lw.shapes[x][dim]
+        cut = size - shift % size
+        if cut == size:
+            continue
+        parts = [_slice(lw, n, x, dim, r, part=f"{k}.{j}") for j, r in enumerate((range(cut, size), range(cut)))]
+        x = lw.emit(n, "concat", parts, {"axis": dim}, part=None if k == len(shifts) - 1 else str(k))
+    return x
+
+
+@handles("index")
+def _index(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """x[..., idx, ...] with one integer index fixed by the code (a relative-position table read by
+    a constant index buffer): a matmul by the constant 0/1 selection matrix along that axis, exact,
+    as each result is one element plus zeros. Index tensors computed from the inputs are refused."""
+    x = lw.ref(n, a["self"])
+    shape, given = lw.shapes[x], [(d, t) for d, t in enumerate(a["indices"]) if t is not None]
+    if len(given) != 1 or lw.concrete(given[0][1]) is None:
+        raise lw.error(n, "indexing is supported with one index tensor fixed by the model's code (not by the inputs)")
+    (dim, index), rank = given[0], len(shape)
+    idx = lw.concrete(index).detach().cpu().numpy()
+    if idx.dtype.kind not in "iu" or not ((-shape[dim] <= idx) & (idx < shape[dim])).all():
+        raise lw.error(n, f"index {index.name!r} must hold integers in [-{shape[dim]}, {shape[dim]}) for axis {dim} of {list(shape)}")
+    select = np.eye(shape[dim], dtype=np.float32)[(idx % shape[dim]).reshape(-1)].T  # (size of the axis, entries)
+    rest = [d for d in range(rank) if d != dim]
+    steps: list[Step] = [] if dim == rank - 1 else [("transpose", {"perm": tuple(rest) + (dim,)}, [])]
+    kept = tuple(shape[d] for d in rest)
+    steps += [("matmul", {}, [lw.constant(n, "select", select)]), ("reshape", {"shape": kept + idx.shape}, [])]
+    order = list(range(len(kept) + idx.ndim))
+    perm = tuple(order[:dim] + order[len(kept):] + order[dim:len(kept)])
+    if perm != tuple(order):
+        steps.append(("transpose", {"perm": perm}, []))
+    return _chain(lw, n, x, steps, "index")
+
+
+@handles("upsample_nearest2d")
+def _upsample_nearest(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Nearest upsampling by whole factors: each row and column repeated (concatenated copies), exact."""
+    x = lw.ref(n, a["input"])
+    *lead, h, w = lw.shapes[x]
+    oh, ow = _shape_of(n)[-2:]
+    if oh % h or ow % w:
+        raise lw.error(n, f"nearest upsampling from {h}x{w} to {oh}x{ow}: only whole factors are supported")
+    y = lw.emit(n, "reshape", [x], {"shape": (*lead, h, 1, w, 1)}, part="cells")
+    y = lw.emit(n, "concat", [y] * (oh // h), {"axis": -3}, part="rows")
+    y = lw.emit(n, "concat", [y] * (ow // w), {"axis": -1}, part="columns")
+    return lw.emit(n, "reshape", [y], {"shape": _shape_of(n)})
 
 
 @handles("split", "split_with_sizes", "chunk", "unbind", "tensor_split")
