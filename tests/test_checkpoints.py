@@ -593,8 +593,36 @@ def test_matching_names_bind_without_a_note(tmp_path: Path) -> None:
 
 def test_two_copies_of_the_parameters_are_refused_naming_both(tmp_path: Path) -> None:
     path = save_npz(tmp_path / "ema.npz", **{f"{k}.fc.{n}": a for k in ("model", "model_ema") for n, a in (("weight", W), ("bias", B))})
-    with pytest.raises(CheckpointError, match=r"under each of the prefixes \['model.', 'model_ema.'\]"):
+    with pytest.raises(CheckpointError, match=r"found in more than one way \(the tensors under 'model.'; the tensors under 'model_ema.'\)"):
         read_checkpoint(graph_of(LINEAR), path)
+
+
+def test_a_checkpoint_of_the_wrapped_model_binds_with_the_model_prefix(tmp_path: Path) -> None:
+    """A Hugging Face model saved alone, bound to a module that holds it as `model`."""
+    path = save_safetensors(tmp_path / "inner.safetensors", **{"fc.weight": W, "fc.bias": B})
+    loaded = read_checkpoint(graph_of({"model.fc.weight": (2, 3), "model.fc.bias": (2,)}), path)
+    assert same_bits(loaded.graph.param("model.fc.weight").array, W)
+    assert loaded.note == f"{path}: the checkpoint names the model's parameters without their prefix 'model.'"
+
+
+@pytest.mark.parametrize("present", [["model.safetensors", "pytorch_model.bin"], ["pytorch_model.bin"]])
+def test_a_hugging_face_model_folder_reads_its_checkpoint_file(tmp_path: Path, present: list[str]) -> None:
+    """The file transformers reads first; the note names it."""
+    (w, w_bytes), (b, b_bytes) = p_array("0", W), p_array("1", B)
+    for name in present:
+        if name.endswith(".safetensors"):
+            save_safetensors(tmp_path / name, **{"fc.weight": W, "fc.bias": B})
+        else:
+            torch_zip(tmp_path / name, p_program(p_dict({"fc.weight": w, "fc.bias": b})), {"0": w_bytes, "1": b_bytes})
+    loaded = read_checkpoint(graph_of(LINEAR), tmp_path)
+    assert same_bits(loaded.graph.param("fc.weight").array, W)
+    assert loaded.note == f"{tmp_path}: a model folder; reading {present[0]}"
+    assert loaded.sha256 == hashlib.sha256((tmp_path / present[0]).read_bytes()).hexdigest()
+
+
+def test_a_folder_without_a_checkpoint_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="must hold one of model.safetensors"):
+        read_checkpoint(graph_of(LINEAR), tmp_path)
 
 
 def test_a_prefix_lacking_a_parameter_is_not_chosen(tmp_path: Path) -> None:

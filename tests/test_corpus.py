@@ -48,3 +48,19 @@ def test_the_corpus_holds_the_architectures_it_names() -> None:
     assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin"} <= set(corpus.CORPUS)
     resnet = corpus.cifar_resnet18()
     assert sum(p.numel() for p in resnet.parameters()) == 11_173_962  # ResNet-18 on 32x32 images, 10 classes
+
+
+def test_a_saved_hugging_face_model_folder_binds_to_the_corpus_model(tmp_path: Path) -> None:
+    """`save_pretrained` writes the inner model's names; the corpus module holds it as `model`."""
+    pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
+    from pytorch2lean.checkpoints import read_checkpoint
+
+    trained = corpus.randomized(corpus.hf_resnet18(), seed=1)
+    trained.model.save_pretrained(tmp_path)
+    loaded = read_checkpoint(load_torch(f"{MODELS}:hf_resnet18"), tmp_path)
+    assert "reading model.safetensors" in loaded.note and "without their prefix 'model.'" in loaded.note
+    xs = torch.randn((2,) + corpus.IMAGE, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        theirs = np.stack([trained(x).numpy() for x in xs])
+    ours = execute(loaded.graph, {loaded.graph.inputs[0].name: xs.numpy()})[loaded.graph.outputs[0]]
+    assert np.abs(ours - theirs).max() <= RELATIVE * np.abs(theirs).max()

@@ -4,7 +4,8 @@ No reader executes code from the file: `.npz` is loaded with pickling off, `.saf
 no code, and PyTorch pickles (`.pt`, `.pth`, `.bin`) go through an unpickler that admits only
 tensor-rebuilding globals (`torch_pickle.ALLOWED_GLOBALS`). torch itself is never imported.
 A Hugging Face sharded checkpoint is named by its index (`model.safetensors.index.json`,
-`pytorch_model.bin.index.json`, see `sharded`).
+`pytorch_model.bin.index.json`, see `sharded`), and a Hugging Face model folder by itself: it
+stands for the checkpoint file in it that transformers reads first (`HF_FILES`).
 
 Nested dicts are flattened into dotted names, and binding finds the model's parameters under a
 training script's wrapper (`state_dict.`, `model.`) or a `module.` prefix (`select`), saying
@@ -40,7 +41,9 @@ READERS: dict[str, Callable[[bytes, str], dict[str, np.ndarray]]] = {
     ".bin": read_torch,
 }
 
-__all__ = ["READERS", "Checkpoint", "bind", "load_checkpoint", "load_tensors", "read_checkpoint"]
+HF_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+__all__ = ["HF_FILES", "READERS", "Checkpoint", "bind", "load_checkpoint", "load_tensors", "read_checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,26 @@ def load_tensors(path: str | Path) -> dict[str, np.ndarray]:
     Nested dicts of a PyTorch file give dotted names (`{'state_dict': {'fc.weight': t}}` gives
     `state_dict.fc.weight`).
     """
-    return _read(Path(path))[0]
+    return _read(checkpoint_file(Path(path)))[0]
 
 
 def read_checkpoint(graph: Graph, path: str | Path) -> Checkpoint:
     """`graph` with its parameters bound from the checkpoint at `path` (see the module doc)."""
-    tensors, sha256 = _read(Path(path))
-    chosen = select(graph, tensors, source=str(path))
-    return Checkpoint(bind(graph, chosen.tensors, source=str(path)), sha256, chosen.note)
+    file = checkpoint_file(Path(path))
+    tensors, sha256 = _read(file)
+    chosen = select(graph, tensors, source=str(file))
+    notes = ([f"{path}: a model folder; reading {file.name}"] if file != Path(path) else []) + [chosen.note or ""]
+    return Checkpoint(bind(graph, chosen.tensors, source=str(file)), sha256, "; ".join(filter(None, notes)) or None)
+
+
+def checkpoint_file(path: Path) -> Path:
+    """`path`, or for a Hugging Face model folder the first of `HF_FILES` in it."""
+    if not path.is_dir():
+        return path
+    found = [path / name for name in HF_FILES if (path / name).is_file()]
+    if not found:
+        raise CheckpointError(f"{path}: a folder given as a checkpoint must hold one of {', '.join(HF_FILES)}")
+    return found[0]
 
 
 def load_checkpoint(graph: Graph, path: str | Path) -> tuple[Graph, str]:
