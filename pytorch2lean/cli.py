@@ -32,6 +32,20 @@ CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .s
 JOBS = typer.Option(None, "--jobs", "-j", help="Processes that check a split tree's leaves (default: one per CPU).")
 
 
+def _version(show: bool) -> None:
+    if show:
+        from . import __version__
+
+        console.print(f"pytorch2lean {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")) -> None:
+    """Options before any command (--version); the commands follow."""
+
+
 @app.command()
 def inspect(model: str = MODEL, checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE,
             as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
@@ -148,7 +162,7 @@ def run(
     if exact:
         report_exact_error(g, feeds, outs)
     if output:
-        np.savez(output, **outs)
+        np.savez(output, **{name: value[0] if single else value for name, value in outs.items()})
         console.print(f"outputs written to {output}")
     if record:
         rec = RunRecord(
@@ -179,10 +193,7 @@ def read_inputs(g: Any, specs: list[str], finite: str | None = None) -> tuple[di
     for name, path in named.items():
         if name not in by_name:
             raise UserError(f"{name!r} is not an input of the model (inputs: {', '.join(by_name)})")
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise UserError(f"{path}: cannot read a .npy array ({e})") from None
+        arr = _read_npy(Path(path))
         if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
             raise UserError(f"{path}: dtype {arr.dtype} is not numeric")
         if finite:
@@ -211,6 +222,18 @@ def graph(model: str = MODEL, out: Path = typer.Option(..., "--out", help="g.svg
     output_file(out, "--out")
     write_drawing(load(model, checkpoint, input_shape).graph, out)
     console.print(f"wrote {out}")
+
+
+@app.command()
+def ir(model: str = MODEL, out: Path = typer.Option(..., "--out", help="The IR JSON file to write (a .json model input)."),
+       checkpoint: Optional[Path] = CHECKPOINT, input_shape: Optional[str] = INPUT_SHAPE) -> None:
+    """Write the model's canonical IR JSON (pytorch2lean.ir.v1, parameters included), readable as MODEL."""
+    from .ir import digest, dumps
+
+    output_file(out, "--out")
+    g = load(model, checkpoint, input_shape).graph
+    out.write_text(dumps(g), encoding="utf-8")
+    console.print(f"wrote {out} (digest {digest(g)})", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -250,15 +273,16 @@ def output_folder(path: Path, option: str) -> None:
 
 
 def _read_npy(path: Path) -> np.ndarray:
+    """A .npy array; an unreadable, truncated or empty file (EOFError) is a user error."""
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: cannot read a .npy array ({e})") from None
+    except (OSError, ValueError, EOFError) as e:
+        raise UserError(f"{path}: cannot read a .npy array ({e or type(e).__name__})") from None
 
 
 @app.command("lean-check")
 def lean_check_cmd(project: Path = typer.Argument(..., help="An exported project folder.")) -> None:
-    """Check an exported project with Lean (lake build, or lean module by module)."""
+    """Check an exported project with Lean, built from its sources (a shipped .lake is refused)."""
     from .lean.build import lean_check
 
     result = lean_check(project)
@@ -477,6 +501,8 @@ def vnncomp(
                             workers=_workers(jobs), lean=lean)
     if quiet:  # otherwise run_instances has printed its table and summary
         console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
+    if summary.errors:
+        raise UserError(f"{len(summary.errors)} row(s) could not be run (answered error), the first: {summary.errors[0]}")
 
 
 @app.command()
@@ -496,9 +522,10 @@ def demo() -> None:
     if find_toolchain() is None:
         console.print("no Lean toolchain found (set PYTORCH2LEAN_LEAN or put `lean` on PATH): skipping the Lean check")
         return
-    out = Path(tempfile.mkdtemp(prefix="pytorch2lean-demo-"))
-    export(str(d / "model.p2l"), out, d / "weights.npz", [d / "x.npy"], False, None)
-    lean_check_cmd(out)
+    with tempfile.TemporaryDirectory(prefix="pytorch2lean-demo-") as tmp:
+        out = Path(tmp) / "mlp"
+        export(str(d / "model.p2l"), out, d / "weights.npz", [d / "x.npy"], False, None)
+        lean_check_cmd(out)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,8 @@ the competition's format:
                                            model with an inexact op, whose witnesses are only
                                            float64-checked, never gets sat)
     unknown | timeout                      neither, and why is in results.csv
+    error                                  the row's model or property cannot be read (the message
+                                           names the CSV line); the other rows still run
 
 The timeout bounds the search (falsifier and branch and bound); the exact check of a certificate
 the search found gets CHECK_GRACE more timeouts before it is given up (answer `timeout`), so an
@@ -51,7 +53,7 @@ FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most
 FIRST_MAX = 2.0
 CHECK_GRACE = 2.0  # timeouts the exact check of a found certificate may take beyond the timeout
 LAST_SLICE = 0.1  # share of the timeout kept for the falsifier after the bounds
-RESULTS = ("unsat", "sat", "unknown", "timeout")
+RESULTS = ("unsat", "sat", "unknown", "timeout", "error")  # error: the row's model or property cannot be read
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Instance:
     timeout: float
     onnx_path: Path
     vnnlib_path: Path
+    where: str  # csv_path:line, for messages about this row
 
     @property
     def stem(self) -> str:
@@ -102,7 +105,7 @@ def read_instances(csv_path: Path, timeout_override: float | None = None) -> lis
                 seconds = float(timeout) if timeout_override is None else timeout_override
             except ValueError:
                 raise UserError(f"{csv_path}:{line}: timeout {timeout!r} is not a number") from None
-            rows.append(Instance(onnx, prop, seconds, csv_path.parent / onnx, csv_path.parent / prop))
+            rows.append(Instance(onnx, prop, seconds, csv_path.parent / onnx, csv_path.parent / prop, f"{csv_path}:{line}"))
     return rows
 
 
@@ -135,8 +138,11 @@ class _Models:
     def spec(self, path: Path) -> VnnlibSpec:
         path = _resolve(path)
         if path not in self.specs:
-            raw = path.read_bytes()
-            text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+            try:
+                raw = path.read_bytes()
+                text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+            except (OSError, EOFError, UnicodeDecodeError) as e:
+                raise UserError(f"{path}: cannot read the VNN-LIB file ({getattr(e, 'strerror', None) or e})") from None
             self.specs[path] = parse_vnnlib(text, str(path))
         return self.specs[path]
 
@@ -175,6 +181,17 @@ def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", s
     return Outcome(result, result, (), time.monotonic() - start, "; ".join(r for r in reasons if r) or "no time left")
 
 
+def _solve_row(inst: Instance, models: _Models, method: str, split: str, workers: int) -> Outcome:
+    """The instance's answer; `error`, naming its CSV line, when its model or property cannot be
+    read: one bad row does not stop the others."""
+    start = time.monotonic()
+    try:
+        graph, spec = models.graph(inst.onnx_path), models.spec(inst.vnnlib_path)
+    except UserError as e:
+        return Outcome("error", "error", (), time.monotonic() - start, f"{inst.where}: {e}")
+    return solve(graph, spec, inst.timeout, method, split, workers)
+
+
 def _known(method: str) -> None:
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -200,13 +217,16 @@ def _done(inst: Instance, out_dir: Path, row: dict[str, str] | None, models: _Mo
         return False
     first = result_file.read_text(encoding="utf-8").split("\n", 1)[0]
     paths = [out_dir / p for p in row.get("certificate", "").split(";") if p]
-    if first != row.get("result") or not all(p.is_file() for p in paths):
-        return False
+    if first != row.get("result") or first == "error" or not all(p.is_file() for p in paths):
+        return False  # an error row runs again: its files may have been fixed
     if first != "unsat":
         return True
-    spec = models.spec(inst.vnnlib_path)
+    try:
+        graph, spec = models.graph(inst.onnx_path), models.spec(inst.vnnlib_path)
+    except UserError:
+        return False  # run again: `_solve_row` answers error, naming the row
     texts = [p.read_text(encoding="utf-8", errors="replace") for p in paths]
-    return check_claims(models.graph(inst.onnx_path), texts, spec.input_boxes, spec.output_property, workers).ok
+    return check_claims(graph, texts, spec.input_boxes, spec.output_property, workers).ok
 
 
 def _write(inst: Instance, out_dir: Path, outcome: Outcome) -> dict[str, str]:
@@ -246,6 +266,7 @@ class RunSummary:
     rows: tuple[dict[str, str], ...]
     solved: int
     skipped: int
+    errors: tuple[str, ...] = ()  # why each row answered `error` in this run could not be read
 
     def counts(self) -> dict[str, int]:
         return {r: sum(row["result"] == r for row in self.rows) for r in RESULTS}
@@ -267,7 +288,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     out_dir.mkdir(parents=True, exist_ok=True)
     instances = read_instances(csv_path, timeout_override)
     rows = _previous(out_dir)
-    models, solved, skipped = _Models(), 0, 0
+    models, solved, skipped, errors = _Models(), 0, 0, []
     console = Console(stderr=True)
     with Progress(console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task("instances", total=len(instances))
@@ -277,15 +298,17 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
             if _done(inst, out_dir, rows.get(key), models, workers):
                 skipped += 1
             else:
-                outcome = solve(models.graph(inst.onnx_path), models.spec(inst.vnnlib_path), inst.timeout, method, split,
-                                workers)
+                outcome = _solve_row(inst, models, method, split, workers)
+                if outcome.result == "error":
+                    errors.append(outcome.reason)
+                    console.print(f"error: {outcome.reason}", highlight=False, markup=False, soft_wrap=True)
                 rows[key] = _write(inst, out_dir, outcome)
                 _save(out_dir, rows)
                 if lean and outcome.result == "unsat":
                     _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
                 solved += 1
             bar.advance(task)
-    summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped)
+    summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped, tuple(errors))
     if progress:
         _table(console, summary)
     return summary
@@ -302,4 +325,4 @@ def _table(console: Any, summary: RunSummary) -> None:
     console.print(table)
     total = sum(float(r["seconds"]) for r in summary.rows)
     counts = ", ".join(f"{n} {r}" for r, n in summary.counts().items())
-    console.print(f"{counts}; {total:.1f} s in all; {summary.solved} run now, {summary.skipped} resumed")
+    console.print(f"{counts}; {total:.1f} s in all; {summary.solved} run now, {summary.skipped} resumed", soft_wrap=True)

@@ -142,7 +142,7 @@ def test_run_and_verify_take_the_input_shape_from_the_input(tmp_path: Path) -> N
     np.save(tmp_path / "x.npy", np.ones((2, 4), np.float32))
     r = cli("run", f"{tmp_path / 'zoo.py'}:factory", "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npz"))
     assert r.returncode == 0, r.stderr
-    assert np.load(tmp_path / "y.npz")["linear"].shape == (1, 2, 3)
+    assert np.load(tmp_path / "y.npz")["linear"].shape == (2, 3)  # one sample: written as shown, no batch axis
     r = cli("verify", f"{tmp_path / 'zoo.py'}:factory", "--input", str(tmp_path / "x.npy"), "--eps", "0.01", "--label", "0")
     assert r.returncode in (0, 4) and "verdict:" in r.stdout, r.stderr  # holds or unknown: no user error
     r = cli("inspect", f"{tmp_path / 'zoo.py'}:factory")
@@ -171,7 +171,7 @@ def test_the_checkpoint_wrapper_chosen_is_named(tmp_path: Path) -> None:
             "-o", str(tmp_path / "y.npz"))
     assert r.returncode == 0, r.stderr
     assert "note: " in r.stderr and "'state_dict.module.'" in r.stderr.replace("\n", "")
-    assert np.array_equal(np.load(tmp_path / "y.npz")["linear"], np.full((1, 1, 3), 5, np.float32))
+    assert np.array_equal(np.load(tmp_path / "y.npz")["linear"], np.full((1, 3), 5, np.float32))
 
 
 def test_bad_input_shape_is_a_user_error() -> None:

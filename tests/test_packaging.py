@@ -19,12 +19,24 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
                            capture_output=True, text=True, timeout=600)
     if build.returncode != 0:
-        pytest.skip(f"cannot build a wheel here: {build.stderr.strip()[-300:]}")
+        pytest.skip(f"cannot build a wheel here: {build_failure(build.stderr)}")
     (wheel,) = out.glob("*.whl")
     target = out / "site"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(target)  # a wheel is a zip of the installed tree
     return target
+
+
+def build_failure(stderr: str) -> str:
+    """Why pip could not build: its error lines (often first, before pages of log), else its last lines."""
+    errors = [line.strip() for line in stderr.splitlines() if "error" in line.lower()]
+    return " | ".join(errors)[:1000] or stderr.strip()[-300:]
+
+
+def test_a_skipped_build_names_its_cause() -> None:
+    stderr = "ERROR: invalid command 'bdist_wheel' (is the wheel package installed?)\n" + "  log line\n" * 200
+    assert build_failure(stderr) == "ERROR: invalid command 'bdist_wheel' (is the wheel package installed?)"
+    assert build_failure("no such thing\n") == "no such thing"
 
 
 def test_wheel_holds_the_data_folders(installed_wheel: Path) -> None:

@@ -184,3 +184,18 @@ def test_relu_splitting_and_a_bad_split(tmp_path):
         assert "dim" not in json.dumps(doc["tree"])  # no input split
     with pytest.raises(UserError, match="--split neurons: choose one of auto, input, relu"):
         run_instances(csv_path, tmp_path / "x", split="neurons", progress=False)
+
+
+def test_a_bad_row_is_answered_error_naming_its_line_and_the_others_run(tmp_path):
+    csv_path = _fixture_csv(tmp_path)
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text("\n".join([lines[0], "missing.onnx,test_nano.vnnlib,20", "test_nano.onnx,missing.vnnlib,20",
+                                   lines[1]]) + "\n")
+    summary = run_instances(csv_path, tmp_path / "out", progress=False)
+    assert [r["result"] for r in summary.rows] == ["unsat", "error", "error", "unsat"]
+    assert summary.errors == (f"{csv_path}:2: {tmp_path / 'missing.onnx'}: no such ONNX file",
+                              f"{csv_path}:3: {tmp_path / 'missing.vnnlib'}: cannot read the VNN-LIB file "
+                              "(No such file or directory)")
+    assert (tmp_path / "out" / "results" / "missing__test_nano.txt").read_text() == "error\n"
+    again = run_instances(csv_path, tmp_path / "out", progress=False)  # error rows run again, answered rows resume
+    assert again.skipped == 2 and again.solved == 2 and len(again.errors) == 2
