@@ -133,6 +133,10 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
                                     a=nn.Hardswish(), b=nn.Hardsigmoid(inplace=True)), (2, 7)),
     "means": (lambda: Fn(lambda s, x: x.mean((-2, -1)) + x.mean(1, keepdim=True).mean((-1, -2)) + x.mean((0, 2)).mean(-1)), (1, 3, 4, 5)),
     "mean_all": (lambda: Fn(lambda s, x: x - torch.mean(x)), (2, 3)),
+    "sums_and_maxima": (lambda: Fn(lambda s, x: x.sum((0, 2)) + x.amax(-1).sum(0) + x.max(dim=1).values.sum(-1, keepdim=True)
+                                   + torch.max(x) + torch.sum(x)), (2, 3, 4)),
+    "pairwise_max_min": (lambda: Fn(lambda s, x: torch.maximum(x, x.flip(-1)) + torch.minimum(x * 2, s.w) + torch.max(x, -x)
+                                    + torch.min(x, x.roll(1, 0)), w=r(3, 4)), (3, 4)),
     "pads": (lambda: Fn(lambda s, x: torch.cat([F.pad(x, (1, 2, 0, 1), value=0.5), F.pad(x, (2, 1, 1, 0), mode="reflect"),
                                               F.pad(x, (0, 3, 1, 0), mode="replicate"), s.pad(x)], 1),
                         pad=nn.ZeroPad2d((1, 2, 0, 1))), (1, 2, 4, 5)),
@@ -168,6 +172,10 @@ CLAMPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "clamp_min": lambda x: torch.clamp(x, min=0.2),
     "clamp_max": lambda x: x.clamp(max=-0.7),
     "clamp_min_zero": lambda x: x.clamp_min(0),
+    "maximum": lambda x: torch.maximum(x, x.flip(-1)),
+    "minimum": lambda x: torch.min(x, x.roll(1, 0)),
+    "amax": lambda x: x.amax(-1),
+    "max_values": lambda x: x.max(0).values,
 }
 
 

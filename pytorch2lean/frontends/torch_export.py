@@ -41,11 +41,12 @@ Other ops that become several catalog ops, each exactly: `stack` (reshape each, 
 `select`/`unbind` (slice, reshape), `expand` (concat copies along each broadcast axis),
 `reciprocal` (div of a constant 1), `adaptive_avg_pool2d` (avgpool2d when sizes divide),
 `addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a linear layer),
-`mean` (avgpool2d over the averaged axes laid out as one row), `clamp`/`hardtanh`/`relu6`
+`mean`, `sum`, `amax`/`max` over axes (the axes laid out as rows: avgpool2d, a matmul by
+ones, maxpool2d), `maximum`/`minimum` of two tensors (a max pool over the pairs), `clamp`/`hardtanh`/`relu6`
 (max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), `group_norm`
 (layernorm over each group laid out as one row, then the per-channel affine), `pad` (torch's
-last-axis-first pad list as ONNX's layout; constant, reflect, replicate), `roll` (two slices,
-a concat), `index` by one integer index the code fixes (a matmul by the constant 0/1 selection
+last-axis-first pad list as ONNX's layout; constant, reflect, replicate), `flip` (a slice of
+step -1), `roll` (two slices, a concat), `index` by one integer index the code fixes (a matmul by the constant 0/1 selection
 matrix: each result is one element plus zeros, exact for finite values), `upsample_nearest2d`
 by whole factors (concatenated copies), `adaptive_avg_pool1d`, and, by torch's own
 formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`. An average pool whose window
@@ -396,6 +397,8 @@ class _Lowering:
     # -- one FX node --
 
     def _call(self, n: Any) -> None:
+        if not n.users:  # dead (an unused statistic, max's unread indices): no output depends on it
+            return
         if n.target is operator.getitem:
             source, index = n.args
             if source.name in self.static:
@@ -691,22 +694,54 @@ def _silu(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     return lw.emit(n, "mul", [x, lw.emit(n, "sigmoid", [x], part="sigmoid")])
 
 
-@handles("mean")
-def _mean(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    """The mean over some axes as an average pool: the averaged axes moved last and joined into
-    one row of K cells, pooled by a 1xK window (sum / K, exact), then torch's result shape."""
+@handles("mean", "sum", "amax", "max", "min", "maximum", "minimum")
+def _reduce(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Reductions over axes laid out as rows of K cells (`_rows`): mean is an average pool (sum / K,
+    exact), max a max pool, sum a matmul by a column of ones (exact), each then torch's shape.
+    `max`/`min` of two tensors (and `maximum`/`minimum`) pair their elements instead (`_pairwise`);
+    min is -max(-x)."""
+    op = n.target._schema.name.removeprefix("aten::")
     if a.get("dtype") not in (None, _torch().float32):
-        raise lw.error(n, "mean with a dtype conversion is not supported")
+        raise lw.error(n, f"{op} with a dtype conversion is not supported")
     x = lw.ref(n, a["self"])
-    shape = lw.shapes[x]
-    dims = sorted({_axis(d, len(shape)) for d in (a.get("dim") or range(len(shape)))})
+    if "other" in a:
+        return _pairwise(lw, n, x, lw.ref(n, a["other"]), op.startswith("max"))
+    if op == "min":
+        raise lw.error(n, "min over axes is not supported (max is)")
+    value = _shape(n.meta["val"][0]) if isinstance(n.meta["val"], (tuple, list)) else _shape_of(n)
+    steps, width = _rows(lw.shapes[x], a.get("dim"))
+    window = {"kernel": (1, width), "stride": (1, width)}
+    steps += [{"mean": ("avgpool2d", window, []), "sum": ("matmul", {}, [lw.constant(n, "ones", np.ones((width, 1)))])}
+              .get(op, ("maxpool2d", window, [])), ("reshape", {"shape": value}, [])]
+    if not isinstance(n.meta["val"], (tuple, list)):
+        return _chain(lw, n, x, steps, op)
+    return _Pieces((lambda use: _chain(lw, use, x, steps, op),
+                    lambda use: _refuse(lw, use, f"the indices of {op} are not supported")))
+
+
+def _rows(shape: Shape, dims: Any) -> tuple[list[Step], int]:
+    """Steps laying the axes `dims` (all when None or empty) out as rows: (P, 1, K), K their size."""
+    dims = [dims] if isinstance(dims, int) else list(dims or range(len(shape)))
+    dims = sorted({_axis(d, len(shape)) for d in dims})
     kept = [d for d in range(len(shape)) if d not in dims]
     width = math.prod(shape[d] for d in dims)
     steps: list[Step] = [] if kept + dims == sorted(kept + dims) else [("transpose", {"perm": tuple(kept + dims)}, [])]
-    steps += [("reshape", {"shape": (math.prod(shape[d] for d in kept), 1, width)}, []),
-              ("avgpool2d", {"kernel": (1, width), "stride": (1, width)}, []),
-              ("reshape", {"shape": _shape_of(n)}, [])]
-    return _chain(lw, n, x, steps, "mean")
+    return steps + [("reshape", {"shape": (math.prod(shape[d] for d in kept), 1, width)}, [])], width
+
+
+def _pairwise(lw: _Lowering, n: Any, x: str, y: str, larger: bool) -> str:
+    """max(x, y) elementwise as a 1x2 max pool over the two side by side (exact); min through neg."""
+    shape = lw.shapes[x]
+    if lw.shapes[y] != shape:
+        raise lw.error(n, f"elementwise max/min of shapes {list(shape)} and {list(lw.shapes[y])}: only equal shapes are supported")
+    column = (1, math.prod(shape), 1)
+    sides = []
+    for k, v in enumerate((x, y)):
+        v = v if larger else lw.emit(n, "neg", [v], part=f"neg{k}")
+        sides.append(lw.emit(n, "reshape", [v], {"shape": column}, part=f"side{k}"))
+    pairs = lw.emit(n, "concat", sides, {"axis": -1}, part="pairs")
+    steps: list[Step] = [("maxpool2d", {"kernel": (1, 2), "stride": (1, 2)}, []), ("reshape", {"shape": shape}, [])]
+    return _chain(lw, n, pairs, steps + ([] if larger else [("neg", {}, [])]), "pick")
 
 
 # -- dense products --
@@ -1066,6 +1101,19 @@ def _take(lw: _Lowering, n: Any, x: str, dim: int, start: int, size: int, *, dro
     sliced = _slice(lw, n, x, dim, range(start, start + size), part="slice")
     shape = lw.shapes[sliced]
     return lw.emit(n, "reshape", [sliced], {"shape": shape[:dim] + shape[dim + 1:]})
+
+
+@handles("flip")
+def _flip(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """One slice walking each flipped axis backwards (step -1, from the last index past the first)."""
+    x = lw.ref(n, a["self"])
+    shape = lw.shapes[x]
+    axes = sorted({_axis(d, len(shape)) for d in a["dims"]})
+    if not axes:
+        return x
+    attrs = {"starts": (-1,) * len(axes), "ends": tuple(-(shape[d] + 1) for d in axes), "axes": tuple(axes),
+             "steps": (-1,) * len(axes)}
+    return lw.emit(n, "slice", [x], attrs)
 
 
 @handles("roll")
