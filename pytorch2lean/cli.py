@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import UserError
+from .memory import from_option
 from .model import LoadedModel, is_torch_spec, load_model
 from .numeric.float32 import require_finite
 
@@ -30,6 +31,8 @@ MODEL = typer.Argument(..., help="Model: .p2l (DSL), .onnx, .json (pytorch2lean 
 INPUT_SHAPE = typer.Option(None, "--input-shape", help="For a PyTorch factory: the input shape, e.g. 1,3,32,32.")
 CHECKPOINT = typer.Option(None, "--checkpoint", "-c", help="Parameters: .npz, .safetensors, .pt/.pth/.bin, or a sharded *.index.json; wrappers such as {'state_dict': ...} and module. prefixes are found (read without executing code).")
 JOBS = typer.Option(None, "--jobs", "-j", help="Processes that check a split tree's leaves (default: one per CPU).")
+MEMORY = typer.Option(None, "--memory", help="Memory budget per solving process, e.g. 8G (default: 3/4 of RAM, shared "
+                     "by local workers); work past it is answered unknown.")
 
 
 def _version(show: bool) -> None:
@@ -348,6 +351,7 @@ def verify(
     input_shape: Optional[str] = INPUT_SHAPE,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (exact numbers as 'p/q' text)."),
     jobs: Optional[int] = JOBS,
+    memory: Optional[str] = MEMORY,
 ) -> None:
     """Bound the outputs on an input box and prove a property, writing an exact certificate.
 
@@ -363,6 +367,7 @@ def verify(
     query = read_query(g, vnnlib, box, center, eps, label)
     if query is None:
         raise UserError(f"give exactly one of {QUESTION}")
+    from_option(memory, here=True)
     results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split, workers=_workers(jobs))
     _write_certificates(results, cert)
     if lean is not None:
@@ -490,6 +495,9 @@ def vnncomp(
     lean: bool = typer.Option(False, "--lean", help="Also write each unsat answer as Lean theorems into OUT/lean/<model> "
                               "(interval certificates, --method ibp); check them with lean-check."),
     jobs: Optional[int] = JOBS,
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Solve on a Dask cluster: local (--jobs worker "
+                                            "processes) or a scheduler address tcp://HOST:PORT."),
+    memory: Optional[str] = MEMORY,
 ) -> None:
     """Run VNN-COMP instances: sat (exact witness), unsat (checked certificate), unknown or timeout; resumes."""
     from .vnncomp import run_instances
@@ -497,8 +505,9 @@ def vnncomp(
     if not instances.is_file():
         raise UserError(f"{instances}: no such instances CSV")
     output_folder(out, "--out")
+    budget = from_option(memory, here=scheduler is None)
     summary = run_instances(instances, out, timeout_override=timeout, method=method, split=split, progress=not quiet,
-                            workers=_workers(jobs), lean=lean)
+                            workers=_workers(jobs), lean=lean, scheduler=scheduler, memory_bytes=budget)
     if quiet:  # otherwise run_instances has printed its table and summary
         console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
     if summary.errors:

@@ -25,6 +25,8 @@ an `unsat` one only when its certificates on disk are accepted again for the ins
 VNN-LIB question (`cert.tree.check_claims`), so an edited certificate is not taken on trust.
 With `lean` (method ibp), every new `unsat` answer is also written as Lean theorems, one per input
 box, into the model's Lake project `out_dir/lean/<model>/` (`lean-check` checks it).
+With a scheduler, the instances are solved on a Dask cluster (`distributed.py`) and their answers
+land in the same store, written here as they arrive; a run that stops resumes the same way.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+from . import memory
 from .bounds.falsify import Witness, falsify, format_witness
 from .cert.tree import check_claims
 from .errors import UserError
@@ -150,7 +153,16 @@ class _Models:
 def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", split: str = "auto",
           workers: int = 1) -> Outcome:
     """Answer one instance within `timeout` seconds (see the module docstring); bab splits as `split`
-    says and checks its certificates' leaves in `workers` processes."""
+    says and checks its certificates' leaves in `workers` processes. Work that runs out of memory
+    (the process's budget, `memory.limit`) is answered `unknown`, saying so: the next instance runs."""
+    start = time.monotonic()
+    try:
+        return _search(graph, spec, timeout, method, split, workers)
+    except MemoryError as e:
+        return Outcome("unknown", "unknown", (), time.monotonic() - start, memory.out_of_memory(e))
+
+
+def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: str, workers: int) -> Outcome:
     _known(method)
     known_split(split)
     start = time.monotonic()
@@ -274,9 +286,12 @@ class RunSummary:
 
 def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override: float | None = None,
                   method: str = "bab", split: str = "auto", progress: bool = True, workers: int = 1,
-                  lean: bool = False) -> RunSummary:
+                  lean: bool = False, scheduler: str | None = None, memory_bytes: int | None = None) -> RunSummary:
     """Answer every instance of `csv_path` into `out_dir` (see the module docstring); resumes. With
-    `lean`, each new unsat answer also becomes a Lean theorem (`_lean_theorems`)."""
+    `lean`, each new unsat answer also becomes a Lean theorem (`_lean_theorems`). With `scheduler`
+    ("local", or a Dask scheduler's address) the instances are solved on a Dask cluster
+    (`distributed.answers`: `workers` local worker processes, each held to `memory_bytes`) and
+    land in the same store; without, one at a time in this process."""
     from rich.console import Console
     from rich.progress import Progress
 
@@ -284,6 +299,10 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     known_split(split)
     if lean:
         check_lean_method(method)
+    if scheduler is not None:
+        from .distributed import check_scheduler
+
+        check_scheduler(scheduler)
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     instances = read_instances(csv_path, timeout_override)
@@ -292,26 +311,45 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     console = Console(stderr=True)
     with Progress(console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task("instances", total=len(instances))
+        pending: dict[tuple[str, str], Instance] = {}  # a row repeated in the CSV is answered once
         for inst in instances:
-            key = (inst.onnx, inst.vnnlib)
-            bar.update(task, description=inst.stem)
-            if _done(inst, out_dir, rows.get(key), models, workers):
+            bar.update(task, description=f"resuming {inst.stem}")
+            if (inst.onnx, inst.vnnlib) in pending or _done(inst, out_dir, rows.get((inst.onnx, inst.vnnlib)), models,
+                                                            workers):
                 skipped += 1
+                bar.advance(task)
             else:
-                outcome = _solve_row(inst, models, method, split, workers)
-                if outcome.result == "error":
-                    errors.append(outcome.reason)
-                    console.print(f"error: {outcome.reason}", highlight=False, markup=False, soft_wrap=True)
-                rows[key] = _write(inst, out_dir, outcome)
-                _save(out_dir, rows)
-                if lean and outcome.result == "unsat":
-                    _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
-                solved += 1
+                pending[(inst.onnx, inst.vnnlib)] = inst
+        if scheduler is None:
+            answered = _one_by_one(list(pending.values()), models, method, split, workers, bar, task)
+        else:
+            from .distributed import answers
+
+            bar.update(task, description=f"{len(pending)} on the cluster")
+            answered = answers(list(pending.values()), scheduler, method=method, split=split, processes=workers,
+                               memory_bytes=memory_bytes, models=models, workers=workers)
+        for inst, outcome in answered:
+            if outcome.result == "error":
+                errors.append(outcome.reason)
+                console.print(f"error: {outcome.reason}", highlight=False, markup=False, soft_wrap=True)
+            rows[(inst.onnx, inst.vnnlib)] = _write(inst, out_dir, outcome)
+            _save(out_dir, rows)
+            if lean and outcome.result == "unsat":
+                _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
+            solved += 1
             bar.advance(task)
     summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped, tuple(errors))
     if progress:
         _table(console, summary)
     return summary
+
+
+def _one_by_one(instances: list[Instance], models: _Models, method: str, split: str, workers: int, bar: Any,
+                task: Any) -> Iterator[tuple[Instance, Outcome]]:
+    """Each instance with its answer, solved in this process in CSV order (the bar names the one running)."""
+    for inst in instances:
+        bar.update(task, description=inst.stem)
+        yield inst, _solve_row(inst, models, method, split, workers)
 
 
 def _table(console: Any, summary: RunSummary) -> None:
