@@ -18,7 +18,7 @@ from pytorch2lean.cert.format import CertificateError
 from pytorch2lean.errors import UserError
 from pytorch2lean.ir import Graph, Input, Param, make_node, validate
 from pytorch2lean.lean import export_project, lean_check
-from pytorch2lean.lean.certificate import certificate_theorem, readable, theorem_name
+from pytorch2lean.lean.certificate import LEAN_INTERVAL_OPS, certificate_theorem, readable, theorem_name
 from pytorch2lean.lean.toolchain import find_toolchain
 from pytorch2lean.spec import Box, Conjunction, Disjunction, LinearConstraint, Property
 from tests.test_cert import CHANGES, mutate, number_sites
@@ -133,12 +133,12 @@ def test_only_accepted_interval_certificates_export(net_and_cert: tuple[Graph, s
         certificate_theorem(g, loads(json.dumps(dict(data, verdict="unknown"))), "t")
     with pytest.raises(UserError, match="another model"):
         certificate_theorem(g, loads(json.dumps(dict(data, graph_digest="0" * 64))), "t")
-    other = validate(Graph("mm", (Input("x", (2,)),), (Param.of_array("w", np.eye(2, dtype=np.float32)),),
-                           (make_node("h", "matmul", ["w", "x"]),), ("h",)))
-    verdict, mm_text, _ = verify_ibp(other, Box((F(0), F(0)), (F(1), F(1)), (2,)), Box((F(-1), F(-1)), (F(2), F(2)), (2,)))
+    other = validate(Graph("dv", (Input("x", (2,)),), (Param.of_array("w", np.full(2, 2, dtype=np.float32)),),
+                           (make_node("h", "div", ["x", "w"]),), ("h",)))
+    verdict, dv_text, _ = verify_ibp(other, Box((F(0), F(0)), (F(1), F(1)), (2,)), Box((F(-1), F(-1)), (F(2), F(2)), (2,)))
     assert verdict == "holds"
-    with pytest.raises(UserError, match=r"node 'h' \(matmul\) has no interval rule"):
-        certificate_theorem(other, loads(mm_text), "t")
+    with pytest.raises(UserError, match=r"node 'h' \(div\) has no interval rule"):
+        certificate_theorem(other, loads(dv_text), "t")
 
 
 def test_export_is_deterministic(net_and_cert: tuple[Graph, str], tmp_path: Path) -> None:
@@ -161,3 +161,70 @@ def test_theorem_names() -> None:
     assert theorem_name("prop_3") == "prop_3"
     assert theorem_name("ACASXU_run2a_1_1_batch_2000 prop_3.vnnlib") == "ACASXU_run2a_1_1_batch_2000_prop_3_vnnlib"
     assert theorem_name("3x") == "c_3x"
+
+
+# Nets through the other ops of the Lean interval checker, each with its box: a certificate that
+# exports and checks, and a short agreement corpus through the op.
+
+def dense_net(seed: int = 5) -> Graph:
+    """An ACAS Xu-like layer, `matmul(flatten(x), W) + b` (exact right operand), then `W @ r`
+    (exact left operand) and a product with a 1-D exact vector."""
+    r = np.random.default_rng(seed)
+    params = (Param.of_array("w0", r.standard_normal((5, 4)).astype(np.float32)),
+              Param.of_array("b0", r.standard_normal(4).astype(np.float32)),
+              Param.of_array("w1", r.standard_normal((3, 1)).astype(np.float32)),
+              Param.of_array("v", r.standard_normal(4).astype(np.float32)))
+    nodes = (make_node("f", "flatten", ["x"], {"axis": 1}), make_node("m", "matmul", ["f", "w0"]),
+             make_node("a", "add", ["m", "b0"]), make_node("r", "relu", ["a"]),
+             make_node("n", "matmul", ["w1", "r"]), make_node("y", "matmul", ["n", "v"]))
+    return validate(Graph("dense net", (Input("x", (1, 5)),), params, nodes, ("y",)))
+
+
+DENSE_BOX = Box(tuple(F(k, 10) for k in (-3, 0, 1, -5, 2)), tuple(F(k, 10) for k in (1, 2, 4, -1, 3)), (1, 5))
+
+OTHER_NETS = {"dense": (dense_net, DENSE_BOX)}
+
+
+def gap_for(g: Graph, box: Box, margin: Fraction) -> Property:
+    """`y0 - y1 <= d` unsafe, with d below what IBP proves by `margin` (the first two outputs)."""
+    _, text, _ = verify_ibp(g, box)
+    out = dict(loads(text).bounds)[g.outputs[0]]
+    d = out.lower[0] - out.upper[1] - margin
+    return Property(Disjunction((Conjunction((LinearConstraint((F(1), F(-1)) + (F(0),) * (len(out.lower) - 2), d),)),)),
+                    len(out.lower), "gap")
+
+
+@pytest.fixture(scope="module", params=sorted(OTHER_NETS))
+def other_net(request: pytest.FixtureRequest) -> tuple[Graph, str]:
+    make, box = OTHER_NETS[request.param]
+    g = make()
+    verdict, text, reason = verify_ibp(g, box, gap_for(g, box, F(1, 1000)))
+    assert verdict == "holds", reason
+    assert {n.op for n in g.nodes} <= LEAN_INTERVAL_OPS
+    return g, text
+
+
+@needs_lean
+def test_other_ops_certificate_theorem_checks(other_net: tuple[Graph, str], tmp_path: Path,
+                                              library_cache: Path) -> None:
+    g, text = other_net
+    result = lean_check(export_with(g, text, tmp_path / "p"), toolchain=TOOLCHAIN, library_cache=library_cache)
+    assert result.ok, result.report()
+    assert all(set(a) <= ALLOWED for a in result.axioms.values()), result.axioms
+
+
+@needs_lean
+def test_lean_and_python_agree_through_other_ops(other_net: tuple[Graph, str], tmp_path: Path,
+                                                 library_cache: Path) -> None:
+    g, text = other_net
+    verdicts = []
+    for k, (what, mutated) in enumerate(corpus(g, text, 6, seed=5)):
+        python = check_certificate(g, mutated)
+        lean = lean_check(export_with(g, mutated, tmp_path / f"m{k}", name=f"m{k}"), toolchain=TOOLCHAIN,
+                          library_cache=library_cache)
+        assert lean.ok == python.ok, f"{what}: Python {'accepts' if python.ok else 'rejects: ' + python.reason}, " \
+                                     f"Lean {'accepts' if lean.ok else 'rejects'}\n{lean.report()}"
+        if not lean.ok:
+            assert any(e.file.endswith(f"m{k}.lean") for e in lean.errors), lean.report()
+        verdicts.append(python.ok)
+    assert verdicts[0] and False in verdicts[1:]

@@ -40,12 +40,6 @@ when `b` says it is exact. -/
 def Encloses (b : Bounds) (t : Tensor) : Prop :=
   t.shape = b.shape ∧ Within b.lo t.data b.hi ∧ (b.exact = true → t.data = b.lo)
 
-/-- Two lists related position by position. -/
-inductive All2 {α β : Type} (R : α → β → Prop) : List α → List β → Prop
-  | nil : All2 R [] []
-  | cons {a : α} {b : β} {as : List α} {bs : List β} : R a b → All2 R as bs →
-      All2 R (a :: as) (b :: bs)
-
 /-! ### Interval rules -/
 
 /-- `pick w l h` for each weight `w` and interval `[l, h]` (the shortest list decides). -/
@@ -89,6 +83,31 @@ def linearIv : List Bounds → Option (List Q × List Q)
       (some (linearBounds pickLo x w (some b), linearBounds pickHi x w (some b)))
   | _ => none
 
+/-- The least and greatest values of `dot r ws 0`, for exact weights `ws` and a row `r`
+enclosed by the pairs `ps` of ends: each term at the end its weight's sign picks. -/
+def dotIv (ws : List Q) (ps : List (Q × Q)) : Q × Q :=
+  let l := ps.map (fun p => p.1)
+  let h := ps.map (fun p => p.2)
+  (dot (pickRow pickLo ws l h) ws Q.zero, dot (pickRow pickHi ws l h) ws Q.zero)
+
+/-- The lower and the upper ends of a list of pairs of ends. -/
+def unzipIv (ps : List (Q × Q)) : List Q × List Q := (ps.map (fun p => p.1), ps.map (fun p => p.2))
+
+/-- Bounds of `matmul` with an exact operand (a parameter): the denotation's own structure
+(`matmulBlocks`, `matmul2With`) run on the other operand's ends, paired, and the exact operand,
+each entry bounded by `dotIv`. The right operand is tried first (`x @ W`), then the left (`W @ x`). -/
+def matmulPair (a b : Bounds) : Option (List Q × List Q) :=
+    cond b.exact
+      (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv c r)) a.shape
+        (zipWithL Prod.mk a.lo a.hi) b.shape b.lo)))
+      (guard a.exact (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv r c)) a.shape a.lo
+        b.shape (zipWithL Prod.mk b.lo b.hi)))))
+
+/-- Bounds of `matmul` (`matmulPair` of its two operands). -/
+def matmulIv : List Bounds → Option (List Q × List Q)
+  | [a, b] => matmulPair a b
+  | _ => none
+
 /-- The interval rule of `op` on operand bounds `args` with output shape `o`; `none` for ops
 the Lean checker does not cover (the certificate is then refused). -/
 def intervalOp : OpTag → Attrs → List Bounds → Shape → Option (List Q × List Q)
@@ -100,6 +119,7 @@ def intervalOp : OpTag → Attrs → List Bounds → Shape → Option (List Q ×
   | .neg, _, args, _ => unaryIv (fun x => (x.hi.map Q.neg', x.lo.map Q.neg')) args
   | .relu, _, args, _ => unaryIv (fun x => (x.lo.map reluQ, x.hi.map reluQ)) args
   | .linear, _, args, _ => linearIv args
+  | .matmul, _, args, _ => matmulIv args
   | .flatten, _, args, _ => unaryIv (fun x => (x.lo, x.hi)) args
   | .reshape, _, args, _ => unaryIv (fun x => (x.lo, x.hi)) args
   | _, _, _, _ => none
@@ -357,6 +377,78 @@ theorem linearIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
   | _ :: _ :: _ :: _ :: _, _, .cons _ (.cons _ (.cons _ (.cons _ _))), h =>
     exact (none_ne_some h).elim
 
+/-- `Acc.addMul` does not depend on the order of the factors. -/
+theorem Acc.addMul_comm (acc : Acc) (a b : Q) : acc.addMul a b = acc.addMul b a := by
+  unfold Acc.addMul
+  have e1 : Nat.mul a.num b.num = Nat.mul b.num a.num := Nat.mul_comm _ _
+  have e2 : Nat.mul a.den b.den = Nat.mul b.den a.den := Nat.mul_comm _ _
+  rw [e1, e2]
+  cases a.neg <;> cases b.neg <;> rfl
+
+/-- A running dot product does not depend on the order of its two lists. -/
+theorem dotAcc_comm : (a b : List Q) → (acc : Acc) → dotAcc a b acc = dotAcc b a acc
+  | [], [], _ => rfl
+  | [], _ :: _, _ => rfl
+  | _ :: _, [], _ => rfl
+  | x :: xs, y :: ys, acc => by
+    show (acc.addMul x y).strict (dotAcc xs ys) = (acc.addMul y x).strict (dotAcc ys xs)
+    rw [Acc.strict_eq, Acc.strict_eq, Acc.addMul_comm acc x y, dotAcc_comm xs ys]
+
+/-- `dot` does not depend on the order of its two lists. -/
+theorem dot_comm (a b : List Q) (init : Q) : dot a b init = dot b a init := by
+  unfold dot
+  rw [dotAcc_comm]
+
+/-- `dotIv` encloses the dot product of an enclosed row with the exact weights. -/
+theorem dotIv_between {ws ws' : List Q} {ps : List (Q × Q)} {r : List Q} (hw : All2 SameWF ws ws')
+    (hp : All2 BetweenP ps r) : BetweenP (dotIv ws ps) (dot r ws' Q.zero) := by
+  obtain ⟨e, w⟩ := all2_of_sameWF hw
+  subst e
+  exact dot_between w Q.zero_wf (all2_within hp)
+
+/-- Points enclosed by pairs lie within the ends `unzipIv` takes apart. -/
+theorem within_unzipIv {ps : List (Q × Q)} {x lo hi : List Q} (w : All2 BetweenP ps x)
+    (h : unzipIv ps = (lo, hi)) : Within lo x hi := by
+  have e1 : ps.map (fun p => p.1) = lo := congrArg (fun q => q.1) h
+  have e2 : ps.map (fun p => p.2) = hi := congrArg (fun q => q.2) h
+  rw [← e1, ← e2]
+  exact all2_within w
+
+/-- `matmul` with an exact operand. -/
+theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o : Shape}
+    {lo hi : List Q} (hr : All2 Encloses bs ts) (h : matmulIv bs = some (lo, hi)) :
+    ∃ data, evalExact .matmul attrs ts o = some data ∧ Within lo data hi := by
+  match bs, ts, hr, h with
+  | [a, b], [⟨sa, da⟩, ⟨sb, db⟩], .cons ea (.cons eb .nil), h =>
+    obtain ⟨esa, wa, xa⟩ := ea
+    obtain ⟨esb, wb, xb⟩ := eb
+    subst esa esb
+    refine ⟨_, rfl, ?_⟩
+    have h : matmulPair a b = some (lo, hi) := h
+    unfold matmulPair at h
+    cases hbx : b.exact with
+    | true =>
+      rw [hbx] at h
+      have dbeq : db = b.lo := xb hbx
+      subst dbeq
+      exact within_unzipIv (all2_matmulBlocks (RA := BetweenP) (RB := SameWF) (RC := BetweenP)
+        (pair := matmul2With (fun r c => dotIv c r)) (pair' := matmul2)
+        (fun _ _ _ _ k n m hA hB => all2_matmul2With (fun _ _ _ _ hr hc => dotIv_between hc hr) hA hB k n m)
+        a.shape b.shape (Within.pairs wa) (all2_sameWF b.lo (Within.wf_lo wb))) (some_inj h)
+    | false =>
+      rw [hbx] at h
+      obtain ⟨hg, h'⟩ := guard_some h
+      have daeq : da = a.lo := xa hg
+      subst daeq
+      exact within_unzipIv (all2_matmulBlocks (RA := SameWF) (RB := BetweenP) (RC := BetweenP)
+        (pair := matmul2With (fun r c => dotIv r c)) (pair' := matmul2)
+        (fun _ _ _ _ k n m hA hB => all2_matmul2With
+          (fun _ r' _ c' hr hc => by rw [dot_comm r' c']; exact dotIv_between hr hc) hA hB k n m)
+        a.shape b.shape (all2_sameWF a.lo (Within.wf_lo wa)) (Within.pairs wb)) (some_inj h')
+  | [], _, .nil, h => exact (none_ne_some h).elim
+  | [_], _, .cons _ .nil, h => exact (none_ne_some h).elim
+  | _ :: _ :: _ :: _, _, .cons _ (.cons _ (.cons _ _)), h => exact (none_ne_some h).elim
+
 /-- Every interval rule encloses its op's exact evaluation. -/
 theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List Bounds}
     {ts : List Tensor} {o : Shape} {lo hi : List Q} (hr : All2 Encloses bs ts)
@@ -390,6 +482,7 @@ theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List
     exact ⟨_, rfl, Within.map_mono (fun _ hq => reluQ_wf hq)
       (fun _ _ ha hb l => reluQ_le_reluQ ha hb l) wx⟩
   case linear => exact linearIv_sound attrs hr h
+  case matmul => exact matmulIv_sound attrs hr h
   case flatten =>
     obtain ⟨x, ⟨sx, dx⟩, rfl, ⟨_, wx, _⟩, hf⟩ := unaryIv_sound hr h
     injection hf with hl hh
@@ -588,12 +681,6 @@ theorem params_enclosed : (shapes : List Shape) → (params : List (List Q)) →
     have h1 := and_true_split h
     exact All2.cons ⟨rfl, Within.refl p (allWFb_sound h1.1), fun _ => rfl⟩
       (params_enclosed ss ps h1.2)
-
-/-- Tables side by side. -/
-theorem All2.append {α β : Type} {R : α → β → Prop} : {as : List α} → {bs : List β} →
-    {cs : List α} → {ds : List β} → All2 R as bs → All2 R cs ds → All2 R (as ++ cs) (bs ++ ds)
-  | _, _, _, _, .nil, r => r
-  | _, _, _, _, .cons e r, r' => All2.cons e (All2.append r r')
 
 /-- `sizesOk` holds only for lists of one length. -/
 theorem sizesOk_length : (s : List Shape) → (d : List (List Q)) → sizesOk s d = true →

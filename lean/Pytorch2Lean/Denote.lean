@@ -88,27 +88,39 @@ def linearEval (x w : Tensor) (bias : Option Tensor) : List Q :=
     | none => List.replicate out Q.zero
   concatMap (fun r => zipWithL (fun wr b => dot r wr b) ws bs) rows
 
+/-- The structure of one matrix product: `f row column` for each of the `m` rows (of `k`
+elements) of `a` and each of the `n` columns of the `k × n` matrix `b`, row by row. -/
+def matmul2With {α β γ : Type} (f : List α → List β → γ) (a : List α) (b : List β) (k n m : Nat) :
+    List γ :=
+  let cols := columns n (chunks n k b)
+  concatMap (fun r => cols.map (f r)) (chunks k m a)
+
 /-- One matrix product: `m × k` rows times the `n` columns of a `k × n` matrix. -/
 def matmul2 (a b : List Q) (k n : Nat) (m : Nat) : List Q :=
-  let cols := columns n (chunks n k b)
-  concatMap (fun r => cols.map (fun c => dot r c Q.zero)) (chunks k m a)
+  matmul2With (fun r c => dot r c Q.zero) a b k n m
 
-/-- `matmul`'s structure with NumPy semantics: 1-D operands are promoted (and the promoted axis
-dropped), stack axes broadcast, and `pair A B k n m` combines each stacked pair of an `m × k`
-matrix `A` and a `k × n` matrix `B` (row-major) into the `m × n` block of the result. -/
-def matmulWith (pair : List Q → List Q → Nat → Nat → Nat → List Q) (a b : Tensor) : List Q :=
-  let pa := cond (Nat.beq a.shape.length 1) (1 :: a.shape) a.shape
-  let pb := cond (Nat.beq b.shape.length 1) (b.shape ++ [1]) b.shape
+/-- `matmul`'s structure with NumPy semantics, for operands of shapes `sa`, `sb` with elements
+`a`, `b`: 1-D operands are promoted (and the promoted axis dropped), stack axes broadcast, and
+`pair A B k n m` combines each stacked pair of an `m × k` matrix `A` and a `k × n` matrix `B`
+(row-major) into the `m × n` block of the result. -/
+def matmulBlocks {α β γ : Type} (pair : List α → List β → Nat → Nat → Nat → List γ) (sa : Shape)
+    (a : List α) (sb : Shape) (b : List β) : List γ :=
+  let pa := cond (Nat.beq sa.length 1) (1 :: sa) sa
+  let pb := cond (Nat.beq sb.length 1) (sb ++ [1]) sb
   let m := nthD pa (pa.length - 2) 0
   let k := lastD pa
   let n := lastD pb
-  let sa := dropLastN pa 2
-  let sb := dropLastN pb 2
-  let stack := (broadcast sa sb).getD []
-  let blocksA := chunks (m * k) (prod sa) a.data
-  let blocksB := chunks (k * n) (prod sb) b.data
+  let sa' := dropLastN pa 2
+  let sb' := dropLastN pb 2
+  let stack := (broadcast sa' sb').getD []
+  let blocksA := chunks (m * k) (prod sa') a
+  let blocksB := chunks (k * n) (prod sb') b
   concatMap (fun (ij : Nat × Nat) => pair (nthD blocksA ij.1 []) (nthD blocksB ij.2 []) k n m)
-    (zipWithL Prod.mk (broadcastIndex sa stack) (broadcastIndex sb stack))
+    (zipWithL Prod.mk (broadcastIndex sa' stack) (broadcastIndex sb' stack))
+
+/-- `matmulBlocks` on two tensors. -/
+def matmulWith (pair : List Q → List Q → Nat → Nat → Nat → List Q) (a b : Tensor) : List Q :=
+  matmulBlocks pair a.shape a.data b.shape b.data
 
 /-- `matmul` with NumPy semantics: each stacked pair of matrices is multiplied. -/
 def matmulEval (a b : Tensor) : List Q := matmulWith matmul2 a b

@@ -126,13 +126,13 @@ def zipWithL {α β γ : Type} (f : α → β → γ) : List α → List β → 
   | _, _ => []
 
 /-- The `n` columns of a few rows (the kernel recurses once per row here). -/
-def blockColumns (n : Nat) (rows : List (List Q)) : List (List Q) :=
+def blockColumns {α : Type} (n : Nat) (rows : List (List α)) : List (List α) :=
   rows.foldr (fun row cols => zipWithL List.cons row cols) (List.replicate n [])
 
 /-- The `n` columns of a matrix given by its rows: blocks of 64 rows are transposed, then the
 columns of the blocks are joined, so the kernel's recursion depth stays bounded by the number of
 blocks rather than the number of rows. -/
-def columns (n : Nat) (rows : List (List Q)) : List (List Q) :=
+def columns {α : Type} (n : Nat) (rows : List (List α)) : List (List α) :=
   (chunks 64 (Nat.div (Nat.add rows.length 63) 64) rows).foldr
     (fun block cols => zipWithL (· ++ ·) (blockColumns n block) cols) (List.replicate n [])
 

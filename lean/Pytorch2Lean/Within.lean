@@ -194,4 +194,163 @@ theorem Within.broadcast {lo x hi : List Q} (w : Within lo x hi) (s o : Shape) :
   | true => exact w
   | false => exact Within.gathered w _
 
+/-! ### Lists related position by position
+
+The matrix product's rule runs the denotation's structure (`matmulBlocks`, `matmul2With`) on
+pairs `(lo, hi)` against points; these lemmas say that the list functions of that structure
+keep any position-by-position relation. -/
+
+/-- Two lists related position by position. -/
+inductive All2 {α β : Type} (R : α → β → Prop) : List α → List β → Prop
+  | nil : All2 R [] []
+  | cons {a : α} {b : β} {as : List α} {bs : List β} : R a b → All2 R as bs →
+      All2 R (a :: as) (b :: bs)
+
+/-- Tables side by side. -/
+theorem All2.append {α β : Type} {R : α → β → Prop} : {as : List α} → {bs : List β} →
+    {cs : List α} → {ds : List β} → All2 R as bs → All2 R cs ds → All2 R (as ++ cs) (bs ++ ds)
+  | _, _, _, _, .nil, r => r
+  | _, _, _, _, .cons e r, r' => All2.cons e (All2.append r r')
+
+/-- Related lists have one length. -/
+theorem All2.length {α β : Type} {R : α → β → Prop} : {as : List α} → {bs : List β} →
+    All2 R as bs → as.length = bs.length
+  | _, _, .nil => rfl
+  | _, _, .cons _ r => congrArg Nat.succ (All2.length r)
+
+/-- The first `k` elements. -/
+theorem all2_take {α β : Type} {R : α → β → Prop} : (k : Nat) → {as : List α} → {bs : List β} →
+    All2 R as bs → All2 R (as.take k) (bs.take k)
+  | 0, _, _, _ => All2.nil
+  | _ + 1, _, _, .nil => All2.nil
+  | k + 1, _, _, .cons e r => All2.cons e (all2_take k r)
+
+/-- All but the first `k` elements. -/
+theorem all2_drop {α β : Type} {R : α → β → Prop} : (k : Nat) → {as : List α} → {bs : List β} →
+    All2 R as bs → All2 R (as.drop k) (bs.drop k)
+  | 0, _, _, r => r
+  | _ + 1, _, _, .nil => All2.nil
+  | k + 1, _, _, .cons _ r => all2_drop k r
+
+/-- Consecutive blocks. -/
+theorem all2_chunks {α β : Type} {R : α → β → Prop} (k : Nat) : (n : Nat) → {as : List α} →
+    {bs : List β} → All2 R as bs → All2 (All2 R) (chunks k n as) (chunks k n bs)
+  | 0, _, _, _ => All2.nil
+  | n + 1, _, _, r => All2.cons (all2_take k r) (all2_chunks k n (all2_drop k r))
+
+/-- Element `i`, or the related defaults. -/
+theorem all2_nthD {α β : Type} {R : α → β → Prop} {d : α} {d' : β} (hd : R d d') :
+    {as : List α} → {bs : List β} → All2 R as bs → (i : Nat) → R (nthD as i d) (nthD bs i d')
+  | _, _, .nil, _ => hd
+  | _, _, .cons e _, 0 => e
+  | _, _, .cons _ r, i + 1 => all2_nthD hd r i
+
+/-- A map that relates related elements. -/
+theorem all2_map {α β γ δ : Type} {R : α → β → Prop} {S : γ → δ → Prop} {f : α → γ} {g : β → δ}
+    (hf : ∀ a b, R a b → S (f a) (g b)) : {as : List α} → {bs : List β} → All2 R as bs →
+    All2 S (as.map f) (bs.map g)
+  | _, _, .nil => All2.nil
+  | _, _, .cons e r => All2.cons (hf _ _ e) (all2_map hf r)
+
+/-- Zipping related lists with a map that relates related elements. -/
+theorem all2_zip {α β γ δ ε ζ : Type} {R : α → β → Prop} {S : γ → δ → Prop} {T : ε → ζ → Prop}
+    {f : α → γ → ε} {g : β → δ → ζ} (hf : ∀ a b c d, R a b → S c d → T (f a c) (g b d)) :
+    {as : List α} → {bs : List β} → {cs : List γ} → {ds : List δ} → All2 R as bs → All2 S cs ds →
+    All2 T (zipWithL f as cs) (zipWithL g bs ds)
+  | _, _, _, _, .nil, _ => All2.nil
+  | _, _, _, _, .cons _ _, .nil => All2.nil
+  | _, _, _, _, .cons e r, .cons e' r' => All2.cons (hf _ _ _ _ e e') (all2_zip hf r r')
+
+/-- A right fold with steps that relate related arguments. -/
+theorem all2_foldr {α β γ δ : Type} {R : α → β → Prop} {S : γ → δ → Prop} {f : α → γ → γ}
+    {g : β → δ → δ} (hf : ∀ a b c d, R a b → S c d → S (f a c) (g b d)) {i : γ} {i' : δ}
+    (hi : S i i') : {as : List α} → {bs : List β} → All2 R as bs → S (as.foldr f i) (bs.foldr g i')
+  | _, _, .nil => hi
+  | _, _, .cons e r => hf _ _ _ _ e (all2_foldr hf hi r)
+
+/-- Repeating related elements. -/
+theorem all2_replicate {α β : Type} {R : α → β → Prop} {a : α} {b : β} (e : R a b) :
+    (n : Nat) → All2 R (List.replicate n a) (List.replicate n b)
+  | 0 => All2.nil
+  | n + 1 => All2.cons e (all2_replicate e n)
+
+/-- The columns of related rows. -/
+theorem all2_columns {α β : Type} {R : α → β → Prop} (n : Nat) {rows : List (List α)}
+    {rows' : List (List β)} (r : All2 (All2 R) rows rows') :
+    All2 (All2 R) (columns n rows) (columns n rows') := by
+  unfold columns
+  rw [All2.length r]
+  refine all2_foldr (fun _ _ _ _ hb hc => all2_zip (fun _ _ _ _ e e' => All2.append e e') ?_ hc)
+    (all2_replicate All2.nil n) (all2_chunks 64 _ r)
+  unfold blockColumns
+  exact all2_foldr (fun _ _ _ _ hr hc => all2_zip (fun _ _ _ _ e e' => All2.cons e e') hr hc)
+    (all2_replicate All2.nil n) hb
+
+/-- `concatMap` of related lists, with a map that relates related elements. -/
+theorem all2_concatMap {α β γ δ : Type} {R : α → β → Prop} {S : γ → δ → Prop} {f : α → List γ}
+    {g : β → List δ} (hf : ∀ a b, R a b → All2 S (f a) (g b)) : {as : List α} → {bs : List β} →
+    All2 R as bs → All2 S (concatMap f as) (concatMap g bs)
+  | _, _, .nil => All2.nil
+  | _, _, .cons e r => All2.append (hf _ _ e) (all2_concatMap hf r)
+
+/-- `concatMap` of one list with two maps whose images are related. -/
+theorem all2_concatMap_same {α γ δ : Type} {S : γ → δ → Prop} {f : α → List γ} {g : α → List δ}
+    (hf : ∀ a, All2 S (f a) (g a)) : (l : List α) → All2 S (concatMap f l) (concatMap g l)
+  | [] => All2.nil
+  | a :: as => All2.append (hf a) (all2_concatMap_same hf as)
+
+/-- One matrix product's structure keeps relations: `f` relates related rows and columns. -/
+theorem all2_matmul2With {α β γ α' β' γ' : Type} {RA : α → α' → Prop} {RB : β → β' → Prop}
+    {RC : γ → γ' → Prop} {f : List α → List β → γ} {f' : List α' → List β' → γ'}
+    (hf : ∀ r r' c c', All2 RA r r' → All2 RB c c' → RC (f r c) (f' r' c'))
+    {a : List α} {a' : List α'} {b : List β} {b' : List β'} (ha : All2 RA a a') (hb : All2 RB b b')
+    (k n m : Nat) : All2 RC (matmul2With f a b k n m) (matmul2With f' a' b' k n m) := by
+  unfold matmul2With
+  exact all2_concatMap (R := All2 RA) (fun r r' hr => all2_map (R := All2 RB)
+    (fun c c' hc => hf r r' c c' hr hc) (all2_columns n (all2_chunks n k hb))) (all2_chunks k m ha)
+
+/-- `matmul`'s structure keeps relations: `pair` relates related blocks. -/
+theorem all2_matmulBlocks {α β γ α' β' γ' : Type} {RA : α → α' → Prop} {RB : β → β' → Prop}
+    {RC : γ → γ' → Prop} {pair : List α → List β → Nat → Nat → Nat → List γ}
+    {pair' : List α' → List β' → Nat → Nat → Nat → List γ'}
+    (hp : ∀ A A' B B' k n m, All2 RA A A' → All2 RB B B' → All2 RC (pair A B k n m) (pair' A' B' k n m))
+    (sa sb : Shape) {a : List α} {a' : List α'} {b : List β} {b' : List β'} (ha : All2 RA a a')
+    (hb : All2 RB b b') : All2 RC (matmulBlocks pair sa a sb b) (matmulBlocks pair' sa a' sb b') := by
+  unfold matmulBlocks
+  exact all2_concatMap_same (fun _ => hp _ _ _ _ _ _ _ (all2_nthD All2.nil (all2_chunks _ _ ha) _)
+    (all2_nthD All2.nil (all2_chunks _ _ hb) _)) _
+
+/-- A pair `(l, h)` encloses a point. -/
+def BetweenP (p : Q × Q) (x : Q) : Prop := Between p.1 x p.2
+
+/-- An exact value, with a positive denominator. -/
+def SameWF (a b : Q) : Prop := a = b ∧ a.WF
+
+/-- Enclosed points, as pairs of ends. -/
+theorem Within.pairs : {lo x hi : List Q} → Within lo x hi → All2 BetweenP (zipWithL Prod.mk lo hi) x
+  | _, _, _, .nil => All2.nil
+  | _, _, _, .cons e w => All2.cons e (Within.pairs w)
+
+/-- Points enclosed by pairs lie between their first and second ends. -/
+theorem all2_within : {ps : List (Q × Q)} → {x : List Q} → All2 BetweenP ps x →
+    Within (ps.map (fun p => p.1)) x (ps.map (fun p => p.2))
+  | _, _, .nil => Within.nil
+  | _, _, .cons e r => Within.cons e (all2_within r)
+
+/-- A list with positive denominators, related to itself exactly. -/
+theorem all2_sameWF : (l : List Q) → AllWF l → All2 SameWF l l
+  | [], _ => All2.nil
+  | a :: as, h => All2.cons ⟨rfl, h a (List.Mem.head as)⟩
+      (all2_sameWF as (fun q hq => h q (List.Mem.tail a hq)))
+
+/-- Lists related exactly are equal and have positive denominators. -/
+theorem all2_of_sameWF : {l l' : List Q} → All2 SameWF l l' → l = l' ∧ AllWF l
+  | _, _, .nil => ⟨rfl, fun _ h => nomatch h⟩
+  | a :: _, _, .cons e r => by
+    obtain ⟨e', w⟩ := all2_of_sameWF r
+    refine ⟨by rw [e.1, e'], fun q hq => ?_⟩
+    cases hq with
+    | head => exact e.2
+    | tail _ hq' => exact w q hq'
+
 end Pytorch2Lean
