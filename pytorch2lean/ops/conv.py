@@ -1,9 +1,9 @@
 """2-D convolution, and the sliding-window geometry it shares with pooling (ops/pool.py).
 
-The kernel loops over the kH*kW taps of the filter: each tap is a strided slice of the zero-padded
-input times one (out, in) slice of the weight, a plain matrix product. Only slicing, matmul and
-addition are used, so the same code runs in float32 on NumPy and CuPy and exactly on object
-arrays of Fractions, and each product is one large GEMM per group (fast enough for CIFAR sizes).
+The kernel lays the kH*kW taps of the filter side by side (im2col): each tap is a strided slice of
+the zero-padded input, and the stacked slices times the weight, seen as an (out, in*kH*kW) matrix,
+are the convolution in one GEMM per group. Only slicing, stacking and matmul are used, so the same
+code runs in float32 on NumPy and CuPy and exactly on object arrays of Fractions.
 Its interval rule splits the constant filter by sign (`base.weighted`): exact, at four convolutions.
 Its VJP is the transposed convolution, through the same tap loop: each tap's gradient, one GEMM
 per group with the transposed weight slice, is added into the cells of the padded input it read.
@@ -166,8 +166,10 @@ def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any
     m = xs.shape[0]
     # (groups, channels per group, images, H, W): each tap is then one GEMM per group
     xs = xs.reshape((m, g, cg, h.padded, v.padded)).transpose(1, 2, 0, 3, 4)
-    wg = w.reshape((g, o // g, cg, kh, kw))
-    y = total(xp.matmul(wg[..., i, j], xs[idx].reshape((g, cg, -1))) for i, j, idx in taps(h, v))
+    # im2col: every tap's strided slice side by side, (groups, C/groups * kH * kW, images * H * W),
+    # in the weight's (channel, row, column) order: one GEMM per group in place of one per tap
+    columns = xp.stack([xs[idx] for _, _, idx in taps(h, v)], axis=2).reshape((g, cg * kh * kw, -1))
+    y = xp.matmul(w.reshape((g, o // g, cg * kh * kw)), columns)
     y = y.reshape((o, m, h.out, v.out)).transpose(1, 0, 2, 3)
     if bias is not None:
         y = y + unbatch_param(bias)[:, None, None]

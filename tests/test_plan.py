@@ -1,0 +1,111 @@
+"""The compiled execution plan: fusion, constant folding, freeing, caching, and its numbers.
+
+The reference is the plain walk the runtime did before plans: every node's kernel called in graph
+order on a dictionary of values. A plan must give the same arrays bit for bit (it calls the same
+kernels on the same operands), in float32 and over Fractions.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pytorch2lean import ops
+from pytorch2lean.ir import Graph, Input, Param, make_node, validate
+from pytorch2lean.numeric.float32 import fractions_of
+from pytorch2lean.runtime import evaluate_exact, execute
+from pytorch2lean.runtime.plan import RUNNING, Plan, exact_attrs, plan_for
+
+
+def residual_mlp() -> Graph:
+    """conv -> relu -> flatten -> linear -> relu (h) -> linear -> relu -> add(., h) -> linear, with a
+    constant subgraph (scale = neg(neg(s))) multiplying the result: chains, a join and a fold."""
+    rng = np.random.default_rng(0)
+    p = {"cw": rng.standard_normal((2, 1, 3, 3)), "cb": rng.standard_normal(2),
+         "w1": rng.standard_normal((8, 32)), "b1": rng.standard_normal(8),
+         "w2": rng.standard_normal((8, 8)), "b2": rng.standard_normal(8),
+         "w3": rng.standard_normal((3, 8)), "s": rng.standard_normal(3)}
+    params = tuple(Param.of_array(k, v.astype(np.float32)) for k, v in p.items())
+    nodes = [
+        make_node("c", "conv2d", ["x", "cw", "cb"], {"padding": (1, 1, 1, 1)}), make_node("cr", "relu", ["c"]),
+        make_node("f", "flatten", ["cr"]), make_node("l1", "linear", ["f", "w1", "b1"]), make_node("h", "relu", ["l1"]),
+        make_node("l2", "linear", ["h", "w2", "b2"]), make_node("r2", "relu", ["l2"]), make_node("j", "add", ["r2", "h"]),
+        make_node("l3", "linear", ["j", "w3"]), make_node("n1", "neg", ["s"]), make_node("n2", "neg", ["n1"]),
+        make_node("y", "mul", ["l3", "n2"]),
+    ]
+    return validate(Graph("resmlp", (Input("x", (1, 1, 4, 4)),), params, tuple(nodes), ("y", "h")))
+
+
+def walk(graph: Graph, x: np.ndarray, *, exact: bool = False) -> dict[str, Any]:
+    """Every node's kernel in graph order on a dictionary of all values: what a plan must equal."""
+    env: dict[str, Any] = {"x": x}
+    env.update({p.name: (p.exact() if exact else p.array)[None] for p in graph.params})
+    for node in graph.nodes:
+        env[node.id] = ops.get(node.op).kernel(np, exact_attrs(node) if exact else node.attr,
+                                               *(env[r] for r in node.inputs))
+    return {name: env[name] for name in graph.outputs}
+
+
+def test_chains_fuse_constants_fold_and_joins_split() -> None:
+    plan = Plan(residual_mlp())
+    # h is read twice (l2 and the join) and is an output: its chain ends there; n1, n2 are folded
+    assert [s.name for s in plan.steps] == ["conv2d+relu+flatten+linear+relu", "linear+relu+add+linear+mul"]
+    second = plan.steps[1].calls
+    assert [c.operands.count(RUNNING) for c in second] == [0, 1, 1, 1, 1]
+    assert all(c.node.op != "neg" for s in plan.steps for c in s.calls)
+
+
+def test_plan_equals_the_node_by_node_walk_bit_for_bit() -> None:
+    g = residual_mlp()
+    x = np.random.default_rng(1).standard_normal((5, 1, 1, 4, 4)).astype(np.float32)
+    got, want = execute(g, {"x": x}), walk(g, x)
+    for name in g.outputs:
+        assert got[name].dtype == np.float32
+        np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_exact_plan_equals_the_exact_walk() -> None:
+    g = residual_mlp()
+    x = np.random.default_rng(2).standard_normal((2, 1, 1, 4, 4)).astype(np.float32)
+    got, want = evaluate_exact(g, {"x": x}), walk(g, fractions_of(x), exact=True)
+    for name in g.outputs:
+        assert (got[name] == want[name]).all()
+    close = np.abs(execute(g, {"x": x})["y"] - want["y"].astype(np.float64))
+    assert close.max() < 1e-4
+
+
+def test_values_are_freed_after_their_last_read() -> None:
+    """Only stored values that a later step reads are freed, each once, by the last step reading
+    it; outputs and constants never are."""
+    g = residual_mlp()
+    plan = Plan(g)
+    freed = [k for s in plan.steps for k in s.free]
+    assert len(freed) == len(set(freed))
+    slots = {name: plan._slot[name] for name in ("x", "h", "y")}
+    assert freed == [slots["x"]]  # x dies after step 0; h and y are outputs
+    assert plan.steps[0].free == (slots["x"],)
+
+
+def test_plans_are_cached_per_graph_and_dropped_with_it() -> None:
+    from pytorch2lean.runtime import plan as plan_module
+
+    g = residual_mlp()
+    assert plan_for(g) is plan_for(g)
+    key = (id(g), id(np))
+    assert key in plan_module._PLANS
+    del g
+    gc.collect()
+    assert key not in plan_module._PLANS
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_parameter_only_output_broadcasts_to_the_batch(batch: int) -> None:
+    a = Param.of_array("a", np.array([1.0, -2.0], np.float32))
+    nodes = [make_node("c", "neg", ["a"]), make_node("y", "add", ["x", "x"])]
+    g = validate(Graph("consts", (Input("x", (2,)),), (a,), tuple(nodes), ("c", "y")))
+    out = execute(g, {"x": np.ones((batch, 2), np.float32)})
+    np.testing.assert_array_equal(out["c"], np.tile([-1.0, 2.0], (batch, 1)))
+    assert Plan(g).steps[0].name == "add"  # x + x: x read twice, nothing to fuse it with
