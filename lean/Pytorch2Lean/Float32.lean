@@ -4,12 +4,22 @@ IEEE-754 binary32 values, read bit-exactly.
 A tensor of float32 values is stored as one natural number: word `i` (bits `32 i` to `32 i + 31`)
 holds element `i` in row-major order, so the first element sits in the lowest bits. This is the
 little-endian byte string of the tensor read as one number, which is how the exporter writes the
-literal. Decoding uses shifts and masks only, which the kernel runs on GMP.
+literal (a long one in chunks, see `joinChunks`). Decoding uses shifts and masks only, which the
+kernel runs on GMP.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
 
 namespace Pytorch2Lean
+
+/-- The number whose base-`2^bits` digits are `cs`, lowest first:
+`joinChunks bits [c₀, c₁, c₂, ...] = c₀ + c₁ * 2^bits + c₂ * 2^(2 bits) + ...`.
+The exporter writes a long packed tensor this way, each chunk below `2^bits`, since Lean reads
+one long numeral in time quadratic in its length but a list of short ones in linear time;
+the kernel evaluates it with GMP additions and shifts. -/
+def joinChunks (bits : Nat) : List Nat → Nat
+  | [] => nat_lit 0
+  | c :: cs => Nat.add c (Nat.shiftLeft (joinChunks bits cs) bits)
 
 /-- Word `i` (32 bits) of a packed tensor: `(packed >>> (32*i)) &&& 0xFFFFFFFF`. -/
 def word (packed : Nat) (i : Nat) : Nat :=

@@ -19,6 +19,13 @@ from ..numeric.float32 import bits_of
 
 RESERVED_MODULES = {"Pytorch2Lean", "Check", "Lake", "Init", "Std", "Lean"}
 CHUNK = 64  # list literals longer than this are written as `concatLists` of chunks
+# A packed literal longer than LEAF_BITS is written as nested `joinChunks` of LEAF_BITS-bit chunks
+# (2048 hex digits, 256 float32 values), at most FANOUT parts per list: Lean reads one numeral in
+# time quadratic in its length (100k hex digits: about 4 s of CPU), a list of short ones in linear
+# time. Measured: leaves of 512 to 2048 digits read 1.6M digits fastest (about 1 s of CPU), shorter
+# ones cost more per list element, longer ones more per digit (`benchmarks/bench_lean.py`).
+LEAF_BITS = 8192
+FANOUT = 16
 STR_VALUES = ("constant", "reflect", "edge", "none", "tanh")  # Lean `StrVal`
 
 
@@ -56,6 +63,38 @@ def packed_f32(array: np.ndarray) -> int:
 
 def nat_hex(n: int) -> str:
     return f"0x{n:x}"
+
+
+def packed_literal(n: int) -> str:
+    """Lean text for the natural number `n` (a packed tensor) that Lean reads in linear time.
+
+    Up to LEAF_BITS bits: one hexadecimal numeral, as for any number. Longer: `joinChunks size
+    [part₀, part₁, ...]` (`Float32.lean`: `part₀ + part₁ * 2^size + ...`) with at most FANOUT
+    parts, each below `2^size`, written the same way one level down; leaves are `nat_lit`
+    numerals, which skip the `OfNat` instance the elaborator would build for each (most of the
+    time a long `0x...` numeral takes; reading its digits is quadratic too, with a smaller
+    constant). The nesting keeps the kernel's work small: each `joinChunks` folds at most FANOUT
+    parts, where one flat fold over 1568 chunks took 13 s and 4 GB (it builds, and the kernel
+    caches, every ever longer partial sum).
+    """
+    if n.bit_length() <= LEAF_BITS:
+        return nat_hex(n)
+    return _joined(n, "")
+
+
+def _joined(n: int, indent: str) -> str:
+    """`n ≥ 2^LEAF_BITS` as `joinChunks size [...]`: `size` the least LEAF_BITS * FANOUT^k with at
+    most FANOUT parts, one part per line."""
+    size = LEAF_BITS
+    while n >> (size * FANOUT):
+        size *= FANOUT
+    parts = []
+    while n:
+        parts.append(n & ((1 << size) - 1))
+        n >>= size
+    inner = indent + "  "
+    items = [f"nat_lit {nat_hex(p)}" if p.bit_length() <= LEAF_BITS else _joined(p, inner) for p in parts]
+    return f"joinChunks {size} [\n{inner}" + f",\n{inner}".join(items) + "]"
 
 
 def _int(v: int) -> str:
@@ -137,13 +176,13 @@ def node_entries(graph: Graph) -> list[Entry]:
 
 
 def param_literals(graph: Graph) -> list[ParamLiteral]:
-    """Every parameter's float32 bits as one hexadecimal natural number."""
+    """Every parameter's float32 bits as one natural number (`packed_literal`)."""
     base = len(graph.inputs)
     out = []
     for k, p in enumerate(graph.params):
         if p.data is None:
             raise UserError(f"parameter {p.name!r} has no value: bind a checkpoint before exporting")
-        out.append(ParamLiteral(base + k, p.name, f"p{k}", p.shape, p.size, nat_hex(packed_f32(p.array))))
+        out.append(ParamLiteral(base + k, p.name, f"p{k}", p.shape, p.size, packed_literal(packed_f32(p.array))))
     return out
 
 
