@@ -1,6 +1,6 @@
 """The corpus of real architectures (examples/corpus/models.py): each lowers through the user's
-path (`file.py:factory`), runs on the NumPy runtime, and matches torch eager on random images
-within 1e-4 of the output's scale.
+path (`file.py:factory`), runs on the NumPy runtime, and matches torch eager on random inputs
+(images, or token embeddings for the text models) within 1e-4 of the output's scale.
 
 The `hf_*` models need `transformers` (pip install transformers; it needs only torch) and skip
 without it.
@@ -45,7 +45,8 @@ def test_corpus_model_lowers_runs_and_matches_torch(name: str) -> None:
 
 
 def test_the_corpus_holds_the_architectures_it_names() -> None:
-    assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin"} <= set(corpus.CORPUS)
+    assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin",
+            "hf_bert", "hf_gpt2", "hf_llama"} <= set(corpus.CORPUS)
     resnet = corpus.cifar_resnet18()
     assert sum(p.numel() for p in resnet.parameters()) == 11_173_962  # ResNet-18 on 32x32 images, 10 classes
 

@@ -150,16 +150,24 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "upsample_nearest": (lambda: Fn(lambda s, x: F.interpolate(x, scale_factor=2, mode="nearest")[..., ::2] + s.up(x)[..., ::3],
                                     up=nn.Upsample(scale_factor=(2, 3))), (1, 2, 3, 3)),
     "adaptive_avgpool_1d": (lambda: Fn(lambda s, x: s.pool(x) + s.one(x), pool=nn.AdaptiveAvgPool1d(2), one=nn.AdaptiveAvgPool1d(1)), (1, 3, 6)),
+    "rms_norm_pattern": (lambda: Fn(lambda s, x: s.w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
+                                    + x * torch.rsqrt(torch.mean(x * x, dim=-1, keepdim=True) + 0.5), w=r(8)), (2, 3, 8)),
+    "rms_norm_module": (lambda: _affine(nn.RMSNorm(8, eps=1e-5), bias=False), (2, 3, 8)),
+    "powers": (lambda: Fn(lambda s, x: x.pow(2) + x ** 3 + torch.pow(x, 1)), (2, 5)),
+    "embedding_at_code_fixed_ids": (lambda: Fn(lambda s, x: x + s.emb(s.const_pos) + s.emb(torch.arange(3) + 2),
+                                               emb=nn.Embedding(10, 4), const_pos=torch.tensor([4, 0, 9])), (1, 3, 4)),
+    "cat_skips_an_empty_piece": (lambda: Fn(lambda s, x: torch.cat([torch.zeros(0), x, x], dim=1)), (2, 3)),
     "code_constants_fold": (lambda: Fn(lambda s, x: x * torch.arange(4.0).sin() + torch.ones(3, 1).cumsum(0) + s.const_freq.outer(s.const_freq)[:3],
                                        const_freq=r(4)), (2, 3, 4)),
 }
 
 
-def _affine(norm: nn.Module) -> nn.Module:
-    """A norm whose weight and bias are not the identity's."""
+def _affine(norm: nn.Module, bias: bool = True) -> nn.Module:
+    """A norm whose weight (and bias) are not the identity's."""
     with torch.no_grad():
         norm.weight.normal_(1, 0.3, generator=torch.Generator().manual_seed(2))
-        norm.bias.normal_(0, 0.3, generator=torch.Generator().manual_seed(3))
+        if bias:
+            norm.bias.normal_(0, 0.3, generator=torch.Generator().manual_seed(3))
     return norm
 
 # Clamping selects a value, never computes one: the lowering must give torch's bits.
@@ -304,6 +312,13 @@ def test_constant_index_and_roll_move_bits_exactly() -> None:
     assert "table" in {p.name for p in graph.params} and "table" not in graph.constants  # still bound by a checkpoint
     ours = execute(graph, {"x": np.zeros((1, 3, 4), np.float32)})[graph.outputs[0]][0]
     assert np.array_equal(ours, module.table.detach().numpy()[[5, 0, 3]])
+
+
+def test_rsqrt_outside_rms_normalization_is_refused() -> None:
+    for fn in (lambda s, x: torch.rsqrt(x * x + 1), lambda s, x: x * torch.rsqrt(x.pow(2).mean(0, keepdim=True) + 1),
+               lambda s, x: (x + 1) * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1)):
+        with pytest.raises(FrontendError, match=r"rsqrt is supported as RMS normalization's"):
+            lowered(Fn(fn), (2, 3))
 
 
 def test_an_index_the_code_does_not_fix_is_refused() -> None:

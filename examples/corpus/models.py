@@ -4,8 +4,9 @@ Every factory builds its model with random weights (seeded; nothing is downloade
 `nn.Module` mapping one float32 image batch to logits, with an `example_input()` fixing the input
 shape. `cifar_resnet18` is written here in the style of published verification benchmarks'
 sources (in-place `out += self.shortcut(x)`, `nn.ReLU(inplace=True)`, `out.view(out.size(0), -1)`);
-the `hf_*` factories build Hugging Face `transformers` vision models (which need only torch, not
-torchvision) from small configurations of the published topologies.
+the `hf_*` factories build Hugging Face `transformers` models (which need only torch, not
+torchvision) from small configurations of the published topologies: vision classifiers from
+pixels, and text models (BERT, GPT-2, a Llama decoder, DistilBERT) from token embeddings.
 
     pytorch2lean run examples/corpus/models.py:hf_vit -i x.npy          # x of shape (1, 3, 32, 32)
 
@@ -86,6 +87,23 @@ class Logits(nn.Module):
         return torch.zeros(self.image)
 
 
+class Hidden(nn.Module):
+    """A `transformers` text model from token embeddings (`inputs_embeds`) to its last hidden states:
+    the network after the token lookup (token ids as model inputs are not in the IR yet)."""
+
+    def __init__(self, model: nn.Module, length: int = 8, **options: Any) -> None:
+        super().__init__()
+        self.model = model
+        self.length = length
+        self.options = options
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.model(inputs_embeds=embeddings, **self.options).last_hidden_state
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(1, self.length, self.model.config.hidden_size)
+
+
 def randomized(module: nn.Module, seed: int = 0) -> nn.Module:
     """`module` in eval mode with every parameter perturbed and batch norm statistics drawn at random."""
     g = torch.Generator().manual_seed(seed)
@@ -111,6 +129,18 @@ def _hf(config: str, model: str, image: tuple[int, ...] = IMAGE, **settings: Any
         return randomized(Logits(getattr(transformers, model)(cfg), image))
 
     build.__doc__ = f"transformers.{model} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+    return build
+
+
+def _text(config: str, model: str, options: dict[str, Any] | None = None, **settings: Any) -> Callable[[], nn.Module]:
+    """A factory of the `transformers` text model `model` built from `config(**settings)`, read from embeddings."""
+    def build() -> nn.Module:
+        import transformers
+
+        torch.manual_seed(0)
+        return randomized(Hidden(getattr(transformers, model)(getattr(transformers, config)(**settings)), **(options or {})))
+
+    build.__doc__ = f"transformers.{model} from embeddings ({', '.join(f'{k}={v}' for k, v in settings.items())})"
     return build
 
 
@@ -140,6 +170,14 @@ hf_swin = _hf("SwinConfig", "SwinForImageClassification", image_size=32, patch_s
 hf_levit = _hf("LevitConfig", "LevitForImageClassification", (1, 3, 64, 64), image_size=64, hidden_sizes=[32, 48, 64],
                num_attention_heads=[2, 2, 2], depths=[1, 1, 1], key_dim=[8, 8, 8])
 hf_dinov2 = _hf("Dinov2Config", "Dinov2ForImageClassification", **{k: v for k, v in VIT.items() if k != "intermediate_size"})
+
+TEXT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, vocab_size=50,
+            max_position_embeddings=16)
+hf_bert = _text("BertConfig", "BertModel", **TEXT)
+hf_gpt2 = _text("GPT2Config", "GPT2Model", {"use_cache": False}, n_embd=32, n_layer=2, n_head=4, n_positions=16, vocab_size=50)
+hf_llama = _text("LlamaConfig", "LlamaModel", {"use_cache": False}, num_key_value_heads=2, **TEXT)  # RMSNorm, SwiGLU, rotary, GQA
+hf_distilbert = _text("DistilBertConfig", "DistilBertModel", dim=32, n_layers=2, n_heads=4, hidden_dim=64, vocab_size=50,
+                      max_position_embeddings=16)
 
 CORPUS: dict[str, Callable[[], nn.Module]] = {
     name: fn for name, fn in sorted(globals().items()) if name == "cifar_resnet18" or name.startswith("hf_")

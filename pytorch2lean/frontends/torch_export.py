@@ -46,15 +46,18 @@ ones, maxpool2d), `maximum`/`minimum` of two tensors (a max pool over the pairs)
 (max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), `group_norm`
 (layernorm over each group laid out as one row, then the per-channel affine), `pad` (torch's
 last-axis-first pad list as ONNX's layout; constant, reflect, replicate), `flip` (a slice of
-step -1), `roll` (two slices, a concat), `index` by one integer index the code fixes (a matmul by the constant 0/1 selection
-matrix: each result is one element plus zeros, exact for finite values), `upsample_nearest2d`
+step -1), `roll` (two slices, a concat), `index` by one integer index the code fixes and `embedding` at code-fixed ids (position
+and token type ids) (a matmul by the constant 0/1 selection matrix: each result is one element
+plus zeros, exact for finite values), `pow` by 1, 2, 3 (products, as torch computes them), RMS
+normalization (`rms_norm`, and `x * rsqrt(mean(x ** 2, -1) + eps)` as Llama writes it: the first
+half of a layernorm of [x, -x], whose mean is 0 and variance mean(x ** 2); no other rsqrt), `upsample_nearest2d`
 by whole factors (concatenated copies), `adaptive_avg_pool1d`, and, by torch's own
 formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`. An average pool whose window
 is larger than its padded input, which torch clips to it in ceil mode, is that clipped window.
 
 Values the model's code fixes without reading an input, a parameter or a persistent buffer
 (`torch.arange`, `torch.ones`, a non-persistent buffer such as rotary `inv_freq`, and any op on
-them) are computed by torch at lowering time and enter the graph as constants named after their
+them: position ids, rotary cos/sin tables, causal masks) are computed by torch at lowering time and enter the graph as constants named after their
 FX node (listed in `constants`), so masks and position tables need no ops of their own. What a
 checkpoint can change is never folded; random and uninitialized tensors never fold. A folded
 boolean attention mask that keeps every key is no mask.
@@ -234,7 +237,15 @@ class _Pieces:
     pieces: tuple[Callable[[Any], str], ...]
 
 
-Value = str | _Pieces
+@dataclass
+class _RmsScale:
+    """rsqrt(mean(x ** 2, -1) + eps), which only RMS normalization's x * rsqrt(...) may use (`_rms_norm`)."""
+
+    x: str
+    eps: float
+
+
+Value = str | _Pieces | _RmsScale
 
 
 @dataclass
@@ -323,6 +334,8 @@ class _Lowering:
         value = self.env[arg.name]
         if isinstance(value, _Pieces):
             raise self.error(n, f"uses the multi-result {arg.name!r} directly")
+        if isinstance(value, _RmsScale):
+            raise self.error(n, f"uses {arg.name!r}: rsqrt is supported as RMS normalization's x * rsqrt(mean(x ** 2, -1) + eps) only")
         return value
 
     def _static_param(self, use: Any, name: str) -> str:
@@ -597,9 +610,21 @@ def _binary(op: str, swap: bool = False) -> Handler:
             raise lw.error(n, f"alpha={a['alpha']} is not supported; write the scaling as its own multiplication")
         if a.get("rounding_mode") is not None:
             raise lw.error(n, f"division with rounding_mode={a['rounding_mode']!r} is not supported")
+        if op == "mul":
+            rms = _rms_pair(lw, n, a["self"], a["other"]) or _rms_pair(lw, n, a["other"], a["self"])
+            if rms is not None:
+                return _rms_norm(lw, n, rms.x, rms.eps)
         x, y = lw.ref(n, a["self"]), lw.ref(n, a["other"])
         return lw.emit(n, op, [y, x] if swap else [x, y])
     return lower
+
+
+def _rms_pair(lw: _Lowering, n: Any, x: Any, scale: Any) -> _RmsScale | None:
+    """The RMS scale of `x` when `scale` is rsqrt(mean(x ** 2, -1) + eps) of that same x."""
+    value = lw.env.get(getattr(scale, "name", None))
+    if isinstance(value, _RmsScale) and hasattr(x, "op") and lw.ref(n, x) == value.x:
+        return value
+    return None
 
 
 for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "div")):
@@ -742,6 +767,64 @@ def _pairwise(lw: _Lowering, n: Any, x: str, y: str, larger: bool) -> str:
     pairs = lw.emit(n, "concat", sides, {"axis": -1}, part="pairs")
     steps: list[Step] = [("maxpool2d", {"kernel": (1, 2), "stride": (1, 2)}, []), ("reshape", {"shape": shape}, [])]
     return _chain(lw, n, pairs, steps + ([] if larger else [("neg", {}, [])]), "pick")
+
+
+@handles("pow")
+def _pow(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """x ** 1, 2, 3 as products, as torch computes them (x * x, x * x * x)."""
+    exponent = a.get("exponent")
+    if not (isinstance(exponent, (int, float)) and exponent in (1, 2, 3)) or "self" not in a:
+        raise lw.error(n, f"pow with exponent {exponent!r} is not supported (only the numbers 1, 2, 3)")
+    x = lw.ref(n, a["self"])
+    steps: list[Step] = [("mul", {}, [x])] * (int(exponent) - 1)
+    return _chain(lw, n, x, steps, "pow") if steps else x
+
+
+@handles("rsqrt")
+def _rsqrt(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """rsqrt(mean(x ** 2, -1, keepdim) + eps) or of mean(x * x, ...): RMS normalization's scale,
+    held until the x * scale that uses it (`_rms_norm`); any other rsqrt is refused."""
+    total = a["self"]
+    if _aten(total) != "aten::add" or len(total.args) != 2 or not isinstance(total.args[1], (int, float)):
+        raise lw.error(n, "rsqrt is supported as RMS normalization's x * rsqrt(mean(x ** 2, -1) + eps) only")
+    mean = total.args[0]
+    square = mean.args[0] if _aten(mean) == "aten::mean" else None
+    dims = list(mean.args[1]) if square is not None and len(mean.args) > 1 else []
+    keep = _bind_args(mean).get("keepdim") if square is not None else False
+    squared = square is not None and ((_aten(square) == "aten::pow" and square.args[1] == 2) or
+                                      (_aten(square) == "aten::mul" and square.args[0] is square.args[1]))
+    rank = len(_shape_of(mean))
+    if not (squared and keep and [_axis(d, rank) for d in dims] == [rank - 1]):
+        raise lw.error(n, "rsqrt is supported as RMS normalization's x * rsqrt(mean(x ** 2, -1) + eps) only")
+    return _RmsScale(lw.ref(n, square.args[0]), float(total.args[1]))
+
+
+@handles("rms_norm")
+def _rms_norm_op(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """torch's rms_norm over the last axis: `_rms_norm`, then the weight."""
+    if len(a["normalized_shape"]) != 1:
+        raise lw.error(n, f"rms_norm over {list(a['normalized_shape'])}: only the last axis is supported")
+    eps = a["eps"] if a["eps"] is not None else float(np.finfo(np.float32).eps)
+    x = lw.ref(n, a["input"])
+    if a["weight"] is None:
+        return _rms_norm(lw, n, x, eps)
+    return lw.emit(n, "mul", [_rms_norm(lw, n, x, eps, part="normalized"), lw.ref(n, a["weight"])])
+
+
+def _rms_norm(lw: _Lowering, n: Any, x: str, eps: float, part: str | None = None) -> str:
+    """x / sqrt(mean(x ** 2, -1) + eps) as a layernorm of [x, -x]: that row's mean is 0 and its
+    variance mean(x ** 2), so its first half is exactly RMS normalization of x."""
+    width = lw.shapes[x][-1]
+    both = lw.emit(n, "concat", [x, lw.emit(n, "neg", [x], part="rms_neg")], {"axis": -1}, part="rms_both")
+    ones = lw.constant(n, "rms_scale", np.ones(2 * width))
+    normed = lw.emit(n, "layernorm", [both, ones], {"axis": -1, "epsilon": eps}, part="rms_normalized")
+    attrs = {"starts": (0,), "ends": (width,), "axes": (len(lw.shapes[x]) - 1,), "steps": (1,)}
+    return lw.emit(n, "slice", [normed], attrs, part=part)
+
+
+def _aten(node: Any) -> str:
+    """The ATen op name of an FX node ('' for anything else)."""
+    return getattr(getattr(getattr(node, "target", None), "_schema", None), "name", "")
 
 
 # -- dense products --
@@ -1034,7 +1117,10 @@ def _permutation(op: str, a: dict[str, Any], rank: int) -> tuple[int, ...]:
 
 @handles("cat", "concat", "concatenate")
 def _cat(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    parts = [lw.ref(n, t) for t in a["tensors"]]
+    """Empty pieces (an empty key/value cache, which torch's cat skips) are left out."""
+    parts = [lw.ref(n, t) for t in a["tensors"] if math.prod(_shape_of(t))]
+    if len(parts) == 1:
+        return parts[0]
     return lw.emit(n, "concat", parts, {"axis": _axis(a["dim"], len(_shape_of(n)))})
 
 
@@ -1137,13 +1223,27 @@ def _roll(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
 @handles("index")
 def _index(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     """x[..., idx, ...] with one integer index fixed by the code (a relative-position table read by
-    a constant index buffer): a matmul by the constant 0/1 selection matrix along that axis, exact,
-    as each result is one element plus zeros. Index tensors computed from the inputs are refused."""
+    a constant index buffer): `_gather`. Index tensors computed from the inputs are refused."""
     x = lw.ref(n, a["self"])
-    shape, given = lw.shapes[x], [(d, t) for d, t in enumerate(a["indices"]) if t is not None]
+    given = [(d, t) for d, t in enumerate(a["indices"]) if t is not None]
     if len(given) != 1 or lw.concrete(given[0][1]) is None:
         raise lw.error(n, "indexing is supported with one index tensor fixed by the model's code (not by the inputs)")
-    (dim, index), rank = given[0], len(shape)
+    return _gather(lw, n, x, given[0][0], given[0][1])
+
+
+@handles("embedding")
+def _embedding(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Rows of the table at ids the code fixes (position ids, token type ids): `_gather`."""
+    if lw.concrete(a["indices"]) is None:
+        raise lw.error(n, "an embedding lookup of ids computed from the inputs is not supported (integer model inputs are not in the IR yet)")
+    return _gather(lw, n, lw.ref(n, a["weight"]), 0, a["indices"])
+
+
+def _gather(lw: _Lowering, n: Any, x: str, dim: int, index: Any) -> str:
+    """x's entries along `dim` at the code-fixed integers of `index`, as torch's advanced indexing
+    places them: a matmul by the constant 0/1 selection matrix, exact, as each result is one
+    element plus zeros (finite values)."""
+    shape, rank = lw.shapes[x], len(lw.shapes[x])
     idx = lw.concrete(index).detach().cpu().numpy()
     if idx.dtype.kind not in "iu" or not ((-shape[dim] <= idx) & (idx < shape[dim])).all():
         raise lw.error(n, f"index {index.name!r} must hold integers in [-{shape[dim]}, {shape[dim]}) for axis {dim} of {list(shape)}")
