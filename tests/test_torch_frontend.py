@@ -326,6 +326,12 @@ def test_an_index_the_code_does_not_fix_is_refused() -> None:
         lowered(Fn(lambda s, x: x[s.const_i, s.const_i], const_i=torch.tensor([0, 1])), (2, 3))
 
 
+def test_a_constant_torch_cannot_compute_is_a_located_error() -> None:
+    """torch.export traces on fake tensors; computing the folded value for real can fail (here: a bad index)."""
+    with pytest.raises(FrontendError, match=r"node 'index': computing its value, fixed by the model's code, failed \(IndexError"):
+        lowered(Fn(lambda s, x: x + torch.arange(3.0)[s.const_i], const_i=torch.tensor([0, 7, 1])), (2, 3))
+
+
 def test_a_folded_integer_must_be_exactly_float32() -> None:
     with pytest.raises(FrontendError, match=r"'add_1' that the model's code computes is not float32: int64 value 33554433 at index \[0\]"):
         lowered(Fn(lambda s, x: x + (torch.arange(3) + 2**25 + 1)), (2, 3))

@@ -379,8 +379,11 @@ class _Lowering:
         """n's value, computed by torch from the folded values it reads."""
         torch = _torch()
         args, kwargs = torch.fx.node.map_arg((n.args, n.kwargs), self.concrete)
-        with torch.no_grad():
-            return n.target(*args, **kwargs)
+        try:
+            with torch.no_grad():
+                return n.target(*args, **kwargs)
+        except Exception as e:  # torch.export traced it on fake tensors; real values can still fail
+            raise self.error(n, f"computing its value, fixed by the model's code, failed ({type(e).__name__}: {e})") from None
 
     def _claim(self, n: Any, name: str) -> None:
         if name in self.shapes:
