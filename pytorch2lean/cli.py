@@ -253,10 +253,23 @@ def export(
 
     output_folder(out, "--out")
     loaded = load(model, checkpoint, input_shape)
+    if examples:
+        _exact_examples(loaded.graph)
     arrays = [_read_npy(p) for p in examples]
     sha = loaded.checkpoint_sha256 or "none (parameters came with the model file)"
     export_project(loaded.graph, out, checkpoint_sha256=sha, examples=arrays, standalone=standalone)
     console.print(f"wrote Lake project {out}: check it with `pytorch2lean lean-check {out}` or `lake build`")
+
+
+def _exact_examples(g: Any) -> None:
+    """An example theorem states the exact output, which only a graph of exact ops has: refuse
+    --example for any other rather than write a project without the theorems asked for."""
+    from . import ops
+
+    inexact = sorted({n.op for n in g.nodes if not ops.get(n.op).exact})
+    if inexact:
+        raise UserError(f"--example: the model has ops without an exact rational meaning ({', '.join(inexact)}), so no "
+                        f"example theorem can state its output; export without --example")
 
 
 def output_file(path: Path | None, option: str) -> None:

@@ -73,3 +73,14 @@ def test_vnncomp_runs_every_row_then_names_the_bad_one(tmp_path: Path) -> None:
     r = cli("vnncomp", str(tmp_path / "instances.csv"), "--out", str(tmp_path / "out"), "--quiet")
     assert r.returncode == 1 and "Traceback" not in r.stderr and "1 unsat" in r.stdout, r.stdout + r.stderr
     assert f"{tmp_path / 'instances.csv'}:1: {tmp_path / 'missing.onnx'}: no such ONNX file" in r.stderr.replace("\n", "")
+
+
+def test_export_refuses_examples_it_cannot_state(tmp_path: Path) -> None:
+    """softmax has no exact rational value: an example theorem for the attention model cannot be
+    written, so --example is refused before anything is written (it used to be dropped silently)."""
+    attention = MLP.parent / "attention"
+    r = cli("export", str(attention / "model.p2l"), "-c", str(attention / "weights.npz"), "-e", str(attention / "x.npy"),
+            "--out", str(tmp_path / "p"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr and not (tmp_path / "p").exists()
+    assert "--example: the model has ops without an exact rational meaning (" in r.stderr.replace("\n", " ")
+    assert "softmax" in r.stderr
