@@ -127,7 +127,8 @@ def _falsified(graph: Graph, boxes: list[Box], prop: Property, budget: float, k:
     witness = falsify(graph, boxes, prop, budget_s=budget)
     if witness is None:
         return None
-    text = "counterexample (re-checked " + ("exactly" if witness.exact else "in float64") + "): " + format_witness(witness)
+    checked = "exactly" if witness.exact else "in float64"
+    text = f"counterexample (re-checked {checked}; outputs shown as the nearest double): " + format_witness(witness, False)
     return BoxResult(k, "violated", text, (), (), None, None, 0.0)
 
 

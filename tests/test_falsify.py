@@ -191,6 +191,14 @@ def test_witness_text_is_exact() -> None:
     assert [v for _, _, v in pairs[2:]] == ["-0.375", repr(1 / 3), "5"]
 
 
+def test_a_readable_witness_rounds_only_the_outputs() -> None:
+    """Exact outputs through a few layers have hundreds of digits; a reader gets the nearest double."""
+    deep = Fraction(3**200 + 1, 2**400)  # dyadic: its exact decimal has 400 places
+    w = Witness(np.float32([0.1]), (deep, Fraction(5)), 0, True)
+    assert len(format_witness(w)) > 400
+    assert format_witness(w, exact=False) == f"((X_0 {float(np.float32(0.1))!r})\n (Y_0 {float(deep)!r})\n (Y_1 5.0))"
+
+
 def test_empty_and_trivial_unsafe_regions() -> None:
     """No unsafe term: nothing to find. An empty conjunction is always true: any point is a witness."""
     graph = linear_net(np.ones((1, 1)), np.zeros(1))

@@ -242,15 +242,17 @@ def _round(search: _Search, region: _Region, rng: np.random.Generator) -> Witnes
     return search.ascend(region, np.concatenate([best, region.uniform(rng, STARTS - len(best))]))
 
 
-def format_witness(witness: Witness) -> str:
+def format_witness(witness: Witness, exact: bool = True) -> str:
     """The VNN-COMP assignment text: ((X_0 v) (X_1 v) ... (Y_0 v) ...), one pair per line.
 
     Inputs are float32 values written as the shortest decimal of their double (exact: a float32 is
-    a double); outputs are written exactly when their decimal expansion is finite (always for an
-    exact evaluation, whose values are dyadic unless the model divides), else as the nearest double.
+    a double). Outputs, with `exact`, are written exactly when their decimal expansion is finite
+    (always for an exact evaluation, whose values are dyadic unless the model divides; through a
+    few layers that is hundreds of digits), else as the nearest double; without, as the nearest
+    double always, for a reader.
     """
     xs = [f"(X_{i} {float(v)!r})" for i, v in enumerate(witness.point.reshape(-1).tolist())]
-    ys = [f"(Y_{j} {_decimal(q)})" for j, q in enumerate(witness.output)]
+    ys = [f"(Y_{j} {_decimal(q) if exact else repr(float(q))})" for j, q in enumerate(witness.output)]
     return "(" + "\n ".join(xs + ys) + ")"
 
 
