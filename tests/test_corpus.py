@@ -65,3 +65,22 @@ def test_a_saved_hugging_face_model_folder_binds_to_the_corpus_model(tmp_path: P
         theirs = np.stack([trained(x).numpy() for x in xs])
     ours = execute(loaded.graph, {loaded.graph.inputs[0].name: xs.numpy()})[loaded.graph.outputs[0]]
     assert np.abs(ours - theirs).max() <= RELATIVE * np.abs(theirs).max()
+
+
+@pytest.mark.lean
+@pytest.mark.parametrize("name", ["hf_vit", "hf_llama"])
+def test_corpus_model_checks_in_lean(name: str, tmp_path: Path) -> None:
+    """Exported as users would export it, the Lean kernel accepts its well-formedness and output shapes."""
+    pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
+    from pytorch2lean.lean import export_project, lean_check
+    from pytorch2lean.lean.emit import module_name
+    from pytorch2lean.lean.toolchain import find_toolchain
+
+    toolchain = find_toolchain()
+    if toolchain is None:
+        pytest.skip("no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
+    graph = load_torch(f"{MODELS}:{name}")
+    result = lean_check(export_project(graph, tmp_path / name, checkpoint_sha256="random initialisation"), toolchain=toolchain)
+    assert result.ok, result.report()
+    for theorem in ("wellFormed", "outputShapes"):
+        assert f"{module_name(graph.name)}.{theorem}" in result.axioms, result.report()
