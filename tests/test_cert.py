@@ -500,6 +500,17 @@ def test_a_case_restricts_the_bounds_the_checker_requires(wide_cert: tuple[Graph
     assert not check(g, flipped).ok
 
 
+def test_a_certificate_with_cases_does_not_answer_a_question_about_the_whole_box(
+        wide_cert: tuple[Graph, Certificate, int]) -> None:
+    g, cert, index = wide_cert
+    cased = with_case(cert, "h", index, "nonneg")
+    box = dict(cased.inputs)[g.inputs[0].name]
+    assert check(g, cased, box=box).reason == (
+        "the certificate proves its property only where its 1 case(s) hold, not on the whole box asked about")
+    assert check(g, cased, box=box, cases=cased.cases).ok  # a leaf, asked about with its cases
+    assert check(g, cased).ok  # no question: its own statement, cases included
+
+
 def test_cases_round_trip_to_the_same_bytes_and_are_absent_when_there_are_none(
         wide_cert: tuple[Graph, Certificate, int]) -> None:
     g, cert, i = wide_cert

@@ -115,7 +115,7 @@ class Checker:
                cases: Sequence[Case] | None) -> str:
         graph = self.graph
         _check_header(graph, self.digest, cert)
-        _answers(graph, cert, box, prop)
+        _answers(graph, cert, box, prop, cases)
         if cases is not None and cert.cases != tuple(sorted(cases)):
             raise Rejected("the certificate's cases are not the cases asked about")
         env = exact_environment(graph, dict(cert.inputs), self.params)
@@ -158,9 +158,14 @@ def _required(node: Node, env: Mapping[str, Interval], crown: _Crown | None, mem
     return required
 
 
-def _answers(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None) -> None:
+def _answers(graph: Graph, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
+             cases: Sequence[Case] | None) -> None:
     """The certificate answers the question asked, when one is (cert/claim.py: its box contains
-    `box`, its proven claim about the model's first output implies `prop`)."""
+    `box`, its proven claim about the model's first output implies `prop`); a certificate with
+    cases answers it only when those cases were asked about (a split tree's leaf)."""
+    if cert.cases and cases is None and (box is not None or prop is not None):
+        raise Rejected(f"the certificate proves its property only where its {len(cert.cases)} case(s) hold, not on "
+                       f"the whole box asked about")
     asked = None if box is None else input_boxes(_input_shapes(graph), box)
     failure = answer_failure(statement(cert), asked, graph.outputs[0], prop)
     if failure:
