@@ -81,7 +81,9 @@ def readable(q: Fraction) -> str:
 
 
 def _readable_list(values: Sequence[Fraction]) -> str:
-    return "[" + ", ".join(readable(v) for v in values) + "]"
+    """A readable list, in chunks past `CHUNK` elements (Lean elaborates a list literal
+    recursively, one level per element: a 784-pixel box reaches its recursion limit)."""
+    return list_literal([readable(v) for v in values])
 
 
 def _constraint(c: LinearConstraint) -> str:
