@@ -1,4 +1,4 @@
-"""The `pytorch2lean` command line: inspect, run, graph, export, lean-check, verify, check, vnncomp, demo.
+"""The `pytorch2lean` command line: inspect, run, graph, export, lean-check, verify, check, vnncomp, bench, demo.
 
 A user's mistake (any `UserError`) prints one message and exits 1, without a traceback.
 """
@@ -525,6 +525,29 @@ def vnncomp(
         console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
     if summary.errors:
         raise UserError(f"{len(summary.errors)} row(s) could not be run (answered error), the first: {summary.errors[0]}")
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Fewer nets and repetitions (about a minute on 2 cores)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the rows as JSON here."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write the table as Markdown here."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Threads for BLAS, torch and onnxruntime alike."),
+    shared: Optional[Path] = typer.Option(None, "--shared", help="The folder holding benchmarks/vnncomp2021 "
+                                          "(default: ../shared beside the repository)."),
+) -> None:
+    """Forward pass, bounds and exact replay beside onnxruntime, torch and auto_LiRPA: interleaved medians, ratios."""
+    from .bench import default_shared, markdown, rich_table, run_bench
+
+    output_file(json_out, "--json")
+    output_file(markdown_out, "--markdown")
+    report = run_bench(quick=quick, shared=shared or default_shared(), threads=threads,
+                       progress=lambda s: err.print(f"bench: {s}", highlight=False))
+    Console(width=max(console.width, 180)).print(rich_table(report))
+    if json_out is not None:
+        json_out.write_text(report.to_json() + "\n", encoding="utf-8")
+    if markdown_out is not None:
+        markdown_out.write_text(markdown(report), encoding="utf-8")
 
 
 @app.command()

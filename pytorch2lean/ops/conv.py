@@ -1,9 +1,10 @@
 """2-D convolution, and the sliding-window geometry it shares with pooling (ops/pool.py).
 
-The kernel lays the kH*kW taps of the filter side by side (im2col): each tap is a strided slice of
-the zero-padded input, and the stacked slices times the weight, seen as an (out, in*kH*kW) matrix,
-are the convolution in one GEMM per group. Only slicing, stacking and matmul are used, so the same
-code runs in float32 on NumPy and CuPy and exactly on object arrays of Fractions.
+The kernel lays the kH*kW taps of the filter side by side (im2col): a strided view of the
+zero-padded input holds every window, copied once into columns, and the columns times the weight,
+seen as an (out, in*kH*kW) matrix, are the convolution as one batched GEMM. Only views, copies and
+matmul are used, so the same code runs in float32 on NumPy and CuPy and exactly on object arrays of
+Fractions.
 Its interval rule splits the constant filter by sign (`base.weighted`): exact, at four convolutions.
 Its VJP is the transposed convolution, through the same tap loop: each tap's gradient, one GEMM
 per group with the transposed weight slice, is added into the cells of the padded input it read.
@@ -132,6 +133,16 @@ def taps(h: Span, w: Span) -> Iterator[tuple[int, int, tuple[Any, ...]]]:
             yield i, j, (Ellipsis, h.tap(i), w.tap(j))
 
 
+def windows(xp: Any, padded: Any, h: Span, w: Span) -> Any:
+    """A view of a padded array (..., H, W) as (..., kH, kW, H out, W out), without copying: entry
+    (i, j, p, q) is the cell that tap (i, j) reads for output position (p, q). Every position lies
+    inside the padded axes (`Span.padded` makes room for the last window)."""
+    *lead, sh, sw = padded.strides
+    shape = tuple(padded.shape[:-2]) + (h.kernel, w.kernel, h.out, w.out)
+    strides = tuple(lead) + (sh * h.dilation, sw * w.dilation, sh * h.stride, sw * w.stride)
+    return xp.lib.stride_tricks.as_strided(padded, shape, strides)
+
+
 def total(terms: Iterator[Any]) -> Any:
     """The sum of a non-empty stream of arrays (no zero start, so exact sums stay Fractions)."""
     return functools.reduce(operator.add, terms)
@@ -162,15 +173,13 @@ def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any
     g = attrs["groups"]
     lead, (c, hgt, wid) = tuple(x.shape[:-3]), x.shape[-3:]
     h, v = spans(attrs, (hgt, wid), (kh, kw))
-    xs = pad_zeros(xp, x.reshape((-1, c, hgt, wid)), h, v)
+    xs = pad_zeros(xp, x.reshape((-1, g, cg, hgt, wid)), h, v)  # (images, groups, C/groups, H, W)
     m = xs.shape[0]
-    # (groups, channels per group, images, H, W): each tap is then one GEMM per group
-    xs = xs.reshape((m, g, cg, h.padded, v.padded)).transpose(1, 2, 0, 3, 4)
-    # im2col: every tap's strided slice side by side, (groups, C/groups * kH * kW, images * H * W),
-    # in the weight's (channel, row, column) order: one GEMM per group in place of one per tap
-    columns = xp.stack([xs[idx] for _, _, idx in taps(h, v)], axis=2).reshape((g, cg * kh * kw, -1))
-    y = xp.matmul(w.reshape((g, o // g, cg * kh * kw)), columns)
-    y = y.reshape((o, m, h.out, v.out)).transpose(1, 0, 2, 3)
+    # im2col: the windows as (images, groups, C/groups * kH * kW, H * W), in the weight's (channel, row,
+    # column) order, so one batched GEMM with the weight as an (out/groups, C/groups * kH * kW) matrix
+    # per group gives the result in (images, out, H, W) order; the reshape is the one copy
+    columns = windows(xp, xs, h, v).reshape((m, g, cg * kh * kw, -1))
+    y = xp.matmul(w.reshape((1, g, o // g, cg * kh * kw)), columns).reshape((m, o, h.out, v.out))
     if bias is not None:
         y = y + unbatch_param(bias)[:, None, None]
     return y.reshape(lead + (o, h.out, v.out))
