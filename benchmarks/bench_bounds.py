@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import argparse
 import time
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from pytorch2lean.bench import lirpa_runner, mean_width
 from pytorch2lean.bounds import verify
-from pytorch2lean.cert.format import loads
 from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.ir import Graph
 from pytorch2lean.spec import Box, Property, load_vnnlib
 
 METHODS = ("ibp", "crown", "alpha")
-LIRPA = {"ibp": "IBP", "crown": "CROWN", "alpha": "alpha-CROWN"}
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -50,35 +46,7 @@ def ours(graph: Graph, box: Box, prop: Property, method: str) -> tuple[float, fl
     seconds = time.perf_counter() - start
     if result.certificate is None:
         return seconds, float("nan"), result.verdict
-    cert = loads(result.certificate)
-    out = dict(cert.bounds)[cert.output]
-    width = sum((hi - lo for lo, hi in zip(out.lower, out.upper)), Fraction(0)) / len(out.lower)
-    return seconds, float(width), result.verdict
-
-
-def lirpa_runner() -> tuple[Any, str]:
-    """The auto_LiRPA bound function, or None and why it is unavailable."""
-    try:
-        import auto_LiRPA  # noqa: F401
-        import onnx2pytorch  # noqa: F401
-    except Exception as e:  # an incompatible install fails in many ways (torch/numpy versions)
-        return None, f"auto_LiRPA unavailable ({type(e).__name__}: {e}); no peer ratios"
-    return _lirpa_bounds, "auto_LiRPA " + auto_LiRPA.__version__
-
-
-def _lirpa_bounds(onnx: Path, box: Box, method: str) -> tuple[float, float]:
-    import onnx as onnx_lib
-    import torch
-    from auto_LiRPA import BoundedModule, BoundedTensor, PerturbationLpNorm
-    from onnx2pytorch import ConvertModel
-
-    model = ConvertModel(onnx_lib.load(str(onnx)))
-    lo, hi = (torch.tensor(a.astype(np.float32)) for a in box.to_float_arrays())
-    bounded = BoundedModule(model, torch.zeros_like(lo))
-    x = BoundedTensor((lo + hi) / 2, PerturbationLpNorm(x_L=lo, x_U=hi))
-    start = time.perf_counter()
-    lb, ub = bounded.compute_bounds(x=(x,), method=LIRPA[method])
-    return time.perf_counter() - start, float((ub - lb).mean())
+    return seconds, mean_width(result.certificate), result.verdict
 
 
 def main() -> None:
