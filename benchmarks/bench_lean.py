@@ -1,6 +1,6 @@
 """Export and Lean-check time of real models: how long `export` + `lean-check` take, and how big the
 emitted Lean is, for the MLP example, ACAS Xu 1_1 (13k parameters, one exact example theorem) and
-the VNN-COMP 2021 mnistfc nets 256x2 and 256x4 (235k and 366k parameters, no example theorem: exact
+the VNN-COMP 2021 mnistfc nets 256x2 and 256x4 (269k and 401k parameters, no example theorem: exact
 evaluation of that many multiply-adds in the kernel is out of reach); and how long Lean takes to
 read one long parameter literal, as one numeral (the form before `joinChunks`) and as
 `packed_literal` writes it.
@@ -12,11 +12,16 @@ with the time per module from the build driver. Wall seconds depend on the machi
 (CPU seconds, of all Lean processes, less so), which is why they live here and not in a test.
 Our goals: under a minute for ACAS Xu and under two for mnistfc 256x4 on a 2-core machine.
 
-Measured on the shared 2-core machine (load about 4, so wall is about twice CPU):
-one numeral of 12.5k / 25k / 50k / 100k hex digits took 0.3 / 0.8 / 2.3 / 7.5 s wall (quadratic:
-the 1.6M-digit first layer of mnistfc would take about half an hour, which is why its
-`lean-check` never finished); as `joinChunks` of 2048-digit `nat_lit` numerals 1.6M digits read in
-about 1 s of CPU, and the kernel joins them in well under a second.
+Measured on the shared 2-core machine under load 7 to 8 (wall about 2 to 3 times CPU), CPU seconds:
+one numeral of 12.5k / 25k / 50k / 100k hex digits 0.13 / 0.33 / 1.2 / 4.4 (quadratic: the 1.6M
+digits of mnistfc's first layer would take about 1,100 s, which is why its `lean-check` never
+finished); as `packed_literal` writes them 100k / 400k / 1.6M digits 0.11 / 0.27 / 0.91.
+`lean-check` (cold, library cached), wall / Lean CPU / Model module wall / Theorems module wall:
+ACAS Xu 1_1 63 / 22 / 0.9 / 62 s; mnistfc 256x2 139 / 56 (7 of them a library
+module another change had touched) / 5.0 / 118 s; mnistfc 256x4 262 / 85 / 6.7 /
+255 s. Without an example theorem `Theorems` is all `paramsDecode` (`wellFormed` and `outputShapes`
+take 0.05 s each): the kernel walks `words` and `List.all finiteF32` by structural recursion at
+about 0.2 ms of CPU per float32, and its caches peak at 7 GB on 256x4.
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--part", choices=("all", "models", "literals"), default="all")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=200)
     toolchain = find_toolchain()
     if toolchain is None:
         console.print("no Lean toolchain found (set PYTORCH2LEAN_LEAN or put lean on PATH): nothing to measure")
