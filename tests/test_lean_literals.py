@@ -24,7 +24,7 @@ from pytorch2lean.lean.toolchain import find_toolchain
 TOOLCHAIN = find_toolchain()
 needs_lean = pytest.mark.skipif(TOOLCHAIN is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
 _TOKEN = re.compile(r"\s*(joinChunks (\d+) \[|nat_lit 0x([0-9a-f]+)|0x([0-9a-f]+)|,|\])")
-# one leaf short of three levels, two levels and one, a single leaf's worth and one bit more
+# bit lengths: one numeral (up to a leaf's worth), one level of leaves, the edge to two levels, two, three
 SIZES = [0, 1, 32, LEAF_BITS - 1, LEAF_BITS, LEAF_BITS + 1, 3 * LEAF_BITS + 5, LEAF_BITS * FANOUT,
          LEAF_BITS * FANOUT + 1, 5 * LEAF_BITS * FANOUT + 77, LEAF_BITS * FANOUT ** 2 + 3]
 
@@ -33,7 +33,7 @@ def read_term(text: str) -> int:
     """The number a `packed_literal` text denotes, by `joinChunks`'s definition
     (`c₀ + c₁ * 2^bits + ...`); checks along the way that every numeral is short and every list
     short enough for the elaborator."""
-    tokens = [m for m in _TOKEN.finditer(text)]
+    tokens = list(_TOKEN.finditer(text))
     assert "".join(m[0] for m in tokens) == text, "text outside the three term forms"
     pos = 0
 
