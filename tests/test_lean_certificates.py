@@ -182,7 +182,37 @@ def dense_net(seed: int = 5) -> Graph:
 
 DENSE_BOX = Box(tuple(F(k, 10) for k in (-3, 0, 1, -5, 2)), tuple(F(k, 10) for k in (1, 2, 4, -1, 3)), (1, 5))
 
-OTHER_NETS = {"dense": (dense_net, DENSE_BOX)}
+def scaled_net(seed: int = 7) -> Graph:
+    """Products: by an exact vector (broadcast), leaky ReLU (alpha >= 0), and of two activations."""
+    r = np.random.default_rng(seed)
+    params = (Param.of_array("w0", r.standard_normal((4, 4)).astype(np.float32)),
+              Param.of_array("b0", r.standard_normal(4).astype(np.float32)),
+              Param.of_array("c", r.standard_normal(4).astype(np.float32)))
+    nodes = (make_node("h", "linear", ["x", "w0", "b0"]), make_node("s", "mul", ["c", "h"]),
+             make_node("l", "leaky_relu", ["s"], {"alpha": 0.125}), make_node("y", "mul", ["l", "h"]))
+    return validate(Graph("scaled net", (Input("x", (1, 4)),), params, nodes, ("y",)))
+
+
+SCALED_BOX = Box(tuple(F(k, 10) for k in (-3, 0, 1, -5)), tuple(F(k, 10) for k in (1, 2, 4, -1)), (1, 4))
+
+def moves_net() -> Graph:
+    """Element moves and pooling on an image: constant and reflect padding, max and average
+    pooling (counted cells only), transpose, a strided slice, reshapes and a concat."""
+    nodes = (make_node("p", "pad", ["x"], {"pads": [0, 1, 0, 0, 0, 1], "mode": "constant", "value": 0.5}),
+             make_node("q", "pad", ["x"], {"pads": [0, 1, 1, 0, 1, 1], "mode": "reflect"}),
+             make_node("m", "maxpool2d", ["p"], {"kernel": [2, 2], "stride": [2, 2]}),
+             make_node("a", "avgpool2d", ["q"], {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1]}),
+             make_node("t", "transpose", ["x"], {"perm": [0, 2, 1]}),
+             make_node("s", "slice", ["t"], {"starts": [1], "ends": [4], "axes": [2], "steps": [2]}),
+             make_node("rm", "reshape", ["m"], {"shape": [4]}), make_node("ra", "reshape", ["a"], {"shape": [9]}),
+             make_node("rs", "reshape", ["s"], {"shape": [8]}),
+             make_node("y", "concat", ["rs", "rm", "ra"], {"axis": 0}))
+    return validate(Graph("moves net", (Input("x", (1, 4, 4)),), (), nodes, ("y",)))
+
+
+MOVES_BOX = Box(tuple(F(k, 8) for k in range(-8, 8)), tuple(F(k, 8) + F(1, 4) for k in range(-8, 8)), (1, 4, 4))
+
+OTHER_NETS = {"dense": (dense_net, DENSE_BOX), "scaled": (scaled_net, SCALED_BOX), "moves": (moves_net, MOVES_BOX)}
 
 
 def gap_for(g: Graph, box: Box, margin: Fraction) -> Property:

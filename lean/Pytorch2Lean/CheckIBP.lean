@@ -108,6 +108,18 @@ def matmulIv : List Bounds → Option (List Q × List Q)
   | [a, b] => matmulPair a b
   | _ => none
 
+/-- Bounds of `leaky_relu`: monotone when `alpha ≥ 0` (refused otherwise). -/
+def leakyIv (attrs : Attrs) : List Bounds → Option (List Q × List Q)
+  | [x] => withFloat attrs .alpha fun alpha =>
+      guard (Q.ble Q.zero alpha) (some (x.lo.map (leakyReluQ alpha), x.hi.map (leakyReluQ alpha)))
+  | _ => none
+
+/-- A rule for one-operand ops monotone in every element: `f` (the op's own evaluation) of the
+lower ends and of the upper ends. -/
+def monoIv (f : Tensor → Option (List Q)) : List Bounds → Option (List Q × List Q)
+  | [x] => obind (f x.loT) fun l => (f x.hiT).map fun h => (l, h)
+  | _ => none
+
 /-- The interval rule of `op` on operand bounds `args` with output shape `o`; `none` for ops
 the Lean checker does not cover (the certificate is then refused). -/
 def intervalOp : OpTag → Attrs → List Bounds → Shape → Option (List Q × List Q)
@@ -116,10 +128,24 @@ def intervalOp : OpTag → Attrs → List Bounds → Shape → Option (List Q ×
   | .sub, _, args, o =>
     -- the lower end subtracts the second operand's upper end
     binaryIv (fun a b => (binaryEval Q.sub a.loT b.hiT o, binaryEval Q.sub a.hiT b.loT o)) args
+  | .mul, _, args, o =>
+    -- the least and greatest of the four products of the ends (`mulIv`), element by element
+    binaryIv (fun a b => unzipIv (zipWithL mulIv
+      (zipWithL Prod.mk (broadcastTo a.loT o) (broadcastTo a.hiT o))
+      (zipWithL Prod.mk (broadcastTo b.loT o) (broadcastTo b.hiT o)))) args
+  | .leakyRelu, attrs, args, _ => leakyIv attrs args
   | .neg, _, args, _ => unaryIv (fun x => (x.hi.map Q.neg', x.lo.map Q.neg')) args
   | .relu, _, args, _ => unaryIv (fun x => (x.lo.map reluQ, x.hi.map reluQ)) args
   | .linear, _, args, _ => linearIv args
   | .matmul, _, args, _ => matmulIv args
+  | .transpose, attrs, args, o => monoIv (fun t => transposeEval attrs t o) args
+  | .slice, attrs, args, _ => monoIv (sliceEval attrs) args
+  | .pad, attrs, args, _ => monoIv (padEval attrs) args
+  | .maxpool2d, attrs, args, _ => monoIv (poolEval false attrs) args
+  | .avgpool2d, attrs, args, _ => monoIv (poolEval true attrs) args
+  | .concat, attrs, args, _ =>
+    obind (concatEval attrs (args.map Bounds.loT)) fun l =>
+      (concatEval attrs (args.map Bounds.hiT)).map fun h => (l, h)
   | .flatten, _, args, _ => unaryIv (fun x => (x.lo, x.hi)) args
   | .reshape, _, args, _ => unaryIv (fun x => (x.lo, x.hi)) args
   | _, _, _, _ => none
@@ -449,6 +475,239 @@ theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
   | [_], _, .cons _ .nil, h => exact (none_ne_some h).elim
   | _ :: _ :: _ :: _, _, .cons _ (.cons _ (.cons _ _)), h => exact (none_ne_some h).elim
 
+/-- `leaky_relu` with `alpha ≥ 0`. -/
+theorem leakyIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o : Shape}
+    {lo hi : List Q} (hr : All2 Encloses bs ts) (h : leakyIv attrs bs = some (lo, hi)) :
+    ∃ data, evalExact .leakyRelu attrs ts o = some data ∧ Within lo data hi := by
+  match bs, ts, hr, h with
+  | [x], [⟨sx, dx⟩], .cons ex .nil, h =>
+    obtain ⟨_, wx, _⟩ := ex
+    obtain ⟨bits, hb, h1⟩ := obind_some h
+    obtain ⟨alpha, ha, h2⟩ := obind_some h1
+    obtain ⟨hg, h3⟩ := guard_some h2
+    have h4 := some_inj h3
+    injection h4 with hl hh
+    subst hl hh
+    refine ⟨dx.map (leakyReluQ alpha), ?_, ?_⟩
+    · show obind (attrFloat attrs .alpha) _ = _
+      rw [hb]
+      show obind (decodeF32 bits) _ = _
+      rw [ha]
+      rfl
+    · exact Within.map_mono (fun _ hq => leakyReluQ_wf hq)
+        (fun _ _ h1 h2 l => leakyReluQ_le (decodeF32_wf ha) hg h1 h2 l) wx
+  | [], _, .nil, h => exact (none_ne_some h).elim
+  | _ :: _ :: _, _, .cons _ (.cons _ _), h => exact (none_ne_some h).elim
+
+/-- An op whose evaluation encloses the points between enclosed operands (of one shape). -/
+def MonoOp (f : Tensor → Option (List Q)) : Prop :=
+  ∀ (s : Shape) (lo x hi l h : List Q), Within lo x hi → f ⟨s, lo⟩ = some l → f ⟨s, hi⟩ = some h →
+    ∃ d, f ⟨s, x⟩ = some d ∧ Within l d h
+
+/-- A successful `Option.map` to a pair with a fixed first end. -/
+theorem map_pair_some {l lo hi : List Q} : {o : Option (List Q)} →
+    o.map (fun h => (l, h)) = some (lo, hi) → o = some hi ∧ l = lo
+  | some _, h => by
+    have e := some_inj h
+    injection e with e1 e2
+    subst e1 e2
+    exact ⟨rfl, rfl⟩
+  | none, h => (none_ne_some h).elim
+
+/-- A monotone rule that succeeded had one operand, and encloses its evaluation. -/
+theorem monoIv_sound {f : Tensor → Option (List Q)} (hf : MonoOp f) {bs : List Bounds}
+    {ts : List Tensor} {lo hi : List Q} (hr : All2 Encloses bs ts) (h : monoIv f bs = some (lo, hi)) :
+    ∃ t d, ts = [t] ∧ f t = some d ∧ Within lo d hi := by
+  match bs, ts, hr, h with
+  | [x], [⟨sx, dx⟩], .cons ex .nil, h =>
+    obtain ⟨esx, wx, _⟩ := ex
+    subst esx
+    obtain ⟨l, hl, h1⟩ := obind_some h
+    obtain ⟨hh, e⟩ := map_pair_some h1
+    subst e
+    obtain ⟨d, hd, w⟩ := hf _ _ _ _ _ _ wx hl hh
+    exact ⟨_, d, rfl, hd, w⟩
+  | [], _, .nil, h => exact (none_ne_some h).elim
+  | _ :: _ :: _, _, .cons _ (.cons _ _), h => exact (none_ne_some h).elim
+
+/-- A step that reads an option of the shape alone keeps an op monotone. -/
+theorem obind_mono {α : Type} (o : Shape → Option α) {F : α → Tensor → Option (List Q)}
+    (hF : ∀ a, MonoOp (F a)) : MonoOp (fun t => obind (o t.shape) (fun a => F a t)) := by
+  intro s lo x hi l h w hl hh
+  have hl' : obind (o s) (fun a => F a ⟨s, lo⟩) = some l := hl
+  have hh' : obind (o s) (fun a => F a ⟨s, hi⟩) = some h := hh
+  show ∃ d, obind (o s) (fun a => F a ⟨s, x⟩) = some d ∧ Within l d h
+  cases e : o s with
+  | none => rw [e] at hl'; exact (none_ne_some hl').elim
+  | some a =>
+    rw [e] at hl' hh'
+    exact hF a s lo x hi l h w hl' hh'
+
+/-- A float32 attribute read (with a positive denominator) keeps an op monotone. -/
+theorem withFloat_mono (attrs : Attrs) (k : AttrKey) {F : Q → Tensor → Option (List Q)}
+    (hF : ∀ v, v.WF → MonoOp (F v)) : MonoOp (fun t => withFloat attrs k (fun v => F v t)) := by
+  intro s lo x hi l h w hl hh
+  have hl' : obind (attrFloat attrs k) (fun b => obind (decodeF32 b) (fun v => F v ⟨s, lo⟩)) = some l := hl
+  have hh' : obind (attrFloat attrs k) (fun b => obind (decodeF32 b) (fun v => F v ⟨s, hi⟩)) = some h := hh
+  show ∃ d, obind (attrFloat attrs k) (fun b => obind (decodeF32 b) (fun v => F v ⟨s, x⟩)) = some d ∧
+    Within l d h
+  cases e : attrFloat attrs k with
+  | none => rw [e] at hl'; exact (none_ne_some hl').elim
+  | some b =>
+    rw [e] at hl' hh'
+    have hl2 : obind (decodeF32 b) (fun v => F v ⟨s, lo⟩) = some l := hl'
+    have hh2 : obind (decodeF32 b) (fun v => F v ⟨s, hi⟩) = some h := hh'
+    show ∃ d, obind (decodeF32 b) (fun v => F v ⟨s, x⟩) = some d ∧ Within l d h
+    cases ev : decodeF32 b with
+    | none => rw [ev] at hl2; exact (none_ne_some hl2).elim
+    | some v =>
+      rw [ev] at hl2 hh2
+      exact hF v (decodeF32_wf ev) s lo x hi l h w hl2 hh2
+
+/-- A step that reads an option independent of the operand keeps an op monotone. -/
+theorem obind_mono' {α : Type} (o : Option α) {F : α → Tensor → Option (List Q)}
+    (hF : ∀ a, MonoOp (F a)) : MonoOp (fun t => obind o (fun a => F a t)) :=
+  obind_mono (fun _ => o) hF
+
+/-- `transpose` gathers. -/
+theorem transpose_mono (attrs : Attrs) (o : Shape) : MonoOp (fun t => transposeEval attrs t o) := by
+  intro s lo x hi l h w hl hh
+  have hl' : (transposeIndex attrs s o).map (gather lo) = some l := hl
+  have hh' : (transposeIndex attrs s o).map (gather hi) = some h := hh
+  show ∃ d, (transposeIndex attrs s o).map (gather x) = some d ∧ Within l d h
+  cases e : transposeIndex attrs s o with
+  | none => rw [e] at hl'; exact (none_ne_some hl').elim
+  | some idx =>
+    rw [e] at hl' hh'
+    rw [← some_inj hl', ← some_inj hh']
+    exact ⟨_, rfl, Within.gathered w idx⟩
+
+/-- `slice` gathers. -/
+theorem slice_mono (attrs : Attrs) : MonoOp (sliceEval attrs) := by
+  intro s lo x hi l h w hl hh
+  have hl' : (sliceIndex attrs s).map (gather lo) = some l := hl
+  have hh' : (sliceIndex attrs s).map (gather hi) = some h := hh
+  show ∃ d, (sliceIndex attrs s).map (gather x) = some d ∧ Within l d h
+  cases e : sliceIndex attrs s with
+  | none => rw [e] at hl'; exact (none_ne_some hl').elim
+  | some idx =>
+    rw [e] at hl' hh'
+    rw [← some_inj hl', ← some_inj hh']
+    exact ⟨_, rfl, Within.gathered w idx⟩
+
+/-- The last step of a monotone op: `some` of an enclosing function of the operand. -/
+theorem some_mono {F : Tensor → List Q} (hF : ∀ s lo x hi, Within lo x hi → Within (F ⟨s, lo⟩) (F ⟨s, x⟩) (F ⟨s, hi⟩)) :
+    MonoOp (fun t => some (F t)) := by
+  intro s lo x hi l h w hl hh
+  rw [← some_inj hl, ← some_inj hh]
+  exact ⟨_, rfl, hF s lo x hi w⟩
+
+/-- `pad` reads input cells or its constant. -/
+theorem pad_mono (attrs : Attrs) : MonoOp (padEval attrs) := by
+  show MonoOp (fun t => padEval attrs t)
+  unfold padEval
+  refine obind_mono (padWidths attrs) (fun mw => ?_)
+  obtain ⟨mode, widths⟩ := mw
+  exact withFloat_mono attrs .value (fun v hv => some_mono (fun _ _ _ _ w => Within.padded w hv _))
+
+/-- `maxpool2d` and `avgpool2d`: the maximum is monotone, and so is the sum over a count. -/
+theorem pool_mono (avg : Bool) (attrs : Attrs) : MonoOp (poolEval avg attrs) := by
+  show MonoOp (fun t => poolEval avg attrs t)
+  unfold poolEval
+  refine obind_mono' _ (fun sdp => ?_)
+  obtain ⟨stride, dilation, padding⟩ := sdp
+  refine obind_mono' _ (fun kernel => obind_mono' _ (fun ceil => obind_mono' _ (fun countPad => ?_)))
+  refine some_mono (fun _ _ _ _ w => within_concatMap (fun _ => within_concatMap (fun _ =>
+    within_map (fun _ => ?_) _) _) _)
+  cases avg
+  · exact within_maxQ (within_concatMap (fun _ => within_map (fun _ => Within.vecGet w _) _) _)
+  · exact within_sumDiv (within_concatMap (fun _ => within_map (fun _ => Within.vecGet w _) _) _) _
+
+/-- Tensors of one shape each, enclosed element by element. -/
+inductive TensorsWithin : List Tensor → List Tensor → List Tensor → Prop
+  | nil : TensorsWithin [] [] []
+  | cons {a x b : Tensor} {as xs bs : List Tensor} : a.shape = x.shape → b.shape = x.shape →
+      Within a.data x.data b.data → TensorsWithin as xs bs → TensorsWithin (a :: as) (x :: xs) (b :: bs)
+
+/-- The operands' ends enclose the operands. -/
+theorem all2_tensorsWithin : {bs : List Bounds} → {ts : List Tensor} → All2 Encloses bs ts →
+    TensorsWithin (bs.map Bounds.loT) ts (bs.map Bounds.hiT)
+  | _, _, .nil => TensorsWithin.nil
+  | _, _, .cons e r => TensorsWithin.cons e.1.symm e.1.symm e.2.1 (all2_tensorsWithin r)
+
+/-- Lists of lists of blocks, enclosed position by position. -/
+inductive Within3 : List (List (List Q)) → List (List (List Q)) → List (List (List Q)) → Prop
+  | nil : Within3 [] [] []
+  | cons {l x h : List (List Q)} {ls xs hs : List (List (List Q))} : Within2 l x h →
+      Within3 ls xs hs → Within3 (l :: ls) (x :: xs) (h :: hs)
+
+/-- Block `j` of enclosed blocks (the empty block past the end). -/
+theorem within2_nthD : {ls xs hs : List (List Q)} → Within2 ls xs hs → (j : Nat) →
+    Within (nthD ls j []) (nthD xs j []) (nthD hs j [])
+  | _, _, _, .nil, _ => Within.nil
+  | _, _, _, .cons w _, 0 => w
+  | _, _, _, .cons _ r, j + 1 => within2_nthD r j
+
+/-- Block `j` of each operand, joined. -/
+theorem within3_join (j : Nat) : {ls xs hs : List (List (List Q))} → Within3 ls xs hs →
+    Within (concatMap (fun bl => nthD bl j []) ls) (concatMap (fun bl => nthD bl j []) xs)
+      (concatMap (fun bl => nthD bl j []) hs)
+  | _, _, _, .nil => Within.nil
+  | _, _, _, .cons w r => Within.append (within2_nthD w j) (within3_join j r)
+
+/-- Each operand cut into blocks along the axis. -/
+theorem tensorsWithin_blocks (k outer : Nat) : {as xs bs : List Tensor} → TensorsWithin as xs bs →
+    Within3 (as.map (fun t => chunks (prod (t.shape.drop k)) outer t.data))
+      (xs.map (fun t => chunks (prod (t.shape.drop k)) outer t.data))
+      (bs.map (fun t => chunks (prod (t.shape.drop k)) outer t.data))
+  | _, _, _, .nil => Within3.nil
+  | _, _, _, .cons ea eb w r => by
+    show Within3 (chunks _ outer _ :: _) (chunks _ outer _ :: _) (chunks _ outer _ :: _)
+    rw [ea, eb]
+    exact Within3.cons (Within.blocks _ outer w) (tensorsWithin_blocks k outer r)
+
+/-- The first operand's shape is the same for enclosed operands. -/
+theorem tensorsWithin_head : {as xs bs : List Tensor} → TensorsWithin as xs bs →
+    (headD as ⟨[], []⟩).shape = (headD xs ⟨[], []⟩).shape ∧
+      (headD bs ⟨[], []⟩).shape = (headD xs ⟨[], []⟩).shape
+  | _, _, _, .nil => ⟨rfl, rfl⟩
+  | _, _, _, .cons ea eb _ _ => ⟨ea, eb⟩
+
+/-- `concat`'s evaluation, its first operand's shape named. -/
+theorem concatEval_eq (attrs : Attrs) (ts : List Tensor) (first : Shape)
+    (e : (headD ts ⟨[], []⟩).shape = first) : concatEval attrs ts =
+    obind (attrInt attrs .axis) fun axis => obind (normAxis axis first.length) fun k =>
+      some (concatMap (fun j => concatMap (fun bl => nthD bl j [])
+        (ts.map (fun t => chunks (prod (t.shape.drop k)) (prod (first.take k)) t.data)))
+        (List.range (prod (first.take k)))) := by
+  rw [← e]
+  rfl
+
+/-- `concat` of enclosed operands. -/
+theorem concat_within (attrs : Attrs) {as xs bs : List Tensor} (tw : TensorsWithin as xs bs)
+    {l h : List Q} (hl : concatEval attrs as = some l) (hh : concatEval attrs bs = some h) :
+    ∃ d, concatEval attrs xs = some d ∧ Within l d h := by
+  have e := tensorsWithin_head tw
+  rw [concatEval_eq attrs as _ e.1] at hl
+  rw [concatEval_eq attrs bs _ e.2] at hh
+  rw [concatEval_eq attrs xs _ rfl]
+  cases ea : attrInt attrs .axis with
+  | none => rw [ea] at hl; exact (none_ne_some hl).elim
+  | some axis =>
+    rw [ea] at hl hh
+    cases ek : normAxis axis (headD xs ⟨[], []⟩).shape.length with
+    | none =>
+      have hl' : obind (normAxis axis (headD xs ⟨[], []⟩).shape.length) _ = some l := hl
+      rw [ek] at hl'
+      exact (none_ne_some hl').elim
+    | some k =>
+      have hl' : obind (normAxis axis (headD xs ⟨[], []⟩).shape.length) _ = some l := hl
+      have hh' : obind (normAxis axis (headD xs ⟨[], []⟩).shape.length) _ = some h := hh
+      show ∃ d, obind (normAxis axis (headD xs ⟨[], []⟩).shape.length) _ = some d ∧ _
+      rw [ek] at hl' hh' ⊢
+      rw [← some_inj hl', ← some_inj hh']
+      exact ⟨_, rfl, within_concatMap (fun j => within3_join j (tensorsWithin_blocks k _ tw)) _⟩
+
 /-- Every interval rule encloses its op's exact evaluation. -/
 theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List Bounds}
     {ts : List Tensor} {o : Shape} {lo hi : List Q} (hr : All2 Encloses bs ts)
@@ -469,6 +728,13 @@ theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List
     exact ⟨_, rfl, Within.zip_anti Q.sub_wf
       (fun _ _ _ _ h1 h2 h3 h4 l1 l2 => Q.sub_le_sub h1 h2 h3 h4 l1 l2)
       (Within.broadcast wa _ o) (Within.broadcast wb _ o)⟩
+  case mul =>
+    obtain ⟨a, b, ⟨sa, da⟩, ⟨sb, db⟩, rfl, ⟨esa, wa, _⟩, ⟨esb, wb, _⟩, hf⟩ := binaryIv_sound hr h
+    subst esa esb
+    have w := all2_zip (f := mulIv) (g := Q.mul) (fun _ _ _ _ e1 e2 => mulIv_between e1 e2)
+      (Within.pairs (Within.broadcast wa a.shape o)) (Within.pairs (Within.broadcast wb b.shape o))
+    exact ⟨binaryEval Q.mul ⟨a.shape, da⟩ ⟨b.shape, db⟩ o, rfl, within_unzipIv w hf⟩
+  case leakyRelu => exact leakyIv_sound attrs hr h
   case neg =>
     obtain ⟨x, ⟨sx, dx⟩, rfl, ⟨_, wx, _⟩, hf⟩ := unaryIv_sound hr h
     injection hf with hl hh
@@ -483,6 +749,26 @@ theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List
       (fun _ _ ha hb l => reluQ_le_reluQ ha hb l) wx⟩
   case linear => exact linearIv_sound attrs hr h
   case matmul => exact matmulIv_sound attrs hr h
+  case transpose =>
+    obtain ⟨_, d, rfl, hd, w⟩ := monoIv_sound (transpose_mono attrs o) hr h
+    exact ⟨d, hd, w⟩
+  case slice =>
+    obtain ⟨_, d, rfl, hd, w⟩ := monoIv_sound (slice_mono attrs) hr h
+    exact ⟨d, hd, w⟩
+  case pad =>
+    obtain ⟨_, d, rfl, hd, w⟩ := monoIv_sound (pad_mono attrs) hr h
+    exact ⟨d, hd, w⟩
+  case maxpool2d =>
+    obtain ⟨_, d, rfl, hd, w⟩ := monoIv_sound (pool_mono false attrs) hr h
+    exact ⟨d, hd, w⟩
+  case avgpool2d =>
+    obtain ⟨_, d, rfl, hd, w⟩ := monoIv_sound (pool_mono true attrs) hr h
+    exact ⟨d, hd, w⟩
+  case concat =>
+    obtain ⟨l, hl, h1⟩ := obind_some h
+    obtain ⟨hh, e⟩ := map_pair_some h1
+    subst e
+    exact concat_within attrs (all2_tensorsWithin hr) hl hh
   case flatten =>
     obtain ⟨x, ⟨sx, dx⟩, rfl, ⟨_, wx, _⟩, hf⟩ := unaryIv_sound hr h
     injection hf with hl hh

@@ -353,4 +353,307 @@ theorem all2_of_sameWF : {l l' : List Q} → All2 SameWF l l' → l = l' ∧ All
     | head => exact e.2
     | tail _ hq' => exact w q hq'
 
+/-! ### Products of intervals, leaky ReLU, float32 attributes -/
+
+/-- `some` is injective. -/
+theorem some_inj' {α : Type} {a b : α} (h : some a = some b) : a = b := by
+  injection h
+
+
+/-- `min a b ≤ a`. -/
+theorem Q.min_le_left' {a b : Q} (ha : a.WF) (hb : b.WF) : Q.min a b ≤ a := by
+  unfold Q.min
+  cases h : Q.ble a b
+  · exact Q.le_of_ble_false ha hb h
+  · exact Q.le_refl a
+
+/-- `min a b ≤ b`. -/
+theorem Q.min_le_right' {a b : Q} : Q.min a b ≤ b := by
+  unfold Q.min
+  cases h : Q.ble a b
+  · exact Q.le_refl b
+  · exact h
+
+/-- `a ≤ max a b`. -/
+theorem Q.le_max_left' {a b : Q} : a ≤ Q.max a b := by
+  unfold Q.max
+  cases h : Q.ble a b
+  · exact Q.le_refl a
+  · exact h
+
+/-- `b ≤ max a b`. -/
+theorem Q.le_max_right' {a b : Q} (ha : a.WF) (hb : b.WF) : b ≤ Q.max a b := by
+  unfold Q.max
+  cases h : Q.ble a b
+  · exact Q.le_of_ble_false ha hb h
+  · exact Q.le_refl b
+
+/-- The least of the products of the ends of `[a, b]` and `[c, d]`. -/
+def cornerLo (a b c d : Q) : Q :=
+  Q.min (Q.min (Q.mul a c) (Q.mul a d)) (Q.min (Q.mul b c) (Q.mul b d))
+
+/-- The greatest of the products of the ends of `[a, b]` and `[c, d]`. -/
+def cornerHi (a b c d : Q) : Q :=
+  Q.max (Q.max (Q.mul a c) (Q.mul a d)) (Q.max (Q.mul b c) (Q.mul b d))
+
+/-- The product of two intervals, given as pairs of ends: the least and greatest corner. -/
+def mulIv (p q : Q × Q) : Q × Q := (cornerLo p.1 p.2 q.1 q.2, cornerHi p.1 p.2 q.1 q.2)
+
+/-- A product of enclosed points is at least one corner product. -/
+theorem corner_le_mul {a x b c y d : Q} (e1 : Between a x b) (e2 : Between c y d) :
+    ∃ p q, (p = a ∨ p = b) ∧ (q = c ∨ q = d) ∧ Q.mul p q ≤ Q.mul x y := by
+  obtain ⟨wa, wx, wb, hax, hxb⟩ := e1
+  obtain ⟨wc, wy, wd, hcy, hyd⟩ := e2
+  cases hy : Q.ble Q.zero y with
+  | true =>
+    have h1 : Q.mul a y ≤ Q.mul x y := Q.mul_le_mul_of_nonneg wa wx wy hy hax
+    cases ha : Q.ble Q.zero a with
+    | true =>
+      have h2 : Q.mul c a ≤ Q.mul y a := Q.mul_le_mul_of_nonneg wc wy wa ha hcy
+      rw [Q.mul_comm c a, Q.mul_comm y a] at h2
+      exact ⟨a, c, Or.inl rfl, Or.inl rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h2 h1⟩
+    | false =>
+      have h2 : Q.mul d a ≤ Q.mul y a := Q.mul_le_mul_of_nonpos wy wd wa ha hyd
+      rw [Q.mul_comm d a, Q.mul_comm y a] at h2
+      exact ⟨a, d, Or.inl rfl, Or.inr rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h2 h1⟩
+  | false =>
+    have h1 : Q.mul b y ≤ Q.mul x y := Q.mul_le_mul_of_nonpos wx wb wy hy hxb
+    cases hb : Q.ble Q.zero b with
+    | true =>
+      have h2 : Q.mul c b ≤ Q.mul y b := Q.mul_le_mul_of_nonneg wc wy wb hb hcy
+      rw [Q.mul_comm c b, Q.mul_comm y b] at h2
+      exact ⟨b, c, Or.inr rfl, Or.inl rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h2 h1⟩
+    | false =>
+      have h2 : Q.mul d b ≤ Q.mul y b := Q.mul_le_mul_of_nonpos wy wd wb hb hyd
+      rw [Q.mul_comm d b, Q.mul_comm y b] at h2
+      exact ⟨b, d, Or.inr rfl, Or.inr rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h2 h1⟩
+
+/-- A product of enclosed points is at most one corner product. -/
+theorem mul_le_corner {a x b c y d : Q} (e1 : Between a x b) (e2 : Between c y d) :
+    ∃ p q, (p = a ∨ p = b) ∧ (q = c ∨ q = d) ∧ Q.mul x y ≤ Q.mul p q := by
+  obtain ⟨wa, wx, wb, hax, hxb⟩ := e1
+  obtain ⟨wc, wy, wd, hcy, hyd⟩ := e2
+  cases hy : Q.ble Q.zero y with
+  | true =>
+    have h1 : Q.mul x y ≤ Q.mul b y := Q.mul_le_mul_of_nonneg wx wb wy hy hxb
+    cases hb : Q.ble Q.zero b with
+    | true =>
+      have h2 : Q.mul y b ≤ Q.mul d b := Q.mul_le_mul_of_nonneg wy wd wb hb hyd
+      rw [Q.mul_comm d b, Q.mul_comm y b] at h2
+      exact ⟨b, d, Or.inr rfl, Or.inr rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h1 h2⟩
+    | false =>
+      have h2 : Q.mul y b ≤ Q.mul c b := Q.mul_le_mul_of_nonpos wc wy wb hb hcy
+      rw [Q.mul_comm c b, Q.mul_comm y b] at h2
+      exact ⟨b, c, Or.inr rfl, Or.inl rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h1 h2⟩
+  | false =>
+    have h1 : Q.mul x y ≤ Q.mul a y := Q.mul_le_mul_of_nonpos wa wx wy hy hax
+    cases ha : Q.ble Q.zero a with
+    | true =>
+      have h2 : Q.mul y a ≤ Q.mul d a := Q.mul_le_mul_of_nonneg wy wd wa ha hyd
+      rw [Q.mul_comm d a, Q.mul_comm y a] at h2
+      exact ⟨a, d, Or.inl rfl, Or.inr rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h1 h2⟩
+    | false =>
+      have h2 : Q.mul y a ≤ Q.mul c a := Q.mul_le_mul_of_nonpos wc wy wa ha hcy
+      rw [Q.mul_comm c a, Q.mul_comm y a] at h2
+      exact ⟨a, c, Or.inl rfl, Or.inl rfl, Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) (Q.mul_wf _ _) h1 h2⟩
+
+/-- The least corner is at most every corner. -/
+theorem cornerLo_le {a b c d p q : Q} (hp : p = a ∨ p = b) (hq : q = c ∨ q = d) :
+    cornerLo a b c d ≤ Q.mul p q := by
+  have w := fun (u v : Q) => Q.mul_wf u v
+  have m1 : (Q.min (Q.mul a c) (Q.mul a d)).WF := Q.min_wf (w _ _) (w _ _)
+  have m2 : (Q.min (Q.mul b c) (Q.mul b d)).WF := Q.min_wf (w _ _) (w _ _)
+  unfold cornerLo
+  cases hp <;> cases hq <;> rename_i e1 e2 <;> rw [e1, e2]
+  · exact Q.le_trans (Q.min_wf m1 m2) m1 (w _ _) (Q.min_le_left' m1 m2) (Q.min_le_left' (w _ _) (w _ _))
+  · exact Q.le_trans (Q.min_wf m1 m2) m1 (w _ _) (Q.min_le_left' m1 m2) Q.min_le_right'
+  · exact Q.le_trans (Q.min_wf m1 m2) m2 (w _ _) Q.min_le_right' (Q.min_le_left' (w _ _) (w _ _))
+  · exact Q.le_trans (Q.min_wf m1 m2) m2 (w _ _) Q.min_le_right' Q.min_le_right'
+
+/-- Every corner is at most the greatest corner. -/
+theorem le_cornerHi {a b c d p q : Q} (hp : p = a ∨ p = b) (hq : q = c ∨ q = d) :
+    Q.mul p q ≤ cornerHi a b c d := by
+  have w := fun (u v : Q) => Q.mul_wf u v
+  have m1 : (Q.max (Q.mul a c) (Q.mul a d)).WF := Q.max_wf (w _ _) (w _ _)
+  have m2 : (Q.max (Q.mul b c) (Q.mul b d)).WF := Q.max_wf (w _ _) (w _ _)
+  unfold cornerHi
+  cases hp <;> cases hq <;> rename_i e1 e2 <;> rw [e1, e2]
+  · exact Q.le_trans (w _ _) m1 (Q.max_wf m1 m2) Q.le_max_left' Q.le_max_left'
+  · exact Q.le_trans (w _ _) m1 (Q.max_wf m1 m2) (Q.le_max_right' (w _ _) (w _ _)) Q.le_max_left'
+  · exact Q.le_trans (w _ _) m2 (Q.max_wf m1 m2) Q.le_max_left' (Q.le_max_right' m1 m2)
+  · exact Q.le_trans (w _ _) m2 (Q.max_wf m1 m2) (Q.le_max_right' (w _ _) (w _ _)) (Q.le_max_right' m1 m2)
+
+/-- The corners enclose the product of enclosed points. -/
+theorem mulIv_between {p q : Q × Q} {x y : Q} (e1 : BetweenP p x) (e2 : BetweenP q y) :
+    BetweenP (mulIv p q) (Q.mul x y) := by
+  obtain ⟨u, v, hu, hv, h1⟩ := corner_le_mul e1 e2
+  obtain ⟨u', v', hu', hv', h2⟩ := mul_le_corner e1 e2
+  have wlo : (cornerLo p.1 p.2 q.1 q.2).WF :=
+    Q.min_wf (Q.min_wf (Q.mul_wf _ _) (Q.mul_wf _ _)) (Q.min_wf (Q.mul_wf _ _) (Q.mul_wf _ _))
+  have whi : (cornerHi p.1 p.2 q.1 q.2).WF :=
+    Q.max_wf (Q.max_wf (Q.mul_wf _ _) (Q.mul_wf _ _)) (Q.max_wf (Q.mul_wf _ _) (Q.mul_wf _ _))
+  exact ⟨wlo, Q.mul_wf x y, whi, Q.le_trans wlo (Q.mul_wf _ _) (Q.mul_wf _ _) (cornerLo_le hu hv) h1,
+    Q.le_trans (Q.mul_wf _ _) (Q.mul_wf _ _) whi h2 (le_cornerHi hu' hv')⟩
+
+/-- `Q.mul Q.zero a` is zero. -/
+theorem Q.zero_mul' (a : Q) : Q.mul Q.zero a = Q.zero := by
+  unfold Q.mul Q.make
+  have e : Nat.mul Q.zero.num a.num = 0 := Nat.zero_mul _
+  rw [e]
+  rfl
+
+/-- `leakyReluQ alpha` keeps positive denominators. -/
+theorem leakyReluQ_wf {alpha a : Q} (h : a.WF) : (leakyReluQ alpha a).WF := by
+  unfold leakyReluQ
+  cases Q.blt Q.zero a with
+  | true => exact h
+  | false => exact Q.mul_wf _ _
+
+/-- `leakyReluQ alpha` is monotone for `alpha ≥ 0`. -/
+theorem leakyReluQ_le {alpha a b : Q} (hal : alpha.WF) (h0 : Q.ble Q.zero alpha = true) (ha : a.WF)
+    (hb : b.WF) (h : a ≤ b) : leakyReluQ alpha a ≤ leakyReluQ alpha b := by
+  unfold leakyReluQ
+  cases h1 : Q.blt Q.zero a <;> cases h2 : Q.blt Q.zero b
+  · exact Q.mul_le_mul_of_nonneg ha hb hal h0 h
+  · have a0 : a ≤ Q.zero := by
+      have e : (!(Q.ble a Q.zero)) = false := h1
+      cases e' : Q.ble a Q.zero with
+      | true => exact e'
+      | false => rw [e'] at e; exact Bool.noConfusion e
+    have m : Q.mul a alpha ≤ Q.mul Q.zero alpha := Q.mul_le_mul_of_nonneg ha Q.zero_wf hal h0 a0
+    rw [Q.zero_mul'] at m
+    exact Q.le_trans (Q.mul_wf _ _) Q.zero_wf hb m (Q.le_of_blt Q.zero_wf hb h2)
+  · have h3 := Q.lt_of_lt_of_le Q.zero_wf ha hb h1 h
+    rw [h2] at h3
+    exact Bool.noConfusion h3
+  · exact h
+
+/-- Either of two rationals with positive denominators. -/
+theorem cond_wf {b : Bool} {x y : Q} (hx : x.WF) (hy : y.WF) : (cond b x y).WF := by
+  cases b
+  · exact hy
+  · exact hx
+
+/-- A decoded float32 has a positive denominator. -/
+theorem f32Q_wf (bits : Nat) : (f32Q bits).WF := by
+  unfold f32Q f32Fields f32Value
+  exact cond_wf (cond_wf (Q.make_wf _ _ _) (Q.make_wf _ _ _)) (cond_wf (Q.make_wf _ _ _) (Q.make_wf _ _ _))
+
+/-- A decoded float32 attribute has a positive denominator. -/
+theorem decodeF32_wf {bits : Nat} {q : Q} (h : decodeF32 bits = some q) : q.WF := by
+  unfold decodeF32 at h
+  cases e : finiteF32 bits with
+  | true => rw [e] at h; rw [← some_inj' h]; exact f32Q_wf bits
+  | false => rw [e] at h; exact Option.noConfusion rfl (heq_of_eq h)
+
+/-! ### Random access, windows, pooling -/
+
+/-- Reading one index of enclosed lists stored for random access. -/
+theorem Within.vecGet {lo x hi : List Q} (w : Within lo x hi) (i : Nat) :
+    Between ((Vec.ofList lo).get i) ((Vec.ofList x).get i) ((Vec.ofList hi).get i) := by
+  have t := (Within.build (Nat.add (Nat.log2 x.length) (nat_lit 1)) w).1
+  unfold Vec.ofList Vec.get
+  rw [← Within.length_lo w, ← Within.length_hi w]
+  exact TreeWithin.get _ t i
+
+/-- Reading indices or a constant `v`, from enclosed lists. -/
+theorem Within.padded {lo x hi : List Q} (w : Within lo x hi) {v : Q} (hv : v.WF) :
+    (idx : List (Option Nat)) →
+    Within (idx.map (fun s => match s with
+        | some i => (Vec.ofList lo).get i
+        | none => v))
+      (idx.map (fun s => match s with
+        | some i => (Vec.ofList x).get i
+        | none => v))
+      (idx.map (fun s => match s with
+        | some i => (Vec.ofList hi).get i
+        | none => v))
+  | [] => Within.nil
+  | some i :: is => Within.cons (Within.vecGet w i) (Within.padded w hv is)
+  | none :: is => Within.cons (Between.refl hv) (Within.padded w hv is)
+
+/-- A map of enclosed lists, element by element. -/
+theorem within_map {α : Type} {f g k : α → Q} (h : ∀ a, Between (f a) (g a) (k a)) :
+    (l : List α) → Within (l.map f) (l.map g) (l.map k)
+  | [] => Within.nil
+  | a :: as => Within.cons (h a) (within_map h as)
+
+/-- `concatMap` of enclosed lists. -/
+theorem within_concatMap {α : Type} {f g k : α → List Q} (h : ∀ a, Within (f a) (g a) (k a)) :
+    (l : List α) → Within (concatMap f l) (concatMap g l) (concatMap k l)
+  | [] => Within.nil
+  | a :: as => Within.append (h a) (within_concatMap h as)
+
+/-- The lower ends lie below the points. -/
+theorem Within.listLe_lo : {lo x hi : List Q} → Within lo x hi → ListLe lo x
+  | _, _, _, .nil => ListLe.nil
+  | _, _, _, .cons e w => ListLe.cons e.1 e.2.1 e.2.2.2.1 (Within.listLe_lo w)
+
+/-- The points lie below the upper ends. -/
+theorem Within.listLe_hi : {lo x hi : List Q} → Within lo x hi → ListLe x hi
+  | _, _, _, .nil => ListLe.nil
+  | _, _, _, .cons e w => ListLe.cons e.2.1 e.2.2.1 e.2.2.2.2 (Within.listLe_hi w)
+
+/-- `maxQ` of a list of rationals with positive denominators (and of its partner) has one. -/
+theorem maxQ_wf2 {as bs : List Q} (h : ListLe as bs) : (maxQ as).WF ∧ (maxQ bs).WF := by
+  cases h with
+  | nil => exact ⟨Q.zero_wf, Q.zero_wf⟩
+  | cons ha hb hab rest =>
+    have r := foldl_max_le rest ha hb hab
+    exact ⟨r.1, r.2.1⟩
+
+/-- The maximum of enclosed lists. -/
+theorem within_maxQ {lo x hi : List Q} (w : Within lo x hi) : Between (maxQ lo) (maxQ x) (maxQ hi) :=
+  ⟨(maxQ_wf2 (Within.listLe_lo w)).1, (maxQ_wf2 (Within.listLe_lo w)).2,
+    (maxQ_wf2 (Within.listLe_hi w)).2, maxQ_le_maxQ (Within.listLe_lo w), maxQ_le_maxQ (Within.listLe_hi w)⟩
+
+/-- The sum of enclosed lists. -/
+theorem within_sumQ {lo x hi : List Q} (w : Within lo x hi) : Between (sumQ lo) (sumQ x) (sumQ hi) :=
+  ⟨sumQ_wf _, sumQ_wf _, sumQ_wf _, sumQ_le_sumQ (Within.listLe_lo w), sumQ_le_sumQ (Within.listLe_hi w)⟩
+
+set_option linter.unusedSimpArgs false in
+/-- Dividing by a positive natural scales both sides of `≤` (cross-multiplication by `n`). -/
+theorem V.le_scale_den {s t : Bool} {x y d e : Nat} (n : Nat)
+    (h : V.le (V.signed s x d) (V.signed t y e)) :
+    V.le (V.signed s x (d * n)) (V.signed t y (e * n)) := by
+  have h' := nat_mul_le_mul_left n h
+  cases s <;> cases t <;>
+    simp only [V.le, V.signed, cond_true', cond_false', Nat.zero_mul, Nat.mul_zero, Nat.add_zero,
+      Nat.zero_add] at h' ⊢ <;>
+    (try simp only [Nat.left_distrib, Nat.right_distrib] at h' ⊢) <;>
+    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at h' ⊢) <;>
+    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at h' ⊢) <;>
+    exact h'
+
+/-- `a / n` has a positive denominator. -/
+theorem Q.div_ofNat_wf (a : Q) (n : Nat) : (Q.div a (Q.ofNat n)).WF := by
+  unfold Q.div
+  exact cond_wf Q.zero_wf (Q.make_wf _ _ _)
+
+/-- Dividing by a natural keeps `≤`. -/
+theorem Q.div_ofNat_le {a b : Q} (ha : a.WF) (hb : b.WF) (n : Nat) (h : a ≤ b) :
+    Q.div a (Q.ofNat n) ≤ Q.div b (Q.ofNat n) := by
+  unfold Q.div Q.ofNat Q.isZero
+  cases hn : Nat.beq n (nat_lit 0) with
+  | true => exact Q.le_refl _
+  | false =>
+    have n0 : 0 < n := Nat.pos_of_ne_zero (Nat.ne_of_beq_eq_false hn)
+    show Q.make (a.neg != false) (Nat.mul a.num 1) (Nat.mul a.den n) ≤
+      Q.make (b.neg != false) (Nat.mul b.num 1) (Nat.mul b.den n)
+    have e1 : ∀ (c : Bool), (c != false) = c := fun c => by cases c <;> rfl
+    have e2 : ∀ (m : Nat), Nat.mul m 1 = m := fun m => Nat.mul_one m
+    rw [e1, e1, e2, e2]
+    have pa : 0 < a.den * n := nat_mul_pos ha n0
+    have pb : 0 < b.den * n := nat_mul_pos hb n0
+    exact (Q.ble_iff (Q.make_wf _ _ _) (Q.make_wf _ _ _)).mpr
+      (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ pa)) (V.eqv_symm' (Q.make_eqv _ _ _ pb))
+        (V.le_scale_den n ((Q.ble_iff ha hb).mp h)) pa pb)
+
+/-- The sum of enclosed lists divided by a count. -/
+theorem within_sumDiv {lo x hi : List Q} (w : Within lo x hi) (n : Nat) :
+    Between (Q.div (sumQ lo) (Q.ofNat n)) (Q.div (sumQ x) (Q.ofNat n)) (Q.div (sumQ hi) (Q.ofNat n)) :=
+  have b := within_sumQ w
+  ⟨Q.div_ofNat_wf _ _, Q.div_ofNat_wf _ _, Q.div_ofNat_wf _ _,
+    Q.div_ofNat_le b.1 b.2.1 _ b.2.2.2.1, Q.div_ofNat_le b.2.1 b.2.2.1 _ b.2.2.2.2⟩
+
 end Pytorch2Lean
