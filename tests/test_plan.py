@@ -109,3 +109,30 @@ def test_a_parameter_only_output_broadcasts_to_the_batch(batch: int) -> None:
     out = execute(g, {"x": np.ones((batch, 2), np.float32)})
     np.testing.assert_array_equal(out["c"], np.tile([-1.0, 2.0], (batch, 1)))
     assert Plan(g).steps[0].name == "add"  # x + x: x read twice, nothing to fuse it with
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_by_bits_is_where_bit_for_bit(dtype: Any) -> None:
+    """The fast relu (a bitwise and) against its definition, where(x < 0, +0, x), on every special
+    value, on strided views too: NaN of either sign, -0.0, infinities and subnormals."""
+    special = np.array([np.nan, -np.nan, -0.0, 0.0, -1.0, 2.0, np.inf, -np.inf, 1e-40, -1e-40, -1e-45], np.float64)
+    x = np.random.default_rng(0).permutation(np.resize(special, 6 * 11 * 2)).astype(dtype).reshape(6, 11, 2)[:, ::2]
+    got = ops.get("relu").kernel(np, {}, x)
+    want = np.where(x < 0, np.zeros_like(x), x)
+    assert got.dtype == x.dtype and got.shape == x.shape
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((7, 1, 5), (1, 5, 3)), ((4, 2, 3, 5), (1, 5, 2)), ((3, 5), (1, 5, 4)),
+                                              ((6, 2, 5), (6, 5, 3))])
+def test_matmul_by_a_weight_is_the_stacked_product(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> None:
+    """matmul with a constant right-hand matrix runs as one GEMM over all rows; the numbers are
+    numpy.matmul's per sample (float32 up to rounding, exact on Fractions)."""
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(a_shape).astype(np.float32), rng.standard_normal(b_shape).astype(np.float32)
+    kernel = ops.get("matmul").kernel
+    want = np.stack([np.matmul(a[k], b[min(k, b.shape[0] - 1)]) for k in range(a.shape[0])])
+    np.testing.assert_allclose(kernel(np, {}, a, b), want, rtol=1e-5, atol=1e-5)
+    fa, fb = fractions_of(a), fractions_of(b)
+    exact = np.stack([np.matmul(fa[k], fb[min(k, b.shape[0] - 1)]) for k in range(a.shape[0])])
+    assert (kernel(np, {}, fa, fb) == exact).all()

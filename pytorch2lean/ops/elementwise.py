@@ -113,8 +113,8 @@ def _relu(xp: Any, attrs: Any, x: Any) -> Any:
     if x.dtype.kind != "f":
         return xp.where(x < 0, zeros_like(xp, x), x)
     bits = np.dtype(f"i{x.dtype.itemsize}")
-    keep = (x < 0).astype(bits) - bits.type(1)  # 0 where x < 0, else -1 (all ones)
-    return (x.view(bits) & keep).view(x.dtype)
+    keep = xp.subtract(x < 0, 1, dtype=bits)  # 0 where x < 0, else -1 (all ones)
+    return xp.bitwise_and(x.view(bits), keep, out=keep).view(x.dtype)
 
 
 def _leaky_relu(xp: Any, attrs: Any, x: Any) -> Any:
