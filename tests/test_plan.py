@@ -108,6 +108,8 @@ def test_a_parameter_only_output_broadcasts_to_the_batch(batch: int) -> None:
     g = validate(Graph("consts", (Input("x", (2,)),), (a,), tuple(nodes), ("c", "y")))
     out = execute(g, {"x": np.ones((batch, 2), np.float32)})
     np.testing.assert_array_equal(out["c"], np.tile([-1.0, 2.0], (batch, 1)))
+    out["c"][:] = 7.0  # the caller's own array: the plan's folded constant stays as it was
+    np.testing.assert_array_equal(execute(g, {"x": np.ones((batch, 2), np.float32)})["c"], np.tile([-1.0, 2.0], (batch, 1)))
     assert Plan(g).steps[0].name == "add"  # x + x: x read twice, nothing to fuse it with
 
 

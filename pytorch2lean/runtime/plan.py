@@ -163,13 +163,14 @@ class Plan:
             for k in step.free:
                 values[k] = None
         self._checked.add(batch)
-        return {name: self._batched(values[self._slot[name]], batch) for name in self.outputs}
+        return {name: self._fresh(name, values[self._slot[name]], batch) for name in self.outputs}
 
-    def _batched(self, value: Any, batch: int) -> Any:
-        """A value of parameters only (batch axis of size 1) broadcast to the batch."""
-        if value.shape[0] == 1 != batch:
-            return self.xp.broadcast_to(value, (batch,) + tuple(value.shape[1:]))
-        return value
+    def _fresh(self, name: str, value: Any, batch: int) -> Any:
+        """An output as the caller's own array: a constant (a parameter, or folded from parameters)
+        is copied out of the plan, broadcast along the batch, so no caller can change the plan."""
+        if not self._constant(name):
+            return value
+        return self.xp.array(self.xp.broadcast_to(value, (batch,) + tuple(value.shape[1:])))
 
     def _convert(self, spec: Input, a: Any) -> Any:
         shape = tuple(np.shape(a))
