@@ -791,9 +791,8 @@ def _rsqrt(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     if _aten(total) != "aten::add" or len(total.args) != 2 or not isinstance(total.args[1], (int, float)):
         raise lw.error(n, "rsqrt is supported as RMS normalization's x * rsqrt(mean(x ** 2, -1) + eps) only")
     mean = total.args[0]
-    square = mean.args[0] if _aten(mean) == "aten::mean" else None
-    dims = list(mean.args[1]) if square is not None and len(mean.args) > 1 else []
-    keep = _bind_args(mean).get("keepdim") if square is not None else False
+    bound = _bind_args(mean) if _aten(mean) == "aten::mean" else {}
+    square, dims, keep = bound.get("self"), list(bound.get("dim") or []), bound.get("keepdim")
     squared = square is not None and ((_aten(square) == "aten::pow" and square.args[1] == 2) or
                                       (_aten(square) == "aten::mul" and square.args[0] is square.args[1]))
     rank = len(_shape_of(mean))
