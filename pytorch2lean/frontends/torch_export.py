@@ -21,8 +21,9 @@ What the graph holds:
   * values the model's code fixes rather than learns become parameters too, after the module's:
     a Python scalar operand `x * 0.5` is `<node>.const` holding float32(0.5) — exactly the value
     torch computes with, as torch casts a scalar operand to the float32 tensor's type; an
-    attention's scale `<node>.scale`; a causal keep-mask `<node>.mask` (a boolean one `<node>.keep`); the unit scale of a norm
-    without affine weights; non-persistent buffers and tensor constants under their own names.
+    attention's scale `<node>.scale`; a causal keep-mask `<node>.mask` (a boolean one
+    `<node>.keep`); the unit scale of a norm without affine weights; non-persistent buffers and
+    tensor constants under their own names; values folded at lowering time (below).
     A `state_dict` lacks these, so the graph lists them in its metadata entry `constants`.
 
 Scaled dot-product attention is decomposed as torch's math reference defines it:
@@ -37,30 +38,36 @@ depends on no later position (`pytorch2lean.lean.causal`). A row with every key 
 zeros where torch gives NaN. A float `attn_mask` stays additive: `softmax(scores + attn_mask)`.
 The decomposition is mathematically torch's, not bit-identical to its fused kernels.
 
-Other ops that become several catalog ops, each exactly: `stack` (reshape each, concat),
-`select`/`unbind` (slice, reshape), `expand` (concat copies along each broadcast axis),
-`reciprocal` (div of a constant 1), `adaptive_avg_pool2d` (avgpool2d when sizes divide),
-`addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a linear layer),
-`mean`, `sum`, `amax`/`max` over axes (the axes laid out as rows: avgpool2d, a matmul by
-ones, maxpool2d), `maximum`/`minimum` of two tensors (a max pool over the pairs), `clamp`/`hardtanh`/`relu6`
-(max(x, c) as a 1x2 max pool of x beside the constant c, min through neg), `group_norm`
-(layernorm over each group laid out as one row, then the per-channel affine), `pad` (torch's
-last-axis-first pad list as ONNX's layout; constant, reflect, replicate), `flip` (a slice of
-step -1), `roll` (two slices, a concat), `index` by one integer index the code fixes and `embedding` at code-fixed ids (position
-and token type ids) (a matmul by the constant 0/1 selection matrix: each result is one element
-plus zeros, exact for finite values), `pow` by 1, 2, 3 (products, as torch computes them), RMS
-normalization (`rms_norm`, and `x * rsqrt(mean(x ** 2, -1) + eps)` as Llama writes it: the first
-half of a layernorm of [x, -x], whose mean is 0 and variance mean(x ** 2); no other rsqrt), `upsample_nearest2d`
-by whole factors (concatenated copies), `adaptive_avg_pool1d`, and, by torch's own
-formulas, `silu` (x * sigmoid(x)), `hardsigmoid` and `hardswish`. An average pool whose window
-is larger than its padded input, which torch clips to it in ceil mode, is that clipped window.
+Other ops that become several catalog ops, each exactly unless said:
+  * moves: `stack` (reshape each, concat), `select`/`unbind` (slice, reshape), `expand` (concat
+    copies along each broadcast axis), `flip` (a slice of step -1), `roll` (two slices, a
+    concat), `upsample_nearest2d` by whole factors (concatenated copies), `pad` (torch's
+    last-axis-first pad list in ONNX's layout; constant, reflect, replicate);
+  * `index` by one integer index the code fixes, `embedding` at code-fixed ids (position and
+    token type ids): a matmul by the constant 0/1 selection matrix, each result one element
+    plus zeros (exact for finite values);
+  * reductions, the reduced axes laid out as rows: `mean` (avgpool2d), `sum` (a matmul by
+    ones), `amax`/`max` (maxpool2d); `adaptive_avg_pool2d`/`1d` (avgpool2d when sizes divide);
+    an average pool whose window is larger than its padded input, which torch clips to it in
+    ceil mode, is that clipped window;
+  * selections: `maximum`/`minimum` and `max`/`min` of two tensors (a 1x2 max pool over the
+    pairs), `clamp`/`hardtanh`/`relu6` (max(x, c) as a 1x2 max pool of x beside the constant
+    c; min is -max(-x));
+  * arithmetic: `reciprocal` (div of a constant 1), `pow` by 1, 2, 3 (products, as torch
+    computes them), `addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a
+    linear layer); by torch's own formulas `silu` (x * sigmoid(x)), `hardsigmoid`, `hardswish`;
+  * norms (not exact, through layernorm): `group_norm` (layernorm over each group laid out as
+    one row, then the per-channel affine); RMS normalization, `rms_norm` and Llama's
+    `x * rsqrt(mean(x ** 2, -1) + eps)`, as the first half of a layernorm of [x, -x], whose
+    mean is 0 and variance mean(x ** 2) (no other rsqrt is supported).
 
 Values the model's code fixes without reading an input, a parameter or a persistent buffer
 (`torch.arange`, `torch.ones`, a non-persistent buffer such as rotary `inv_freq`, and any op on
-them: position ids, rotary cos/sin tables, causal masks) are computed by torch at lowering time and enter the graph as constants named after their
-FX node (listed in `constants`), so masks and position tables need no ops of their own. What a
-checkpoint can change is never folded; random and uninitialized tensors never fold. A folded
-boolean attention mask that keeps every key is no mask.
+them: position ids, rotary cos/sin tables, causal masks) are computed by torch at lowering time
+and enter the graph as constants named after their FX node (listed in `constants`), so masks
+and position tables need no ops of their own. What a checkpoint can change is never folded;
+random and uninitialized tensors never fold. A folded boolean attention mask that keeps every
+key is no mask. Nodes no output reads (max's unread indices) are not lowered.
 
 In-place ops (`out += shortcut(x)`, `nn.ReLU(inplace=True)`, writes through a view) are made
 functional by torch before lowering (`functional`): the node ids are then those of the
