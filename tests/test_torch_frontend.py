@@ -149,6 +149,10 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
                                       const_k=torch.tensor([1, 1])), (2, 2, 2)),
     "upsample_nearest": (lambda: Fn(lambda s, x: F.interpolate(x, scale_factor=2, mode="nearest")[..., ::2] + s.up(x)[..., ::3],
                                     up=nn.Upsample(scale_factor=(2, 3))), (1, 2, 3, 3)),
+    "upsample_bilinear": (lambda: Fn(lambda s, x: torch.cat([F.interpolate(x, size=(6, 9), mode="bilinear"),
+                                                           F.interpolate(x, scale_factor=(2, 3), mode="bilinear", align_corners=True),
+                                                           F.interpolate(x, scale_factor=(2.5, 3.5), mode="bilinear")[..., :6, :9],
+                                                           s.up(x)], 1), up=nn.UpsamplingBilinear2d(size=(6, 9))), (1, 2, 3, 3)),
     "adaptive_avgpool_1d": (lambda: Fn(lambda s, x: s.pool(x) + s.one(x), pool=nn.AdaptiveAvgPool1d(2), one=nn.AdaptiveAvgPool1d(1)), (1, 3, 6)),
     "rms_norm_pattern": (lambda: Fn(lambda s, x: s.w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
                                     + x * torch.rsqrt(torch.mean(x * x, dim=-1, keepdim=True) + 0.5), w=r(8)), (2, 3, 8)),

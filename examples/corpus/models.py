@@ -169,6 +169,8 @@ hf_swin = _hf("SwinConfig", "SwinForImageClassification", image_size=32, patch_s
               num_heads=[2, 4], window_size=4)
 hf_levit = _hf("LevitConfig", "LevitForImageClassification", (1, 3, 64, 64), image_size=64, hidden_sizes=[32, 48, 64],
                num_attention_heads=[2, 2, 2], depths=[1, 1, 1], key_dim=[8, 8, 8])
+hf_mobilevit = _hf("MobileViTConfig", "MobileViTForImageClassification", image_size=32, hidden_sizes=[16, 24, 32],
+                   neck_hidden_sizes=[8, 8, 16, 16, 24, 24, 32])
 hf_dinov2 = _hf("Dinov2Config", "Dinov2ForImageClassification", **{k: v for k, v in VIT.items() if k != "intermediate_size"})
 
 TEXT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, vocab_size=50,

@@ -53,6 +53,8 @@ Other ops that become several catalog ops, each exactly unless said:
   * selections: `maximum`/`minimum` and `max`/`min` of two tensors (a 1x2 max pool over the
     pairs), `clamp`/`hardtanh`/`relu6` (max(x, c) as a 1x2 max pool of x beside the constant
     c; min is -max(-x));
+  * `upsample_bilinear2d` (not antialiased): rows @ x @ cols^T, the weight matrices computed
+    by torch's own kernel on identities (exact in the denotation, float32 order differs);
   * arithmetic: `reciprocal` (div of a constant 1), `pow` by 1, 2, 3 (products, as torch
     computes them), `addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a
     linear layer); by torch's own formulas `silu` (x * sigmoid(x)), `hardsigmoid`, `hardswish`;
@@ -1280,6 +1282,30 @@ def _upsample_nearest(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     y = lw.emit(n, "concat", [y] * (oh // h), {"axis": -3}, part="rows")
     y = lw.emit(n, "concat", [y] * (ow // w), {"axis": -1}, part="columns")
     return lw.emit(n, "reshape", [y], {"shape": _shape_of(n)})
+
+
+@handles("upsample_bilinear2d")
+def _upsample_bilinear(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """Bilinear interpolation is separable: rows @ x @ cols^T, with the (out, in) weight matrices
+    torch's own kernel gives when it interpolates an identity along one axis (so its source-index
+    rule, align_corners and scale factors are torch's, not re-derived here)."""
+    x = lw.ref(n, a["input" if "input" in a else "self"])
+    (h, w), (oh, ow) = lw.shapes[x][-2:], _shape_of(n)[-2:]
+    scales = a.get("scale_factors") or [a.get("scales_h"), a.get("scales_w")]
+    rows = _interpolation(h, oh, a["align_corners"], scales[0])
+    cols = _interpolation(w, ow, a["align_corners"], scales[1])
+    wide = lw.emit(n, "matmul", [x, lw.constant(n, "columns", cols.T)], part="wide")
+    return lw.emit(n, "matmul", [lw.constant(n, "rows", rows), wide])
+
+
+def _interpolation(size: int, out: int, align_corners: bool, scale: float | None) -> np.ndarray:
+    """The (out, size) weights of torch's bilinear upsampling along one axis."""
+    torch = _torch()
+    eye = torch.eye(size).reshape(1, 1, size, size)
+    scales = None if scale is None else [float(scale), 1.0]
+    with torch.no_grad():
+        weights = torch.ops.aten.upsample_bilinear2d.vec(eye, None if scales else [out, size], align_corners, scales)
+    return weights[0, 0].numpy()
 
 
 @handles("split", "split_with_sizes", "chunk", "unbind", "tensor_split")
