@@ -1,10 +1,10 @@
 """2-D convolution, and the sliding-window geometry it shares with pooling (ops/pool.py).
 
 The kernel lays the kH*kW taps of the filter side by side (im2col): a strided view of the
-zero-padded input holds every window, copied once into columns, and the columns times the weight,
-seen as an (out, in*kH*kW) matrix, are the convolution as one batched GEMM. Only views, copies and
-matmul are used, so the same code runs in float32 on NumPy and CuPy and exactly on object arrays of
-Fractions.
+zero-padded input holds every window, copied into columns (on the CPU a cache-sized block of images
+at a time), and the columns times the weight, seen as an (out, in*kH*kW) matrix, are the
+convolution as one batched GEMM per block. Only views, copies and matmul are used, so the same code
+runs in float32 on NumPy and CuPy and exactly on object arrays of Fractions.
 Its interval rule splits the constant filter by sign (`base.weighted`): exact, at four convolutions.
 Its VJP is the transposed convolution, through the same tap loop: each tap's gradient, one GEMM
 per group with the transposed weight slice, is added into the cells of the padded input it read.
