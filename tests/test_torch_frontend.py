@@ -90,6 +90,11 @@ def r(*shape: int) -> torch.Tensor:
 CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "linear": (lambda: nn.Linear(5, 3), (2, 5)),
     "linear_no_bias": (lambda: nn.Linear(5, 3, bias=False), (1, 4, 5)),
+    "linear_of_computed_weights": (lambda: Fn(lambda s, x: F.linear(x, s.w[:3], s.b[1:]) + F.linear(x, s.w[3:] * 2)
+                                              + F.linear(x, s.w[3:], s.b[:3] * 2), w=r(6, 5), b=r(4)), (2, 5)),
+    "multihead_attention": (lambda: Fn(lambda s, x: s.mha(x, x * 2, x)[0] + s.cross(x, x.flip(1), x)[1].sum(-1, keepdim=True),
+                                       mha=nn.MultiheadAttention(8, 2, batch_first=True),
+                                       cross=nn.MultiheadAttention(8, 4, batch_first=True, bias=False)), (1, 5, 8)),
     "matmul_param_right": (lambda: Fn(lambda s, x: x @ s.w, w=r(5, 3)), (2, 5)),
     "matmul_transposed_param": (lambda: Fn(lambda s, x: x @ s.w.t(), w=r(3, 5)), (2, 5)),
     "matmul_param_left": (lambda: Fn(lambda s, x: torch.matmul(s.w, x), w=r(3, 2)), (2, 5)),
@@ -569,7 +574,7 @@ def test_unsupported_op_inside_a_library_module_names_the_calling_line(tmp_path:
     (Fn(lambda s, x: torch.add(x, x, alpha=2)), (1, 3), "alpha=2"),
     (Fn(lambda s, x: torch.div(x, 2.0, rounding_mode="floor")), (1, 3), "rounding_mode='floor'"),
     (nn.AdaptiveAvgPool2d(3), (1, 1, 4, 4), "only output sizes dividing"),
-    (Fn(lambda s, x: F.linear(x, x)), (2, 2), "linear needs its weight to be a module parameter"),
+    (Fn(lambda s, x: F.conv2d(x, x)), (1, 1, 3, 3), "conv2d needs its weight to be a module parameter"),
     (Fn(lambda s, x: x * math.inf), (1, 2), "holds NaN or Inf"),
 ])
 def test_unsupported_arguments_are_refused(module: nn.Module, shape: tuple[int, ...], words: str) -> None:

@@ -57,7 +57,8 @@ Other ops that become several catalog ops, each exactly unless said:
     by torch's own kernel on identities (exact in the denotation, float32 order differs);
   * arithmetic: `reciprocal` (div of a constant 1), `pow` by 1, 2, 3 (products, as torch
     computes them), `addmm`/`mm` of a transposed 2-D parameter (linear, as core ATen spells a
-    linear layer); by torch's own formulas `silu` (x * sigmoid(x)), `hardsigmoid`, `hardswish`;
+    linear layer), `linear` of a computed weight (x @ W^T, nn.MultiheadAttention's slices of
+    its packed projection); by torch's own formulas `silu` (x * sigmoid(x)), `hardsigmoid`, `hardswish`;
   * norms (not exact, through layernorm): `group_norm` (layernorm over each group laid out as
     one row, then the per-channel affine); RMS normalization, `rms_norm` and Llama's
     `x * rsqrt(mean(x ** 2, -1) + eps)`, as the first half of a layernorm of [x, -x], whose
@@ -842,8 +843,15 @@ def _aten(node: Any) -> str:
 
 @handles("linear")
 def _linear(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    inputs = [lw.ref(n, a["input"]), lw.ref(n, a["weight"])]
-    return lw.emit(n, "linear", inputs + ([lw.ref(n, a["bias"])] if a["bias"] is not None else []))
+    """A linear layer; a computed weight (a slice of nn.MultiheadAttention's packed in_proj_weight)
+    is x @ W^T (+ b) instead, as the catalog's linear takes its weight from the parameters."""
+    x, weight = lw.ref(n, a["input"]), lw.ref(n, a["weight"])
+    bias = lw.ref(n, a["bias"]) if a["bias"] is not None else None
+    if weight in lw.params and (bias is None or bias in lw.params):
+        return lw.emit(n, "linear", [x, weight] + ([bias] if bias else []))
+    rank = len(lw.shapes[weight])
+    perm = tuple(range(rank - 2)) + (rank - 1, rank - 2) if rank > 1 else (0,)
+    return _product(lw, n, x, lw.emit(n, "transpose", [weight], {"perm": perm}, part="weight_t"), bias)
 
 
 @handles("mm", "bmm", "matmul")
