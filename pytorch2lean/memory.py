@@ -92,8 +92,21 @@ def budget() -> int:
 
 
 def available() -> int:
-    """What planned work may still allocate: the budget less what the process uses now."""
-    return max(0, budget() - used_bytes())
+    """What planned work may still allocate: the budget less what the process uses now, and no more
+    than the machine has free (other processes' memory is not ours to plan with)."""
+    return max(0, min(budget() - used_bytes(), free_bytes()))
+
+
+def free_bytes() -> int:
+    """The machine's available memory (MemAvailable); no bound where /proc is missing."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return physical_bytes()
 
 
 def describe(nbytes: float) -> str:

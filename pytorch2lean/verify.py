@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Sequence
 
+from . import memory
 from .bounds import verify as bound
 from .bounds.bab import SPLITS, bab
 from .bounds.falsify import falsify, format_witness
@@ -104,7 +105,16 @@ def prove_box(graph: Graph, box: Box, prop: Property, method: str, budget_s: flo
               deadline: float | None = None, split: str = "auto", workers: int = 1) -> Proof:
     """Prove `prop` on `box` by `method` (bab, splitting as `split` says, within `budget_s` seconds, or
     one float bound pass), then check the certificate exactly (a bab check, its leaves in `workers`
-    processes, gives up at `deadline`, a `time.monotonic()` value)."""
+    processes, gives up at `deadline`, a `time.monotonic()` value). Work that runs out of memory (the
+    process's budget, `memory.limit`) leaves the box open: unknown, saying so."""
+    try:
+        return _prove(graph, box, prop, method, budget_s, deadline, split, workers)
+    except MemoryError as e:
+        return Proof("unknown", None, (box,), memory.out_of_memory(e))
+
+
+def _prove(graph: Graph, box: Box, prop: Property, method: str, budget_s: float, deadline: float | None, split: str,
+           workers: int) -> Proof:
     if method == "bab":
         found = bab(graph, box, prop, budget_s=budget_s, split=split)
         if found.verdict != "holds" or found.certificate is None:

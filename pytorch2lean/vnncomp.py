@@ -19,8 +19,9 @@ the search found gets CHECK_GRACE more timeouts before it is given up (answer `t
 `unsat` may take longer than the timeout (its seconds say so): a proof is not thrown away for
 being a little late, and a late answer is easy to see.
 
-`out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate` (certificate paths joined by
-";"). A run resumes: an instance whose result file exists and whose row agrees with it is skipped,
+`out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate,reason` (certificate paths
+joined by ";"; a row of an older run without a reason is read with it empty). A run resumes: an
+instance whose result file exists and whose row agrees with it is skipped,
 an `unsat` one only when its certificates on disk are accepted again for the instance's model and
 VNN-LIB question (`cert.tree.check_claims`), so an edited certificate is not taken on trust.
 With `lean` (method ibp), every new `unsat` answer is also written as Lean theorems, one per input
@@ -51,7 +52,7 @@ from .spec import parse_vnnlib
 from .spec.vnnlib import VnnlibSpec
 from .verify import METHODS, known_split, prove_box
 
-FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate")
+FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate", "reason")
 FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most FIRST_MAX seconds)
 FIRST_MAX = 2.0
 CHECK_GRACE = 2.0  # timeouts the exact check of a found certificate may take beyond the timeout
@@ -251,7 +252,7 @@ def _write(inst: Instance, out_dir: Path, outcome: Outcome) -> dict[str, str]:
         paths.append(rel.as_posix())
     (out_dir / "results" / f"{inst.stem}.txt").write_text(outcome.text + "\n", encoding="utf-8")
     return {"onnx": inst.onnx, "vnnlib": inst.vnnlib, "result": outcome.result,
-            "seconds": f"{outcome.seconds:.3f}", "certificate": ";".join(paths)}
+            "seconds": f"{outcome.seconds:.3f}", "certificate": ";".join(paths), "reason": outcome.reason}
 
 
 def _lean_theorems(inst: Instance, out_dir: Path, graph: Graph, certificates: tuple[str, ...]) -> None:
@@ -266,7 +267,7 @@ def _lean_theorems(inst: Instance, out_dir: Path, graph: Graph, certificates: tu
 
 def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]]) -> None:
     with open(out_dir / "results.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n", restval="")
         writer.writeheader()
         writer.writerows(rows.values())
 

@@ -499,11 +499,15 @@ def test_a_batch_of_boxes_at_once_matches_one_at_a_time() -> None:
 
 def test_products_of_activations_are_bounded_through_their_operands_crown_bounds() -> None:
     """A product of two activations cannot be moved through: its operands become back-substitution
-    targets, and the product is bounded by its interval; every sample still lies in the bounds."""
+    targets, and the product is bounded by its interval; every sample still lies in the bounds.
+    (The operands read a hidden relu layer: a linear function of the input alone has an exact
+    interval, and is no target.)"""
     r = np.random.default_rng(6)
-    params = (Param.of_array("w", f32(r, (3, 2))), Param.of_array("v", f32(r, (3, 2))), Param.of_array("u", f32(r, (3, 2))))
-    nodes = (make_node("a", "linear", ["x", "w"]), make_node("b", "linear", ["x", "v"]), make_node("m", "mul", ["a", "b"]),
-             make_node("q", "matmul", ["m", "u"]), make_node("y", "relu", ["q"]))
+    params = (Param.of_array("t", f32(r, (2, 2))), Param.of_array("w", f32(r, (3, 2))), Param.of_array("v", f32(r, (3, 2))),
+              Param.of_array("u", f32(r, (3, 2))))
+    nodes = (make_node("g", "linear", ["x", "t"]), make_node("h", "relu", ["g"]), make_node("a", "linear", ["h", "w"]),
+             make_node("b", "linear", ["h", "v"]), make_node("m", "mul", ["a", "b"]), make_node("q", "matmul", ["m", "u"]),
+             make_node("y", "relu", ["q"]))
     graph = validate(Graph("prod", (Input("x", (1, 2)),), params, nodes, ("y", "m")))
     assert crown.targets(crown.plan(graph)) == {"a", "b", "q", "y", "m"}
     check_graph(graph, 0)

@@ -28,7 +28,8 @@ from typing import Any, Callable, Mapping, NamedTuple
 import numpy as np
 
 from .. import ops
-from ..cert.backsub import (Backsub, Plan, Relaxation, backsubstitute, identity_rows, per_row, plan,
+from .. import memory
+from ..cert.backsub import (Backsub, Plan, Relaxation, backsubstitute, element_bounds, identity_rows, per_row, plan,
                             tightened_interval)
 from ..ir import Node
 from ..ops.base import Interval, Unbounded
@@ -39,14 +40,37 @@ __all__ = ["SLACK", "Backsub", "NodeBounds", "Plan", "Relaxation", "backsubstitu
            "per_row", "plan", "relaxation", "row_bounds", "targets", "tightened_interval"]
 
 SLACK = 2.0**-30  # relative widening of back-substituted float64 bounds, against the sum of |terms|
+ROW_ARRAYS = 8  # float64 arrays of the largest node's size one back-substituted row holds at its peak (its
+# coefficients, their signed parts and products, a conv's im2col): an upper bound (6 measured on the
+# conv net of benchmarks/bench_memory.py)
+CHUNK_MAX = 2**29  # bytes of rows at once at most: larger chunks run no faster, and the rest stays free
 
 
 def targets(p: Plan, xp: Any = np) -> frozenset[str]:
     """The nodes bounded by back-substitution: operands of nonlinear ops (relu, maxpool, a product
-    of two activations: what back-substitution cannot move through), and outputs."""
+    of two activations: what back-substitution cannot move through), and outputs; but not those
+    whose interval is already as tight as back-substitution could make it (`_interval_exact`)."""
     produced = {n.id for n in p.nodes}
     feeds = {r for n in p.nodes if not _affine(xp, p, n) for r in n.inputs}
-    return frozenset((feeds | set(p.graph.outputs)) & produced)
+    return frozenset((feeds | set(p.graph.outputs)) & produced - _interval_exact(xp, p))
+
+
+def _interval_exact(xp: Any, p: Plan) -> set[str]:
+    """Nodes whose interval is the exact range over the box, so that back-substitution cannot beat
+    it: an affine op of one model input alone (each element one linear function of the box, which
+    the interval rule minimises exactly), and a kinked op (relu, leaky relu) of such a node (a
+    relaxation line lies below the op, so its least value is at most the op's; only the outward
+    rounding of the op's interval onto the grid, a step, is left). Their rows would cost the most
+    (a first conv layer: 10^4 elements, each row as wide as the layer) for nothing."""
+    inputs = {i.name for i in p.graph.inputs}
+    exact: set[str] = set()
+    for node in p.nodes:
+        variable = [r for r in node.inputs if r not in p.consts]
+        if len(variable) != 1:
+            continue
+        if (variable[0] in inputs and _affine(xp, p, node)) or (variable[0] in exact and ops.get(node.op).tunable):
+            exact.add(node.id)
+    return exact
 
 
 def _affine(xp: Any, p: Plan, node: Node) -> bool:
@@ -134,8 +158,21 @@ def _tighten(xp: Any, p: Plan, node: Node, iv: Interval, index: np.ndarray, boun
     """The node's IBP interval intersected, at the flat `index`, with its CROWN bounds (rows +e_i and -e_i)."""
     batch, shape = iv.lo.shape[0], tuple(iv.lo.shape[1:])
     own = {**bounds, node.id: iv}  # a node without affine rule or relaxation is bounded by its interval
-    result = backsubstitute(p, node.id, identity_rows(xp, batch, shape, xp.asarray(index)), own, relaxations, xp=xp)
-    return tightened_interval(xp, iv, xp.asarray(index), result.lower - SLACK * result.magnitude)
+    lower, magnitude = element_bounds(p, node.id, shape, batch, xp.asarray(index), own, relaxations, xp=xp,
+                                      chunk=elements_per_chunk(p, node, batch))
+    return tightened_interval(xp, iv, xp.asarray(index), lower - SLACK * magnitude)
+
+
+def elements_per_chunk(p: Plan, node: Node, batch: int) -> int:
+    """How many of the node's elements (two rows each) to back-substitute at once within the memory
+    still available (`memory.available`, at most CHUNK_MAX); BudgetExceeded when not even one fits."""
+    largest = max(math.prod(p.shapes[name]) for name in [n.id for n in p.nodes] + [i.name for i in p.graph.inputs])
+    per_element = 2 * ROW_ARRAYS * 8 * batch * largest
+    left = memory.available()
+    if per_element > left:
+        raise memory.BudgetExceeded(f"back-substituting node {node.id!r} needs {memory.describe(per_element)} per "
+                                    f"element, {memory.describe(left)} is left")
+    return min(left, CHUNK_MAX) // per_element or 1
 
 
 def relaxation(xp: Any, spec: ops.OpSpec, node: Node, iv: Interval, grid: Grid, alpha: Any = None) -> Relaxation:

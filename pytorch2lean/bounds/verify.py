@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import memory
 from ..cert.check import Rejected, box_interval, check, exact_rule
 from ..cert.claim import claim_failure, claim_rows
 from ..cert.format import Certificate, Claim, CrownPart, dumps
@@ -47,10 +48,11 @@ def verify(graph: Graph, box: Box | Mapping[str, Box], prop: Claim | None = None
     inputs = {name: Interval(*(xp.asarray(a, dtype=xp.float64)[None] for a in b.to_float_arrays()))
               for name, b in boxes.items()}
     try:
-        cert = _certificate(graph, boxes, inputs, prop, output, method, xp, grid, steps)
+        return _verdict(graph, _certificate(graph, boxes, inputs, prop, output, method, xp, grid, steps), prop, exact)
     except Unbounded as e:
         return VerifyResult("unknown", None, str(e))
-    return _verdict(graph, cert, prop, exact)
+    except MemoryError as e:  # the process's budget (memory.limit), or a plan that cannot fit it
+        return VerifyResult("unknown", None, memory.out_of_memory(e))
 
 
 def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, Interval], prop: Claim | None,
