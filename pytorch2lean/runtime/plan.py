@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from types import MappingProxyType
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
@@ -95,7 +96,7 @@ class Plan:
 
     def _call(self, node: Node, running: str | None = None) -> Call:
         spec = ops.get(node.op)
-        attrs = exact_attrs(node) if self.exact else node.attr
+        attrs = MappingProxyType(exact_attrs(node) if self.exact else node.attr)  # shared by every run: read-only
         operands = tuple(RUNNING if r == running else self._slot[r] for r in node.inputs)
         return Call(node, spec.kernel, attrs, operands)
 
