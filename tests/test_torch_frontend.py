@@ -122,6 +122,10 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "attention_causal": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, is_causal=True)), (2, 5, 4)),
     "attention_causal_cross": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x[:, :3], x, x, is_causal=True, scale=0.3)), (2, 5, 4)),
     "attention_float_mask": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_mask), buf_mask=r(5, 5)), (1, 5, 4)),
+    "attention_float_mask_hiding_keys": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.const_causal)
+                                                   + F.scaled_dot_product_attention(x, x, x, attn_mask=s.const_causal + s.const_bias),
+                                                   const_causal=nn.Transformer.generate_square_subsequent_mask(5), const_bias=r(5, 5)),
+                                         (1, 5, 4)),
     "attention_bool_mask": (lambda: Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=s.buf_keep),
                                        buf_keep=(r(5, 5) > 0) | torch.eye(5, dtype=torch.bool)), (1, 5, 4)),
     "reshapes": (lambda: Fn(lambda s, x: torch.cat([x.view(2, 12), x.reshape(2, 3, 4).flatten(1), x.unsqueeze(0).squeeze(0).flatten(2).flatten(1)], 1)), (2, 3, 2, 2)),
@@ -344,6 +348,18 @@ def test_a_constant_torch_cannot_compute_is_a_located_error() -> None:
 def test_a_folded_integer_must_be_exactly_float32() -> None:
     with pytest.raises(FrontendError, match=r"'add_1' that the model's code computes is not float32: int64 value 33554433 at index \[0\]"):
         lowered(Fn(lambda s, x: x + (torch.arange(3) + 2**25 + 1)), (2, 3))
+
+
+def test_a_float_mask_with_minus_inf_hides_keys_by_a_keep_mask() -> None:
+    graph = lowered(CASES["attention_float_mask_hiding_keys"][0](), (1, 5, 4))
+    causal = np.tril(np.ones((5, 5), np.float32))
+    assert np.array_equal(graph.param("scaled_dot_product_attention.keep").array, causal)
+    assert "scaled_dot_product_attention.bias" not in graph.param_names  # the finite part is all zero
+    assert np.array_equal(graph.param("scaled_dot_product_attention_1.keep").array, causal)
+    assert {n.op for n in graph.nodes if n.id.endswith(".weights")} == {"masked_softmax"}
+    with pytest.raises(FrontendError, match="holds \\+inf or NaN"):
+        lowered(Fn(lambda s, x: F.scaled_dot_product_attention(x, x, x, attn_mask=-s.const_causal),
+                   const_causal=nn.Transformer.generate_square_subsequent_mask(5)), (1, 5, 4))
 
 
 def test_a_boolean_mask_keeping_every_key_is_plain_softmax() -> None:

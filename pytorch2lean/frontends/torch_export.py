@@ -35,7 +35,8 @@ top-left as torch aligns it (the exporter proves the causal theorem for each suc
 boolean mask, `<node>.keep`, 1 where it is True. A masked key's weight is
 then exactly 0 in every semantics, as torch's -inf makes it, so output position i provably
 depends on no later position (`pytorch2lean.lean.causal`). A row with every key masked gives
-zeros where torch gives NaN. A float `attn_mask` stays additive: `softmax(scores + attn_mask)`.
+zeros where torch gives NaN. A float `attn_mask` stays additive: `softmax(scores + attn_mask)`,
+except that one the code fixes hides its -inf keys by a keep-mask (`nn.Transformer`'s causal mask).
 The decomposition is mathematically torch's, not bit-identical to its fused kernels.
 
 Other ops that become several catalog ops, each exactly unless said:
@@ -1048,15 +1049,31 @@ def _attention(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     scale = a["scale"] if a["scale"] is not None else 1 / math.sqrt(width)
     scores = lw.emit(n, "mul", [scores, lw.constant(n, "scale", scale)], part="scaled")
     mask = a["attn_mask"]
+    keep, additive = None, None
     if a["is_causal"] or (mask is not None and str(mask.meta["val"].dtype) == "torch.bool"):
         keep = _keep_mask(lw, n, a, length, keys)
-        weights = lw.emit(n, "masked_softmax", [scores, keep], part="weights") if keep else \
-            lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights")
-    else:
-        if mask is not None:
-            scores = lw.emit(n, "add", [scores, lw.ref(n, mask)], part="masked")
-        weights = lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights")
+    elif mask is not None:
+        keep, additive = _float_mask(lw, n, mask)
+    if additive is not None:
+        scores = lw.emit(n, "add", [scores, additive], part="masked")
+    weights = lw.emit(n, "masked_softmax", [scores, keep], part="weights") if keep else \
+        lw.emit(n, "softmax", [scores], {"axis": -1}, part="weights")
     return lw.emit(n, "matmul", [weights, v])
+
+
+def _float_mask(lw: _Lowering, n: Any, mask: Any) -> tuple[str | None, str | None]:
+    """(keep-mask, additive part) of a float attention mask. A mask the code fixes with -inf entries
+    (`nn.Transformer.generate_square_subsequent_mask`) hides those keys, as a keep-mask, and adds its
+    finite entries; any other float mask is added as it is."""
+    value = lw.concrete(mask)
+    if value is None or bool(value.isfinite().all()):
+        return None, lw.ref(n, mask)
+    array = value.detach().cpu().numpy()
+    hidden = array == -np.inf
+    if not (np.isfinite(array) | hidden).all():
+        raise lw.error(n, f"the attention mask {mask.name!r} holds +inf or NaN; only -inf hides a key")
+    finite = np.where(hidden, 0, array)
+    return lw.constant(n, "keep", (~hidden).astype(np.float32)), (lw.constant(n, "bias", finite) if finite.any() else None)
 
 
 def _keep_mask(lw: _Lowering, n: Any, a: dict[str, Any], length: int, keys: int) -> str | None:
