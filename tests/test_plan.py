@@ -138,3 +138,21 @@ def test_matmul_by_a_weight_is_the_stacked_product(a_shape: tuple[int, ...], b_s
     fa, fb = fractions_of(a), fractions_of(b)
     exact = np.stack([np.matmul(fa[k], fb[min(k, b.shape[0] - 1)]) for k in range(a.shape[0])])
     assert (kernel(np, {}, fa, fb) == exact).all()
+
+
+def test_plan_on_cupy_matches_numpy() -> None:
+    """The same plan on a GPU: conv windows by a strided view, relu by its bits, parameters
+    uploaded once; skipped where no CuPy GPU is visible."""
+    from pytorch2lean.errors import BackendError
+    from pytorch2lean.runtime import array_module
+
+    try:
+        xp = array_module("cuda")
+    except BackendError as e:
+        pytest.skip(f"no CuPy GPU backend here: {e}")
+    g = residual_mlp()
+    x = np.random.default_rng(3).standard_normal((64, 1, 1, 4, 4)).astype(np.float32)
+    want = execute(g, {"x": x})
+    got = execute(g, {"x": x}, xp=xp)
+    for name in g.outputs:
+        np.testing.assert_allclose(got[name].get(), want[name], rtol=1e-5, atol=1e-5)
