@@ -4,6 +4,7 @@ Every factory builds its model with random weights (seeded; nothing is downloade
 `nn.Module` mapping one float32 image batch to logits, with an `example_input()` fixing the input
 shape. `cifar_resnet18` is written here in the style of published verification benchmarks'
 sources (in-place `out += self.shortcut(x)`, `nn.ReLU(inplace=True)`, `out.view(out.size(0), -1)`);
+`torch_vit` from torch.nn's own transformer modules;
 the `hf_*` factories build Hugging Face `transformers` models (which need only torch, not
 torchvision) from small configurations of the published topologies: vision classifiers from
 pixels, and text models (BERT, GPT-2, a Llama decoder, DistilBERT) from token embeddings.
@@ -67,6 +68,30 @@ class CifarResNet(nn.Module):
         out = F.adaptive_avg_pool2d(self.layers(out), (1, 1))
         out = out.view(out.size(0), -1)
         return self.linear(out)
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(IMAGE)
+
+
+class TorchViT(nn.Module):
+    """A ViT from torch's own modules: patch convolution, class token, learned positions and a
+    pre-norm `nn.TransformerEncoder` (its attention is `nn.MultiheadAttention`)."""
+
+    def __init__(self, image: int = 32, patch: int = 8, width: int = 32, depth: int = 2, heads: int = 4) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, width, patch, patch)
+        self.cls = nn.Parameter(torch.zeros(1, 1, width))
+        self.pos = nn.Parameter(torch.zeros(1, (image // patch) ** 2 + 1, width))
+        layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0, activation="gelu", batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        return self.head(self.norm(self.encoder(x))[:, 0])
 
     def example_input(self) -> torch.Tensor:
         return torch.zeros(IMAGE)
@@ -150,6 +175,12 @@ def cifar_resnet18() -> nn.Module:
     return randomized(CifarResNet([2, 2, 2, 2]))
 
 
+def torch_vit() -> nn.Module:
+    """A small ViT built from torch.nn's transformer modules alone."""
+    torch.manual_seed(0)
+    return randomized(TorchViT())
+
+
 VIT = dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
 STAGES = dict(hidden_sizes=[16, 32, 64, 128], depths=[2, 2, 2, 2])
 
@@ -182,5 +213,5 @@ hf_distilbert = _text("DistilBertConfig", "DistilBertModel", dim=32, n_layers=2,
                       max_position_embeddings=16)
 
 CORPUS: dict[str, Callable[[], nn.Module]] = {
-    name: fn for name, fn in sorted(globals().items()) if name == "cifar_resnet18" or name.startswith("hf_")
+    name: fn for name, fn in sorted(globals().items()) if name in ("cifar_resnet18", "torch_vit") or name.startswith("hf_")
 }
