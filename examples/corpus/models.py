@@ -207,7 +207,8 @@ hf_dinov2 = _hf("Dinov2Config", "Dinov2ForImageClassification", **{k: v for k, v
 TEXT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, vocab_size=50,
             max_position_embeddings=16)
 hf_bert = _text("BertConfig", "BertModel", **TEXT)
-hf_gpt2 = _text("GPT2Config", "GPT2Model", {"use_cache": False}, n_embd=32, n_layer=2, n_head=4, n_positions=16, vocab_size=50)
+hf_gpt2 = _text("GPT2Config", "GPT2Model", {"use_cache": False}, n_embd=32, n_layer=2, n_head=4, n_positions=16, vocab_size=50,
+                  bos_token_id=0, eos_token_id=0)
 hf_llama = _text("LlamaConfig", "LlamaModel", {"use_cache": False}, num_key_value_heads=2, **TEXT)  # RMSNorm, SwiGLU, rotary, GQA
 hf_distilbert = _text("DistilBertConfig", "DistilBertModel", dim=32, n_layers=2, n_heads=4, hidden_dim=64, vocab_size=50,
                       max_position_embeddings=16)
