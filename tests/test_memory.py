@@ -151,3 +151,7 @@ def test_memory_option_on_the_cli(tmp_path) -> None:
     assert "Traceback" not in small.stderr
     ok = cli("--out", str(tmp_path / "b"), "--memory", "2G")
     assert ok.returncode == 0 and "1 unsat" in ok.stdout, ok.stderr
+    verify = subprocess.run([sys.executable, "-m", "pytorch2lean", "verify", str(tmp_path / "small_cnn.onnx"), "--vnnlib",
+                             str(tmp_path / "robust.vnnlib"), "--method", "crown", "--memory", "1.5x"],
+                            capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 1 and "--memory '1.5x'" in verify.stderr and "Traceback" not in verify.stderr
