@@ -265,11 +265,13 @@ def _lean_theorems(inst: Instance, out_dir: Path, graph: Graph, certificates: tu
                     certificates=list(zip(names, certificates)))
 
 
-def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]]) -> None:
+def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]], order: dict[tuple[str, str], int]) -> None:
+    """results.csv, its rows in the CSV's `order` (answers from a cluster arrive in any order), rows
+    of instances the CSV lacks (an earlier run's) after them."""
     with open(out_dir / "results.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n", restval="")
         writer.writeheader()
-        writer.writerows(rows.values())
+        writer.writerows(row for _, row in sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     with Progress(console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task("instances", total=len(instances))
         pending: dict[tuple[str, str], Instance] = {}  # a row repeated in the CSV is answered once
+        order = {(i.onnx, i.vnnlib): k for k, i in reversed(list(enumerate(instances)))}  # each instance's first row
         for inst in instances:
             bar.update(task, description=f"resuming {inst.stem}")
             if (inst.onnx, inst.vnnlib) in pending or _done(inst, out_dir, rows.get((inst.onnx, inst.vnnlib)), models,
@@ -334,7 +337,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
                 errors.append(outcome.reason)
                 console.print(f"error: {outcome.reason}", highlight=False, markup=False, soft_wrap=True)
             rows[(inst.onnx, inst.vnnlib)] = _write(inst, out_dir, outcome)
-            _save(out_dir, rows)
+            _save(out_dir, rows, order)
             if lean and outcome.result == "unsat":
                 _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
             solved += 1

@@ -42,11 +42,11 @@ class KillOnFirstTask(WorkerPlugin):
 
 
 def _answered_once(csv_path: Path, out: Path) -> list[dict[str, str]]:
-    """The run's rows, after checking that each instance has exactly one row, one result file and
-    its certificates, and nothing else is in the store."""
+    """The run's rows, after checking that each instance has exactly one row (in the CSV's order),
+    one result file and its certificates, and nothing else is in the store."""
     rows = _rows(out)
     instances = read_instances(csv_path)
-    assert sorted((r["onnx"], r["vnnlib"]) for r in rows) == sorted((i.onnx, i.vnnlib) for i in instances)
+    assert [(r["onnx"], r["vnnlib"]) for r in rows] == [(i.onnx, i.vnnlib) for i in instances]  # in the CSV's order
     assert sorted(p.name for p in (out / "results").iterdir()) == sorted(f"{i.stem}.txt" for i in instances)
     certificates = [c for r in rows for c in r["certificate"].split(";") if c]
     assert sorted(certificates) == sorted(p.relative_to(out).as_posix() for p in (out / "certificates").iterdir())
