@@ -155,3 +155,16 @@ def test_memory_option_on_the_cli(tmp_path) -> None:
                              str(tmp_path / "robust.vnnlib"), "--method", "crown", "--memory", "1.5x"],
                             capture_output=True, text=True, timeout=300)
     assert verify.returncode == 1 and "--memory '1.5x'" in verify.stderr and "Traceback" not in verify.stderr
+
+
+def test_falsifier_scores_in_slices_are_those_of_one_call(tmp_path) -> None:
+    from pytorch2lean.bounds.falsify import _Search
+
+    conv_instance(tmp_path)
+    graph = _graph(tmp_path)
+    search = _Search(graph, load_vnnlib(tmp_path / "robust.vnnlib").output_property, graph.outputs[0], float("inf"))
+    x = np.random.default_rng(1).uniform(0, 1, (50,) + graph.inputs[0].shape).astype(np.float32)
+    assert search.points_per_call >= 50
+    whole = search.scores(x)
+    search.points_per_call = 7
+    assert whole.shape == (50,) and (search.scores(x) == whole).all()

@@ -29,7 +29,7 @@ from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .. import ops
+from .. import memory, ops
 from ..cert.format import input_boxes
 from ..errors import UserError
 from ..ir import Graph, validate
@@ -45,6 +45,7 @@ STARTS = 64  # gradient ascent starts per box per round
 STEPS = 60  # gradient steps per round, the step size falling geometrically...
 STEP_FIRST, STEP_LAST = 0.25, 1e-3  # ...from this fraction of the box width to this one
 CHECKS_PER_BATCH = 4  # exact re-checks of the best float candidates of one batch at most
+SCORE_BYTES_MAX = 2**28  # activations one scoring call holds at most (float64, two copies): the rest stays free
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,11 +138,19 @@ class _Search:
         self.target = _Target.of(prop)
         self.exact = all(ops.get(n.op).exact for n in graph.nodes)
         self.refuted = -np.inf  # the best float margin whose point the re-check refuted
+        per_point = 2 * 8 * sum(math.prod(n.shape) for n in graph.nodes)
+        self.points_per_call = max(1, min(memory.available(), SCORE_BYTES_MAX) // per_point)
 
     def expired(self) -> bool:
         return time.monotonic() >= self.deadline
 
     def scores(self, x: np.ndarray) -> np.ndarray:
+        """Each point's best unsafe margin, the points run `points_per_call` at a time: the 2,049
+        samples of a round through a conv net hold 182 MiB per layer, which a budget may not have."""
+        step = self.points_per_call
+        return np.concatenate([self._margins(x[s:s + step]) for s in range(0, len(x), step)])
+
+    def _margins(self, x: np.ndarray) -> np.ndarray:
         y = np.asarray(execute(self.graph, {self.name: x})[self.output], dtype=np.float64)
         return self.target.margins(y.reshape(len(x), -1)).max(axis=1)
 
