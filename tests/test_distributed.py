@@ -15,6 +15,7 @@ import pytest
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from pytorch2lean import distributed
 from pytorch2lean.distributed import _checked, check_scheduler
 from pytorch2lean.errors import UserError
 from pytorch2lean.vnncomp import Outcome, _Models, read_instances, run_instances
@@ -105,3 +106,9 @@ def test_a_bad_scheduler_is_one_message(tmp_path):
         check_scheduler("127.0.0.1:8786")
     r = _cli("vnncomp", str(_fixture_csv(tmp_path)), "--out", str(tmp_path / "out"), "--scheduler", "udp://x")
     assert r.returncode == 1 and "--scheduler 'udp://x'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_unreachable_scheduler_is_one_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(distributed, "CONNECT_S", 1.0)
+    with pytest.raises(UserError, match="cannot reach the Dask scheduler"):
+        run_instances(_fixture_csv(tmp_path), tmp_path / "out", scheduler="tcp://127.0.0.1:1", progress=False)
