@@ -91,15 +91,18 @@ def allWordsSplit (f : Nat → Bool) : (fuel packed n : Nat) → Bool
         allWordsSplit f fuel (Nat.shiftRight packed (Nat.mul (nat_lit 32) (Nat.div n (nat_lit 2))))
           (Nat.sub n (Nat.div n (nat_lit 2))))
 
+/-- `&&` regrouped, for moving a check across the accumulator. -/
 private theorem and_assoc (a b c : Bool) : ((a && b) && c) = (a && (b && c)) := by
   cases a <;> rfl
 
+/-- Checking the words `wordsDirect` puts in front of `acc` is `allWordsDirect`. -/
 theorem all_wordsDirect (f : Nat → Bool) (packed lo : Nat) : (k : Nat) → (acc : List Nat) →
     (wordsDirect packed lo k acc).all f = (allWordsDirect f packed lo k && acc.all f)
   | 0, _ => rfl
   | k + 1, acc =>
     (all_wordsDirect f packed lo k (word packed (Nat.add lo k) :: acc)).trans (and_assoc _ _ _).symm
 
+/-- Checking the words `wordsSplit` puts in front of `acc` is `allWordsSplit`. -/
 theorem all_wordsSplit (f : Nat → Bool) : (fuel packed n : Nat) → (acc : List Nat) →
     (wordsSplit fuel packed n acc).all f = (allWordsSplit f fuel packed n && acc.all f)
   | 0, packed, n, acc => all_wordsDirect f packed 0 n acc
