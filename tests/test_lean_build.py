@@ -90,3 +90,17 @@ def test_modules_are_reused_only_for_the_same_sources(checked: tuple[Path, Path]
     assert all(m.cached for m in again.modules if m.module != "Check")
     assert not next(m for m in again.modules if m.module == "Check").cached  # its axioms are printed every time
     assert again.axioms == lean_check(project, toolchain=TOOLCHAIN, library_cache=cache).axioms
+
+
+def test_a_lean_ended_by_a_signal_says_so(tmp_path: Path) -> None:
+    """A `lean` the machine kills (out of memory: SIGKILL) prints nothing; the check names the signal."""
+    from pytorch2lean.lean.toolchain import Toolchain
+
+    loaded = load_model(MLP / "model.p2l", MLP / "weights.npz")
+    project = export_project(loaded.graph, tmp_path / "p", checkpoint_sha256="0" * 64)
+    killed = tmp_path / "lean"
+    killed.write_text("#!/bin/sh\nkill -9 $$\n")
+    killed.chmod(0o755)
+    result = lean_check(project, toolchain=Toolchain(killed, "killed", None), library_cache=tmp_path / "cache")
+    assert not result.ok
+    assert any("lean was ended by SIGKILL: the usual cause is running out of memory" in e.text for e in result.errors)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -183,12 +184,22 @@ def _lean_check(root: Path, tc: Toolchain, timeout: float, cache: Path) -> LeanC
             run = _run(args, root, env, timeout)
             ok = run.returncode == 0
             results.append(ModuleResult(module, time.perf_counter() - start, ok))
-            output += run.stdout + run.stderr
+            output += run.stdout + run.stderr + _killed(src, run.returncode)
             if not ok:
                 break
             if module != "Check":
                 _store(cache, keys[module], olean)
     return LeanCheckResult(root, "lean", tc.version, tuple(results), _messages(output), _axioms(output), output)
+
+
+def _killed(src: Path, returncode: int) -> str:
+    """An error line for a `lean` that a signal ended (it prints nothing then): which signal, and
+    that SIGKILL usually means the machine ran out of memory (the kernel keeps what it evaluates)."""
+    if returncode >= 0:
+        return ""
+    name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else f"signal {-returncode}"
+    hint = ": the usual cause is running out of memory" if -returncode == signal.SIGKILL else ""
+    return f"\n{src}:1:0: error: lean was ended by {name}{hint}\n"
 
 
 def _key(tc: Toolchain, module: str, src: Path, deps: dict[str, str]) -> str:
