@@ -156,3 +156,24 @@ def test_plan_on_cupy_matches_numpy() -> None:
     got = execute(g, {"x": x}, xp=xp)
     for name in g.outputs:
         np.testing.assert_allclose(got[name].get(), want[name], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("attrs", [{"padding": (1, 2, 0, 1), "stride": (2, 1)}, {"groups": 2, "dilation": (2, 1)}])
+def test_conv_in_blocks_of_images_is_the_whole_batch_at_once(monkeypatch: pytest.MonkeyPatch,
+                                                            attrs: dict[str, Any]) -> None:
+    """conv2d lays out its columns a block of images at a time (the padded buffer reused, only its
+    interior rewritten): one image per block gives the numbers of one block for all, in float32
+    (bit for bit: the same products) and over Fractions."""
+    from pytorch2lean.ops import conv
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 4, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((1, 6, 4 // attrs.get("groups", 1), 3, 2)).astype(np.float32)
+    b = rng.standard_normal((1, 6)).astype(np.float32)
+    full = {"stride": (1, 1), "padding": (0, 0, 0, 0), "dilation": (1, 1), "groups": 1, **attrs}
+    kernel = ops.get("conv2d").kernel
+    whole = kernel(np, full, x, w, b)
+    exact_whole = kernel(np, full, fractions_of(x), fractions_of(w), fractions_of(b))
+    monkeypatch.setattr(conv, "COLUMNS_BYTES", 1)  # one image per block
+    np.testing.assert_array_equal(kernel(np, full, x, w, b), whole)
+    assert (kernel(np, full, fractions_of(x), fractions_of(w), fractions_of(b)) == exact_whole).all()
