@@ -291,6 +291,6 @@ def test_vnncomp_runs_and_resumes(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "2 unsat" in r.stdout
     rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
-    assert rows[0] == "onnx,vnnlib,result,seconds,certificate" and all(",unsat," in row for row in rows[1:])
+    assert rows[0] == "onnx,vnnlib,result,seconds,certificate,reason" and all(",unsat," in row for row in rows[1:])
     r = cli("vnncomp", str(tmp_path / "instances.csv"), "--out", str(tmp_path / "out"))
     assert r.returncode == 0 and "0 run now, 2 resumed" in (r.stdout + r.stderr).replace("\n", " "), r.stderr
