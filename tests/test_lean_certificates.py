@@ -133,11 +133,10 @@ def test_only_accepted_interval_certificates_export(net_and_cert: tuple[Graph, s
         certificate_theorem(g, loads(json.dumps(dict(data, verdict="unknown"))), "t")
     with pytest.raises(UserError, match="another model"):
         certificate_theorem(g, loads(json.dumps(dict(data, graph_digest="0" * 64))), "t")
-    other = validate(Graph("dv", (Input("x", (2,)),), (Param.of_array("w", np.full(2, 2, dtype=np.float32)),),
-                           (make_node("h", "div", ["x", "w"]),), ("h",)))
+    other = validate(Graph("sg", (Input("x", (2,)),), (), (make_node("h", "sigmoid", ["x"]),), ("h",)))
     verdict, dv_text, _ = verify_ibp(other, Box((F(0), F(0)), (F(1), F(1)), (2,)), Box((F(-1), F(-1)), (F(2), F(2)), (2,)))
     assert verdict == "holds"
-    with pytest.raises(UserError, match=r"node 'h' \(div\) has no interval rule"):
+    with pytest.raises(UserError, match=r"node 'h' \(sigmoid\) has no interval rule"):
         certificate_theorem(other, loads(dv_text), "t")
 
 
@@ -195,6 +194,19 @@ def scaled_net(seed: int = 7) -> Graph:
 
 SCALED_BOX = Box(tuple(F(k, 10) for k in (-3, 0, 1, -5)), tuple(F(k, 10) for k in (1, 2, 4, -1)), (1, 4))
 
+def quotient_net(seed: int = 13) -> Graph:
+    """Division by an exact vector with negative entries, and a matmul of two activations (an
+    outer product: each term bounded by its corner products)."""
+    r = np.random.default_rng(seed)
+    params = (Param.of_array("w0", r.standard_normal((4, 4)).astype(np.float32)),
+              Param.of_array("b0", r.standard_normal(4).astype(np.float32)),
+              Param.of_array("dv", np.array([2.0, -0.5, 1.25, -4.0], dtype=np.float32)))
+    nodes = (make_node("h", "linear", ["x", "w0", "b0"]), make_node("q", "div", ["h", "dv"]),
+             make_node("e", "reshape", ["h"], {"shape": [4, 1]}), make_node("g", "matmul", ["e", "q"]),
+             make_node("y", "reshape", ["g"], {"shape": [16]}))
+    return validate(Graph("quotient net", (Input("x", (1, 4)),), params, nodes, ("y",)))
+
+
 def moves_net() -> Graph:
     """Element moves and pooling on an image: constant and reflect padding, max and average
     pooling (counted cells only), transpose, a strided slice, reshapes and a concat."""
@@ -212,7 +224,21 @@ def moves_net() -> Graph:
 
 MOVES_BOX = Box(tuple(F(k, 8) for k in range(-8, 8)), tuple(F(k, 8) + F(1, 4) for k in range(-8, 8)), (1, 4, 4))
 
-OTHER_NETS = {"dense": (dense_net, DENSE_BOX), "scaled": (scaled_net, SCALED_BOX), "moves": (moves_net, MOVES_BOX)}
+def conv_net(seed: int = 11) -> Graph:
+    """Convolutions with exact weights: zero padding and a bias, then two groups, stride 2 and
+    dilation, no bias."""
+    r = np.random.default_rng(seed)
+    params = (Param.of_array("k0", r.standard_normal((2, 1, 3, 3)).astype(np.float32)),
+              Param.of_array("b0", r.standard_normal(2).astype(np.float32)),
+              Param.of_array("k1", r.standard_normal((4, 1, 2, 2)).astype(np.float32)))
+    nodes = (make_node("c", "conv2d", ["x", "k0", "b0"], {"padding": [1, 1, 1, 1]}), make_node("r", "relu", ["c"]),
+             make_node("d", "conv2d", ["r", "k1"], {"groups": 2, "stride": [2, 2], "dilation": [2, 1]}),
+             make_node("y", "reshape", ["d"], {"shape": [8]}))
+    return validate(Graph("conv net", (Input("x", (1, 4, 4)),), params, nodes, ("y",)))
+
+
+OTHER_NETS = {"dense": (dense_net, DENSE_BOX), "scaled": (scaled_net, SCALED_BOX), "moves": (moves_net, MOVES_BOX),
+              "conv": (conv_net, MOVES_BOX), "quotient": (quotient_net, SCALED_BOX)}
 
 
 def gap_for(g: Graph, box: Box, margin: Fraction) -> Property:

@@ -90,18 +90,27 @@ def dotIv (ws : List Q) (ps : List (Q × Q)) : Q × Q :=
   let h := ps.map (fun p => p.2)
   (dot (pickRow pickLo ws l h) ws Q.zero, dot (pickRow pickHi ws l h) ws Q.zero)
 
+/-- The least and greatest values of `dot r c 0` for rows `r` and `c` enclosed by pairs of ends:
+the sums of each term's least and greatest corner products (`mulIv`). -/
+def dotIv2 (r c : List (Q × Q)) : Q × Q :=
+  let ps := zipWithL mulIv r c
+  (sumQ (ps.map (fun p => p.1)), sumQ (ps.map (fun p => p.2)))
+
 /-- The lower and the upper ends of a list of pairs of ends. -/
 def unzipIv (ps : List (Q × Q)) : List Q × List Q := (ps.map (fun p => p.1), ps.map (fun p => p.2))
 
 /-- Bounds of `matmul` with an exact operand (a parameter): the denotation's own structure
 (`matmulBlocks`, `matmul2With`) run on the other operand's ends, paired, and the exact operand,
-each entry bounded by `dotIv`. The right operand is tried first (`x @ W`), then the left (`W @ x`). -/
+each entry bounded by `dotIv`. The right operand is tried first (`x @ W`), then the left (`W @ x`);
+without an exact operand each term is bounded by its corner products (`dotIv2`). -/
 def matmulPair (a b : Bounds) : Option (List Q × List Q) :=
     cond b.exact
       (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv c r)) a.shape
         (zipWithL Prod.mk a.lo a.hi) b.shape b.lo)))
-      (guard a.exact (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv r c)) a.shape a.lo
-        b.shape (zipWithL Prod.mk b.lo b.hi)))))
+      (cond a.exact (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv r c)) a.shape a.lo
+        b.shape (zipWithL Prod.mk b.lo b.hi))))
+        (some (unzipIv (matmulBlocks (matmul2With dotIv2) a.shape (zipWithL Prod.mk a.lo a.hi)
+          b.shape (zipWithL Prod.mk b.lo b.hi)))))
 
 /-- Bounds of `matmul` (`matmulPair` of its two operands). -/
 def matmulIv : List Bounds → Option (List Q × List Q)
@@ -120,6 +129,41 @@ def monoIv (f : Tensor → Option (List Q)) : List Bounds → Option (List Q × 
   | [x] => obind (f x.loT) fun l => (f x.hiT).map fun h => (l, h)
   | _ => none
 
+/-- One end of `conv2d` on bounds `x`, with the exact weights and bias read from their bounds:
+`conv2dEval`'s sums over the taps of `conv2dIndex`, each input cell taken at the end of its
+interval that `pick` chooses for the weight's sign. -/
+def convBound (pick : Q → Q → Q → Q) (idx : List (List (Nat × Nat) × Nat)) (x w : Bounds)
+    (bias : Option Bounds) : List Q :=
+  let lv := Vec.ofList x.lo
+  let hv := Vec.ofList x.hi
+  let wv := Vec.ofList w.lo
+  let bs := match bias with
+    | some b => b.lo
+    | none => []
+  idx.map (fun out => sumProducts
+    (out.1.map (fun p => (wv.get p.1, pick (wv.get p.1) (lv.get p.2) (hv.get p.2)))) (nthD bs out.2 Q.zero))
+
+/-- Bounds of `conv2d`; its weight and bias must be exact (parameters). -/
+def convIv (attrs : Attrs) : List Bounds → Option (List Q × List Q)
+  | [x, w] => guard w.exact ((conv2dIndex attrs x.shape w.shape).map fun idx =>
+      (convBound pickLo idx x w none, convBound pickHi idx x w none))
+  | [x, w, b] => guard (w.exact && b.exact) ((conv2dIndex attrs x.shape w.shape).map fun idx =>
+      (convBound pickLo idx x w (some b), convBound pickHi idx x w (some b)))
+  | _ => none
+
+/-- Bounds of `div` by an exact divisor (a parameter) without zeros, broadcast as `divEval`
+does: each quotient's ends by `divIvPair` (they swap where the divisor is negative). -/
+def divPair (a b : Bounds) (o : Shape) : Option (List Q × List Q) :=
+  guard b.exact (
+    let d := broadcastTo b.loT o
+    guard (!(d.any Q.isZero)) (some (unzipIv (zipWithL divIvPair
+      (zipWithL Prod.mk (broadcastTo a.loT o) (broadcastTo a.hiT o)) d))))
+
+/-- Bounds of `div` (`divPair` of its two operands). -/
+def divIv (o : Shape) : List Bounds → Option (List Q × List Q)
+  | [a, b] => divPair a b o
+  | _ => none
+
 /-- The interval rule of `op` on operand bounds `args` with output shape `o`; `none` for ops
 the Lean checker does not cover (the certificate is then refused). -/
 def intervalOp : OpTag → Attrs → List Bounds → Shape → Option (List Q × List Q)
@@ -133,11 +177,13 @@ def intervalOp : OpTag → Attrs → List Bounds → Shape → Option (List Q ×
     binaryIv (fun a b => unzipIv (zipWithL mulIv
       (zipWithL Prod.mk (broadcastTo a.loT o) (broadcastTo a.hiT o))
       (zipWithL Prod.mk (broadcastTo b.loT o) (broadcastTo b.hiT o)))) args
+  | .div, _, args, o => divIv o args
   | .leakyRelu, attrs, args, _ => leakyIv attrs args
   | .neg, _, args, _ => unaryIv (fun x => (x.hi.map Q.neg', x.lo.map Q.neg')) args
   | .relu, _, args, _ => unaryIv (fun x => (x.lo.map reluQ, x.hi.map reluQ)) args
   | .linear, _, args, _ => linearIv args
   | .matmul, _, args, _ => matmulIv args
+  | .conv2d, attrs, args, _ => convIv attrs args
   | .transpose, attrs, args, o => monoIv (fun t => transposeEval attrs t o) args
   | .slice, attrs, args, _ => monoIv (sliceEval attrs) args
   | .pad, attrs, args, _ => monoIv (padEval attrs) args
@@ -229,6 +275,12 @@ theorem false_ne_true' (h : false = true) : False := Bool.noConfusion h
 /-- `some` is injective. -/
 theorem some_inj {α : Type} {a b : α} (h : some a = some b) : a = b := by
   injection h
+
+/-- A successful `Option.map`. -/
+theorem option_map_some' {α β : Type} {f : α → β} : {o : Option α} → {b : β} → o.map f = some b →
+    ∃ a, o = some a ∧ f a = b
+  | some a, _, h => ⟨a, rfl, some_inj h⟩
+  | none, _, h => (none_ne_some h).elim
 
 /-- The elements of `a` that `b` pairs with. -/
 def zipFst : List Q → List Q → List Q
@@ -440,7 +492,25 @@ theorem within_unzipIv {ps : List (Q × Q)} {x lo hi : List Q} (w : All2 Between
   rw [← e1, ← e2]
   exact all2_within w
 
-/-- `matmul` with an exact operand. -/
+/-- The corner products of enclosed rows bound the terms of their dot product. -/
+theorem termsIn_corners : {r : List (Q × Q)} → {x : List Q} → {c : List (Q × Q)} → {y : List Q} →
+    All2 BetweenP r x → All2 BetweenP c y →
+    TermsIn ((zipWithL mulIv r c).map (fun p => p.1)) (zipFst x y) (zipFst y x)
+      ((zipWithL mulIv r c).map (fun p => p.2))
+  | _, _, _, _, .nil, .nil => TermsIn.nil
+  | _, _, _, _, .nil, .cons _ _ => TermsIn.nil
+  | _, _ :: _, _, _, .cons _ _, .nil => TermsIn.nil
+  | _, _, _, _, .cons e r, .cons e' r' => by
+    have m := mulIv_between e e'
+    exact TermsIn.cons m.1 e.2.1 e'.2.1 m.2.2.1 m.2.2.2.1 m.2.2.2.2 (termsIn_corners r r')
+
+/-- `dotIv2` encloses the dot product of enclosed rows. -/
+theorem dotIv2_between {r c : List (Q × Q)} {x y : List Q} (hr : All2 BetweenP r x)
+    (hc : All2 BetweenP c y) : BetweenP (dotIv2 r c) (dot x y Q.zero) := by
+  rw [dot_trunc]
+  exact sumQ_dot_between (termsIn_corners hr hc)
+
+/-- `matmul` with an exact operand, or with two enclosed ones. -/
 theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o : Shape}
     {lo hi : List Q} (hr : All2 Encloses bs ts) (h : matmulIv bs = some (lo, hi)) :
     ∃ data, evalExact .matmul attrs ts o = some data ∧ Within lo data hi := by
@@ -463,8 +533,17 @@ theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
         a.shape b.shape (Within.pairs wa) (all2_sameWF b.lo (Within.wf_lo wb))) (some_inj h)
     | false =>
       rw [hbx] at h
-      obtain ⟨hg, h'⟩ := guard_some h
-      have daeq : da = a.lo := xa hg
+      cases hax : a.exact with
+      | false =>
+        rw [hax] at h
+        exact within_unzipIv (all2_matmulBlocks (RA := BetweenP) (RB := BetweenP) (RC := BetweenP)
+          (pair := matmul2With dotIv2) (pair' := matmul2)
+          (fun _ _ _ _ k n m hA hB => all2_matmul2With (fun _ _ _ _ hr hc => dotIv2_between hr hc) hA hB k n m)
+          a.shape b.shape (Within.pairs wa) (Within.pairs wb)) (some_inj h)
+      | true =>
+      rw [hax] at h
+      have h' := h
+      have daeq : da = a.lo := xa hax
       subst daeq
       exact within_unzipIv (all2_matmulBlocks (RA := SameWF) (RB := BetweenP) (RC := BetweenP)
         (pair := matmul2With (fun r c => dotIv r c)) (pair' := matmul2)
@@ -708,6 +787,128 @@ theorem concat_within (attrs : Attrs) {as xs bs : List Tensor} (tw : TensorsWith
       rw [← some_inj hl', ← some_inj hh']
       exact ⟨_, rfl, within_concatMap (fun j => within3_join j (tensorsWithin_blocks k _ tw)) _⟩
 
+/-- Element `i` of a list with positive denominators has one. -/
+theorem vecGet_wf {l : List Q} (h : AllWF l) (i : Nat) : ((Vec.ofList l).get i).WF :=
+  (Within.vecGet (Within.refl l h) i).1
+
+/-- Element `i` of a list with positive denominators, or zero, has one. -/
+theorem convBias_wf {l : List Q} (h : AllWF l) (i : Nat) : (nthD l i Q.zero).WF :=
+  (all2_nthD (R := SameWF) ⟨rfl, Q.zero_wf⟩ (all2_sameWF l h) i).2
+
+/-- `pickLo` and `pickHi` choose an end. -/
+theorem pick_wf {w l h : Q} (hl : l.WF) (hh : h.WF) : (pickLo w l h).WF ∧ (pickHi w l h).WF := by
+  unfold pickLo pickHi
+  cases Q.ble Q.zero w
+  · exact ⟨hh, hl⟩
+  · exact ⟨hl, hh⟩
+
+/-- The taps of one output: each product with the chosen end against the product with the cell. -/
+theorem taps_le {lo x hi ws : List Q} (w : Within lo x hi) (hw : AllWF ws) :
+    (taps : List (Nat × Nat)) →
+    PairsLe (taps.map (fun p => ((Vec.ofList ws).get p.1,
+        pickLo ((Vec.ofList ws).get p.1) ((Vec.ofList lo).get p.2) ((Vec.ofList hi).get p.2))))
+      (taps.map (fun p => ((Vec.ofList ws).get p.1, (Vec.ofList x).get p.2))) ∧
+    PairsLe (taps.map (fun p => ((Vec.ofList ws).get p.1, (Vec.ofList x).get p.2)))
+      (taps.map (fun p => ((Vec.ofList ws).get p.1,
+        pickHi ((Vec.ofList ws).get p.1) ((Vec.ofList lo).get p.2) ((Vec.ofList hi).get p.2))))
+  | [] => ⟨PairsLe.nil, PairsLe.nil⟩
+  | p :: ps => by
+    have e := Within.vecGet w p.2
+    have ww := vecGet_wf hw p.1
+    have pk := pick_wf (w := (Vec.ofList ws).get p.1) e.1 e.2.2.1
+    have r := taps_le w hw ps
+    have m1 := mul_pickLo_le ww e.1 e.2.1 e.2.2.1 e.2.2.2.1 e.2.2.2.2
+    have m2 := mul_le_pickHi ww e.1 e.2.1 e.2.2.1 e.2.2.2.1 e.2.2.2.2
+    rw [Q.mul_comm (pickLo _ _ _), Q.mul_comm ((Vec.ofList x).get p.2)] at m1
+    rw [Q.mul_comm (pickHi _ _ _), Q.mul_comm ((Vec.ofList x).get p.2)] at m2
+    exact ⟨PairsLe.cons ww pk.1 ww e.2.1 m1 r.1, PairsLe.cons ww e.2.1 ww pk.2 m2 r.2⟩
+
+/-- `conv2d`'s bounds enclose its evaluation, for any taps. -/
+theorem conv_core {lo x hi ws bs : List Q} (w : Within lo x hi) (hw : AllWF ws) (hb : AllWF bs)
+    (idx : List (List (Nat × Nat) × Nat)) :
+    Within
+      (idx.map (fun out => sumProducts (out.1.map (fun p => ((Vec.ofList ws).get p.1,
+        pickLo ((Vec.ofList ws).get p.1) ((Vec.ofList lo).get p.2) ((Vec.ofList hi).get p.2))))
+        (nthD bs out.2 Q.zero)))
+      (idx.map (fun out => sumProducts (out.1.map (fun p => ((Vec.ofList ws).get p.1,
+        (Vec.ofList x).get p.2))) (nthD bs out.2 Q.zero)))
+      (idx.map (fun out => sumProducts (out.1.map (fun p => ((Vec.ofList ws).get p.1,
+        pickHi ((Vec.ofList ws).get p.1) ((Vec.ofList lo).get p.2) ((Vec.ofList hi).get p.2))))
+        (nthD bs out.2 Q.zero))) :=
+  within_map (fun out =>
+    have r := taps_le w hw out.1
+    have b := convBias_wf hb out.2
+    ⟨sumProducts_wf _ _, sumProducts_wf _ _, sumProducts_wf _ _,
+      sumProducts_le_sumProducts b b r.1 (Q.le_refl _), sumProducts_le_sumProducts b b r.2 (Q.le_refl _)⟩) idx
+
+/-- `conv2d`, with its exact weight and bias. -/
+theorem convIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o : Shape}
+    {lo hi : List Q} (hr : All2 Encloses bs ts) (h : convIv attrs bs = some (lo, hi)) :
+    ∃ data, evalExact .conv2d attrs ts o = some data ∧ Within lo data hi := by
+  match bs, ts, hr, h with
+  | [x, w], [⟨sx, dx⟩, ⟨sw, dw⟩], .cons ex (.cons ew .nil), h =>
+    obtain ⟨hg, h'⟩ := guard_some h
+    obtain ⟨esx, wx, _⟩ := ex
+    obtain ⟨esw, ww, xw⟩ := ew
+    have dweq : dw = w.lo := xw hg
+    subst esx esw dweq
+    obtain ⟨idx, hi1, h2⟩ := option_map_some' h'
+    have h3 := h2
+    injection h3 with hl hh
+    subst hl hh
+    refine ⟨_, ?_, conv_core (bs := []) wx (Within.wf_lo ww) (fun _ hq => nomatch hq) idx⟩
+    show (conv2dIndex attrs x.shape w.shape).map _ = _
+    rw [hi1]
+    rfl
+  | [x, w, b], [⟨sx, dx⟩, ⟨sw, dw⟩, ⟨sb, db⟩], .cons ex (.cons ew (.cons eb .nil)), h =>
+    obtain ⟨hg, h'⟩ := guard_some h
+    have hg2 := and_true_split hg
+    obtain ⟨esx, wx, _⟩ := ex
+    obtain ⟨esw, ww, xw⟩ := ew
+    obtain ⟨_, wb, xb⟩ := eb
+    have dweq : dw = w.lo := xw hg2.1
+    have dbeq : db = b.lo := xb hg2.2
+    subst esx esw dweq dbeq
+    obtain ⟨idx, hi1, h2⟩ := option_map_some' h'
+    have h3 := h2
+    injection h3 with hl hh
+    subst hl hh
+    refine ⟨_, ?_, conv_core wx (Within.wf_lo ww) (Within.wf_lo wb) idx⟩
+    show (conv2dIndex attrs x.shape w.shape).map _ = _
+    rw [hi1]
+    rfl
+  | [], _, .nil, h => exact (none_ne_some h).elim
+  | [_], _, .cons _ .nil, h => exact (none_ne_some h).elim
+  | _ :: _ :: _ :: _ :: _, _, .cons _ (.cons _ (.cons _ (.cons _ _))), h =>
+    exact (none_ne_some h).elim
+
+/-- `div` by an exact divisor without zeros. -/
+theorem divIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o : Shape}
+    {lo hi : List Q} (hr : All2 Encloses bs ts) (h : divIv o bs = some (lo, hi)) :
+    ∃ data, evalExact .div attrs ts o = some data ∧ Within lo data hi := by
+  match bs, ts, hr, h with
+  | [a, b], [⟨sa, da⟩, ⟨sb, db⟩], .cons ea (.cons eb .nil), h =>
+    have h : divPair a b o = some (lo, hi) := h
+    obtain ⟨hg, h1⟩ := guard_some h
+    obtain ⟨hz, h2⟩ := guard_some h1
+    obtain ⟨esa, wa, _⟩ := ea
+    obtain ⟨esb, wb, xb⟩ := eb
+    have dbeq : db = b.lo := xb hg
+    subst esa esb dbeq
+    have wd : AllWF (broadcastTo b.loT o) :=
+      Within.wf_lo (Within.broadcast (Within.refl b.lo (Within.wf_lo wb)) b.shape o)
+    have z := bool_eq_false_of_not hz
+    refine ⟨zipWithL Q.div (broadcastTo ⟨a.shape, da⟩ o) (broadcastTo b.loT o), ?_, ?_⟩
+    · show guard (!((broadcastTo b.loT o).any Q.isZero)) _ = _
+      rw [z]
+      rfl
+    · exact within_unzipIv (all2_zip (f := divIvPair) (g := Q.div)
+        (fun _ _ _ _ e d => divIvPair_between e d) (Within.pairs (Within.broadcast wa a.shape o))
+        (all2_divisor _ wd z)) (some_inj h2)
+  | [], _, .nil, h => exact (none_ne_some h).elim
+  | [_], _, .cons _ .nil, h => exact (none_ne_some h).elim
+  | _ :: _ :: _ :: _, _, .cons _ (.cons _ (.cons _ _)), h => exact (none_ne_some h).elim
+
 /-- Every interval rule encloses its op's exact evaluation. -/
 theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List Bounds}
     {ts : List Tensor} {o : Shape} {lo hi : List Q} (hr : All2 Encloses bs ts)
@@ -734,6 +935,7 @@ theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List
     have w := all2_zip (f := mulIv) (g := Q.mul) (fun _ _ _ _ e1 e2 => mulIv_between e1 e2)
       (Within.pairs (Within.broadcast wa a.shape o)) (Within.pairs (Within.broadcast wb b.shape o))
     exact ⟨binaryEval Q.mul ⟨a.shape, da⟩ ⟨b.shape, db⟩ o, rfl, within_unzipIv w hf⟩
+  case div => exact divIv_sound attrs hr h
   case leakyRelu => exact leakyIv_sound attrs hr h
   case neg =>
     obtain ⟨x, ⟨sx, dx⟩, rfl, ⟨_, wx, _⟩, hf⟩ := unaryIv_sound hr h
@@ -749,6 +951,7 @@ theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List
       (fun _ _ ha hb l => reluQ_le_reluQ ha hb l) wx⟩
   case linear => exact linearIv_sound attrs hr h
   case matmul => exact matmulIv_sound attrs hr h
+  case conv2d => exact convIv_sound attrs hr h
   case transpose =>
     obtain ⟨_, d, rfl, hd, w⟩ := monoIv_sound (transpose_mono attrs o) hr h
     exact ⟨d, hd, w⟩

@@ -142,34 +142,41 @@ def windowCount (s : Span) (countPad : Bool) (o : Nat) : Nat :=
     cond countPad (natLt p (s.size + s.before + s.after))
       (Nat.ble s.before p && natLt p (s.size + s.before)))).length
 
-/-- `conv2d`: for each image, output channel and position, the bias plus the products of the
-weights with the real input cells under the window (zero padding adds nothing). `tap` lists the
-`(weight, input)` pairs of one output position. -/
-def conv2dEval (attrs : Attrs) (x w : Tensor) (bias : Option Tensor) : Option (List Q) :=
+/-- The structure of `conv2d` on an input of shape `x` with weights of shape `w`: for each output
+(image, output channel, position; row-major), its taps, the `(weight index, input index)` pairs
+of the weights with the real input cells under the window (zero padding adds nothing), and its
+output channel. -/
+def conv2dIndex (attrs : Attrs) (x w : Shape) : Option (List (List (Nat × Nat) × Nat)) :=
   obind (windowAttrs attrs true) fun (stride, dilation, padding) =>
   obind (attrInt attrs .groups) fun groups =>
-  match w.shape with
+  match w with
   | [o, cg, kh, kw] =>
-    let r := x.shape.length
-    let c := nthD x.shape (r - 3) 0
-    let h := nthD x.shape (r - 2) 0
-    let wd := lastD x.shape
+    let r := x.length
+    let c := nthD x (r - 3) 0
+    let h := nthD x (r - 2) 0
+    let wd := lastD x
     let sp := spans h wd [kh, kw] stride dilation padding false
     let perGroup := o / groups.natAbs
-    let xv := Vec.ofList x.data
-    let wv := Vec.ofList w.data
-    let bs := match bias with
-      | some b => b.data
-      | none => List.replicate o Q.zero
     let tap := fun (img oc oy ox : Nat) =>
       concatMap (fun ci => concatMap (fun (cy : Nat × Nat) => (windowCells sp.2 ox).map (fun cx =>
-        (wv.get (((oc * cg + ci) * kh + cy.1) * kw + cx.1),
-          xv.get (((img * c + (oc / perGroup) * cg + ci) * h + cy.2) * wd + cx.2))))
+        ((((oc * cg + ci) * kh + cy.1) * kw + cx.1),
+          (((img * c + (oc / perGroup) * cg + ci) * h + cy.2) * wd + cx.2))))
         (windowCells sp.1 oy)) (List.range cg)
     some (concatMap (fun img => concatMap (fun oc => concatMap (fun oy =>
-        (List.range sp.2.out).map (fun ox => sumProducts (tap img oc oy ox) (nthD bs oc Q.zero)))
-      (List.range sp.1.out)) (List.range o)) (List.range (prod (x.shape.take (r - 3)))))
+        (List.range sp.2.out).map (fun ox => (tap img oc oy ox, oc)))
+      (List.range sp.1.out)) (List.range o)) (List.range (prod (x.take (r - 3)))))
   | _ => none
+
+/-- `conv2d`: each output is the bias of its channel plus the products of the weights with the
+input cells of its taps (`conv2dIndex`). -/
+def conv2dEval (attrs : Attrs) (x w : Tensor) (bias : Option Tensor) : Option (List Q) :=
+  let xv := Vec.ofList x.data
+  let wv := Vec.ofList w.data
+  let bs := match bias with
+    | some b => b.data
+    | none => []
+  (conv2dIndex attrs x.shape w.shape).map (List.map (fun out =>
+    sumProducts (out.1.map (fun p => (wv.get p.1, xv.get p.2))) (nthD bs out.2 Q.zero)))
 
 /-- `maxpool2d` (`avg = false`) and `avgpool2d`: per plane and output position, the maximum of
 the real cells under the window, or their sum divided by the integer count of counted cells. -/

@@ -656,4 +656,137 @@ theorem within_sumDiv {lo x hi : List Q} (w : Within lo x hi) (n : Nat) :
   ⟨Q.div_ofNat_wf _ _, Q.div_ofNat_wf _ _, Q.div_ofNat_wf _ _,
     Q.div_ofNat_le b.1 b.2.1 _ b.2.2.2.1, Q.div_ofNat_le b.2.1 b.2.2.1 _ b.2.2.2.2⟩
 
+/-! ### Division by a nonzero rational -/
+
+/-- `a / w` has a positive denominator. -/
+theorem Q.div_wf' (a w : Q) : (Q.div a w).WF := by
+  unfold Q.div
+  exact cond_wf Q.zero_wf (Q.make_wf _ _ _)
+
+/-- For `w ≠ 0`, `a / w` is `a` times the inverse `(-1)^w.neg w.den / w.num`. -/
+theorem Q.div_eqv {a w : Q} (ha : a.WF) (hw : 0 < w.num) :
+    V.eqv (Q.div a w).toV (V.mul a.toV (V.signed w.neg w.den w.num)) := by
+  have hp : 0 < a.den * w.num := nat_mul_pos ha hw
+  have e : Q.div a w = Q.make (a.neg != w.neg) (Nat.mul a.num w.den) (Nat.mul a.den w.num) := by
+    unfold Q.div Q.isZero
+    cases hn : w.num with
+    | zero => rw [hn] at hw; exact absurd hw (Nat.lt_irrefl 0)
+    | succ m => rfl
+  rw [e]
+  exact V.eqv_trans (Q.make_eqv _ _ _ hp) (V.signed_mul_eqv a.neg w.neg a.num w.den a.den w.num) hp
+
+/-- Dividing by a positive rational keeps `≤`. -/
+theorem Q.div_le_div_pos {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : 0 < w.num) (hs : w.neg = false)
+    (h : a ≤ b) : Q.div a w ≤ Q.div b w := by
+  have hi : (V.signed w.neg w.den w.num).neg ≤ (V.signed w.neg w.den w.num).pos := by
+    rw [hs]; exact Nat.zero_le _
+  exact (Q.ble_iff (Q.div_wf' a w) (Q.div_wf' b w)).mpr
+    (V.le_congr (V.eqv_symm' (Q.div_eqv ha hw)) (V.eqv_symm' (Q.div_eqv hb hw))
+      (V.mul_le_mul_nonneg hi ((Q.ble_iff ha hb).mp h)) (nat_mul_pos ha hw) (nat_mul_pos hb hw))
+
+/-- Dividing by a negative rational reverses `≤`. -/
+theorem Q.div_le_div_neg {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : 0 < w.num) (hs : w.neg = true)
+    (h : a ≤ b) : Q.div b w ≤ Q.div a w := by
+  have hi : (V.signed w.neg w.den w.num).pos ≤ (V.signed w.neg w.den w.num).neg := by
+    rw [hs]; exact Nat.zero_le _
+  exact (Q.ble_iff (Q.div_wf' b w) (Q.div_wf' a w)).mpr
+    (V.le_congr (V.eqv_symm' (Q.div_eqv hb hw)) (V.eqv_symm' (Q.div_eqv ha hw))
+      (V.mul_le_mul_nonpos hi ((Q.ble_iff ha hb).mp h)) (nat_mul_pos hb hw) (nat_mul_pos ha hw))
+
+/-- An exact divisor: the same rational on both sides, with a positive denominator and a nonzero
+numerator. -/
+def Divisor (w w' : Q) : Prop := w = w' ∧ w.WF ∧ 0 < w.num
+
+/-- The quotients of an interval `p` by an exact nonzero `w`: the ends swap when `w < 0`. -/
+def divIvPair (p : Q × Q) (w : Q) : Q × Q := (Q.div (cond w.neg p.2 p.1) w, Q.div (cond w.neg p.1 p.2) w)
+
+/-- `divIvPair` encloses the quotient of an enclosed point. -/
+theorem divIvPair_between {p : Q × Q} {x w w' : Q} (e : BetweenP p x) (d : Divisor w w') :
+    BetweenP (divIvPair p w) (Q.div x w') := by
+  obtain ⟨rfl, _, hw⟩ := d
+  obtain ⟨wl, wx, wh, hl, hh⟩ := e
+  unfold divIvPair
+  refine ⟨Q.div_wf' _ _, Q.div_wf' _ _, Q.div_wf' _ _, ?_, ?_⟩ <;> cases hs : w.neg
+  · exact Q.div_le_div_pos wl wx hw hs hl
+  · exact Q.div_le_div_neg wx wh hw hs hh
+  · exact Q.div_le_div_pos wx wh hw hs hh
+  · exact Q.div_le_div_neg wl wx hw hs hl
+
+/-- A list of rationals with positive denominators, none of them zero, as exact divisors. -/
+theorem all2_divisor : (l : List Q) → AllWF l → l.any Q.isZero = false → All2 Divisor l l
+  | [], _, _ => All2.nil
+  | a :: as, hw, hz => by
+    have hz' : (Q.isZero a || as.any Q.isZero) = false := hz
+    cases h1 : Q.isZero a with
+    | true => rw [h1] at hz'; exact Bool.noConfusion hz'
+    | false =>
+      rw [h1] at hz'
+      exact All2.cons ⟨rfl, hw a (List.Mem.head as), Nat.pos_of_ne_zero (Nat.ne_of_beq_eq_false h1)⟩
+        (all2_divisor as (fun q hq => hw q (List.Mem.tail a hq)) hz')
+
+/-! ### Sums of bounded terms against dot products -/
+
+/-- One step: `acc + l ≤ acc' + x * y` from `acc ≤ acc'` and `l ≤ x * y`. -/
+theorem Acc.add_le_addMul {acc acc' : Acc} {l x y : Q} (hD : 0 < acc.den) (hD' : 0 < acc'.den)
+    (hle : V.le acc.toV acc'.toV) (hl : l.WF) (hx : x.WF) (hy : y.WF) (hm : l ≤ Q.mul x y) :
+    0 < (acc.add l.neg l.num l.den).den ∧ 0 < (acc'.addMul x y).den ∧
+      V.le (acc.add l.neg l.num l.den).toV (acc'.addMul x y).toV := by
+  have e1 := Acc.add_eqv acc l.neg l.num l.den hD hl
+  have e2 := Acc.add_eqv acc' (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD'
+    (nat_mul_pos hx hy)
+  have hm' : V.le l.toV (mulV x y) := V.le_congr (V.eqv_refl _) (Q.mul_eqv_mulV hx hy)
+    ((Q.ble_iff hl (Q.mul_wf x y)).mp hm) hl (Q.mul_wf x y)
+  exact ⟨e1.1, e2.1, V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2) (V.add_le_add hle hm')
+    (nat_mul_pos hD hl) (nat_mul_pos hD' (nat_mul_pos hx hy))⟩
+
+/-- One step: `acc + x * y ≤ acc' + u` from `acc ≤ acc'` and `x * y ≤ u`. -/
+theorem Acc.addMul_le_add {acc acc' : Acc} {u x y : Q} (hD : 0 < acc.den) (hD' : 0 < acc'.den)
+    (hle : V.le acc.toV acc'.toV) (hu : u.WF) (hx : x.WF) (hy : y.WF) (hm : Q.mul x y ≤ u) :
+    0 < (acc.addMul x y).den ∧ 0 < (acc'.add u.neg u.num u.den).den ∧
+      V.le (acc.addMul x y).toV (acc'.add u.neg u.num u.den).toV := by
+  have e1 := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
+    (nat_mul_pos hx hy)
+  have e2 := Acc.add_eqv acc' u.neg u.num u.den hD' hu
+  have hm' : V.le (mulV x y) u.toV := V.le_congr (Q.mul_eqv_mulV hx hy) (V.eqv_refl _)
+    ((Q.ble_iff (Q.mul_wf x y) hu).mp hm) (Q.mul_wf x y) hu
+  exact ⟨e1.1, e2.1, V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2) (V.add_le_add hle hm')
+    (nat_mul_pos hD (nat_mul_pos hx hy)) (nat_mul_pos hD' hu)⟩
+
+/-- Terms `l_i ≤ x_i * y_i ≤ u_i`, over lists of one length. -/
+inductive TermsIn : List Q → List Q → List Q → List Q → Prop
+  | nil : TermsIn [] [] [] []
+  | cons {l x y u : Q} {ls xs ys us : List Q} : l.WF → x.WF → y.WF → u.WF → l ≤ Q.mul x y →
+      Q.mul x y ≤ u → TermsIn ls xs ys us → TermsIn (l :: ls) (x :: xs) (y :: ys) (u :: us)
+
+/-- Running sums of the bounding terms enclose the running dot product. -/
+theorem sumAcc_dotAcc {ls xs ys us : List Q} (ht : TermsIn ls xs ys us) :
+    ∀ (a b c : Acc), 0 < a.den → 0 < b.den → 0 < c.den → V.le a.toV b.toV → V.le b.toV c.toV →
+      0 < (sumAcc ls a).den ∧ 0 < (dotAcc xs ys b).den ∧ 0 < (sumAcc us c).den ∧
+        V.le (sumAcc ls a).toV (dotAcc xs ys b).toV ∧ V.le (dotAcc xs ys b).toV (sumAcc us c).toV := by
+  induction ht with
+  | nil => exact fun a b c ha hb hc h1 h2 => ⟨ha, hb, hc, h1, h2⟩
+  | @cons l x y u ls xs ys us hl hx hy hu hlm hmu _ ih =>
+    intro a b c ha hb hc h1 h2
+    have r1 := Acc.add_le_addMul ha hb h1 hl hx hy hlm
+    have r2 := Acc.addMul_le_add hb hc h2 hu hx hy hmu
+    have s := ih (a.add l.neg l.num l.den) (b.addMul x y) (c.add u.neg u.num u.den) r1.1 r1.2.1 r2.2.1
+      r1.2.2 r2.2.2
+    unfold sumAcc dotAcc
+    rw [Acc.strict_eq, Acc.strict_eq, Acc.strict_eq]
+    exact s
+
+/-- Sums of the bounding terms enclose the dot product. -/
+theorem sumQ_dot_between {ls xs ys us : List Q} (ht : TermsIn ls xs ys us) :
+    Between (sumQ ls) (dot xs ys Q.zero) (sumQ us) := by
+  have z := Q.zero_wf
+  have r := sumAcc_dotAcc ht (Acc.ofQ Q.zero) (Acc.ofQ Q.zero) (Acc.ofQ Q.zero) z z z
+    (V.le_refl _) (V.le_refl _)
+  refine ⟨sumQ_wf _, dot_wf _ _ _, sumQ_wf _, ?_, ?_⟩
+  · exact (Q.ble_iff (sumQ_wf _) (dot_wf _ _ _)).mpr
+      (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) r.2.2.2.1
+        r.1 r.2.1)
+  · exact (Q.ble_iff (dot_wf _ _ _) (sumQ_wf _)).mpr
+      (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.2.1))
+        r.2.2.2.2 r.2.1 r.2.2.1)
+
 end Pytorch2Lean

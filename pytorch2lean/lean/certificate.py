@@ -32,8 +32,8 @@ from .emit import export_project
 from .encode import list_literal, q_literal
 
 # Ops whose interval rule the Lean checker has (`intervalOp`), by IR op name.
-LEAN_INTERVAL_OPS = frozenset({"add", "sub", "mul", "neg", "relu", "leaky_relu", "linear", "matmul", "maxpool2d",
-                               "avgpool2d", "flatten", "reshape", "transpose", "slice", "concat", "pad"})
+LEAN_INTERVAL_OPS = frozenset({"add", "sub", "mul", "div", "neg", "relu", "leaky_relu", "linear", "matmul", "conv2d",
+                               "maxpool2d", "avgpool2d", "flatten", "reshape", "transpose", "slice", "concat", "pad"})
 
 
 @dataclass(frozen=True)
