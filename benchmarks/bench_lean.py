@@ -7,21 +7,23 @@ read one long parameter literal, as one numeral (the form before `joinChunks`) a
 
     python benchmarks/bench_lean.py [--shared PATH] [--part all|models|literals]
 
-Cold runs (a fresh project each time; the library's compiled modules come from the build cache),
-with the time per module from the build driver. Wall seconds depend on the machine and its load
+Cold runs: a fresh project each time, its modules compiled afresh (a build cache of this run
+only, holding the library compiled once up front), with the time per module from the build driver. Wall seconds depend on the machine and its load
 (CPU seconds, of all Lean processes, less so), which is why they live here and not in a test.
 Our goals: under a minute for ACAS Xu and under two for mnistfc 256x4 on a 2-core machine.
 
-Measured on the shared 2-core machine under load 7 to 8 (wall about 2 to 3 times CPU), CPU seconds:
-one numeral of 12.5k / 25k / 50k / 100k hex digits 0.13 / 0.33 / 1.2 / 4.4 (quadratic: the 1.6M
-digits of mnistfc's first layer would take about 1,100 s, which is why its `lean-check` never
-finished); as `packed_literal` writes them 100k / 400k / 1.6M digits 0.11 / 0.27 / 0.91.
-`lean-check` (cold, library cached), wall / Lean CPU / Model module wall / Theorems module wall:
-ACAS Xu 1_1 63 / 22 / 0.9 / 62 s; mnistfc 256x2 139 / 56 (7 of them a library
-module another change had touched) / 5.0 / 118 s; mnistfc 256x4 262 / 85 / 6.7 /
-255 s. Without an example theorem `Theorems` is all `paramsDecode` (`wellFormed` and `outputShapes`
-take 0.05 s each): the kernel walks `words` and `List.all finiteF32` by structural recursion at
-about 0.2 ms of CPU per float32, and its caches peak at 7 GB on 256x4.
+Measured on the shared 2-core machine under load 5 to 8 (wall 2 to 3 times CPU). Hex digits per
+parameter (8 per float32): mnistfc 256x4 1,605,632 (784 x 256), 3 x 524,288 (256 x 256), 20,480
+(10 x 256), biases 2,048 and 80; ACAS Xu at most 20,000. Reading one literal, CPU seconds: one
+numeral (before `joinChunks`) of 12.5k / 25k / 50k / 100k hex digits 0.13 / 0.33 / 1.2 / 4.4,
+quadratic, so mnistfc's 1.6M digits would take about 1,100 s and its `lean-check` never finished;
+as `packed_literal` writes them 100k / 400k / 1.6M digits 0.11 / 0.27 / 0.91.
+`lean-check`, wall / Lean CPU / `Model` wall / `Theorems` wall, in seconds:
+ACAS Xu 1_1 72 / 19 / 1.2 / 70; mnistfc 256x2 80 / 33 / 3.6 / 76; mnistfc 256x4 112 / 51 / 3.4 / 108
+(peak memory 3.8 GB). Without an example theorem `Theorems` is all `paramsDecode` (`wellFormed`
+and `outputShapes` take 0.05 s each): the kernel checks the words at about 0.12 ms of CPU each.
+Before `tensorOk` checked the words without building their list: 256x2 139 / 56 / 5.0 / 118,
+256x4 262 / 85 / 6.7 / 255, peak memory 7.3 GB.
 """
 
 from __future__ import annotations
@@ -87,9 +89,9 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bench_models(console: Console, shared: Path, toolchain: Toolchain) -> None:
+def bench_models(console: Console, shared: Path, toolchain: Toolchain, cache: Path) -> None:
     table = Table("model", "params", "largest param hex digits", "Model.lean KB", "export s", "lean-check s",
-                  "Lean CPU s", "Model s", "Theorems s", "slowest library module")
+                  "Lean CPU s", "Model s", "Theorems s")
     for case in models(shared):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
@@ -97,7 +99,7 @@ def bench_models(console: Console, shared: Path, toolchain: Toolchain) -> None:
                                      examples=case.examples)
             exported = time.perf_counter()
             cpu = children_cpu()
-            result = lean_check(project, toolchain=toolchain)
+            result = lean_check(project, toolchain=toolchain, library_cache=cache)
             checked = time.perf_counter()
             if not result.ok:
                 console.print(result.report())
@@ -105,32 +107,27 @@ def bench_models(console: Console, shared: Path, toolchain: Toolchain) -> None:
             size = sum(p.stat().st_size for p in project.rglob("Model.lean")) / 1024
             digits = max(len(nat_hex(packed_f32(p.array))) - 2 for p in case.graph.params)
             seconds = {m.module.rsplit(".", 1)[-1]: m.seconds for m in result.modules if not m.module.startswith("Pytorch2Lean")}
-            library = [m for m in result.modules if m.module.startswith("Pytorch2Lean")]
-            slowest = max(library, key=lambda m: m.seconds)
             table.add_row(case.name, str(sum(p.size for p in case.graph.params)), str(digits), f"{size:.0f}",
                           f"{exported - start:.1f}", f"{checked - exported:.1f}", f"{children_cpu() - cpu:.1f}",
-                          f"{seconds['Model']:.1f}", f"{seconds['Theorems']:.1f}",
-                          f"{slowest.module} {'cached' if slowest.cached else f'{slowest.seconds:.1f} s'}")
+                          f"{seconds['Model']:.1f}", f"{seconds['Theorems']:.1f}")
     console.print(table)
 
 
-def bench_literals(console: Console, toolchain: Toolchain) -> None:
+def bench_literals(console: Console, toolchain: Toolchain, work: Path) -> None:
     """Seconds for Lean to read (parse, elaborate, kernel-check) `def p : Nat := ...` alone."""
     table = Table("form", "hex digits", "read s", "Lean CPU s")
     rng = random.Random(0)
     forms = [("one numeral", nat_hex, d) for d in ONE_NUMERAL_DIGITS] + [("packed_literal", packed_literal, d) for d in CHUNKED_DIGITS]
-    with tempfile.TemporaryDirectory() as tmp:
-        check_source("import Pytorch2Lean\n", tmp, toolchain=toolchain)  # compiles the library once
-        for name, write, digits in forms:
-            n = rng.getrandbits(4 * digits) | 1 << (4 * digits - 1)
-            text = f"import Pytorch2Lean\nopen Pytorch2Lean\n\nnoncomputable def p : Nat := {write(n)}\n"
-            cpu = children_cpu()
-            result = check_source(text, tmp, toolchain=toolchain)
-            if not result.ok:
-                console.print(result.report())
-                raise SystemExit(f"{name} of {digits} digits: Lean refused it")
-            check = next(m for m in result.modules if m.module == "Check")
-            table.add_row(name, str(digits), f"{check.seconds:.2f}", f"{children_cpu() - cpu:.2f}")
+    for name, write, digits in forms:
+        n = rng.getrandbits(4 * digits) | 1 << (4 * digits - 1)
+        text = f"import Pytorch2Lean\nopen Pytorch2Lean\n\nnoncomputable def p : Nat := {write(n)}\n"
+        cpu = children_cpu()
+        result = check_source(text, work, toolchain=toolchain)
+        if not result.ok:
+            console.print(result.report())
+            raise SystemExit(f"{name} of {digits} digits: Lean refused it")
+        check = next(m for m in result.modules if m.module == "Check")
+        table.add_row(name, str(digits), f"{check.seconds:.2f}", f"{children_cpu() - cpu:.2f}")
     console.print(table)
 
 
@@ -144,10 +141,13 @@ def main() -> None:
     if toolchain is None:
         console.print("no Lean toolchain found (set PYTORCH2LEAN_LEAN or put lean on PATH): nothing to measure")
         return
-    if args.part in ("all", "literals"):
-        bench_literals(console, toolchain)
-    if args.part in ("all", "models"):
-        bench_models(console, args.shared, toolchain)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        check_source("import Pytorch2Lean\n", work, toolchain=toolchain)  # the library, compiled once into work/oleans
+        if args.part in ("all", "literals"):
+            bench_literals(console, toolchain, work)
+        if args.part in ("all", "models"):
+            bench_models(console, args.shared, toolchain, work / "oleans")
 
 
 if __name__ == "__main__":
