@@ -51,6 +51,8 @@ def answers(instances: list[Instance], scheduler: str, *, method: str, split: st
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise UserError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    if memory_bytes is not None:
+        memory.above_use(memory_bytes)  # here, before any worker fails on it
     if not instances:
         return
     with ExitStack() as stack:

@@ -77,13 +77,19 @@ def limit(nbytes: int, option: str = "--memory") -> None:
     """Hold this process to `nbytes` from now on (see the module docstring). A budget below what the
     process already uses is a user error: every allocation would fail."""
     global _budget
-    used = used_bytes()
-    if nbytes <= used:
-        raise UserError(f"{option} {describe(nbytes)} is below what the process already uses ({describe(used)})")
+    above_use(nbytes, option)
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     soft = nbytes if hard == resource.RLIM_INFINITY else min(nbytes, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
     _budget = soft
+
+
+def above_use(nbytes: int, option: str = "--memory") -> None:
+    """A user error when `nbytes` is not above what this process uses now (a fresh worker process,
+    which imports the same, uses about as much): every allocation under it would fail."""
+    used = used_bytes()
+    if nbytes <= used:
+        raise UserError(f"{option} {describe(nbytes)} is below what the process already uses ({describe(used)})")
 
 
 def budget() -> int:

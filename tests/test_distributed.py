@@ -106,6 +106,9 @@ def test_a_bad_scheduler_is_one_message(tmp_path):
         check_scheduler("127.0.0.1:8786")
     r = _cli("vnncomp", str(_fixture_csv(tmp_path)), "--out", str(tmp_path / "out"), "--scheduler", "udp://x")
     assert r.returncode == 1 and "--scheduler 'udp://x'" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("vnncomp", str(tmp_path / "instances.csv"), "--out", str(tmp_path / "out"), "--scheduler", "local",
+             "--memory", "10M")
+    assert r.returncode == 1 and "--memory 10 MiB is below" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_an_unreachable_scheduler_is_one_message(tmp_path, monkeypatch):
