@@ -7,7 +7,9 @@ and NumPy's arrays) to it, so an allocation past it fails with MemoryError where
 the verification entry points turn into an `unknown` answer (`OUT_OF_MEMORY`). Planned work asks
 `available()` first: back-substitution bounds its identity rows in chunks that fit
 (`bounds/crown.py`), and refuses, with `BudgetExceeded`, work that would not fit even one row at a
-time. Without `limit` (library use, tests) nothing is enforced and plans use `default_budget()`.
+time, and the falsifier scores its samples in slices that fit (`bounds/falsify.py`). Without `limit`
+(library use, tests) nothing is enforced and plans use `default_budget()`. Processes started
+after `limit` (a split tree's leaf-check pool) inherit the limit, each on its own.
 """
 
 from __future__ import annotations
