@@ -729,3 +729,17 @@ print(sorted((k, v.shape) for k, v in tensors.items()))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.strip() == "[('bias', (2,)), ('weight', (2, 3))]"
+
+
+@pytest.mark.lean
+def test_selections_of_many_elements_check_in_lean(tmp_path: Path) -> None:
+    """relu6 and maximum over 4096 elements: their pad + max pool layout stays within Lean's recursion depth."""
+    from pytorch2lean.lean import export_project, lean_check
+    from pytorch2lean.lean.toolchain import find_toolchain
+
+    toolchain = find_toolchain()
+    if toolchain is None:
+        pytest.skip("no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
+    graph = lowered(Fn(lambda s, x: torch.maximum(F.relu6(x), x.flip(-1))), (1, 4, 32, 32))
+    result = lean_check(export_project(graph, tmp_path / "p", checkpoint_sha256="none"), toolchain=toolchain)
+    assert result.ok, result.report()

@@ -683,9 +683,11 @@ def _chain(lw: _Lowering, n: Any, x: str, steps: Sequence[Step], tag: str) -> st
 def _at_least(shape: Shape, value: float) -> list[Step]:
     """Steps computing max(x, value) exactly: each element beside the constant (a pad), the larger
     kept by a 1x2 max pool. The catalog has no max of two tensors, and max pooling picks a value
-    rather than computing one, so this is exact where x - relu(x - value) would round."""
+    rather than computing one, so this is exact where x - relu(x - value) would round. The
+    elements are laid out as channels of 1x1 images: Lean's shape check recurses along an
+    image's height, and a height of one element per row hit its depth limit (MobileNetV1)."""
     size = math.prod(shape)
-    return [("reshape", {"shape": (1, size, 1)}, []),
+    return [("reshape", {"shape": (size, 1, 1)}, []),
             ("pad", {"pads": (0, 0, 0, 0, 0, 1), "value": value}, []),
             ("maxpool2d", {"kernel": (1, 2), "stride": (1, 2)}, []),
             ("reshape", {"shape": shape}, [])]
@@ -773,7 +775,7 @@ def _pairwise(lw: _Lowering, n: Any, x: str, y: str, larger: bool) -> str:
     shape = lw.shapes[x]
     if lw.shapes[y] != shape:
         raise lw.error(n, f"elementwise max/min of shapes {list(shape)} and {list(lw.shapes[y])}: only equal shapes are supported")
-    column = (1, math.prod(shape), 1)
+    column = (math.prod(shape), 1, 1)
     sides = []
     for k, v in enumerate((x, y)):
         v = v if larger else lw.emit(n, "neg", [v], part=f"neg{k}")
