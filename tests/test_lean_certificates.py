@@ -195,14 +195,15 @@ def scaled_net(seed: int = 7) -> Graph:
 SCALED_BOX = Box(tuple(F(k, 10) for k in (-3, 0, 1, -5)), tuple(F(k, 10) for k in (1, 2, 4, -1)), (1, 4))
 
 def quotient_net(seed: int = 13) -> Graph:
-    """Division by an exact vector with negative entries, and a matmul of two activations (an
-    outer product: each term bounded by its corner products)."""
+    """Division by an exact vector with negative entries, leaky ReLU with a negative slope, and a
+    matmul of two activations (an outer product: each term bounded by its corner products)."""
     r = np.random.default_rng(seed)
     params = (Param.of_array("w0", r.standard_normal((4, 4)).astype(np.float32)),
               Param.of_array("b0", r.standard_normal(4).astype(np.float32)),
               Param.of_array("dv", np.array([2.0, -0.5, 1.25, -4.0], dtype=np.float32)))
     nodes = (make_node("h", "linear", ["x", "w0", "b0"]), make_node("q", "div", ["h", "dv"]),
-             make_node("e", "reshape", ["h"], {"shape": [4, 1]}), make_node("g", "matmul", ["e", "q"]),
+             make_node("n", "leaky_relu", ["q"], {"alpha": -0.25}),
+             make_node("e", "reshape", ["h"], {"shape": [4, 1]}), make_node("g", "matmul", ["e", "n"]),
              make_node("y", "reshape", ["g"], {"shape": [16]}))
     return validate(Graph("quotient net", (Input("x", (1, 4)),), params, nodes, ("y",)))
 

@@ -117,10 +117,12 @@ def matmulIv : List Bounds → Option (List Q × List Q)
   | [a, b] => matmulPair a b
   | _ => none
 
-/-- Bounds of `leaky_relu`: monotone when `alpha ≥ 0` (refused otherwise). -/
+/-- Bounds of `leaky_relu`: monotone when `alpha ≥ 0`; otherwise the least and greatest of its
+values at the ends and at the kink clamped into the interval (`leakyHull`). -/
 def leakyIv (attrs : Attrs) : List Bounds → Option (List Q × List Q)
   | [x] => withFloat attrs .alpha fun alpha =>
-      guard (Q.ble Q.zero alpha) (some (x.lo.map (leakyReluQ alpha), x.hi.map (leakyReluQ alpha)))
+      cond (Q.ble Q.zero alpha) (some (x.lo.map (leakyReluQ alpha), x.hi.map (leakyReluQ alpha)))
+        (some (unzipIv (zipWithL (leakyHull alpha) x.lo x.hi)))
   | _ => none
 
 /-- A rule for one-operand ops monotone in every element: `f` (the op's own evaluation) of the
@@ -554,7 +556,7 @@ theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
   | [_], _, .cons _ .nil, h => exact (none_ne_some h).elim
   | _ :: _ :: _ :: _, _, .cons _ (.cons _ (.cons _ _)), h => exact (none_ne_some h).elim
 
-/-- `leaky_relu` with `alpha ≥ 0`. -/
+/-- `leaky_relu`. -/
 theorem leakyIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o : Shape}
     {lo hi : List Q} (hr : All2 Encloses bs ts) (h : leakyIv attrs bs = some (lo, hi)) :
     ∃ data, evalExact .leakyRelu attrs ts o = some data ∧ Within lo data hi := by
@@ -563,18 +565,23 @@ theorem leakyIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o :
     obtain ⟨_, wx, _⟩ := ex
     obtain ⟨bits, hb, h1⟩ := obind_some h
     obtain ⟨alpha, ha, h2⟩ := obind_some h1
-    obtain ⟨hg, h3⟩ := guard_some h2
-    have h4 := some_inj h3
-    injection h4 with hl hh
-    subst hl hh
     refine ⟨dx.map (leakyReluQ alpha), ?_, ?_⟩
     · show obind (attrFloat attrs .alpha) _ = _
       rw [hb]
       show obind (decodeF32 bits) _ = _
       rw [ha]
       rfl
-    · exact Within.map_mono (fun _ hq => leakyReluQ_wf hq)
-        (fun _ _ h1 h2 l => leakyReluQ_le (decodeF32_wf ha) hg h1 h2 l) wx
+    · cases hg : Q.ble Q.zero alpha with
+      | true =>
+        rw [hg] at h2
+        have h4 := some_inj h2
+        injection h4 with hl hh
+        subst hl hh
+        exact Within.map_mono (fun _ hq => leakyReluQ_wf hq)
+          (fun _ _ h1 h2 l => leakyReluQ_le (decodeF32_wf ha) hg h1 h2 l) wx
+      | false =>
+        rw [hg] at h2
+        exact within_unzipIv (within_leakyHull (decodeF32_wf ha) hg wx) (some_inj h2)
   | [], _, .nil, h => exact (none_ne_some h).elim
   | _ :: _ :: _, _, .cons _ (.cons _ _), h => exact (none_ne_some h).elim
 

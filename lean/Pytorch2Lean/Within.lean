@@ -789,4 +789,130 @@ theorem sumQ_dot_between {ls xs ys us : List Q} (ht : TermsIn ls xs ys us) :
       (V.le_congr (V.eqv_symm' (Q.make_eqv _ _ _ r.2.1)) (V.eqv_symm' (Q.make_eqv _ _ _ r.2.2.1))
         r.2.2.2.2 r.2.1 r.2.2.1)
 
+/-! ### Leaky ReLU with a negative slope -/
+
+/-- `x` is at most both `a` and `b`, so at most their minimum. -/
+theorem Q.le_min'' {a b x : Q} (ha : x ≤ a) (hb : x ≤ b) : x ≤ Q.min a b := by
+  unfold Q.min
+  cases Q.ble a b
+  · exact hb
+  · exact ha
+
+/-- `a` and `b` are at most `x`, so their maximum is. -/
+theorem Q.max_le'' {a b x : Q} (ha : a ≤ x) (hb : b ≤ x) : Q.max a b ≤ x := by
+  unfold Q.max
+  cases Q.ble a b
+  · exact ha
+  · exact hb
+
+/-- Not above zero: at most zero. -/
+theorem Q.le_zero_of_blt {x : Q} (h : Q.blt Q.zero x = false) : x ≤ Q.zero := by
+  have e : (!(Q.ble x Q.zero)) = false := h
+  cases e' : Q.ble x Q.zero with
+  | true => exact e'
+  | false => rw [e'] at e; exact Bool.noConfusion e
+
+/-- At most zero: not above zero. -/
+theorem Q.blt_of_le_zero {x : Q} (h : x ≤ Q.zero) : Q.blt Q.zero x = false := by
+  show (!(Q.ble x Q.zero)) = false
+  have e : Q.ble x Q.zero = true := h
+  rw [e]
+  rfl
+
+/-- Above zero, leaky ReLU is the identity. -/
+theorem leakyReluQ_pos {alpha x : Q} (h : Q.blt Q.zero x = true) : leakyReluQ alpha x = x := by
+  unfold leakyReluQ
+  rw [h]
+  rfl
+
+/-- At most zero, leaky ReLU is the product with `alpha`. -/
+theorem leakyReluQ_nonpos {alpha x : Q} (h : Q.blt Q.zero x = false) :
+    leakyReluQ alpha x = Q.mul x alpha := by
+  unfold leakyReluQ
+  rw [h]
+  rfl
+
+/-- The kink `0` clamped into `[l, h]`. -/
+def kinkIn (l h : Q) : Q := Q.min (Q.max l Q.zero) h
+
+/-- The least and greatest of leaky ReLU at `l`, `h` and the clamped kink: its range on `[l, h]`,
+for either sign of `alpha` (the Python rule's hull). -/
+def leakyHull (alpha l h : Q) : Q × Q :=
+  (Q.min (Q.min (leakyReluQ alpha l) (leakyReluQ alpha h)) (leakyReluQ alpha (kinkIn l h)),
+    Q.max (Q.max (leakyReluQ alpha l) (leakyReluQ alpha h)) (leakyReluQ alpha (kinkIn l h)))
+
+/-- With `alpha < 0`, leaky ReLU on `[l, h]` is least at the clamped kink. -/
+theorem leaky_kink_le {alpha l x h : Q} (hal : alpha.WF) (hneg : Q.ble Q.zero alpha = false)
+    (e : Between l x h) : leakyReluQ alpha (kinkIn l h) ≤ leakyReluQ alpha x := by
+  obtain ⟨wl, wx, wh, hlx, hxh⟩ := e
+  have wm : (Q.max l Q.zero).WF := Q.max_wf wl Q.zero_wf
+  have wk : (kinkIn l h).WF := Q.min_wf wm wh
+  cases hx : Q.blt Q.zero x with
+  | false =>
+    have x0 := Q.le_zero_of_blt hx
+    have l0 : l ≤ Q.zero := Q.le_trans wl wx Q.zero_wf hlx x0
+    have l0' : Q.ble l Q.zero = true := l0
+    have m0 : Q.max l Q.zero = Q.zero := by unfold Q.max; rw [l0']; rfl
+    have k0 : kinkIn l h ≤ Q.zero := by unfold kinkIn; rw [m0]; exact Q.min_le_left' Q.zero_wf wh
+    have xk : x ≤ kinkIn l h := by unfold kinkIn; rw [m0]; exact Q.le_min'' x0 hxh
+    rw [leakyReluQ_nonpos (Q.blt_of_le_zero k0), leakyReluQ_nonpos hx]
+    exact Q.mul_le_mul_of_nonpos wx wk hal hneg xk
+  | true =>
+    have x0 : Q.zero ≤ x := Q.le_of_blt Q.zero_wf wx hx
+    have kx : kinkIn l h ≤ x := Q.le_trans wk wm wx (Q.min_le_left' wm wh) (Q.max_le'' hlx x0)
+    have k0 : Q.zero ≤ kinkIn l h :=
+      Q.le_min'' (Q.le_max_right' wl Q.zero_wf) (Q.le_trans Q.zero_wf wx wh x0 hxh)
+    rw [leakyReluQ_pos hx]
+    cases hk : Q.blt Q.zero (kinkIn l h) with
+    | false =>
+      rw [leakyReluQ_nonpos hk]
+      have m : Q.mul (kinkIn l h) alpha ≤ Q.mul Q.zero alpha :=
+        Q.mul_le_mul_of_nonpos Q.zero_wf wk hal hneg k0
+      rw [Q.zero_mul'] at m
+      exact Q.le_trans (Q.mul_wf _ _) Q.zero_wf wx m x0
+    | true =>
+      rw [leakyReluQ_pos hk]
+      exact kx
+
+/-- With `alpha < 0`, leaky ReLU on `[l, h]` is at most its value at an end. -/
+theorem leaky_le_end {alpha l x h : Q} (hal : alpha.WF) (hneg : Q.ble Q.zero alpha = false)
+    (e : Between l x h) : leakyReluQ alpha x ≤ leakyReluQ alpha l ∨
+      leakyReluQ alpha x ≤ leakyReluQ alpha h := by
+  obtain ⟨wl, wx, wh, hlx, hxh⟩ := e
+  cases hx : Q.blt Q.zero x with
+  | false =>
+    have l0 : l ≤ Q.zero := Q.le_trans wl wx Q.zero_wf hlx (Q.le_zero_of_blt hx)
+    rw [leakyReluQ_nonpos hx, leakyReluQ_nonpos (Q.blt_of_le_zero l0)]
+    exact Or.inl (Q.mul_le_mul_of_nonpos wl wx hal hneg hlx)
+  | true =>
+    rw [leakyReluQ_pos hx, leakyReluQ_pos (Q.lt_of_lt_of_le Q.zero_wf wx wh hx hxh)]
+    exact Or.inr hxh
+
+/-- With `alpha < 0`, the hull encloses leaky ReLU of an enclosed point. -/
+theorem leakyHull_between {alpha l x h : Q} (hal : alpha.WF) (hneg : Q.ble Q.zero alpha = false)
+    (e : Between l x h) : BetweenP (leakyHull alpha l h) (leakyReluQ alpha x) := by
+  have fl := leakyReluQ_wf (alpha := alpha) e.1
+  have fx := leakyReluQ_wf (alpha := alpha) e.2.1
+  have fh := leakyReluQ_wf (alpha := alpha) e.2.2.1
+  have fk := leakyReluQ_wf (alpha := alpha)
+    (Q.min_wf (Q.max_wf e.1 Q.zero_wf) e.2.2.1 : (kinkIn l h).WF)
+  have m1 := Q.min_wf fl fh
+  have m2 := Q.max_wf fl fh
+  refine ⟨Q.min_wf m1 fk, fx, Q.max_wf m2 fk, ?_, ?_⟩
+  · exact Q.le_trans (Q.min_wf m1 fk) fk fx Q.min_le_right' (leaky_kink_le hal hneg e)
+  · cases leaky_le_end hal hneg e with
+    | inl h1 =>
+      exact Q.le_trans fx fl (Q.max_wf m2 fk) h1
+        (Q.le_trans fl m2 (Q.max_wf m2 fk) Q.le_max_left' Q.le_max_left')
+    | inr h1 =>
+      exact Q.le_trans fx fh (Q.max_wf m2 fk) h1
+        (Q.le_trans fh m2 (Q.max_wf m2 fk) (Q.le_max_right' fl fh) Q.le_max_left')
+
+/-- The hulls of enclosed points. -/
+theorem within_leakyHull {alpha : Q} (hal : alpha.WF) (hneg : Q.ble Q.zero alpha = false) :
+    {lo x hi : List Q} → Within lo x hi →
+    All2 BetweenP (zipWithL (leakyHull alpha) lo hi) (x.map (leakyReluQ alpha))
+  | _, _, _, .nil => All2.nil
+  | _, _, _, .cons e w => All2.cons (leakyHull_between hal hneg e) (within_leakyHull hal hneg w)
+
 end Pytorch2Lean
