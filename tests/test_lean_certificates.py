@@ -138,6 +138,13 @@ def test_only_accepted_interval_certificates_export(net_and_cert: tuple[Graph, s
     assert verdict == "holds"
     with pytest.raises(UserError, match=r"node 'h' \(sigmoid\) has no interval rule"):
         certificate_theorem(other, loads(dv_text), "t")
+    quotient = validate(Graph("q", (Input("x", (2,)), Input("d", (2,))), (),
+                              (make_node("h", "div", ["x", "d"]),), ("h",)))
+    boxes = {"x": Box((F(0), F(0)), (F(1), F(1)), (2,)), "d": Box((F(1), F(1)), (F(2), F(2)), (2,))}
+    verdict, q_text, _ = verify_ibp(quotient, boxes, Box((F(-1), F(-1)), (F(2), F(2)), (2,)))
+    assert verdict == "holds"
+    with pytest.raises(UserError, match=r"node 'h' \(div\) divides by 'd', not a parameter"):
+        certificate_theorem(quotient, loads(q_text), "t")
 
 
 def test_export_is_deterministic(net_and_cert: tuple[Graph, str], tmp_path: Path) -> None:

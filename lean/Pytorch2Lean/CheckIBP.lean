@@ -1255,13 +1255,12 @@ theorem OutProp.check_sound {p : OutProp} {lo y hi : List Q} (w : Within lo y hi
     obtain ⟨c, hc, hr⟩ := any_sound t (all_sound terms h t ht)
     exact ⟨c, hc, refutedBy_sound w hr⟩
 
-/-- **Soundness of the interval checker.** A certificate that checks proves, for every
-enclosure and every input in the box, that the network has outputs and that output `out` has
-the property `p`. -/
-theorem checkIBP_sound (g : Graph) (params : List (List Q)) (box : Box)
+/-- What a certificate that checks proves, with the output's elements rationals (the checker asks
+the output's stated bounds to be rationals, and they enclose it); `robust_of_checkIBP` needs both. -/
+theorem checkIBP_sound_wf (g : Graph) (params : List (List Q)) (box : Box)
     (stated : List (List Q × List Q)) (out : Nat) (p : OutProp)
     (h : checkIBP g params box stated out p = true) :
-    Safe g params box (fun ys => p.Holds (nthD ys out [])) := by
+    Safe g params box (fun ys => AllWF (nthD ys out []) ∧ p.Holds (nthD ys out [])) := by
   intro E _ xs hx
   have h1 := and_true_split h
   have h2 := and_true_split h1.1
@@ -1286,8 +1285,19 @@ theorem checkIBP_sound (g : Graph) (params : List (List Q)) (box : Box)
     show obind (runNodes E _ g.nodes) _ = _
     rw [hrun]
     exact hys
-  · show p.Holds ((nth ys out).getD [])
+  · show AllWF ((nth ys out).getD []) ∧ p.Holds ((nth ys out).getD [])
     rw [hy]
-    exact OutProp.check_sound wy hpb
+    exact ⟨Within.wf_x wy, OutProp.check_sound wy hpb⟩
+
+/-- **Soundness of the interval checker.** A certificate that checks proves, for every
+enclosure and every input in the box, that the network has outputs and that output `out` has
+the property `p`. -/
+theorem checkIBP_sound (g : Graph) (params : List (List Q)) (box : Box)
+    (stated : List (List Q × List Q)) (out : Nat) (p : OutProp)
+    (h : checkIBP g params box stated out p = true) :
+    Safe g params box (fun ys => p.Holds (nthD ys out [])) := by
+  intro E hE xs hx
+  obtain ⟨ys, hys, _, hp⟩ := checkIBP_sound_wf g params box stated out p h E hE xs hx
+  exact ⟨ys, hys, hp⟩
 
 end Pytorch2Lean

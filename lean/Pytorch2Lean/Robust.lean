@@ -338,40 +338,6 @@ theorem robust_of_safe {g : Graph} {params : List (List Q)} {box : Box} {label n
   obtain ⟨ys, hys, hw, hp⟩ := h E hE xs hx
   exact ⟨ys, hys, argmax_of_avoids hl hw hp⟩
 
-/-- `checkIBP_sound`, with the output's elements rationals: its proof encloses the output in
-bounds the checker asked to be rationals. -/
-theorem checkIBP_sound_wf (g : Graph) (params : List (List Q)) (box : Box)
-    (stated : List (List Q × List Q)) (out : Nat) (p : OutProp)
-    (h : checkIBP g params box stated out p = true) :
-    Safe g params box (fun ys => AllWF (nthD ys out []) ∧ p.Holds (nthD ys out [])) := by
-  intro E _ xs hx
-  have h1 := and_true_split h
-  have h2 := and_true_split h1.1
-  have h3 := and_true_split h2.1
-  have h4 := and_true_split h3.1
-  obtain ⟨hin, encIn⟩ := inputs_enclosed g.inputs hx h4.2 h4.1
-  have encP := params_enclosed g.params params h2.2
-  obtain ⟨tbl, htbl, hc1⟩ := obind_some (isSomeTrue_sound h1.2)
-  obtain ⟨outs, houts, hc2⟩ := obind_some hc1
-  obtain ⟨b, hb, hpb⟩ := option_map_some hc2
-  have enc0 : All2 Encloses (initBounds g params box)
-      (zipWithL Tensor.mk (g.inputs ++ g.params) (xs ++ params)) := by
-    rw [zipWithL_append Tensor.mk g.inputs g.params xs params (sizesOk_length _ _ hin)]
-    exact All2.append encIn encP
-  obtain ⟨env', hrun, rel⟩ := checkNodes_sound E g.nodes enc0 htbl
-  obtain ⟨ys, hys, relo⟩ := All2.lookup (S := fun b y => Within b.lo y b.hi) (f := Tensor.data)
-    (fun _ _ e => e.2.1) rel (fun o => (nth env' o).map Tensor.data) (fun _ => rfl) g.outputs outs houts
-  obtain ⟨y, hy, wy⟩ := All2.get relo out b hb
-  refine ⟨ys, ?_, ?_⟩
-  · unfold denote
-    rw [hin, h3.2]
-    show obind (runNodes E _ g.nodes) _ = _
-    rw [hrun]
-    exact hys
-  · show AllWF ((nth ys out).getD []) ∧ p.Holds ((nth ys out).getD [])
-    rw [hy]
-    exact ⟨Within.wf_x wy, OutProp.check_sound wy hpb⟩
-
 /-- **The robustness corollary.** A certificate for the robustness property that the interval
 checker accepts proves that, for every enclosure and every input in the box, the network has
 outputs and `label` is the strict argmax of the first `n` entries of output `out`. -/

@@ -132,10 +132,14 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
                         "re-run verify with --method ibp to export a theorem")
     if cert.cases:
         raise UserError(f"{where} holds only on ReLU-split cases; Lean checks whole-box interval certificates so far")
+    params = {p.name for p in graph.params}
     for node in graph.nodes:
         if node.op not in LEAN_INTERVAL_OPS:
             raise UserError(f"{where}: node {node.id!r} ({node.op}) has no interval rule in the Lean checker "
                             f"(it covers {', '.join(sorted(LEAN_INTERVAL_OPS))})")
+        if node.op == "div" and node.inputs[1] not in params:
+            raise UserError(f"{where}: node {node.id!r} (div) divides by {node.inputs[1]!r}, not a parameter; "
+                            "the Lean checker divides only by exact parameters")
     boxes = dict(cert.inputs)
     stated = dict(cert.bounds)
     missing = [n.id for n in graph.nodes if n.id not in stated]
