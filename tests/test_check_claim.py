@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pytorch2lean.cert.tree import check_claims
@@ -24,6 +24,7 @@ from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.ir import digest
 from pytorch2lean.spec.query import vnnlib_query
 from pytorch2lean.verify import run_query
+from tests.fuzzing import fuzz, json_edit
 
 ROOT = Path(__file__).resolve().parents[1]
 NET = ROOT / "tests" / "fixtures" / "onnx" / "test_small.onnx"
@@ -190,34 +191,12 @@ def test_the_checker_imports_nothing_from_the_search() -> None:
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
 
 
-def _paths(doc: Any, at: tuple = ()) -> list[tuple]:
-    """Every place in a JSON document: keys of objects and indices of lists (the first few of each)."""
-    found = [at]
-    items = doc.items() if isinstance(doc, dict) else enumerate(doc[:3]) if isinstance(doc, list) else ()
-    for key, value in items:
-        found += _paths(value, at + (key,))
-    return found
-
-
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=4) | st.sampled_from(["1/2", "-1"]),
-                    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
-                    max_leaves=4)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@fuzz(60)
 @given(data=st.data())
 def test_any_edit_of_a_certificate_is_answered_without_an_exception(certs: dict[str, Any], data: st.DataObject) -> None:
     """A reader of certificates: whatever is put anywhere in one, check_claims answers (accepted or
     rejected with a reason), and accepts only what still proves the question asked."""
-    doc = json.loads(json.dumps(certs[data.draw(st.sampled_from(["crown", "bab"]))]))
-    path = data.draw(st.sampled_from(_paths(doc)[1:]))
-    parent = doc
-    for key in path[:-1]:
-        parent = parent[key]
-    if data.draw(st.booleans()) and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = data.draw(JSON)
+    doc = data.draw(json_edit(certs[data.draw(st.sampled_from(["crown", "bab"]))]))
     graph = load_onnx(NET)
     query = vnnlib_query(graph, PROP)
     result = check_claims(graph, [json.dumps(doc)], query.boxes, query.prop, workers=1)

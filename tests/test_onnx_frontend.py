@@ -541,3 +541,12 @@ def test_second_output_in_use_is_refused(tmp_path: Path) -> None:
     m = model([pool, node("Cast", ["idx"], "y", to=TensorProto.FLOAT)], {"x": [1, 1, 4, 4]}, outputs=["p", "y"])
     with pytest.raises(FrontendError, match=r"node 'pool' \(index 0\): MaxPool output 1 \('idx'\) is used"):
         load_onnx(saved(tmp_path, m))
+
+
+@pytest.mark.parametrize(("op", "inputs", "allowed"), [("Conv", ["x"], "2 to 3"), ("Softmax", [], "1"),
+                                                       ("Relu", ["x", "x"], "1"), ("Gemm", ["x", ""], "2 to 3")])
+def test_a_node_with_the_wrong_number_of_inputs_is_named(tmp_path: Path, op: str, inputs: list[str], allowed: str) -> None:
+    """Found by fuzzing (a Conv or Softmax without its operand was an IndexError): the schema's arity is checked first."""
+    path = saved(tmp_path, model([node(op, inputs)], {"x": [1, 1, 4, 4]}))
+    with pytest.raises(FrontendError, match=f"node '{op.lower()}_y' \\(index 0\\): {op} takes {allowed} input"):
+        load_onnx(path)

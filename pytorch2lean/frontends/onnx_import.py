@@ -206,10 +206,23 @@ class _Lowering:
         unknown = sorted(set(n.attrs) - set(ATTRIBUTES.get(n.op, ())))
         if unknown:
             raise self.error(f"{n.op} attribute {unknown[0]!r} is not understood by pytorch2lean")
+        self._arity(n)
         for k, extra in enumerate(n.outputs[1:], start=1):
             if extra and extra in self.used:
                 raise self.error(f"{n.op} output {k} ({extra!r}) is used, but only the first output is supported")
         handler(self, n)
+
+    def _arity(self, n: _OnnxNode) -> None:
+        """The node has the inputs its ONNX schema requires (none of them omitted) and no more than
+        it allows: handlers index their operands by position."""
+        from onnx import defs
+
+        schema = defs.get_schema(n.op, self.opset, "")
+        least, most = schema.min_input, schema.max_input
+        if least <= len(n.inputs) <= most and all(n.inputs[:least]):
+            return
+        allowed = f"at least {least}" if most > 1000 else f"{least}" if least == most else f"{least} to {most}"
+        raise self.error(f"{n.op} takes {allowed} input(s), the node has {list(n.inputs)}")
 
     def _output(self, name: str) -> str:
         src = self.resolve(name)
