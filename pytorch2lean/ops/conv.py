@@ -69,9 +69,13 @@ class Span:
             )
 
     def check_touches_input(self) -> None:
-        """Every window must cover at least one real input cell (pooling over padding alone is undefined)."""
+        """Every window must cover at least one real input cell (pooling over padding alone is undefined).
+        Window o's first tap at or after the input's start is tap ceil((begin - o*stride) / dilation):
+        one test per output position, not one per tap."""
         for o in range(self.out):
-            if not any(0 <= o * self.stride + i * self.dilation - self.begin < self.size for i in range(self.kernel)):
+            start = self.begin - o * self.stride  # the input's first cell, relative to the window's
+            first = max(0, -(-start // self.dilation))
+            if first >= self.kernel or first * self.dilation - start >= self.size:
                 raise fail(f"along {self.axis} output position {o} pools over padding only")
 
     def tap(self, i: int) -> slice:
@@ -86,6 +90,7 @@ class Span:
 
 
 INT_ATTRS = {"kernel": (2, 1), "stride": (2, 1), "dilation": (2, 1), "padding": (4, 0)}
+MAX_WINDOW = 1 << 16  # no window attribute is larger: a larger one is a mistake, and output sizes stay countable
 
 
 def check_ints(attrs: Attrs) -> None:
@@ -98,6 +103,8 @@ def check_ints(attrs: Attrs) -> None:
             raise fail(f"attribute {name!r} must list {length} integers, got {value}")
         if min(value) < least:
             raise fail(f"attribute {name!r} must have entries >= {least}, got {value}")
+        if max(value) > MAX_WINDOW:
+            raise fail(f"attribute {name!r} must have entries <= {MAX_WINDOW}, got {value}")
 
 
 def spans(attrs: Attrs, hw: Sequence[int], kernel: Sequence[int], ceil: bool = False) -> tuple[Span, Span]:
