@@ -65,14 +65,8 @@ def parse_size(text: str, option: str = "--memory") -> int:
 def used_bytes() -> int:
     """The process's private writable memory now (what RLIMIT_DATA counts); its resident size where
     /proc is missing."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmData:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    data = _proc_bytes("/proc/self/status", "VmData:")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 if data is None else data
 
 
 def limit(nbytes: int, option: str = "--memory") -> None:
@@ -107,14 +101,20 @@ def available() -> int:
 
 def free_bytes() -> int:
     """The machine's available memory (MemAvailable); no bound where /proc is missing."""
+    free = _proc_bytes("/proc/meminfo", "MemAvailable:")
+    return physical_bytes() if free is None else free
+
+
+def _proc_bytes(path: str, key: str) -> int | None:
+    """The value of a `key: N kB` line of a /proc file, in bytes; None where there is none."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open(path, encoding="ascii") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return physical_bytes()
+    return None
 
 
 def describe(nbytes: float) -> str:
