@@ -431,12 +431,12 @@ def _write_theorems(loaded: Any, results: list[Any], out: Path, name: str) -> No
     """The Lake project with a theorem per proven box (NAME, or NAME_K for several boxes)."""
     from .lean.certificate import export_theorems
 
-    proven = [(name if len(results) == 1 else f"{name}_{r.index}", r.certificate) for r in results
-              if r.verdict == "holds" and r.certificate]
-    if not proven:
+    proven = [r.certificate if r.verdict == "holds" else None for r in sorted(results, key=lambda r: r.index)]
+    if not any(proven):
         err.print("no box was proven: no Lean theorem written", highlight=False)
         return
-    names = export_theorems(loaded.graph, out, checkpoint_sha256=loaded.checkpoint_sha256 or "", certificates=proven)
+    names = export_theorems(loaded.graph, out, checkpoint_sha256=loaded.checkpoint_sha256 or "", name=name,
+                            certificates=proven)
     err.print(f"Lean theorem(s) {', '.join(names)} written to {out}: check with `pytorch2lean lean-check {out}`",
               highlight=False, markup=False)
 

@@ -258,11 +258,9 @@ def _write(inst: Instance, out_dir: Path, outcome: Outcome) -> dict[str, str]:
 def _lean_theorems(inst: Instance, out_dir: Path, graph: Graph, certificates: tuple[str, ...]) -> None:
     """The instance's certificates as theorems of the model's Lake project `out_dir/lean/<model>`,
     one per input box, named after the VNN-LIB file (`_k` for box k of several)."""
-    prop = _bare(inst.vnnlib)
-    names = [prop] if len(certificates) == 1 else [f"{prop}_{k}" for k in range(len(certificates))]
     sha = hashlib.sha256(_resolve(inst.onnx_path).read_bytes()).hexdigest()
-    export_theorems(graph, out_dir / "lean" / _bare(inst.onnx), checkpoint_sha256=sha,
-                    certificates=list(zip(names, certificates)))
+    export_theorems(graph, out_dir / "lean" / _bare(inst.onnx), checkpoint_sha256=sha, name=_bare(inst.vnnlib),
+                    certificates=certificates)
 
 
 def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]], order: dict[tuple[str, str], int]) -> None:

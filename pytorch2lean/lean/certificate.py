@@ -103,12 +103,11 @@ def robustness_label(claim: Property | Box) -> int | None:
     return label if claim.unsafe == Property.robustness(label, claim.num_outputs).unsafe else None
 
 
-def prop_term(claim: Property | Box) -> str:
-    """The claim as a Lean `OutProp`; a robustness property by its name in the library
-    (`robustnessTerms label n`, whose terms the kernel computes)."""
+def prop_term(claim: Property | Box, label: int | None) -> str:
+    """The claim as a Lean `OutProp`; a robustness property (`label`, from `robustness_label`) by
+    its name in the library (`robustnessTerms label n`, whose terms the kernel computes)."""
     if isinstance(claim, Box):
         return f"OutProp.box {_readable_list(claim.lower)} {_readable_list(claim.upper)}"
-    label = robustness_label(claim)
     if label is not None:
         return f"OutProp.avoids (robustnessTerms {label} {claim.num_outputs})"
     terms = ", ".join("[" + ", ".join(_constraint(c) for c in term) + "]" for term in unsafe_terms(claim))
@@ -152,7 +151,7 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
     title = (f"property {claim.name or 'of the certificate'} holds" if isinstance(claim, Property)
              else "the output lies in the stated box")
     label = robustness_label(claim)
-    return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim),
+    return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim, label),
                               output=list(graph.outputs).index(cert.output), output_name=cert.output,
                               stated="[\n    " + rows + "]", nodes=len(graph.nodes),
                               argmax=None if label is None else (label, claim.num_outputs))
@@ -164,10 +163,14 @@ def check_lean_method(method: str) -> None:
         raise UserError(f"--lean writes theorems from interval certificates: use --method ibp (not {method!r})")
 
 
-def export_theorems(graph: Graph, out: Path, *, checkpoint_sha256: str,
-                    certificates: Sequence[tuple[str, str]]) -> list[str]:
-    """Write the model's Lake project into `out` with one theorem per `(name, certificate text)`;
-    returns the theorem names. The certificates must be accepted ones (`verify` writes no other)."""
-    theorems = [certificate_theorem(graph, loads(text), theorem_name(name)) for name, text in certificates]
+def export_theorems(graph: Graph, out: Path, *, checkpoint_sha256: str, name: str,
+                    certificates: Sequence[str | None]) -> list[str]:
+    """Write the model's Lake project into `out` with a theorem per proven box: `certificates` has
+    one entry per input box of the question, the certificate text or None where the box is not
+    proven; the theorem is `name`, or `name_k` for box k of several. Returns the theorem names.
+    The certificates must be accepted ones (`verify` and `vnncomp` write no other)."""
+    names = [name] if len(certificates) == 1 else [f"{name}_{k}" for k in range(len(certificates))]
+    theorems = [certificate_theorem(graph, loads(text), theorem_name(n))
+                for n, text in zip(names, certificates) if text is not None]
     export_project(graph, out, checkpoint_sha256=checkpoint_sha256, certificates=theorems)
     return [t.name for t in theorems]
