@@ -9,8 +9,9 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import typer
@@ -356,7 +357,11 @@ def verify(
     label: Optional[int] = LABEL,
     method: str = typer.Option("ibp", "--method", help="Bounding method: ibp, crown, alpha, or bab (branch and bound, see --split)."),
     split: str = typer.Option("auto", "--split", help="How bab splits: input, relu (neurons), or auto (by input size)."),
-    falsify: float = typer.Option(0.0, "--falsify", help="Seconds to search each unproven box for a counterexample."),
+    falsify: float = typer.Option(0.0, "--falsify", help="Seconds of search for a counterexample per box: with bab, a "
+                                  "short search first (at most 2 s), the rest on the pieces it leaves open; else after "
+                                  "the bounds. A counterexample is re-checked in exact arithmetic before it is reported."),
+    exact_witness: bool = typer.Option(False, "--exact-witness", help="Print a counterexample's exact values too, not "
+                                       "only float32 ones (--json: input_exact, output_exact as p/q)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; boxes left after it are answered timeout."),
     cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
     lean: Optional[Path] = typer.Option(None, "--lean", help="Write the model's Lake project here with one Lean theorem "
@@ -381,19 +386,49 @@ def verify(
     if query is None:
         raise UserError(f"give exactly one of {QUESTION}")
     from_option(memory, here=True)
-    results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split, workers=_workers(jobs))
+    with _verify_progress() as watch:
+        results = v.run_query(g, query, method, timeout, falsify_s=falsify, split=split, workers=_workers(jobs),
+                              progress=watch)
     _write_certificates(results, cert)
     if lean is not None:
         _write_theorems(loaded, results, lean, vnnlib.stem if vnnlib else f"robust_label{label}" if center else "box")
     if as_json:
-        console.print_json(json.dumps(v.results_json(g, query, method, results), sort_keys=True))
+        console.print_json(json.dumps(v.results_json(g, query, method, results, exact_witness), sort_keys=True))
     else:
-        _print_results(g, query, method, results)
+        _print_results(g, query, method, results, exact_witness)
     raise typer.Exit(v.EXIT_CODES[v.overall(results)])
 
 
-def _print_results(g: Any, query: Any, method: str, results: list[Any]) -> None:
-    """The verify table: each box's verdict, margin, output bounds and time, then the reasons."""
+@contextmanager
+def _verify_progress() -> Iterator[Callable[[Any], None] | None]:
+    """A live line on stderr saying what verify does (in branch and bound: leaves proven, pieces
+    open, seconds left, over a bar of its time), only when stderr is a terminal: a log or a pipe
+    would keep every redraw. stdout, the table or --json, is never written by it."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .verify import step_text
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+        budgets: dict[int, float] = {}  # per box, its branch and bound's seconds (the first report's time left)
+
+        def watch(step: Any) -> None:
+            if step.bab is None:
+                bar.update(task, description=step_text(step), total=None)
+                return
+            total = budgets.setdefault(step.box, max(step.bab.seconds_left, 1e-9))
+            bar.update(task, description=step_text(step), total=total, completed=total - step.bab.seconds_left)
+
+        yield watch
+
+
+def _print_results(g: Any, query: Any, method: str, results: list[Any], exact_witness: bool = False) -> None:
+    """The verify table: each box's verdict, margin, output bounds and time, then the reasons, and a
+    counterexample's values as float32 (`verify.witness_lines`; exact ones with `exact_witness`)."""
     from . import verify as v
 
     table = Table(title=f"{g.name}: {query.description}, method {method}", header_style="bold")
@@ -406,6 +441,11 @@ def _print_results(g: Any, query: Any, method: str, results: list[Any]) -> None:
     console.print(table)
     for r in results:
         console.print(f"box {r.index}: {r.reason}", highlight=False, markup=False)
+        if r.witness is not None:
+            rounded = "" if exact_witness else ", outputs rounded to float32; --exact-witness gives exact values"
+            console.print(f"  counterexample (float32{rounded}):", highlight=False, markup=False, soft_wrap=True)
+            for line in v.witness_lines(r.witness, exact_witness):
+                console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"verdict: {v.overall(results)}")
 
 

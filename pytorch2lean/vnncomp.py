@@ -1,15 +1,15 @@
 """A VNN-COMP runner: every `onnx,vnnlib,timeout` row of an instances CSV, answered and certified.
 
-Per instance, within its timeout: the falsifier first (a small slice of the budget: many
-instances are sat and fall to sampling), then the bound method on every input box (branch and
-bound by default), then the falsifier again on what the bounds left open. The answer is written in
-the competition's format:
+Per instance, within its timeout: the falsifier first (`verify.first_search_s`: a small slice of
+the budget, as `verify` does: many instances are sat and fall to sampling), then the bound method on
+every input box (branch and bound by default), then the falsifier again on what the bounds left
+open (`verify.counterexample` both times). The answer is written in the competition's format:
 
     unsat                                  the property holds; a certificate per input box, each
                                            accepted by the exact checker before this is written
     sat\\n((X_0 v) ... (Y_0 v) ...)         a counterexample, re-checked exactly by the falsifier (a
-                                           model with an inexact op, whose witnesses are only
-                                           float64-checked, never gets sat)
+                                           model with an inexact op, whose witnesses could be
+                                           float64-checked only, is not searched and never gets sat)
     unknown | timeout                      neither, and why is in results.csv
     error                                  the row's model or property cannot be read (the message
                                            names the CSV line); the other rows still run
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import memory
-from .bounds.falsify import Witness, falsify, format_witness
+from .bounds.falsify import Witness, format_witness
 from .cert.tree import check_claims
 from .errors import UserError
 from .frontends.onnx_import import load_onnx
@@ -50,11 +50,9 @@ from .ir import Graph
 from .lean.certificate import check_lean_method, export_theorems
 from .spec import parse_vnnlib
 from .spec.vnnlib import VnnlibSpec
-from .verify import METHODS, known_split, prove_box
+from .verify import METHODS, counterexample, first_search_s, known_split, prove_box
 
 FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate", "reason")
-FIRST_SLICE = 0.03  # share of the timeout the first falsifier run gets (at most FIRST_MAX seconds)
-FIRST_MAX = 2.0
 CHECK_GRACE = 2.0  # timeouts the exact check of a found certificate may take beyond the timeout
 LAST_SLICE = 0.1  # share of the timeout kept for the falsifier after the bounds
 RESULTS = ("unsat", "sat", "unknown", "timeout", "error")  # error: the row's model or property cannot be read
@@ -171,8 +169,8 @@ def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: 
     prop = spec.output_property
     shape = graph.inputs[0].shape
     boxes = [b.reshape(shape) for b in spec.input_boxes]
-    witness = falsify(graph, boxes, prop, budget_s=min(FIRST_MAX, FIRST_SLICE * timeout))
-    if witness is not None and witness.exact:
+    witness = counterexample(graph, boxes, prop, first_search_s(timeout))
+    if witness is not None:
         return _sat(witness, start)
     certificates, open_boxes, reasons = [], [], []
     for box in boxes:
@@ -187,8 +185,8 @@ def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: 
     if not open_boxes and all(certificates):
         return Outcome("unsat", "unsat", tuple(certificates), time.monotonic() - start, "every box is certified")  # type: ignore[arg-type]
     if left() > 0:
-        witness = falsify(graph, open_boxes or boxes, prop, budget_s=left(), seed=1)
-        if witness is not None and witness.exact:
+        witness = counterexample(graph, open_boxes or boxes, prop, left(), seed=1)
+        if witness is not None:
             return _sat(witness, start)
     result = "timeout" if left() <= 0 else "unknown"
     return Outcome(result, result, (), time.monotonic() - start, "; ".join(r for r in reasons if r) or "no time left")

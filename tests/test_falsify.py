@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytorch2lean.bounds.falsify import Witness, falsify, format_witness
+from pytorch2lean.bounds.falsify import Witness, exact_text, falsify, float32_text, format_witness
 from pytorch2lean.errors import UserError
 from pytorch2lean.ir import Graph, Input, Param, make_node, validate
 from pytorch2lean.runtime import evaluate_exact, execute
@@ -191,12 +191,15 @@ def test_witness_text_is_exact() -> None:
     assert [v for _, _, v in pairs[2:]] == ["-0.375", repr(1 / 3), "5"]
 
 
-def test_a_readable_witness_rounds_only_the_outputs() -> None:
-    """Exact outputs through a few layers have hundreds of digits; a reader gets the nearest double."""
+def test_float32_and_exact_text() -> None:
+    """A reader gets the shortest text of the nearest float32 (an exact output through a few layers
+    has hundreds of digits); the exact text is a finite decimal where there is one, else p/q."""
     deep = Fraction(3**200 + 1, 2**400)  # dyadic: its exact decimal has 400 places
-    w = Witness(np.float32([0.1]), (deep, Fraction(5)), 0, True)
-    assert len(format_witness(w)) > 400
-    assert format_witness(w, exact=False) == f"((X_0 {float(np.float32(0.1))!r})\n (Y_0 {float(deep)!r})\n (Y_1 5.0))"
+    assert float32_text(Fraction(float(np.float32(0.1)))) == "0.1" and float32_text(Fraction(-3)) == "-3.0"
+    assert np.float32(float32_text(deep)) == np.float32(float(deep)) and len(float32_text(deep)) < 16
+    assert float32_text(Fraction(10**40)) == "inf"  # past the float32 range
+    assert exact_text(Fraction(float(np.float32(0.1)))) == "0.100000001490116119384765625"
+    assert Fraction(exact_text(deep)) == deep and exact_text(Fraction(1, 3)) == "1/3"
 
 
 def test_empty_and_trivial_unsafe_regions() -> None:

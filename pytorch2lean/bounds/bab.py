@@ -49,7 +49,7 @@ import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -93,6 +93,24 @@ class BabResult:
     open_boxes: tuple[Box, ...]
     leaves: int
     reason: str
+
+
+@dataclass(frozen=True)
+class BabProgress:
+    """Where a search stands after a batch, for a progress display: leaves proven so far, pieces (or
+    ReLU subproblems) still open, and seconds left of its budget. A search can run for minutes with
+    nothing else to show; these three say whether it is converging or will run out of time."""
+
+    leaves: int
+    open: int
+    seconds_left: float
+
+
+Report = Callable[[BabProgress], None]
+
+
+def _quiet(_: BabProgress) -> None:
+    """The report of a search nobody watches."""
 
 
 class Pass(NamedTuple):
@@ -344,23 +362,32 @@ def choose_split(split: str, graph: Graph, hidden: str = "crown") -> str:
 
 
 def bab(graph: Graph, box: Box, prop: Property, *, budget_s: float = 60.0, max_leaves: int = MAX_LEAVES,
-        output: str | None = None, hidden: str = "crown", split: str = "auto") -> BabResult:
+        output: str | None = None, hidden: str = "crown", split: str = "auto",
+        progress: Report | None = None) -> BabResult:
     """Prove `prop` on `box` by branch and bound; the certificate lists the tree and the leaves.
 
     `split` is "input", "relu" or "auto" (see the module docstring). The verdict "holds" means the
     float search proved every leaf and the certificate says so; only `check_bab_certificate` makes
-    it a proof. Otherwise the unproven pieces come back in `open_boxes`.
+    it a proof. Otherwise the unproven pieces come back in `open_boxes`. `progress`, when given, is
+    told where the search stands before the first batch and after every batch (`BabProgress`).
     """
     deadline = time.monotonic() + budget_s
     relu = choose_split(split, graph, hidden) == "relu"
     b = Bounder(graph, prop, output, hidden=hidden, steps=RELU_STEPS if relu else 0)
+    report = progress or _quiet
     try:
-        return _relu_bab(b, box, deadline, max_leaves) if relu else _input_bab(b, box, deadline, max_leaves)
+        search = _relu_bab if relu else _input_bab
+        return search(b, box, deadline, max_leaves, report)
     except Unbounded as e:
         return BabResult("unknown", None, (box,), 0, str(e))
 
 
-def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResult:
+def _left(deadline: float) -> float:
+    """Seconds until `deadline` (0 once it has passed)."""
+    return max(0.0, deadline - time.monotonic())
+
+
+def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int, report: Report) -> BabResult:
     """Branch and bound by input splitting."""
     cheap = Bounder(b.graph, b.prop, b.output, hidden="ibp") if b.hidden != "ibp" else b
     flat = box.reshape((math.prod(box.shape),))
@@ -369,6 +396,7 @@ def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabRes
     tree: dict[int, Entry] = {}
     certs: list[Certificate] = []
     stuck: list[_Piece] = []
+    report(BabProgress(0, 1, _left(deadline)))
     while queue and time.monotonic() < deadline and len(certs) <= max_leaves:
         batch, queue = queue[-BATCH[b.hidden]:], queue[:-BATCH[b.hidden]]  # depth first: the newest pieces
         lo, hi = np.stack([p.lo for p in batch]), np.stack([p.hi for p in batch])
@@ -382,6 +410,7 @@ def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabRes
             else:  # unproven, or proven in the batch but not alone on the grid: split it further
                 children = _split(piece, g, tree)
                 (queue.extend if children else stuck.append)(children or piece)  # type: ignore[arg-type]
+        report(BabProgress(len(certs), len(queue) + len(stuck), _left(deadline)))
     open_boxes = tuple(p.box(flat.shape) for p in queue + stuck)
     if open_boxes:
         why = _spent(deadline) or ("the leaf limit is reached" if queue else "boxes too thin to split")
@@ -389,13 +418,14 @@ def _input_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabRes
     return _finish(b, box, tree, certs, "input splitting")
 
 
-def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResult:
+def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int, report: Report) -> BabResult:
     """Branch and bound by ReLU splitting: the box stays whole; subproblems are sets of cases."""
     lo, hi = (a.astype(np.float64).reshape(1, -1) for a in box.reshape(b.input.shape).to_float_arrays())
     queue: list[tuple[int, tuple[Case, ...]]] = [(0, ())]
     tree: dict[int, Entry] = {}
     leaves: list[tuple[Case, ...]] = []
     stuck: list[tuple[int, tuple[Case, ...]]] = []
+    report(BabProgress(0, 1, _left(deadline)))
     while queue and not stuck and time.monotonic() < deadline and len(leaves) <= max_leaves:
         batch, queue = queue[-BATCH["crown"]:], queue[:-BATCH["crown"]]  # depth first: the newest subproblems
         n = len(batch)
@@ -411,6 +441,7 @@ def _relu_bab(b: Bounder, box: Box, deadline: float, max_leaves: int) -> BabResu
                 continue
             tree[slot] = ("relu",) + neuron
             queue += [(2 * slot + 1, cases + (neuron + ("nonneg",),)), (2 * slot + 2, cases + (neuron + ("nonpos",),))]
+        report(BabProgress(len(leaves), len(queue) + len(stuck), _left(deadline)))
     if queue or stuck:
         why = STUCK if stuck else _spent(deadline) or "the leaf limit is reached"
         return _unproven(len(queue) + len(stuck), (box,), len(leaves), why)

@@ -33,7 +33,7 @@ from .. import memory, ops
 from ..cert.format import input_boxes
 from ..errors import UserError
 from ..ir import Graph, validate
-from ..numeric.float32 import fractions_of
+from ..numeric.float32 import fractions_of, round_to_f32_bits
 from ..runtime import evaluate_exact, execute
 from ..runtime.grad import Tape
 from ..spec.box import Box
@@ -120,6 +120,12 @@ class _Region:
         return np.where(rng.integers(0, 2, (n,) + self.lo.shape).astype(bool), self.hi, self.lo)
 
 
+def exact_meaning(graph: Graph) -> bool:
+    """Whether every op of `graph` has an exact rational value, so a witness can be re-checked exactly
+    (otherwise only in float64, which a caller that must not report a false counterexample refuses)."""
+    return all(ops.get(n.op).exact for n in graph.nodes)
+
+
 def _region(index: int, box: Box) -> _Region | None:
     """The float32 points of `box`, or None when the box holds no float32 point at all."""
     lo = np.array([round_f32_up(q) for q in box.lower], dtype=np.float32).reshape(box.shape)
@@ -136,7 +142,7 @@ class _Search:
         self.graph, self.prop, self.output, self.deadline = graph, prop, output, deadline
         self.name = graph.inputs[0].name
         self.target = _Target.of(prop)
-        self.exact = all(ops.get(n.op).exact for n in graph.nodes)
+        self.exact = exact_meaning(graph)
         self.refuted = -np.inf  # the best float margin whose point the re-check refuted
         per_point = 2 * 8 * sum(math.prod(n.shape) for n in graph.nodes)
         self.points_per_call = max(1, min(memory.available(), SCORE_BYTES_MAX) // per_point)
@@ -236,9 +242,13 @@ def falsify(graph: Graph, box: Box | Mapping[str, Box] | Sequence[Box], prop: Pr
 
 
 def _rounds(regions: list[_Region], search: _Search) -> Iterator[_Region]:
-    """The boxes in turn, round after round, until the budget is spent."""
-    while regions and not search.expired():
-        yield from regions
+    """The boxes in turn, round after round, until the budget is spent: checked before each box, as
+    a round over the hundreds of pieces a branch and bound leaves open would overrun it by seconds."""
+    while regions:
+        for region in regions:
+            if search.expired():
+                return
+            yield region
 
 
 def _round(search: _Search, region: _Region, rng: np.random.Generator) -> Witness | None:
@@ -251,29 +261,42 @@ def _round(search: _Search, region: _Region, rng: np.random.Generator) -> Witnes
     return search.ascend(region, np.concatenate([best, region.uniform(rng, STARTS - len(best))]))
 
 
-def format_witness(witness: Witness, exact: bool = True) -> str:
+def format_witness(witness: Witness) -> str:
     """The VNN-COMP assignment text: ((X_0 v) (X_1 v) ... (Y_0 v) ...), one pair per line.
 
     Inputs are float32 values written as the shortest decimal of their double (exact: a float32 is
-    a double). Outputs, with `exact`, are written exactly when their decimal expansion is finite
-    (always for an exact evaluation, whose values are dyadic unless the model divides; through a
-    few layers that is hundreds of digits), else as the nearest double; without, as the nearest
-    double always, for a reader.
+    a double). Outputs are written exactly when their decimal expansion is finite (always for an
+    exact evaluation, whose values are dyadic unless the model divides; through a few layers that
+    is hundreds of digits), else as the nearest double. For a reader, see `float32_text`.
     """
     xs = [f"(X_{i} {float(v)!r})" for i, v in enumerate(witness.point.reshape(-1).tolist())]
-    ys = [f"(Y_{j} {_decimal(q) if exact else repr(float(q))})" for j, q in enumerate(witness.output)]
+    ys = [f"(Y_{j} {_finite_decimal(q) or repr(float(q))})" for j, q in enumerate(witness.output)]
     return "(" + "\n ".join(xs + ys) + ")"
 
 
-def _decimal(q: Fraction) -> str:
-    """q as exact decimal text when its denominator is 2^a 5^b, else the nearest double's repr."""
+def float32_text(q: Fraction) -> str:
+    """The float32 nearest to `q` as the shortest decimal that reads back as it ("0.1", where the
+    double's repr is 0.10000000149011612 and the exact value has 27 digits): a witness's inputs are
+    float32 values, so their text is exact; an exact output is rounded by at most half a float32
+    ulp here (±inf past the float32 range), and `exact_text` gives its value."""
+    bits = np.array([round_to_f32_bits(Fraction(q))], dtype=np.uint32)
+    return str(bits.view(np.float32)[0])
+
+
+def exact_text(q: Fraction) -> str:
+    """`q` exactly: its decimal expansion when finite (every float32 and every dyadic), else "p/q"."""
+    return _finite_decimal(q) or str(Fraction(q))
+
+
+def _finite_decimal(q: Fraction) -> str | None:
+    """q as exact decimal text when its denominator is 2^a 5^b, else None."""
     den, twos, fives = q.denominator, 0, 0
     while den % 2 == 0:
         den, twos = den // 2, twos + 1
     while den % 5 == 0:
         den, fives = den // 5, fives + 1
     if den != 1:
-        return repr(float(q))
+        return None
     places = max(twos, fives)
     digits = abs(q.numerator) * 10**places // q.denominator
     whole, frac = divmod(digits, 10**places)
