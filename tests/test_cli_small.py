@@ -1,5 +1,6 @@
 """Small command-line promises: --version, unreadable .npy files, outputs written as shown, the IR
-JSON writer, and a demo that leaves no temporary folder behind."""
+JSON writer, a demo that leaves no temporary folder behind, and the Lean toolchain looked for only
+where the README says."""
 
 from __future__ import annotations
 
@@ -84,3 +85,13 @@ def test_export_refuses_examples_it_cannot_state(tmp_path: Path) -> None:
     assert r.returncode == 1 and "Traceback" not in r.stderr and not (tmp_path / "p").exists()
     assert "--example: the model has ops without an exact rational meaning (" in r.stderr.replace("\n", " ")
     assert "softmax" in r.stderr
+
+
+def test_the_readme_names_every_place_lean_is_looked_for_in_order() -> None:
+    """A toolchain was found in a place no document named: the README lists the lookup, in order."""
+    from pytorch2lean.lean.toolchain import ENV_VAR, FALLBACKS
+
+    readme = (MLP.parents[1] / "README.md").read_text(encoding="utf-8")
+    places = [f"`{ENV_VAR}`", "`lean` on `PATH`"] + [f"`{str(p).replace(str(Path.home()), '~')}`" for p in FALLBACKS]
+    at = [readme.find(p) for p in places]
+    assert -1 not in at and at == sorted(at), list(zip(places, at))
