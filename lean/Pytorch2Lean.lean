@@ -11,6 +11,9 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
   monotonicity facts about `Q` (`Q.le_trans`, `Q.add_le_add`, `dot_le_dot`, ...) for checkers' proofs.
 * `Pytorch2Lean.Within`: elementwise enclosure of lists through the denotation's list functions;
   `Pytorch2Lean.CheckIBP`: the interval certificate checker and `checkIBP_sound`.
+* `Pytorch2Lean.Linear`: linear functions of values on the naturals (`vdot`, `linear_exchange`);
+  `Pytorch2Lean.Relax`: ReLU lines (`lineOk`, `relu_lines_sum`); `Pytorch2Lean.CheckCROWN`: the
+  CROWN certificate checker (back-substitution) and `checkCROWN_sound`, `robust_of_checkCROWN`.
 * `Pytorch2Lean.Robust`: robustness queries (`robustnessTerms`, `ArgmaxIs`) and the corollary a
   robustness certificate yields (`robust_of_checkIBP`).
 -/
@@ -29,3 +32,6 @@ import Pytorch2Lean.QOrder
 import Pytorch2Lean.Within
 import Pytorch2Lean.CheckIBP
 import Pytorch2Lean.Robust
+import Pytorch2Lean.Linear
+import Pytorch2Lean.Relax
+import Pytorch2Lean.CheckCROWN

@@ -23,6 +23,7 @@ interval checker itself (`checkIBP_sound_wf`, the proof of `checkIBP_sound` keep
 enclosure's well-formedness).
 -/
 import Pytorch2Lean.CheckIBP
+import Pytorch2Lean.Linear
 
 namespace Pytorch2Lean
 
@@ -61,25 +62,6 @@ def robustnessTerms (label n : Nat) : List (List Constraint) := robustnessFrom l
 /-! ### Values on the naturals -/
 
 namespace V
-
-/-- Zero. -/
-def zero : V := ⟨0, 0, 1⟩
-
-/-- Sums respect equal values (no positivity needed). -/
-theorem add_congr {a a' b b' : V} (ha : eqv a a') (hb : eqv b b') : eqv (add a b) (add a' b') := by
-  unfold eqv add at *
-  have s := congrArg₂ (· + ·) (congrArg (· * (b.den * b'.den)) ha) (congrArg (· * (a.den * a'.den)) hb)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
-  exact s
-
-/-- Sums are associative. -/
-theorem add_assoc_eqv (a b c : V) : eqv (add (add a b) c) (add a (add b c)) := by
-  unfold eqv add
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
 
 /-- Adding zero minus zero changes nothing. -/
 theorem add_zero_sub_zero (a : V) : eqv a (add a (add zero (opp zero))) := by

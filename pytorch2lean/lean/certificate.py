@@ -16,13 +16,15 @@ arguments: the same certificate gives the same bytes.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
-from ..cert.format import Certificate, loads, unsafe_terms
+from ..cert.claim import claim_rows
+from ..cert.format import Certificate, StatedRelaxation, loads, unsafe_terms
 from ..errors import UserError
 from ..ir.graph import Graph
 from ..ir.serialize import digest
@@ -30,6 +32,11 @@ from ..spec.box import Box
 from ..spec.property import LinearConstraint, Property
 from .emit import export_project
 from .encode import list_literal, q_literal
+
+# Ops Lean's back-substitution (`backStep`, CheckCROWN.lean) moves through; elsewhere it stops at the
+# node's stated bounds, looser than the Python checker, which moves through more: such certificates
+# are refused rather than exported to fail.
+LEAN_BACKSUB_OPS = frozenset({"relu", "flatten", "reshape", "linear", "matmul", "add", "sub"})
 
 # Ops whose interval rule the Lean checker has (`intervalOp`), by IR op name.
 LEAN_INTERVAL_OPS = frozenset({"add", "sub", "mul", "div", "neg", "relu", "leaky_relu", "linear", "matmul", "conv2d",
@@ -49,6 +56,8 @@ class CertificateTheorem:
     stated: str  # a Lean `List (List Q × List Q)`: stated bounds of every node, in node order
     nodes: int
     argmax: tuple[int, int] | None = None  # (label, classes) for a robustness property
+    crown: str | None = None  # a Lean `List NodeCert` (methods crown and alpha): bounds, lines, back-substituted rows
+    lines: str = "[]"  # a Lean `ClaimLines`: per constraint of the claim, its own lines (alpha-CROWN)
 
 
 def theorem_name(text: str) -> str:
@@ -126,11 +135,12 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
                         f"the model's is {digest(graph)[:16]}...)")
     if cert.verdict != "holds":
         raise UserError(f"{where} proves nothing (verdict {cert.verdict!r}): there is no theorem to export")
-    if cert.method != "ibp":
-        raise UserError(f"{where}: Lean checks interval certificates so far, this one is {cert.method!r}; "
-                        "re-run verify with --method ibp to export a theorem")
+    if cert.method not in ("ibp", "crown", "alpha"):
+        raise UserError(f"{where}: Lean checks interval and CROWN certificates, this one is {cert.method!r}")
     if cert.cases:
-        raise UserError(f"{where} holds only on ReLU-split cases; Lean checks whole-box interval certificates so far")
+        raise UserError(f"{where} holds only on ReLU-split cases; Lean checks whole-box certificates so far")
+    if cert.crown is not None:
+        _refuse_backsub(graph, cert, where)
     params = {p.name for p in graph.params}
     for node in graph.nodes:
         if node.op not in LEAN_INTERVAL_OPS:
@@ -151,16 +161,99 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
     title = (f"property {claim.name or 'of the certificate'} holds" if isinstance(claim, Property)
              else "the output lies in the stated box")
     label = robustness_label(claim)
+    crown = lines = None
+    if cert.crown is not None:
+        crown, lines = _crown_terms(graph, cert, stated)
     return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim, label),
                               output=list(graph.outputs).index(cert.output), output_name=cert.output,
                               stated="[\n    " + rows + "]", nodes=len(graph.nodes),
-                              argmax=None if label is None else (label, claim.num_outputs))
+                              argmax=None if label is None else (label, claim.num_outputs),
+                              crown=crown, lines=lines or "[]")
+
+
+def _shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
+    return {**{i.name: tuple(i.shape) for i in graph.inputs}, **{p.name: tuple(p.shape) for p in graph.params},
+            **{n.id: tuple(n.shape) for n in graph.nodes}}
+
+
+def _refuse_backsub(graph: Graph, cert: Certificate, where: str) -> None:
+    """Refuse a CROWN certificate whose back-substitution Lean would stop short of: every node on a
+    path from an input must be one `backStep` moves through with exact parameters (a single-row
+    `linear`/`matmul`, `add`/`sub` of a parameter keeping the shape, `flatten`, `reshape`, `relu`),
+    and every stated relaxation must be a relu's (whose lines `lineOk` accepts)."""
+    params = {p.name for p in graph.params}
+    shapes = _shapes(graph)
+    live = {i.name for i in graph.inputs}
+    for node in graph.nodes:
+        if not any(r in live for r in node.inputs):
+            continue
+        live.add(node.id)
+        x = node.inputs[0]
+        fits = node.op in LEAN_BACKSUB_OPS
+        if node.op == "linear":
+            fits = x in live and all(r in params for r in node.inputs[1:]) and \
+                math.prod(shapes[x]) == shapes[node.inputs[1]][-1]
+        elif node.op == "matmul":
+            w = node.inputs[1]
+            fits = x in live and w in params and len(shapes[w]) == 2 and \
+                (len(shapes[x]) == 1 or (len(shapes[x]) == 2 and shapes[x][0] == 1)) and shapes[x][-1] == shapes[w][0]
+        elif node.op in ("add", "sub"):
+            a, b = node.inputs
+            act = a if b in params else b if a in params else None
+            fits = act is not None and shapes[act] == tuple(node.shape)
+        if not fits:
+            raise UserError(f"{where}: node {node.id!r} ({node.op}) is not one the Lean CROWN checker back-substitutes "
+                            "through (single-row linear/matmul by a parameter, add/sub of a parameter, flatten, "
+                            "reshape, relu); re-run verify with --method ibp to export a theorem")
+    for name, _ in (*cert.crown.relaxations, *cert.crown.claim_relaxations):
+        op = next(n.op for n in graph.nodes if n.id == name)
+        if op != "relu":
+            raise UserError(f"{where}: node {name!r} ({op}) is relaxed; the Lean CROWN checker reads relu lines only")
+
+
+def _lines(r: StatedRelaxation, start: int, size: int) -> str:
+    """The `Relax` literal of elements [start, start + size) of stated lines."""
+    parts = (r.lower_slope, r.lower_intercept, r.upper_slope, r.upper_intercept)
+    return list_literal([f"({', '.join(q_literal(v[i]) for v in parts)})" for i in range(start, start + size)])
+
+
+def _crown_terms(graph: Graph, cert: Certificate, stated: dict[str, Box]) -> tuple[str, str]:
+    """The `List NodeCert` and the `ClaimLines` of a CROWN certificate."""
+    part = cert.crown
+    relax = dict(part.relaxations)
+    rows = dict(part.backsub_rows)
+    backsub = set(part.backsub)
+    certs = []
+    for node in graph.nodes:
+        size = math.prod(node.shape)
+        lines = f"(some {_lines(relax[node.id], 0, size)})" if node.id in relax else "none"
+        index = list(rows.get(node.id, range(size))) if node.id in backsub else []
+        b = stated[node.id]
+        certs.append(f"⟨({_q_list(b.lower)}, {_q_list(b.upper)}), {lines}, {list_literal([str(i) for i in index])}⟩")
+    claim_lines = "[]"
+    extra = dict(part.claim_relaxations)
+    if extra and not isinstance(cert.claim, Box):
+        base = ["none"] * (len(graph.inputs) + len(graph.params))
+        order = claim_rows(cert.claim)
+        def row_lines(k: int) -> str:
+            per_node = []
+            for node in graph.nodes:
+                size = math.prod(node.shape)
+                if node.id in extra:
+                    per_node.append(f"(some {_lines(extra[node.id], k * size, size)})")
+                else:
+                    per_node.append(f"(some {_lines(relax[node.id], 0, size)})" if node.id in relax else "none")
+            return "(some " + list_literal(base + per_node) + ")"
+        claim_lines = list_literal([list_literal([row_lines(order.index(c.coeffs)) for c in term])
+                                    for term in unsafe_terms(cert.claim)])
+    return "[\n    " + ",\n    ".join(certs) + "]", claim_lines
 
 
 def check_lean_method(method: str) -> None:
     """Refuse, before any work, a method whose certificates the Lean checker cannot read."""
-    if method != "ibp":
-        raise UserError(f"--lean writes theorems from interval certificates: use --method ibp (not {method!r})")
+    if method not in ("ibp", "crown", "alpha"):
+        raise UserError(f"--lean writes theorems from interval and CROWN certificates: use --method ibp, crown or "
+                        f"alpha (not {method!r})")
 
 
 def export_theorems(graph: Graph, out: Path, *, checkpoint_sha256: str, name: str,

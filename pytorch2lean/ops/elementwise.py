@@ -169,6 +169,23 @@ def _kink_intercepts(slope_of: Callable[[Any], Any]) -> Callable[..., tuple[Any,
     return intercepts
 
 
+def _relu_intercepts(xp: Any, attrs: Any, lo: Any, hi: Any, ls: Any, us: Any) -> tuple[Any, Any]:
+    """The intercepts the checkers accept for relu lines: the twin of Lean's `lineOk` (`Relax.lean`).
+
+    For slopes in [0, 1] they are the tightest ones (`_kink_intercepts`): below, any line through
+    an intercept <= 0 lies under relu everywhere; above, the least intercept is max(-us lo,
+    hi - us hi), the line then being >= 0 at lo and >= x at hi, so over relu on [lo, hi] (its slope
+    is in [0, 1]). A slope outside [0, 1] is accepted with no intercept (-inf below, +inf above):
+    the search never states one, and the Lean checker's proof covers exactly this rule.
+    """
+    zero = zeros_like(xp, lo)
+    ok_lower = (ls >= 0) & (ls <= 1)
+    ok_upper = (us >= 0) & (us <= 1)
+    li = xp.where(ok_lower, zero, -math.inf)
+    ui = xp.where(ok_upper, xp.maximum(-us * lo, hi - us * hi), math.inf)
+    return li, ui
+
+
 def _kinked(slope_of: Callable[[Any], Any]) -> Callable[..., tuple[Any, Any, Any, Any]]:
     """CROWN relaxation of x if x > 0 else a*x (relu: a = 0) on [lo, hi].
 
@@ -350,7 +367,7 @@ register(OpSpec(
 ))
 register(OpSpec(
     "relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0).", interval=monotone(_relu),
-    vjp=lambda xp, attrs, g, x: (g * (x > 0),), relax=_kinked(_relu_slope), tunable=True, intercepts=_kink_intercepts(_relu_slope),
+    vjp=lambda xp, attrs, g, x: (g * (x > 0),), relax=_kinked(_relu_slope), tunable=True, intercepts=_relu_intercepts,
 ))
 register(OpSpec(
     "leaky_relu", X, _same_shape, _leaky_relu, exact=True, lean="leakyRelu",
