@@ -38,10 +38,11 @@ def test_unproven_box_writes_no_theorem(tmp_path: Path) -> None:
     assert not (tmp_path / "p").exists()
 
 
-def test_lean_needs_interval_certificates_before_any_work(tmp_path: Path) -> None:
-    run = verify_mlp(tmp_path / "p", "0.001", "--method", "crown")
+def test_lean_needs_interval_or_crown_certificates_before_any_work(tmp_path: Path) -> None:
+    run = verify_mlp(tmp_path / "p", "0.001", "--method", "bab")
     assert run.returncode == 1
-    assert "--lean writes theorems from interval certificates: use --method ibp" in run.stderr + run.stdout
+    assert "--lean writes theorems from interval and CROWN certificates: use --method ibp, crown or alpha " \
+           "(not 'bab')" in run.stderr + run.stdout
     assert "Traceback" not in run.stderr
 
 
@@ -50,5 +51,5 @@ def test_vnncomp_lean_needs_interval_certificates(tmp_path: Path) -> None:
     csv.write_text("m.onnx,p.vnnlib,60\n")
     run = cli("vnncomp", str(csv), "--out", str(tmp_path / "out"), "--lean")
     assert run.returncode == 1
-    assert "--lean writes theorems from interval certificates: use --method ibp (not 'bab')" in run.stderr + run.stdout
+    assert "use --method ibp, crown or alpha (not 'bab')" in run.stderr + run.stdout
     assert not (tmp_path / "out").exists()
