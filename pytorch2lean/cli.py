@@ -9,6 +9,7 @@ import json
 import sys
 import tempfile
 import time
+import tokenize
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
@@ -277,23 +278,37 @@ def output_file(path: Path | None, option: str) -> None:
     """An output file's path, checked before any work is done: its folder exists and it is no folder."""
     if path is None:
         return
-    if path.is_dir():
+    if _looked_up(path, option, path.is_dir):
         raise UserError(f"{option} {path}: is a folder; give a file name")
-    if not path.parent.is_dir():
+    if not _looked_up(path, option, path.parent.is_dir):
         raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
 
 
 def output_folder(path: Path, option: str) -> None:
-    """An output folder's path, checked before any work is done: it is not an existing file."""
-    if path.exists() and not path.is_dir():
+    """An output folder's path, checked before any work is done: it is not an existing file, and the
+    nearest folder above it that exists is a folder (not a file), so the missing ones can be made."""
+    if _looked_up(path, option, path.exists) and not path.is_dir():
         raise UserError(f"{option} {path}: is a file; give a folder (it is created when missing)")
+    above = next(p for p in path.absolute().parents if _looked_up(path, option, p.exists))
+    if not above.is_dir():
+        raise UserError(f"{option} {path}: {above} is a file, so no folder can be made in it")
+
+
+def _looked_up(path: Path, option: str, test: Callable[[], bool]) -> bool:
+    """`test()` (exists, is_dir), where the system's refusal to look the path up at all (a name
+    longer than the file system allows, a loop of links) is a user error naming the option."""
+    try:
+        return test()
+    except OSError as e:
+        raise UserError(f"{option} {path}: {e.strerror or e}") from None
 
 
 def _read_npy(path: Path) -> np.ndarray:
-    """A .npy array; an unreadable, truncated or empty file (EOFError) is a user error."""
+    """A .npy array; an unreadable, truncated or empty file (EOFError), or a header that does not
+    parse (NumPy's tokenizer raises TokenError on an unclosed bracket), is a user error."""
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError) as e:
         raise UserError(f"{path}: cannot read a .npy array ({e or type(e).__name__})") from None
 
 
@@ -555,7 +570,7 @@ def vnncomp(
     """Run VNN-COMP instances: sat (exact witness), unsat (checked certificate), unknown or timeout; resumes."""
     from .vnncomp import run_instances
 
-    if not instances.is_file():
+    if not _looked_up(instances, "INSTANCES", instances.is_file):
         raise UserError(f"{instances}: no such instances CSV")
     output_folder(out, "--out")
     budget = from_option(memory, here=scheduler is None)

@@ -35,8 +35,12 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
+import math
+import os
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -94,28 +98,68 @@ def _bare(name: str) -> str:
 
 
 def read_instances(csv_path: Path, timeout_override: float | None = None) -> list[Instance]:
-    """The rows of an instances CSV (no header: onnx,vnnlib,timeout); errors name the line."""
+    """The rows of an instances CSV (no header: onnx,vnnlib,timeout); errors name the line. A
+    timeout must be a finite number of seconds, not negative: an infinite (or NaN) one would let an
+    instance that is never decided run forever."""
+    if timeout_override is not None and not _seconds(timeout_override):
+        raise UserError(f"--timeout {timeout_override}: give a finite number of seconds, at least 0")
     rows = []
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        for line, row in enumerate(csv.reader(f), start=1):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) != 3:
-                raise UserError(f"{csv_path}:{line}: expected onnx,vnnlib,timeout, got {len(row)} fields")
-            onnx, prop, timeout = (c.strip() for c in row)
-            try:
-                seconds = float(timeout) if timeout_override is None else timeout_override
-            except ValueError:
-                raise UserError(f"{csv_path}:{line}: timeout {timeout!r} is not a number") from None
-            rows.append(Instance(onnx, prop, seconds, csv_path.parent / onnx, csv_path.parent / prop, f"{csv_path}:{line}"))
+    for line, row in _csv_rows(csv_path, "instances CSV"):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != 3:
+            raise UserError(f"{csv_path}:{line}: expected onnx,vnnlib,timeout, got {len(row)} fields")
+        onnx, prop, timeout = (c.strip() for c in row)
+        if "\0" in onnx + prop:
+            raise UserError(f"{csv_path}:{line}: a file name with a NUL character")
+        try:
+            seconds = float(timeout) if timeout_override is None else timeout_override
+        except ValueError:
+            raise UserError(f"{csv_path}:{line}: timeout {timeout!r} is not a number") from None
+        if not _seconds(seconds):
+            raise UserError(f"{csv_path}:{line}: timeout {timeout!r} is not a finite number of seconds, at least 0")
+        rows.append(Instance(onnx, prop, seconds, csv_path.parent / onnx, csv_path.parent / prop, f"{csv_path}:{line}"))
     return rows
+
+
+def _seconds(value: float) -> bool:
+    return math.isfinite(value) and value >= 0
+
+
+def _csv_rows(path: Path, what: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) for each row of a CSV file; text that is not UTF-8, or that the csv module
+    cannot split, is a user error naming the file and line (a UTF-8 byte order mark is skipped)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the {what} ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise UserError(f"{path}:{line}: the {what} is not UTF-8 text (byte {e.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as e:
+        raise UserError(f"{path}:{reader.line_num}: {e}") from None
 
 
 def _resolve(path: Path) -> Path:
     """The path, or its .gz twin when only that exists."""
-    if path.exists() or not path.with_name(path.name + ".gz").exists():
+    zipped = path.with_name(path.name + ".gz")
+    if _is_file(path) or not _is_file(zipped):
         return path
-    return path.with_name(path.name + ".gz")
+    return zipped
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file; a name the system will not look up (too long) is none."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 class _Models:
@@ -131,7 +175,7 @@ class _Models:
             if path.suffix == ".gz":
                 with tempfile.TemporaryDirectory() as tmp:
                     plain = Path(tmp) / path.stem
-                    plain.write_bytes(gzip.decompress(path.read_bytes()))
+                    plain.write_bytes(_gunzip(path, "ONNX file"))
                     self.graphs[path] = load_onnx(plain)
             else:
                 self.graphs[path] = load_onnx(path)
@@ -140,13 +184,30 @@ class _Models:
     def spec(self, path: Path) -> VnnlibSpec:
         path = _resolve(path)
         if path not in self.specs:
+            raw = _gunzip(path, "VNN-LIB file") if path.suffix == ".gz" else _bytes(path, "VNN-LIB file")
             try:
-                raw = path.read_bytes()
-                text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
-            except (OSError, EOFError, UnicodeDecodeError) as e:
-                raise UserError(f"{path}: cannot read the VNN-LIB file ({getattr(e, 'strerror', None) or e})") from None
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}: cannot read the VNN-LIB file (not UTF-8 text: byte {e.start})") from None
             self.specs[path] = parse_vnnlib(text, str(path))
         return self.specs[path]
+
+
+def _bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the {what} ({e.strerror or e})") from None
+
+
+def _gunzip(path: Path, what: str) -> bytes:
+    """The decompressed bytes of a .gz file; a missing, truncated or corrupt one (bad header, CRC,
+    deflate stream) is a user error naming it."""
+    raw = _bytes(path, what)
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise UserError(f"{path}: cannot read the compressed {what} (not a whole gzip file: {e})") from None
 
 
 def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", split: str = "auto",
@@ -213,11 +274,34 @@ def _sat(witness: Witness, start: float) -> Outcome:
 
 
 def _previous(out_dir: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """The rows of an earlier run's results.csv by instance. A file that is not one (another header,
+    a row with too few or too many fields, seconds that are no number) is refused, naming its line,
+    rather than read wrongly or overwritten: it may be someone's other file."""
     path = out_dir / "results.csv"
     if not path.exists():
         return {}
-    with open(path, newline="", encoding="utf-8") as f:
-        return {(r["onnx"], r["vnnlib"]): r for r in csv.DictReader(f)}
+    rows, header = {}, None
+    for line, row in _csv_rows(path, "results file"):
+        if header is None:
+            if row not in (list(FIELDS), list(FIELDS[:-1])):  # an older run's has no reason column
+                raise UserError(f"{path}:{line}: not the results.csv of a vnncomp run (header {','.join(row)!r:.80}, "
+                                f"expected {','.join(FIELDS)}): move it away or give another --out folder")
+            header = row
+        elif row:
+            rows.update([_previous_row(dict(zip(header, row)), len(row) - len(header), path, line)])
+    return rows
+
+
+def _previous_row(row: dict[str, str], extra: int, path: Path, line: int) -> tuple[tuple[str, str], dict[str, str]]:
+    if extra:
+        raise UserError(f"{path}:{line}: {len(row) + max(extra, 0)} fields where the header has {len(FIELDS)}")
+    try:
+        seconds = float(row["seconds"])
+    except ValueError:
+        seconds = math.nan
+    if not _seconds(seconds):
+        raise UserError(f"{path}:{line}: seconds {row['seconds']!r} is not a number of seconds")
+    return (row["onnx"], row["vnnlib"]), {"reason": "", **row}
 
 
 def _done(inst: Instance, out_dir: Path, row: dict[str, str] | None, models: _Models, workers: int) -> bool:
@@ -226,12 +310,14 @@ def _done(inst: Instance, out_dir: Path, row: dict[str, str] | None, models: _Mo
     result_file = out_dir / "results" / f"{inst.stem}.txt"
     if row is None or not result_file.exists():
         return False
-    first = result_file.read_text(encoding="utf-8").split("\n", 1)[0]
-    paths = [out_dir / p for p in row.get("certificate", "").split(";") if p]
-    if first != row.get("result") or first == "error" or not all(p.is_file() for p in paths):
+    first = result_file.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    paths = [out_dir / p for p in row["certificate"].split(";") if p]
+    if first != row["result"] or first == "error" or not all(_is_file(p) for p in paths):
         return False  # an error row runs again: its files may have been fixed
     if first != "unsat":
         return True
+    if not paths:
+        return False  # an unsat row without its certificates proves nothing: run again
     try:
         graph, spec = models.graph(inst.onnx_path), models.spec(inst.vnnlib_path)
     except UserError:
@@ -264,10 +350,12 @@ def _lean_theorems(inst: Instance, out_dir: Path, graph: Graph, certificates: tu
 def _save(out_dir: Path, rows: dict[tuple[str, str], dict[str, str]], order: dict[tuple[str, str], int]) -> None:
     """results.csv, its rows in the CSV's `order` (answers from a cluster arrive in any order), rows
     of instances the CSV lacks (an earlier run's) after them."""
-    with open(out_dir / "results.csv", "w", newline="", encoding="utf-8") as f:
+    part = out_dir / "results.csv.part"
+    with open(part, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n", restval="")
         writer.writeheader()
         writer.writerows(row for _, row in sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))))
+    os.replace(part, out_dir / "results.csv")  # a run stopped while writing leaves the last whole file
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ run code; such an array is reported by name.
 from __future__ import annotations
 
 import io
+import tokenize
 import zipfile
 import zlib
 
@@ -14,7 +15,11 @@ import numpy as np
 
 from ..errors import CheckpointError
 
-_CORRUPT = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+_CORRUPT = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError,
+            NotImplementedError, RuntimeError)
+"""What NumPy and zipfile raise on a corrupt archive: besides the obvious, an array header with an
+unclosed bracket (TokenError), an unknown compression method (NotImplementedError) and a member
+flagged as encrypted (RuntimeError). Each is caught around reading the file only."""
 
 
 def read_npz(data: bytes, where: str) -> dict[str, np.ndarray]:

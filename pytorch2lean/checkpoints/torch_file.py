@@ -43,18 +43,27 @@ def _read_zip(archive: zipfile.ZipFile, where: str) -> dict[str, np.ndarray]:
     if len(pickles) != 1:
         raise CheckpointError(f"{where}: a PyTorch zip archive holds one '<dir>/data.pkl', found {len(pickles)}")
     prefix = pickles[0][: -len("data.pkl")]
-    with archive.open(pickles[0]) as f:
-        obj, _ = unpickle(f, f"{where} ({pickles[0]})")
+    obj, _ = unpickle(io.BytesIO(_member(archive, pickles[0], where)), f"{where} ({pickles[0]})")
     tree = tensor_tree(obj, where)
     records = {key: f"{prefix}data/{key}" for key in {ref.storage.key for ref in tree.values()}}
-    storages = {key: archive.read(name) for key, name in records.items() if name in names}
+    storages = {key: _member(archive, name, where) for key, name in records.items() if name in names}
     return materialize_all(tree, storages, _byteorder(archive, f"{prefix}byteorder", names, where), where)
+
+
+def _member(archive: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """The bytes of one archive member. Its local header and data are read only here, and zipfile
+    has more ways to fail on them than BadZipFile: a negative seek (ValueError), an unknown
+    compression method (NotImplementedError), a member flagged as encrypted (RuntimeError)."""
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+        raise CheckpointError(f"{where}: not a readable zip archive (truncated or corrupt?): member {name!r}: {e}") from None
 
 
 def _byteorder(archive: zipfile.ZipFile, name: str, names: set[str], where: str) -> str:
     if name not in names:
         return "little"
-    order = archive.read(name)
+    order = _member(archive, name, where)
     if order not in (b"little", b"big"):
         raise CheckpointError(f"{where}: byteorder record says {order[:20]!r}, expected 'little' or 'big'")
     return order.decode("ascii")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..errors import FrontendError
+from ..errors import FrontendError, UserError
 from ..ir import Graph, loads, validate
 from .dsl import load_model
 
@@ -21,12 +21,17 @@ def _load_onnx(path: Path) -> Graph:
 
 
 def _load_ir_json(path: Path) -> Graph:
-    """Canonical IR JSON, validated like every other frontend's output."""
+    """Canonical IR JSON, validated like every other frontend's output; the validator's messages
+    name a node or parameter, and get the file's name in front, as the DSL's and ONNX's have."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise FrontendError(f"cannot read IR file {str(path)!r}: {e}") from None
-    return validate(loads(text, source=str(path)))
+    graph = loads(text, source=str(path))
+    try:
+        return validate(graph)
+    except UserError as e:
+        raise type(e)(f"{path}: {e}") from None
 
 
 _LOADERS: dict[str, Callable[[Path], Graph]] = {

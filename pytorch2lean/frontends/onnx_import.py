@@ -29,6 +29,14 @@ from ..ir.validate import make_node, validate
 from ..numeric.float32 import exact_float32
 
 MIN_OPSET, MAX_OPSET = 7, 22
+ATTRIBUTE_TYPES: dict[str, Callable[[Any], bool]] = {  # a decoded attribute value of each ONNX type
+    "INT": lambda v: isinstance(v, int),
+    "FLOAT": lambda v: isinstance(v, float),
+    "STRING": lambda v: isinstance(v, str),
+    "INTS": lambda v: isinstance(v, tuple) and all(isinstance(x, int) for x in v),
+    "FLOATS": lambda v: isinstance(v, tuple) and all(isinstance(x, float) for x in v),
+    "TENSOR": lambda v: isinstance(v, np.ndarray),
+}
 DEFAULT_DOMAINS = ("", "ai.onnx")
 FLOAT = 1  # onnx.TensorProto.FLOAT
 PREV = "\0prev"  # in a chain step: the previous step's result
@@ -46,7 +54,11 @@ def _read(path: Path) -> Any:
         import onnx
     except ImportError:
         raise FrontendError(f"{path}: reading ONNX needs the onnx package (pip install 'pytorch2lean[onnx]')") from None
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as e:  # a name longer than the file system allows
+        raise FrontendError(f"{path}: cannot open the ONNX file ({e.strerror or e})") from None
+    if not found:
         raise FrontendError(f"{path}: no such ONNX file")
     try:
         model = onnx.load(str(path))
@@ -207,6 +219,7 @@ class _Lowering:
         if unknown:
             raise self.error(f"{n.op} attribute {unknown[0]!r} is not understood by pytorch2lean")
         self._arity(n)
+        self._attribute_types(n)
         for k, extra in enumerate(n.outputs[1:], start=1):
             if extra and extra in self.used:
                 raise self.error(f"{n.op} output {k} ({extra!r}) is used, but only the first output is supported")
@@ -223,6 +236,17 @@ class _Lowering:
             return
         allowed = f"at least {least}" if most > 1000 else f"{least}" if least == most else f"{least} to {most}"
         raise self.error(f"{n.op} takes {allowed} input(s), the node has {list(n.inputs)}")
+
+    def _attribute_types(self, n: _OnnxNode) -> None:
+        """Each attribute has the type its ONNX schema gives it: handlers use an axis as an int and
+        pads as ints, and a damaged or hand-made file may hold another type, or none (UNDEFINED)."""
+        from onnx import defs
+
+        schema = defs.get_schema(n.op, self.opset, "").attributes
+        for key, value in n.attrs.items():
+            want = schema[key].type.name if key in schema else None
+            if want in ATTRIBUTE_TYPES and not ATTRIBUTE_TYPES[want](value):
+                raise self.error(f"{n.op} attribute {key!r} must be of type {want}, got {value!r:.60}")
 
     def _output(self, name: str) -> str:
         src = self.resolve(name)

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ..errors import GraphError
+from .document import check_document
 from .graph import Graph, Input, Node, Param, normalize_attr
 
 FORMAT = "pytorch2lean.ir.v1"
@@ -67,6 +68,7 @@ def loads(text: str, *, source: str = "<ir>") -> Graph:
         data = json.loads(text)
         if data.get("format") != FORMAT:
             raise GraphError(f"{source}: not a {FORMAT} document (format {data.get('format')!r})")
+        check_document(data, source)
         graph = Graph(
             name=data["name"],
             inputs=tuple(Input(i["name"], tuple(i["shape"]), i["dtype"]) for i in data["inputs"]),
