@@ -13,9 +13,11 @@ swapped, replaced by a troublesome word), or one edit anywhere in a JSON documen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from typing import Any, Callable, Sequence, TypeVar
+import signal
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -30,6 +32,33 @@ def fuzz(examples: int) -> settings:
     return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large, HealthCheck.filter_too_much])
+
+
+class Hung(BaseException):
+    """Raised in a case that ran past its time guard. A BaseException, so that a reader's `except
+    Exception` (the ONNX loader has one) cannot take it for a refusal of the input; `within` turns
+    it into an AssertionError, which hypothesis reports (and shrinks) like any failed case."""
+
+
+@contextlib.contextmanager
+def within(seconds: float, what: str) -> Iterator[None]:
+    """Fail the case (an AssertionError) when the block runs longer than `seconds` (SIGALRM, so in
+    the main thread only; a loop inside one C call is not interrupted).
+
+    A reader that loops on some input would otherwise stall the whole suite in CI with no name for
+    the case; with the guard, hypothesis reports the case that hung like any other failure."""
+    def expire(signum: int, frame: Any) -> None:
+        raise Hung(f"{what}: still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except Hung as e:
+        raise AssertionError(str(e)) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def answered(reader: str, call: Callable[[], T], *places: str) -> T | None:
