@@ -704,6 +704,14 @@ def test_found_instances_csv(tmp_path: Path, rows: bytes) -> None:
     assert str(e.value) == f"{path}{BAD_INSTANCES[rows]}"
 
 
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), -1.0])
+def test_found_timeout_option_that_never_ends(tmp_path: Path, seconds: float) -> None:
+    """--timeout (which overrides the CSV's) is held to the same rule as the CSV's timeouts."""
+    path = write(tmp_path / "instances.csv", instances_csv(tmp_path))
+    with pytest.raises(UserError, match=re.escape(f"--timeout {seconds}: give a finite number of seconds, at least 0")):
+        run_instances(path, tmp_path / "out", timeout_override=seconds, method="ibp", progress=False)
+
+
 @pytest.mark.parametrize("gz", [b"", b"\x1f\x8b", gzip.compress(NANO.read_bytes())[:-9], b"\x1f\x8b\x08\x00" + bytes(40)])
 def test_found_corrupt_onnx_gz_is_an_error_row(tmp_path: Path, gz: bytes) -> None:
     """A missing, cut or corrupt .onnx.gz raised (FileNotFoundError, BadGzipFile, EOFError,
