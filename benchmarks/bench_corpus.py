@@ -4,7 +4,7 @@ eager, and (with --lean) exported and checked by Lean.
     python benchmarks/bench_corpus.py [--lean] [--timeout S] [--only NAME ...]
 
 Columns: parameters, IR nodes, lowered (or the first refusal), max |ours - torch| relative to the
-output's scale on 4 random images, seconds of our NumPy run and of torch eager on them, lowering
+output's scale on 4 random inputs (images, token ids or embeddings), seconds of our NumPy run and of torch eager on them, lowering
 seconds, and with --lean the export seconds, Lean-check seconds (cold, a fresh project) and the
 size of Model.lean. Lean checks that exceed --timeout are reported as such. The `hf_*` models
 need transformers. Times depend on the machine and its load, which is why they live here.
@@ -47,7 +47,9 @@ def measure(name: str, build: Any, lean: bool, timeout: float) -> list[str]:
         return [name, "", "", f"no: {str(e)[:120]}"]
     lowered = time.perf_counter() - start
     module = build()
-    xs = torch.randn((4,) + graph.inputs[0].shape, generator=torch.Generator().manual_seed(1))
+    spec, seed = graph.inputs[0], torch.Generator().manual_seed(1)
+    xs = (torch.randint(*spec.id_range, (4,) + spec.shape, generator=seed) if spec.ids
+          else torch.randn((4,) + spec.shape, generator=seed))  # token ids: drawn from the whole vocabulary
     start = time.perf_counter()
     ours = execute(graph, {graph.inputs[0].name: xs.numpy()})[graph.outputs[0]]
     ran = time.perf_counter() - start

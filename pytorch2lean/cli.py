@@ -76,7 +76,8 @@ def inspect_summary(loaded: LoadedModel) -> dict[str, Any]:
         "checkpoint": None if loaded.checkpoint is None else str(loaded.checkpoint),
         "checkpoint_sha256": loaded.checkpoint_sha256,
         "bound": g.bound,
-        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in g.inputs],
+        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype,
+                    **({"range": list(i.id_range)} if i.id_range else {})} for i in g.inputs],
         "outputs": list(g.outputs),
         "param_count": g.param_count(),
         "nodes": [
@@ -93,7 +94,8 @@ def print_summary(s: dict[str, Any]) -> None:
     for col in ("node", "op", "inputs", "shape", "params"):
         table.add_column(col, justify="right" if col == "params" else "left")
     for i in s["inputs"]:
-        table.add_row(i["name"], "input", "", _shape(i["shape"]), "")
+        kind = f"input (ids in [{i['range'][0]}, {i['range'][1]}))" if "range" in i else "input"
+        table.add_row(i["name"], kind, "", _shape(i["shape"]), "")
     for n in s["nodes"]:
         table.add_row(n["id"], n["op"], ", ".join(n["inputs"]), _shape(n["shape"]), f"{n['params']:,}" if n["params"] else "")
     console.print(table)
@@ -121,10 +123,11 @@ def load(model: str, checkpoint: Path | None, input_shape: str | None, inputs: S
     """`load_model` for a command. A PyTorch factory's input shape is --input-shape, else its
     example_input(), else the shape of the one --input array (`x.npy` or `NAME=x.npy`). When the
     checkpoint held the parameters under a wrapper key or prefix, a note on stderr says which."""
-    fallback = None
+    fallback, ids = None, False
     if is_torch_spec(model) and input_shape is None and len(inputs) == 1:
-        fallback = tuple(_read_npy(Path(inputs[0].rpartition("=")[2])).shape)
-    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape), fallback_shape=fallback)
+        array = _read_npy(Path(inputs[0].rpartition("=")[2]))
+        fallback, ids = tuple(array.shape), np.issubdtype(array.dtype, np.integer)
+    loaded = load_model(model, checkpoint, input_shape=parse_shape(input_shape), fallback_shape=fallback, fallback_ids=ids)
     if loaded.checkpoint_note:
         err.print(f"note: {loaded.checkpoint_note}", highlight=False, markup=False, soft_wrap=True)
     return loaded
@@ -174,7 +177,8 @@ def run(
             ir_digest=digest(g), checkpoint_sha256=loaded.checkpoint_sha256,
             backend="numpy" if device == "cpu" else "cupy", device=device_name(xp), dtype="float32",
             batch=int(next(iter(feeds.values())).shape[0]),
-            inputs={k: TensorDigest.of(np.asarray(v, dtype=np.float32)) for k, v in feeds.items()},
+            inputs={i.name: TensorDigest.of(np.asarray(feeds[i.name], dtype=np.int64 if i.ids else np.float32))
+                    for i in g.inputs},
             outputs={k: TensorDigest.of(v) for k, v in outs.items()}, versions=versions(xp), seconds=seconds,
         )
         record.write_text(rec.to_json(), encoding="utf-8")
@@ -331,26 +335,53 @@ LABEL = typer.Option(None, "--label", help="The class that must stay the argmax.
 QUESTION = "--vnnlib P, --box LO.npy HI.npy, or --input x.npy --eps E --label L"
 
 
-def read_query(g: Any, vnnlib: Path | None, box: tuple[Path, Path] | None, center: Path | None, eps: str | None,
-               label: int | None) -> Any:
+def read_query(g: Any, vnnlib: Path | None, box: tuple[Path, Path] | None, center: Path | np.ndarray | None,
+               eps: str | None, label: int | None) -> Any:
     """The question asked by --vnnlib, --box or --input with --eps and --label (spec/query.py), or
-    None when none is given."""
+    None when none is given; `center` is the file given, or the array it stands for (`at_embeddings`)."""
     from .spec import query as q
 
-    chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given]
+    chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given is not None]
     if len(chosen) > 1:
         raise UserError(f"{' and '.join(chosen)}: give only one of {QUESTION}")
-    if (eps is not None or label is not None) and not center:
+    if (eps is not None or label is not None) and center is None:
         raise UserError("--eps and --label go with --input x.npy")
     if vnnlib:
         return q.vnnlib_query(g, vnnlib)
     if box:
         return q.box_query(g, _read_finite(box[0]), _read_finite(box[1]))
-    if not center:
+    if center is None:
         return None
     if eps is None or label is None:
         raise UserError("--input needs --eps and --label")
-    return q.robustness_query(g, _read_finite(center), eps, label)
+    return q.robustness_query(g, center if isinstance(center, np.ndarray) else _read_finite(center), eps, label)
+
+
+def at_embeddings(loaded: LoadedModel, center: Path | None) -> tuple[LoadedModel, Path | np.ndarray | None]:
+    """A model taking token ids is asked about after its embedding lookups (`ir.embeddings`): the
+    rest of the network, whose input is the embedding; --input ids.npy then names the ball's center
+    there, the rows those ids select. Boxes (--box, --vnnlib) are over the embedding too. Any other
+    model and center are returned as they are."""
+    from dataclasses import replace
+
+    from .ir import digest
+    from .ir.embeddings import after_lookups, lookup_nodes, lookups
+
+    g = loaded.graph
+    if not any(i.ids for i in g.inputs):
+        return loaded, center
+    rest = after_lookups(g)
+    shown = ", ".join(f"{n.id} {_shape(list(n.shape or ()))}" for n in lookup_nodes(g))
+    err.print(f"note: {g.name} takes token ids; its questions are asked after the embedding lookup ({shown}): "
+              f"the network from embeddings, IR digest {digest(rest)}", highlight=False, markup=False, soft_wrap=True)
+    if center is None:
+        return replace(loaded, graph=rest), None
+    ids = [i for i in g.inputs if i.ids]
+    if len(ids) != 1 or len(rest.inputs) != 1:
+        raise UserError(f"--input: verification needs a one-input model; after its embedding lookups this one has "
+                        f"{len(rest.inputs)} inputs")
+    point = lookups(g, {ids[0].name: _read_npy(center)})
+    return replace(loaded, graph=rest), next(iter(point.values()))[0]
 
 
 def _read_finite(path: Path) -> np.ndarray:
@@ -395,7 +426,7 @@ def verify(
     if lean is not None:
         check_lean_method(method)
     output_file(cert, "--cert")
-    loaded = load(model, checkpoint, input_shape, [str(center)] if center else [])
+    loaded, center = at_embeddings(load(model, checkpoint, input_shape, [str(center)] if center else []), center)
     g = loaded.graph
     query = read_query(g, vnnlib, box, center, eps, label)
     if query is None:
@@ -406,7 +437,8 @@ def verify(
                               progress=watch)
     _write_certificates(results, cert)
     if lean is not None:
-        _write_theorems(loaded, results, lean, vnnlib.stem if vnnlib else f"robust_label{label}" if center else "box")
+        name = vnnlib.stem if vnnlib else f"robust_label{label}" if center is not None else "box"
+        _write_theorems(loaded, results, lean, name)
     if as_json:
         console.print_json(json.dumps(v.results_json(g, query, method, results, exact_witness), sort_keys=True))
     else:
@@ -508,7 +540,8 @@ def check(model: str = MODEL,
     from .cert.tree import check_claims
     from .ir import digest
 
-    g = load(model, checkpoint, input_shape).graph
+    loaded, center = at_embeddings(load(model, checkpoint, input_shape), center)
+    g = loaded.graph
     query = read_query(g, vnnlib, box, center, eps, label)
     texts = [_read_text(path) for path in certificates]
     result = check_claims(g, texts, None if query is None else query.boxes, None if query is None else query.prop,

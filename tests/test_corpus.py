@@ -1,6 +1,6 @@
 """The corpus of real architectures (examples/corpus/models.py): each lowers through the user's
 path (`file.py:factory`), runs on the NumPy runtime, and matches torch eager on random inputs
-(images, or token embeddings for the text models) within 1e-4 of the output's scale.
+(images; token ids, or token embeddings, for the text models) within 1e-4 of the output's scale.
 
 The `hf_*` models need `transformers` (pip install transformers; it needs only torch) and skip
 without it.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the PyTorch frontend needs torch (pip install 'pytorch2lean[torch]')")
 
 from pytorch2lean.frontends.torch_export import load_torch  # noqa: E402
+from pytorch2lean.ir import Graph  # noqa: E402
 from pytorch2lean.runtime import execute  # noqa: E402
 
 MODELS = Path(__file__).resolve().parents[1] / "examples" / "corpus" / "models.py"
@@ -25,6 +27,15 @@ corpus = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(corpus)
 
 RELATIVE = 1e-4
+TOKENS = ["hf_bert_tokens", "hf_distilbert_tokens", "hf_gpt2_tokens", "hf_llama_tokens"]
+
+
+def random_inputs(graph: Graph, count: int, seed: int) -> Any:
+    """`count` random samples of the model's input: normal floats, or token ids drawn from its whole id range."""
+    spec, g = graph.inputs[0], torch.Generator().manual_seed(seed)
+    if spec.ids:
+        return torch.randint(*spec.id_range, (count,) + spec.shape, generator=g)
+    return torch.randn((count,) + spec.shape, generator=g)
 
 
 @pytest.mark.parametrize("name", sorted(corpus.CORPUS))
@@ -33,9 +44,9 @@ def test_corpus_model_lowers_runs_and_matches_torch(name: str) -> None:
         pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
     graph = load_torch(f"{MODELS}:{name}")
     module = corpus.CORPUS[name]()
-    shape = tuple(module.example_input().shape)
-    assert [i.shape for i in graph.inputs] == [shape]
-    xs = torch.randn((3,) + shape, generator=torch.Generator().manual_seed(1))
+    example = module.example_input()
+    assert [(i.shape, i.dtype) for i in graph.inputs] == [(tuple(example.shape), str(example.dtype).removeprefix("torch."))]
+    xs = random_inputs(graph, 3, 1)
     ours = execute(graph, {graph.inputs[0].name: xs.numpy()})[graph.outputs[0]]
     with torch.no_grad():
         theirs = np.stack([module(x).numpy() for x in xs])
@@ -46,7 +57,29 @@ def test_corpus_model_lowers_runs_and_matches_torch(name: str) -> None:
 
 def test_the_corpus_holds_the_architectures_it_names() -> None:
     assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin",
-            "hf_bert", "hf_gpt2", "hf_llama"} <= set(corpus.CORPUS)
+            "hf_bert", "hf_gpt2", "hf_llama", *TOKENS} <= set(corpus.CORPUS)
+
+
+@pytest.mark.parametrize("name", TOKENS)
+def test_text_models_from_token_ids_are_their_lookup_then_the_model_from_embeddings(name: str) -> None:
+    """The ids input has the vocabulary as its range and feeds one lookup of the word table; after
+    the lookup the graph computes what the same weights compute from `inputs_embeds`."""
+    pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
+    from pytorch2lean.ir.embeddings import after_lookups, lookup_nodes, lookups
+
+    graph = load_torch(f"{MODELS}:{name}")
+    embeddings = corpus.CORPUS[name.removesuffix("_tokens")]()
+    vocab = embeddings.model.config.vocab_size
+    assert [(i.dtype, i.id_range) for i in graph.inputs] == [("int64", (0, vocab))]
+    assert [n.op for n in lookup_nodes(graph)] == ["embedding"]
+    ids = random_inputs(graph, 2, 3).numpy()
+    rest, point = after_lookups(graph), lookups(graph, {"ids": ids})
+    np.testing.assert_array_equal(point[lookup_nodes(graph)[0].id], embeddings.model.get_input_embeddings()(
+        torch.from_numpy(ids)).detach().numpy())
+    ours = execute(rest, point)[rest.outputs[0]]
+    with torch.no_grad():
+        theirs = np.stack([embeddings(torch.from_numpy(e)).numpy() for e in point[rest.inputs[0].name]])
+    assert np.abs(ours - theirs).max() <= RELATIVE * np.abs(theirs).max()
     resnet = corpus.cifar_resnet18()
     assert sum(p.numel() for p in resnet.parameters()) == 11_173_962  # ResNet-18 on 32x32 images, 10 classes
 
@@ -68,7 +101,7 @@ def test_a_saved_hugging_face_model_folder_binds_to_the_corpus_model(tmp_path: P
 
 
 @pytest.mark.lean
-@pytest.mark.parametrize("name", ["hf_vit", "hf_llama"])
+@pytest.mark.parametrize("name", ["hf_vit", "hf_llama", "hf_bert_tokens", "hf_gpt2_tokens", "hf_llama_tokens"])
 def test_corpus_model_checks_in_lean(name: str, tmp_path: Path) -> None:
     """Exported as users would export it, the Lean kernel accepts its well-formedness and output shapes."""
     pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")

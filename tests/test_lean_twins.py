@@ -27,7 +27,7 @@ from pytorch2lean.errors import GraphError, ShapeError, UserError
 from pytorch2lean.ir import Param, make_node, validate
 from pytorch2lean.ir.graph import Graph, Input, Node
 from pytorch2lean.lean.build import check_source
-from pytorch2lean.lean.encode import attrs_literal, nat_hex, packed_f32, q_rows, shape_literal
+from pytorch2lean.lean.encode import attrs_literal, nat_hex, packed_f32, q_literal, q_rows, shape_literal
 from pytorch2lean.lean.toolchain import find_toolchain
 from pytorch2lean.runtime import evaluate_exact
 
@@ -215,8 +215,15 @@ def masked_softmax_case(draw: st.DrawFn) -> tuple[str, dict, list]:
     return "masked_softmax", {}, [x, mask]
 
 
+@st.composite
+def embedding_case(draw: st.DrawFn) -> tuple[str, dict, list]:
+    """Ids of any shape and a table of rows (a table without axes is refused)."""
+    return "embedding", {}, [draw(shapes(0, 3)), draw(st.one_of(shapes(1, 3), shapes(1, 3), st.just(())))]
+
+
 CASES = [binary_case(), unary_case(), linear_case(), matmul_case(), conv_case(), pool_case(), batchnorm_case(),
-         reshape_case(), transpose_case(), concat_case(), slice_case(), pad_case(), axis_case(), masked_softmax_case()]
+         reshape_case(), transpose_case(), concat_case(), slice_case(), pad_case(), axis_case(), masked_softmax_case(),
+         embedding_case()]
 
 
 def python_shape(op: str, attrs: dict, in_shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...] | None:
@@ -363,12 +370,18 @@ VALUES = st.lists(st.integers(-8, 8).map(lambda k: k / 4), min_size=1, max_size=
 
 def single_op_graph(op: str, attrs: dict, in_shapes: Sequence[tuple[int, ...]], values: list[float]) -> tuple[Graph, dict]:
     """One node; parameter operands become parameters, the others inputs, filled with `values`
-    (rotated differently for each operand, repeated as needed)."""
+    (rotated differently for each operand, repeated as needed); an ids operand is an int64 input
+    of ids below the table's rows, made from the values."""
     spec = ops.get(op)
     inputs, params, names, feed = [], [], [], {}
     for k, s in enumerate(in_shapes):
         data = np.resize(np.roll(np.array(values, np.float32), 3 * k + 1), math.prod(s)).reshape(s)
-        if spec.operand(k).param:
+        if k == spec.ids:
+            rows = in_shapes[1][0]
+            inputs.append(Input(f"x{k}", s, "int64", (0, rows)))
+            names.append(f"x{k}")
+            feed[f"x{k}"] = np.abs(data * 4).astype(np.int64) % rows
+        elif spec.operand(k).param:
             params.append(Param.of_array(f"p{k}", data))
             names.append(f"p{k}")
         else:
@@ -434,6 +447,20 @@ def test_exact_denotation_matches_evaluate_exact(workspace: Path) -> None:
         except ZeroDivisionError:
             expected = "none"
         lines += denote_lines(k, g, feed, expected, "Enclosure.unused")
+    lean_ok(workspace, "\n".join(lines) + "\n")
+
+
+def test_embedding_denotation_selects_nothing_for_an_id_outside_the_table(workspace: Path) -> None:
+    """Python's runtime refuses such ids (and its validator keeps the range within the table); Lean's
+    lookup is `none` for them, and a row for an id in the table."""
+    table = "⟨[3, 2], [" + ", ".join(q_literal(Fraction(v)) for v in range(6)) + "]⟩"
+    lines = []
+    for ids, expected in (([2, 0], "some [4, 5, 0, 1]"), ([3], "none"), ([-1], "none"), ([Fraction(1, 2)], "none"),
+                          ([1, 7], "none"), ([], "some []")):
+        tensor = f"⟨[{len(ids)}], [{', '.join(q_literal(Fraction(v)) for v in ids)}]⟩"
+        want = expected if expected == "none" else "some [" + ", ".join(
+            q_literal(Fraction(v)) for v in expected[6:-1].split(", ") if v) + "]"
+        lines.append(f"example : embeddingEval {tensor} {table} = {want} := by decide +kernel")
     lean_ok(workspace, "\n".join(lines) + "\n")
 
 

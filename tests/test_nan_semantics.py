@@ -129,7 +129,10 @@ def disagreement(ours: np.ndarray, want: np.ndarray) -> str | None:
 
 
 def test_every_op_has_a_case() -> None:
-    assert sorted(CASES) == sorted(ops.REGISTRY)
+    """Token ids are never NaN: the embedding's table values are tested in tests/test_ops_embedding.py."""
+    from tests.test_ops_embedding import INTEGER_OPS
+
+    assert sorted(set(CASES) | INTEGER_OPS) == sorted(ops.REGISTRY)
 
 
 @pytest.mark.parametrize("op", sorted(CASES))

@@ -623,7 +623,9 @@ def test_package_module_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ("{file}:missing", "defines no callable 'missing'"),
     ("{file}:not_a_module", "returned a int, not a torch.nn.Module"),
     ("{file}:no_example", "give input_shape (--input-shape), or define a method example_input()"),
-    ("{file}:int_example", "item 0 is a tensor of dtype torch.int64"),
+    ("{file}:int_example", "node 'add': reads the token ids 'x' as numbers (aten.add.Tensor); integer inputs are "
+                           "supported only as the ids of an embedding lookup at {file}:"),
+    ("{file}:double_example", "item 0 is a tensor of dtype torch.float64, not a float32 tensor (or an int64 tensor"),
     ("{file}:broken", "building the module failed at {file}:{broken_line}: ValueError: bad width"),
     ("{file}:data_dependent", "torch.export could not capture the module"),
     ("pytorch2lean_no_such_package.nets:f", "importing pytorch2lean_no_such_package.nets failed"),
@@ -641,6 +643,10 @@ def test_bad_specs_are_named(tmp_path: Path, spec: str, words: str) -> None:
             def example_input(self):
                 return torch.zeros(1, 2, dtype=torch.int64)
 
+        class DoubleExample(Plain):
+            def example_input(self):
+                return torch.zeros(1, 2, dtype=torch.float64)
+
         class DataDependent(Plain):
             def forward(self, x):
                 return x + 1 if x.sum() > 0 else x - 1
@@ -657,6 +663,9 @@ def test_bad_specs_are_named(tmp_path: Path, spec: str, words: str) -> None:
         def int_example():
             return IntExample()
 
+        def double_example():
+            return DoubleExample()
+
         def data_dependent():
             return DataDependent()
 
@@ -666,6 +675,69 @@ def test_bad_specs_are_named(tmp_path: Path, spec: str, words: str) -> None:
     fill = {"dir": tmp_path, "file": path, "broken_line": line_of(path, "bad width")}
     with pytest.raises(FrontendError, match=words.format(**fill).replace("(", r"\(").replace(")", r"\)")):
         load_torch(spec.format(**fill))
+
+
+# ---- token ids ------------------------------------------------------------------------------
+
+class Ids(nn.Module):
+    """A module of token ids: `fn(self, ids)` with the given submodules and parameters."""
+
+    def __init__(self, fn: Callable[..., torch.Tensor], **parts: nn.Module | torch.Tensor) -> None:
+        super().__init__()
+        self.fn = fn
+        for name, part in parts.items():
+            if isinstance(part, nn.Module):
+                self.add_module(name, part)
+            else:
+                setattr(self, name, nn.Parameter(part))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fn(self, ids)
+
+
+def lowered_ids(module: nn.Module, shape: tuple[int, ...]) -> Graph:
+    program = torch.export.export(module.eval(), (torch.zeros(shape, dtype=torch.int64),))
+    return lower_program(program, name="t")
+
+
+ID_CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+    "embedding": (lambda: Ids(lambda s, i: s.e(i), e=nn.Embedding(30, 4)), (2, 5)),
+    "two tables": (lambda: Ids(lambda s, i: s.a(i) + s.b(i), a=nn.Embedding(30, 4), b=nn.Embedding(20, 4)), (5,)),
+    "padding_idx": (lambda: Ids(lambda s, i: s.e(i), e=nn.Embedding(20, 3, padding_idx=0)), (1, 6)),
+    "index": (lambda: Ids(lambda s, i: s.w[i] * 2, w=r(20, 3)), (2, 3)),
+    "index of rows": (lambda: Ids(lambda s, i: s.w[i], w=r(20, 2, 3)), (4,)),
+    "index_select of a view": (lambda: Ids(lambda s, i: torch.index_select(s.w, 0, i.view(-1)).view(2, 3, 3), w=r(20, 3)),
+                               (2, 3)),
+    "view then lookup": (lambda: Ids(lambda s, i: s.e(i.reshape(3, 2).long()), e=nn.Embedding(20, 4)), (1, 6)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ID_CASES))
+def test_token_ids_lower_to_exact_lookups(case: str) -> None:
+    """Bit for bit torch's rows; the input's range is the smallest table's rows."""
+    build, shape = ID_CASES[case]
+    torch.manual_seed(0)
+    module = build().eval()
+    graph = lowered_ids(module, shape)
+    rows = min(p.shape[0] for p in graph.params if p.name not in graph.constants)
+    assert [(i.dtype, i.id_range) for i in graph.inputs] == [("int64", (0, rows))]
+    assert "embedding" in {n.op for n in graph.nodes}
+    ids = torch.randint(0, rows, (3,) + shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        theirs = np.stack([module(i).numpy() for i in ids])
+    np.testing.assert_array_equal(execute(graph, {graph.inputs[0].name: ids.numpy()})[graph.outputs[0]], theirs)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda s, i: s.e(i) * i.unsqueeze(-1), "reads the token ids 'unsqueeze' as numbers (aten.mul.Tensor)"),
+    (lambda s, i: s.e(i + 1), "reads the token ids 'ids' as numbers (aten.add.Tensor)"),
+    (lambda s, i: (s.e.weight * 2)[i], "looks up token ids in 'mul', which is computed; the table must be a module parameter"),
+    (lambda s, i: s.e.weight[:, i], "a table's rows at token ids (table[ids])"),
+    (lambda s, i: s.e.weight * 2, "the integer input 'ids' is read by no embedding lookup"),
+])
+def test_token_ids_outside_a_lookup_are_refused(fn: Callable[..., torch.Tensor], words: str) -> None:
+    with pytest.raises(FrontendError, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        lowered_ids(Ids(fn, e=nn.Embedding(10, 3)), (1, 4))
 
 
 def test_load_torch_is_deterministic() -> None:

@@ -7,9 +7,12 @@ sources (in-place `out += self.shortcut(x)`, `nn.ReLU(inplace=True)`, `out.view(
 `torch_vit` from torch.nn's own transformer modules;
 the `hf_*` factories build Hugging Face `transformers` models (which need only torch, not
 torchvision) from small configurations of the published topologies: vision classifiers from
-pixels, and text models (BERT, GPT-2, a Llama decoder, DistilBERT) from token embeddings.
+pixels, and text models (BERT, GPT-2, a Llama decoder, DistilBERT) twice: from token ids
+(`hf_*_tokens`, an int64 input of shape (1, 8), ids below the vocabulary of 50) as users call
+them, and from token embeddings (`inputs_embeds`), the network after the lookup.
 
     pytorch2lean run examples/corpus/models.py:hf_vit -i x.npy          # x of shape (1, 3, 32, 32)
+    pytorch2lean run examples/corpus/models.py:hf_gpt2_tokens -i ids.npy  # int64 ids of shape (1, 8)
 
 Weights and statistics are then perturbed (`randomized`) so that no output is trivially zero: a
 freshly initialised classifier head or batch norm would hide a wrong lowering.
@@ -112,9 +115,26 @@ class Logits(nn.Module):
         return torch.zeros(self.image)
 
 
+class Tokens(nn.Module):
+    """A `transformers` text model from token ids (`input_ids`, int64) to its last hidden states,
+    as users call it: the lookup, position ids and attention masks are the model's own."""
+
+    def __init__(self, model: nn.Module, length: int = 8, **options: Any) -> None:
+        super().__init__()
+        self.model = model
+        self.length = length
+        self.options = options
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=ids, **self.options).last_hidden_state
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(1, self.length, dtype=torch.int64)
+
+
 class Hidden(nn.Module):
     """A `transformers` text model from token embeddings (`inputs_embeds`) to its last hidden states:
-    the network after the token lookup (token ids as model inputs are not in the IR yet)."""
+    the network after the token lookup."""
 
     def __init__(self, model: nn.Module, length: int = 8, **options: Any) -> None:
         super().__init__()
@@ -157,15 +177,19 @@ def _hf(config: str, model: str, image: tuple[int, ...] = IMAGE, **settings: Any
     return build
 
 
-def _text(config: str, model: str, options: dict[str, Any] | None = None, **settings: Any) -> Callable[[], nn.Module]:
-    """A factory of the `transformers` text model `model` built from `config(**settings)`, read from embeddings."""
+def _text(config: str, model: str, options: dict[str, Any] | None = None, *, ids: bool = False,
+          **settings: Any) -> Callable[[], nn.Module]:
+    """A factory of the `transformers` text model `model` built from `config(**settings)`, read from
+    token ids (`ids`) or from embeddings; the same seed gives both the same weights."""
     def build() -> nn.Module:
         import transformers
 
         torch.manual_seed(0)
-        return randomized(Hidden(getattr(transformers, model)(getattr(transformers, config)(**settings)), **(options or {})))
+        wrap = Tokens if ids else Hidden
+        return randomized(wrap(getattr(transformers, model)(getattr(transformers, config)(**settings)), **(options or {})))
 
-    build.__doc__ = f"transformers.{model} from embeddings ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+    source = "token ids" if ids else "embeddings"
+    build.__doc__ = f"transformers.{model} from {source} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
     return build
 
 
@@ -206,12 +230,17 @@ hf_dinov2 = _hf("Dinov2Config", "Dinov2ForImageClassification", **{k: v for k, v
 
 TEXT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, vocab_size=50,
             max_position_embeddings=16)
+GPT2 = dict(n_embd=32, n_layer=2, n_head=4, n_positions=16, vocab_size=50, bos_token_id=0, eos_token_id=0)
+LLAMA = dict(num_key_value_heads=2, **TEXT)  # RMSNorm, SwiGLU, rotary, GQA
+DISTILBERT = dict(dim=32, n_layers=2, n_heads=4, hidden_dim=64, vocab_size=50, max_position_embeddings=16)
 hf_bert = _text("BertConfig", "BertModel", **TEXT)
-hf_gpt2 = _text("GPT2Config", "GPT2Model", {"use_cache": False}, n_embd=32, n_layer=2, n_head=4, n_positions=16, vocab_size=50,
-                  bos_token_id=0, eos_token_id=0)
-hf_llama = _text("LlamaConfig", "LlamaModel", {"use_cache": False}, num_key_value_heads=2, **TEXT)  # RMSNorm, SwiGLU, rotary, GQA
-hf_distilbert = _text("DistilBertConfig", "DistilBertModel", dim=32, n_layers=2, n_heads=4, hidden_dim=64, vocab_size=50,
-                      max_position_embeddings=16)
+hf_gpt2 = _text("GPT2Config", "GPT2Model", {"use_cache": False}, **GPT2)
+hf_llama = _text("LlamaConfig", "LlamaModel", {"use_cache": False}, **LLAMA)
+hf_distilbert = _text("DistilBertConfig", "DistilBertModel", **DISTILBERT)
+hf_bert_tokens = _text("BertConfig", "BertModel", ids=True, **TEXT)
+hf_gpt2_tokens = _text("GPT2Config", "GPT2Model", {"use_cache": False}, ids=True, **GPT2)
+hf_llama_tokens = _text("LlamaConfig", "LlamaModel", {"use_cache": False}, ids=True, **LLAMA)
+hf_distilbert_tokens = _text("DistilBertConfig", "DistilBertModel", ids=True, **DISTILBERT)
 
 CORPUS: dict[str, Callable[[], nn.Module]] = {
     name: fn for name, fn in sorted(globals().items()) if name in ("cifar_resnet18", "torch_vit") or name.startswith("hf_")

@@ -20,6 +20,8 @@ operands' masks by a rule mirroring its denotation (`Denote.lean`):
 * `maskedSoftmax`: a masked output entry is exactly zero, so it depends on nothing (and is known
   to be zero); a kept one ORs the kept entries of its row. Which entries are kept comes from the
   mask's *values* in `P` (the same `keptOf`/`maskedRows` the denotation uses);
+* `embedding`: each looked-up row depends on its id alone (the table is a parameter in a
+  well-formed graph), so the row's entries carry the id's mask;
 * every other op (convolutions, pooling, batchnorm, ...) makes each output element depend on all
   positions: the sound default.
 
@@ -136,6 +138,7 @@ def depOp (all : Nat) (keep : Option Tensor) (op : OpTag) (attrs : Attrs) (args 
     (obind (attrInt attrs .axis) fun axis => (normAxis axis x.shape.length).map fun k =>
       alongAxis x.shape k x.data (fun v => List.replicate v.length (nzQ (orAll v)))).getD (allOf o all)
   | .matmul, [a, b] => matmulWith (matmulDeps (Nat.log2 (Nat.add all 1))) a b
+  | .embedding, [ids, w] => concatMap (fun q => List.replicate (prod (w.shape.drop 1)) (nzQ q.num)) ids.data
   | .maskedSoftmax, [x, _] =>
     match keep with
     | some m => maskedRows maskedRowDeps x m

@@ -345,6 +345,21 @@ def layernormEval (E : Enclosure) (attrs : Attrs) (x scale : Tensor) (bias : Opt
     | none => List.replicate n Q.zero
   some (concatMap (layernormBlock E eps scale.data bs) (chunks n (prod (x.shape.take k)) x.data))
 
+/-! ### Embedding lookup -/
+
+/-- The row an id selects: `some n` when the id is the natural number `n` below `rows`; a
+negative, fractional or too large id selects nothing (the Python runtime refuses it, its
+validator keeps every id range within the table). -/
+def rowOf (rows : Nat) (q : Q) : Option Nat :=
+  guard (!q.neg && Nat.beq q.den (nat_lit 1) && natLt q.num rows) (some q.num)
+
+/-- `embedding`: the rows of the table `w` `(V, *R)` at the ids, one row of `prod R` entries per
+id, in the ids' order; `none` if an id selects no row. -/
+def embeddingEval (ids w : Tensor) : Option (List Q) :=
+  let width := prod (w.shape.drop 1)
+  obind (allSome (ids.data.map (rowOf (headD w.shape 0)))) fun rs =>
+  some (gather w.data (concatMap (fun r => (List.range width).map (fun j => r * width + j)) rs))
+
 /-! ### The denotation -/
 
 /-- The elements of the output of the exact op `op` on operands `args`, its output shape
@@ -371,6 +386,7 @@ def evalExact (op : OpTag) (attrs : Attrs) (args : List Tensor) (o : Shape) : Op
   | .concat, ts => concatEval attrs ts
   | .slice, [x] => sliceEval attrs x
   | .pad, [x] => padEval attrs x
+  | .embedding, [ids, w] => embeddingEval ids w
   | _, _ => none
 
 /-- The elements of the output of an op without exact meaning, through the enclosure `E`. -/

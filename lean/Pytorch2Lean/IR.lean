@@ -19,7 +19,7 @@ inductive OpTag where
   | add | sub | mul | div | neg | relu | leakyRelu | sigmoid | tanh
   | linear | matmul | conv2d | maxpool2d | avgpool2d | batchnorm
   | flatten | reshape | transpose | concat | slice | pad
-  | softmax | maskedSoftmax | layernorm | gelu
+  | softmax | maskedSoftmax | layernorm | gelu | embedding
   deriving DecidableEq
 
 /-- Attribute names of the op catalog (Python `snake_case` names in `camelCase`). -/
@@ -144,21 +144,22 @@ def schema : OpTag → List (AttrKey × AttrKind)
 
 /-- How many operands the op takes at least. -/
 def minArity : OpTag → Nat
-  | add | sub | mul | div | linear | matmul | conv2d | layernorm | maskedSoftmax => 2
+  | add | sub | mul | div | linear | matmul | conv2d | layernorm | maskedSoftmax | embedding => 2
   | batchnorm => 5
   | _ => 1
 
 /-- How many operands the op takes at most (`none`: any number, for `concat`). -/
 def maxArity : OpTag → Option Nat
-  | add | sub | mul | div | matmul | maskedSoftmax => some 2
+  | add | sub | mul | div | matmul | maskedSoftmax | embedding => some 2
   | linear | conv2d | layernorm => some 3
   | batchnorm => some 5
   | concat => none
   | _ => some 1
 
-/-- `true` when operand `k` must be a parameter (weights, biases, statistics, attention masks). -/
+/-- `true` when operand `k` must be a parameter (weights, biases, statistics, attention masks,
+embedding tables). -/
 def paramOperand : OpTag → Nat → Bool
-  | linear, k | conv2d, k | layernorm, k | maskedSoftmax, k => Nat.ble 1 k
+  | linear, k | conv2d, k | layernorm, k | maskedSoftmax, k | embedding, k => Nat.ble 1 k
   | batchnorm, k => Nat.ble 1 k
   | _, _ => false
 

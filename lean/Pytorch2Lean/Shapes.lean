@@ -289,6 +289,11 @@ def maskedSoftmaxShape : List Shape → Option Shape
   | [x, m] => guard (!(isNil x) && decide (broadcast x m = some x)) (some x)
   | _ => none
 
+/-- `embedding`: ids of shape `S` and a table `(V, *R)` (at least one axis) give `S ++ R`. -/
+def embeddingShape : List Shape → Option Shape
+  | [ids, _ :: row] => some (ids ++ row)
+  | _ => none
+
 /-- `layernorm`: scale (and bias) have the normalized trailing shape `x[axis:]`. -/
 def layernormShape (attrs : Attrs) : List Shape → Option Shape
   | x :: ps =>
@@ -339,5 +344,6 @@ def opShape (op : OpTag) (attrs : Attrs) (ins : List Shape) : Option Shape :=
   | .maskedSoftmax => maskedSoftmaxShape ins
   | .layernorm => layernormShape attrs ins
   | .gelu => geluShape attrs ins
+  | .embedding => embeddingShape ins
 
 end Pytorch2Lean

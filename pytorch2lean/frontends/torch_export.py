@@ -7,12 +7,18 @@ The spec names a callable (a factory function or the module class itself) that t
 arguments and returns an `nn.Module`. The example input that fixes every shape comes from
 `input_shape` when given (a zero tensor of that shape, the model's only input), else from the
 module's `example_input()` method, which returns one float32 tensor or a tuple of them, one per
-argument of `forward`. Shapes are static and include the batch dimension of the example: an
-example of shape (1, 8) gives the IR input shape (1, 8). Loading runs the user's file (it is
-Python code), like any `import`.
+argument of `forward` (an int64 tensor for token ids), else from the array the CLI runs it on
+(zeros of its shape, int64 when it holds integers). Shapes are static and include the batch
+dimension of the example: an example of shape (1, 8) gives the IR input shape (1, 8). Loading
+runs the user's file (it is Python code), like any `import`.
 
 What the graph holds:
-  * inputs are named after `forward`'s arguments; node ids are torch.export's node names
+  * inputs are named after `forward`'s arguments, float32, or int64 token ids (an int64 or int32
+    example) whose id range is [0, rows of the smallest table they index): ids are read only by
+    lookups, `embedding(weight, ids)`, `weight[ids]` and `index_select(weight, 0, ids)` of a
+    parameter table (the catalog's `embedding`), after reshapes of the ids (`ids.view(-1)`, the
+    rows then reshaped) and `ids.long()`; any other use of ids is refused, naming the line;
+  * node ids are torch.export's node names
     (`linear`, `relu_1`, ...), so the IR can be read side by side with `ExportedProgram.graph`;
     the extra nodes of a multi-node lowering are `<node>.<part>`;
   * parameters and buffers keep their `state_dict` names (from the exported program's graph
@@ -93,7 +99,7 @@ import re
 import sys
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -101,7 +107,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import FrontendError, ShapeError
-from ..ir.graph import CONSTANTS_KEY, Graph, Input, Node, Param, Shape
+from ..ir.graph import CONSTANTS_KEY, IDS, Graph, Input, Node, Param, Shape
 from ..ir.validate import make_node, validate
 from ..numeric.float32 import exact_float32
 
@@ -112,11 +118,13 @@ _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in [^\n]*\n\s*
 # ---- loading a module and exporting it ---------------------------------------------------------
 
 def load_torch(spec: str, *, input_shape: tuple[int, ...] | None = None,
-               fallback_shape: tuple[int, ...] | None = None) -> Graph:
+               fallback_shape: tuple[int, ...] | None = None, fallback_ids: bool = False) -> Graph:
     """The validated, bound graph of the module built by `spec` (`file.py:factory` or `pkg.mod:factory`).
 
     `fallback_shape` is the input shape used when neither `input_shape` nor the module's
-    `example_input()` gives one (the CLI passes the shape of the array the user runs it on).
+    `example_input()` gives one (the CLI passes the shape of the array the user runs it on);
+    `fallback_ids`: that array holds integers, so the example is int64 zeros (token ids) first,
+    and float32 zeros, as for any other array, when the module does not export with ids.
     """
     torch = _torch()
     factory = _resolve(spec)
@@ -125,12 +133,28 @@ def load_torch(spec: str, *, input_shape: tuple[int, ...] | None = None,
         raise FrontendError(f"{spec}: the factory returned a {type(module).__name__}, not a torch.nn.Module")
     module.eval()
     example = _example(torch, spec, module, input_shape, fallback_shape)
+    ids = fallback_ids and input_shape is None and not callable(getattr(module, "example_input", None))
     try:
-        program = torch.export.export(module, example)
+        program = _export(torch, spec, module, tuple(x.long() for x in example) if ids else example)
+    except FrontendError:
+        if not ids:
+            raise
+        program = _export(torch, spec, module, example)
+    return lower_program(program, name=spec.rpartition(":")[2], order=list(module.state_dict()))
+
+
+def _export(torch: Any, spec: str, module: Any, example: tuple[Any, ...]) -> Any:
+    """torch.export of the module at `example`; a failure is one FrontendError (with a hint when
+    float32 zeros reached an embedding, which takes integer ids)."""
+    try:
+        return torch.export.export(module, example)
     except Exception as e:  # export rejects data-dependent control flow etc. with many error types
         first = (str(e).strip().splitlines() or [""])[0]
-        raise FrontendError(f"{spec}: torch.export could not capture the module ({type(e).__name__}: {first})") from e
-    return lower_program(program, name=spec.rpartition(":")[2], order=list(module.state_dict()))
+        hint = ""
+        if "indices" in first and "Long" in first and any(x.is_floating_point() for x in example):
+            hint = ("; the model takes integer token ids: define example_input() returning an int64 tensor, "
+                    "or run it on an integer .npy array")
+        raise FrontendError(f"{spec}: torch.export could not capture the module ({type(e).__name__}: {first}){hint}") from e
 
 
 def _torch() -> Any:
@@ -201,8 +225,9 @@ def _example(torch: Any, spec: str, module: Any, input_shape: tuple[int, ...] | 
     example = _call_user(spec, "calling example_input()", module.example_input)
     example = example if isinstance(example, tuple) else (example,)
     for k, x in enumerate(example):
-        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
-            raise FrontendError(f"{spec}: example_input() item {k} is {_describe(x)}, not a float32 tensor")
+        if not isinstance(x, torch.Tensor) or x.dtype not in (torch.float32, torch.int64, torch.int32):
+            raise FrontendError(f"{spec}: example_input() item {k} is {_describe(x)}, not a float32 tensor "
+                                "(or an int64 tensor of token ids)")
     return example
 
 
@@ -248,6 +273,15 @@ class _Pieces:
     pieces: tuple[Callable[[Any], str], ...]
 
 
+@dataclass(frozen=True)
+class _IdsView:
+    """A reshape of an int64 input (`ids.view(-1, L)`): no IR value of its own. An embedding of it
+    is the embedding of the input, reshaped (`_lookup`); any other use is refused."""
+
+    ids: str
+    shape: Shape
+
+
 @dataclass
 class _RmsScale:
     """rsqrt(mean(x ** 2, -1) + eps), which only RMS normalization's x * rsqrt(...) may use (`_rms_norm`)."""
@@ -256,7 +290,7 @@ class _RmsScale:
     eps: float
 
 
-Value = str | _Pieces | _RmsScale
+Value = str | _Pieces | _RmsScale | _IdsView
 
 
 @dataclass
@@ -273,6 +307,7 @@ class _Lowering:
     transposed: dict[str, str] = field(default_factory=dict)  # node id -> 2-D parameter it transposes
     module_tensors: dict[str, Any] = field(default_factory=dict)  # placeholder -> its input spec
     static: dict[str, Any] = field(default_factory=dict)  # FX node -> its value, fixed by the code alone (`_folds`)
+    ids: dict[str, int | None] = field(default_factory=dict)  # int64 input -> rows of the smallest table it indexes
 
     def run(self) -> Graph:
         specs = {s.arg.name: s for s in self.program.graph_signature.input_specs}
@@ -296,9 +331,12 @@ class _Lowering:
         kind = spec.kind.name
         if kind == "USER_INPUT":
             val = n.meta["val"]
-            if str(val.dtype) != "torch.float32":
-                raise self.error(n, f"input {n.name!r} has dtype {val.dtype}; model inputs must be float32")
-            self.inputs.append(Input(n.name, _shape(val)))
+            if str(val.dtype) in ("torch.int64", "torch.int32"):
+                self.ids[n.name] = None  # token ids: typed once an embedding shows their range (`_graph`)
+            elif str(val.dtype) != "torch.float32":
+                raise self.error(n, f"input {n.name!r} has dtype {val.dtype}; model inputs must be float32 "
+                                    "(or int64 token ids)")
+            self.inputs.append(Input(n.name, _shape(val), IDS if n.name in self.ids else "float32"))
             self.shapes[n.name] = _shape(val)
             self.env[n.name] = n.name
         elif kind in ("PARAMETER", "BUFFER", "CONSTANT_TENSOR"):
@@ -345,6 +383,9 @@ class _Lowering:
         value = self.env[arg.name]
         if isinstance(value, _Pieces):
             raise self.error(n, f"uses the multi-result {arg.name!r} directly")
+        if isinstance(value, _IdsView) or (isinstance(value, str) and value in self.ids):
+            raise self.error(n, f"reads the token ids {arg.name!r} as numbers ({_op_name(n)}); integer inputs are "
+                                "supported only as the ids of an embedding lookup")
         if isinstance(value, _RmsScale):
             raise self.error(n, f"uses {arg.name!r}: rsqrt is supported as RMS normalization's x * rsqrt(mean(x ** 2, -1) + eps) only")
         return value
@@ -362,6 +403,13 @@ class _Lowering:
                 raise self.error(use, f"the value {name!r} that the model's code computes is not float32: {e}") from None
             self._add_param(use, Param.of_array(name, value), constant=True)
         return name
+
+    def token_ids(self, arg: Any) -> _IdsView | None:
+        """The int64 input (and the shape it is viewed as) that `arg` is, else None."""
+        value = self.env.get(getattr(arg, "name", None))
+        if isinstance(value, _IdsView):
+            return value
+        return _IdsView(value, self.shapes[value]) if isinstance(value, str) and value in self.ids else None
 
     def concrete(self, arg: Any) -> Any | None:
         """The torch value of an operand fixed without the inputs (a module tensor or a folded node), else None."""
@@ -489,12 +537,23 @@ class _Lowering:
         constants = [k for k in self.constants if k in used]
         return Graph(
             name=self.name,
-            inputs=tuple(self.inputs),
+            inputs=tuple(self._typed(i) for i in self.inputs),
             params=params,
             nodes=tuple(nodes),
             outputs=tuple(outputs),
             metadata=((CONSTANTS_KEY, " ".join(constants)),) if constants else (),
         )
+
+
+    def _typed(self, i: Input) -> Input:
+        """An int64 input with its id range [0, rows of the smallest table it indexes)."""
+        if not i.ids:
+            return i
+        rows = self.ids[i.name]
+        if rows is None:
+            raise FrontendError(f"model {self.name!r}: the integer input {i.name!r} is read by no embedding lookup; "
+                                "integer inputs are supported only as token ids")
+        return replace(i, id_range=(0, rows))
 
 
 def _float32_values(array: np.ndarray) -> np.ndarray:
@@ -604,8 +663,11 @@ def supported_ops() -> list[str]:
 
 @handles("clone", "contiguous", "alias", "detach", "lift_fresh_copy", "_to_copy", "to")
 def _alias(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    """Copies and same-dtype conversions carry the value unchanged."""
+    """Copies and same-dtype conversions carry the value unchanged (token ids stay ids: `ids.long()`)."""
     x = next(iter(a.values()))
+    ids = lw.token_ids(x)
+    if ids is not None and str(n.meta["val"].dtype) in ("torch.int64", "torch.int32"):
+        return lw.env[x.name]
     if str(n.meta["val"].dtype) != "torch.float32":
         raise lw.error(n, f"converts to {n.meta['val'].dtype}; pytorch2lean models are float32")
     return lw.ref(n, x)
@@ -1096,8 +1158,13 @@ def _keep_mask(lw: _Lowering, n: Any, a: dict[str, Any], length: int, keys: int)
 
 @handles("view", "reshape", "_unsafe_view", "squeeze", "unsqueeze", "flatten", "unflatten", "view_as", "reshape_as")
 def _reshape(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    """To torch's static result shape; `flatten(x, 1)` of rank >= 3 stays ONNX-style flatten."""
-    x = lw.ref(n, a["self"] if "self" in a else a["input"])
+    """To torch's static result shape; `flatten(x, 1)` of rank >= 3 stays ONNX-style flatten. A
+    reshape of token ids is held as a view until the embedding that reads it (`_lookup`)."""
+    source = a["self"] if "self" in a else a["input"]
+    ids = lw.token_ids(source)
+    if ids is not None:
+        return ids.ids if _shape_of(n) == lw.shapes[ids.ids] else _IdsView(ids.ids, _shape_of(n))
+    x = lw.ref(n, source)
     src, dst = lw.shapes[x], _shape_of(n)
     if src == dst:
         return x
@@ -1261,20 +1328,55 @@ def _roll(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
 @handles("index")
 def _index(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
     """x[..., idx, ...] with one integer index fixed by the code (a relative-position table read by
-    a constant index buffer): `_gather`. Index tensors computed from the inputs are refused."""
-    x = lw.ref(n, a["self"])
+    a constant index buffer): `_gather`; `weight[ids]`, a table's rows at token ids: `_lookup`.
+    Index tensors computed from the inputs are refused."""
     given = [(d, t) for d, t in enumerate(a["indices"]) if t is not None]
+    if len(given) == 1 and given[0][0] == 0 and lw.token_ids(given[0][1]) is not None:
+        return _lookup(lw, n, a["self"], given[0][1])
+    x = lw.ref(n, a["self"])
     if len(given) != 1 or lw.concrete(given[0][1]) is None:
-        raise lw.error(n, "indexing is supported with one index tensor fixed by the model's code (not by the inputs)")
+        raise lw.error(n, "indexing is supported with one index tensor fixed by the model's code (not by the inputs), "
+                          "or a table's rows at token ids (table[ids])")
     return _gather(lw, n, x, given[0][0], given[0][1])
+
+
+@handles("index_select")
+def _index_select(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
+    """index_select(x, dim, index): rows of a table at token ids (dim 0), else at code-fixed integers (`_gather`)."""
+    if lw.token_ids(a["index"]) is not None and a["dim"] in (0, -len(_shape_of(a["self"]))):
+        return _lookup(lw, n, a["self"], a["index"])
+    if lw.concrete(a["index"]) is None:
+        raise lw.error(n, "index_select is supported at indices fixed by the model's code, or along axis 0 at token ids")
+    x = lw.ref(n, a["self"])
+    return _gather(lw, n, x, _axis(a["dim"], len(lw.shapes[x])), a["index"])
 
 
 @handles("embedding")
 def _embedding(lw: _Lowering, n: Any, a: dict[str, Any]) -> Value:
-    """Rows of the table at ids the code fixes (position ids, token type ids): `_gather`."""
+    """Rows of the table at token ids (a model input): `_lookup`; at ids the code fixes (position
+    ids, token type ids): `_gather`, as a constant selection."""
+    if lw.token_ids(a["indices"]) is not None:
+        return _lookup(lw, n, a["weight"], a["indices"])
     if lw.concrete(a["indices"]) is None:
-        raise lw.error(n, "an embedding lookup of ids computed from the inputs is not supported (integer model inputs are not in the IR yet)")
+        raise lw.error(n, "an embedding lookup is supported at token ids (an int64 model input) or at ids the model's "
+                          "code fixes, not at ids computed from the inputs")
     return _gather(lw, n, lw.ref(n, a["weight"]), 0, a["indices"])
+
+
+def _lookup(lw: _Lowering, n: Any, table: Any, indices: Any) -> str:
+    """The catalog's `embedding` of a parameter table at an int64 input's ids. The input's id range
+    becomes [0, rows of the smallest table it indexes); ids viewed in another shape are looked up
+    as they are and the rows reshaped (the same values in the same order)."""
+    view = lw.token_ids(indices)
+    weight = lw.ref(n, table)
+    if weight not in lw.params:
+        raise lw.error(n, f"looks up token ids in {table.name!r}, which is computed; the table must be a module parameter")
+    rows = lw.shapes[weight][0]
+    lw.ids[view.ids] = rows if lw.ids[view.ids] is None else min(rows, lw.ids[view.ids])
+    if view.shape == lw.shapes[view.ids]:
+        return lw.emit(n, "embedding", [view.ids, weight])
+    looked = lw.emit(n, "embedding", [view.ids, weight], part="lookup")
+    return lw.emit(n, "reshape", [looked], {"shape": view.shape + lw.shapes[weight][1:]})
 
 
 def _gather(lw: _Lowering, n: Any, x: str, dim: int, index: Any) -> str:

@@ -20,6 +20,8 @@ Shape = tuple[int, ...]
 AttrValue = int | float | bool | str | tuple[int, ...] | tuple[float, ...]
 
 DTYPE = "float32"
+IDS = "int64"
+"""The element type of an integer input: token ids, read only as the ids of an embedding lookup."""
 
 CONSTANTS_KEY = "constants"
 """Metadata entry: space-separated names of parameters fixed by the model's code (an attention
@@ -28,11 +30,23 @@ scale, a causal mask, a scalar operand), which a checkpoint of learned weights d
 
 @dataclass(frozen=True)
 class Input:
-    """A model input: its name, per-sample shape and element type."""
+    """A model input: its name, per-sample shape and element type.
+
+    An integer input (dtype `IDS`, token ids) states the half-open range `id_range` = (lo, hi) its
+    values may take, as part of the input's type: the validator checks that every table it indexes
+    has a row for each id in it, and the runtime refuses an id outside it, so a lookup can never
+    read past a table. A float input has no range (None).
+    """
 
     name: str
     shape: Shape
     dtype: str = DTYPE
+    id_range: tuple[int, int] | None = None
+
+    @property
+    def ids(self) -> bool:
+        """Whether this input holds integer token ids."""
+        return self.dtype == IDS
 
 
 @dataclass(frozen=True)

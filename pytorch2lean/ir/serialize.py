@@ -25,7 +25,7 @@ def to_dict(graph: Graph) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "name": graph.name,
-        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype} for i in graph.inputs],
+        "inputs": [_input_dict(i) for i in graph.inputs],
         "params": [_param_dict(p) for p in graph.params],
         "nodes": [
             {"id": n.id, "op": n.op, "inputs": list(n.inputs), "attrs": {k: _json_attr(v) for k, v in n.attrs},
@@ -35,6 +35,20 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "outputs": list(graph.outputs),
         "metadata": dict(graph.metadata),
     }
+
+
+def _input_dict(i: Input) -> dict[str, Any]:
+    """An input's entry; `range` appears only on integer inputs, so a float graph's text (and
+    digest) is what it was before integer inputs existed."""
+    entry: dict[str, Any] = {"name": i.name, "shape": list(i.shape), "dtype": i.dtype}
+    if i.id_range is not None:
+        entry["range"] = list(i.id_range)
+    return entry
+
+
+def _input_of(i: dict[str, Any]) -> Input:
+    bounds = i.get("range")
+    return Input(i["name"], tuple(i["shape"]), i["dtype"], None if bounds is None else tuple(bounds))
 
 
 def _param_dict(p: Param) -> dict[str, Any]:
@@ -71,7 +85,7 @@ def loads(text: str, *, source: str = "<ir>") -> Graph:
         check_document(data, source)
         graph = Graph(
             name=data["name"],
-            inputs=tuple(Input(i["name"], tuple(i["shape"]), i["dtype"]) for i in data["inputs"]),
+            inputs=tuple(_input_of(i) for i in data["inputs"]),
             params=tuple(
                 Param(p["name"], tuple(p["shape"]), None if p["data"] is None else base64.b64decode(p["data"], validate=True), p["dtype"])
                 for p in data["params"]

@@ -10,8 +10,8 @@ run their own kernel on the masks (a constant pad cell depends on nothing); line
 OR their row or block (their weights are parameters in a well-formed graph), softmax its fiber;
 matmul gives (i, j) the OR of a(i, l) | b(l, j) over the l where a(i, l) is not known to be 0;
 masked_softmax gives a masked entry no dependency (it is exactly 0) and a kept entry the OR of its
-row's kept entries, read from the mask's values; any other op makes every element depend on every
-position.
+row's kept entries, read from the mask's values; an embedding's row carries its id's mask; any
+other op makes every element depend on every position.
 
 `causal_deps` is `checkCausalDeps`: every output element at position i of the output axis has a
 mask below 2**(i + 1). The exporter states it (`CausalDeps`) for graphs with a causal keep-mask
@@ -50,13 +50,15 @@ def causal_masks(graph: Graph) -> tuple[str, ...]:
 
 
 def sequence_contract(graph: Graph) -> Contract | None:
-    """The contract the exporter proves: for a graph with a causal mask, input 0 and every output
-    read as (..., tokens, features), the sequence axis second to last; None otherwise."""
+    """The contract the exporter proves: for a graph with a causal mask, every output read as
+    (..., tokens, features), the sequence axis second to last, and input 0 so too, or, for token
+    ids, read as (..., tokens), the sequence axis last; None otherwise."""
     shapes = graph.shapes()
     ranks = {len(shapes[o]) for o in graph.outputs}
-    if not causal_masks(graph) or len(graph.inputs[0].shape) < 2 or len(ranks) != 1 or min(ranks) < 2:
+    features = 0 if graph.inputs[0].ids else 1
+    if not causal_masks(graph) or len(graph.inputs[0].shape) < 1 + features or len(ranks) != 1 or min(ranks) < 2:
         return None
-    return Contract(0, len(graph.inputs[0].shape) - 2, ranks.pop() - 2)
+    return Contract(0, len(graph.inputs[0].shape) - 1 - features, ranks.pop() - 2)
 
 
 def dependency_masks(graph: Graph, input: int, axis: int) -> dict[str, np.ndarray]:
@@ -160,11 +162,17 @@ def _masked_softmax(graph: Graph, node: Node, args: list[np.ndarray]) -> np.ndar
     return np.where(keep, np.broadcast_to(kept, x.shape), 0)
 
 
+def _embedding(graph: Graph, node: Node, args: list[np.ndarray]) -> np.ndarray:
+    """Each looked-up row depends on its id alone (the table is a parameter): the id's mask, maybe nonzero."""
+    ids = args[0]
+    return np.broadcast_to((ids | 1).reshape(ids.shape + (1,) * (len(node.shape) - ids.ndim)), node.shape)
+
+
 RULES: dict[str, Rule] = {
     **{op: _binary for op in ("add", "sub", "mul", "div")},
     **{op: _elementwise for op in ("neg", "relu", "leaky_relu", "sigmoid", "tanh", "gelu")},
     "flatten": _moved, "reshape": _moved,
     **{op: _moves for op in ("transpose", "slice", "concat", "pad")},
     "linear": _linear, "layernorm": _layernorm, "softmax": _softmax, "matmul": _matmul,
-    "masked_softmax": _masked_softmax,
+    "masked_softmax": _masked_softmax, "embedding": _embedding,
 }

@@ -24,9 +24,10 @@ import numpy as np
 
 from .. import __version__, ops
 from ..errors import UserError
-from ..ir.graph import Graph
+from ..ir.graph import Graph, Input
 from ..ir.serialize import digest
 from ..runtime import evaluate_exact
+from ..runtime.plan import token_ids
 from .causal import sequence_contract
 from .encode import CHUNK, Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
 from .resources import lean_library_dir, templates_dir
@@ -134,7 +135,7 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "library_root": str(lean_library_dir().parent) if not standalone else "",
         "toolchain": TOOLCHAIN,
         "chunk": CHUNK,
-        "inputs": [Entry(index[i.name], shape_literal(i.shape), f"input {i.name}") for i in graph.inputs],
+        "inputs": [Entry(index[i.name], shape_literal(i.shape), _input_note(i)) for i in graph.inputs],
         "param_entries": [Entry(index[p.name], shape_literal(p.shape), f"param {p.name}") for p in graph.params],
         "params": param_literals(graph),
         "nodes": node_entries(graph),
@@ -147,6 +148,14 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "inexact": ", ".join(inexact),
         "theorems": theorems,
     }
+
+
+def _input_note(i: Input) -> str:
+    """The comment beside an input's shape; token ids name their range (Lean reads them as rationals,
+    and `embedding` selects nothing for an id outside the table)."""
+    if i.id_range is None:
+        return f"input {i.name}"
+    return f"input {i.name}: int64 token ids in [{i.id_range[0]}, {i.id_range[1]})"
 
 
 def _example(graph: Graph, k: int, example: Example) -> ExampleTerm:
@@ -166,10 +175,10 @@ def _example_arrays(graph: Graph, k: int, example: Example) -> dict[str, np.ndar
     for spec in graph.inputs:
         if spec.name not in example:
             raise UserError(f"example {k}: no value for input {spec.name!r}")
-        a = np.asarray(example[spec.name], dtype=np.float32)
+        a = np.asarray(example[spec.name]) if spec.ids else np.asarray(example[spec.name], dtype=np.float32)
         if a.shape == (1,) + spec.shape:
             a = a[0]
         if a.shape != spec.shape:
             raise UserError(f"example {k}: input {spec.name!r} must have shape {list(spec.shape)}, got {list(a.shape)}")
-        out[spec.name] = a
+        out[spec.name] = token_ids(spec, a) if spec.ids else a  # ids below 2**24: exact as the float32 Lean reads
     return out

@@ -104,6 +104,8 @@ class OpSpec:
     exact_interval: IntervalRule | None = None  # an inexact op's interval rule over Fractions, by stated enclosures
     bound_backward: "BoundRule | None" = None  # CROWN: lines from operand bounds where no exact affine move exists
     vjp: VjpRule | None = None  # float gradients of the operands from the gradient of the result
+    ids: int | None = None  # the operand that takes an int64 input's token ids (embedding); every other is float
+    id_limit: Callable[[Sequence[Shape]], int] | None = None  # from the operand shapes: ids must lie below it
 
     def arity_ok(self, n: int) -> bool:
         required = sum(1 for o in self.operands if not o.optional)

@@ -180,6 +180,8 @@ class Plan:
                 f"input {spec.name!r}: expected shape [B, {', '.join(map(str, spec.shape))}] "
                 f"(batch axis first), got {list(shape)}"
             )
+        if spec.ids:
+            return self.xp.asarray(token_ids(spec, a))
         if self.exact:
             return _exact_array(spec.name, a)
         return self.xp.asarray(np.asarray(a, dtype=np.float32))
@@ -198,6 +200,24 @@ def _expect(node: Node, y: Any, batch: int) -> None:
     """A kernel's result must have the node's shape behind the batch axis (a kernel bug otherwise)."""
     if tuple(y.shape) != (batch,) + tuple(node.shape or ()):
         raise AssertionError(f"kernel of {node.op} gave shape {y.shape} for node {node.id!r}, expected {node.shape}")
+
+
+def token_ids(spec: Input, a: Any) -> np.ndarray:
+    """An int64 input's ids as an int64 array: an integer array (or exact integers) whose every id
+    lies in the input's range; anything else is a UserError naming the input and the first bad id.
+    The same ids serve float and exact plans: a lookup copies table entries, it computes nothing."""
+    arr = np.asarray(a)
+    if arr.dtype == object and all(isinstance(v, (int, np.integer)) or getattr(v, "denominator", None) == 1 for v in arr.flat):
+        arr = np.array([int(v) for v in arr.flat], dtype=np.int64).reshape(arr.shape)
+    if arr.dtype.kind not in "iu":
+        raise UserError(f"input {spec.name!r} takes integer token ids; got an array of dtype {arr.dtype}")
+    lo, hi = spec.id_range or (0, 0)
+    bad = (arr < lo) | (arr >= hi)
+    if bad.any():
+        index = [int(i) for i in np.argwhere(bad)[0]]
+        raise UserError(f"input {spec.name!r}: id {int(arr[tuple(index)])} at index {index} (batch axis first) is "
+                        f"outside the input's id range [{lo}, {hi})")
+    return arr.astype(np.int64)
 
 
 def _exact_array(name: str, a: Any) -> np.ndarray:

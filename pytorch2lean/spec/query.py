@@ -63,6 +63,9 @@ def single_input(graph: Graph) -> Input:
     """The model's one input (verification answers questions about one-input models)."""
     if len(graph.inputs) != 1:
         raise UserError(f"verification needs a one-input model; this one has {len(graph.inputs)} inputs")
+    if graph.inputs[0].ids:
+        raise UserError(f"input {graph.inputs[0].name!r} holds token ids; questions are asked of the network after "
+                        "its embedding lookups (pytorch2lean.ir.embeddings.after_lookups, as verify does)")
     return graph.inputs[0]
 
 

@@ -20,7 +20,12 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
 
 
 def format_model(graph: Graph) -> str:
-    """The DSL text of a graph: header, metadata, inputs, parameters, nodes, outputs."""
+    """The DSL text of a graph: header, metadata, inputs, parameters, nodes, outputs. The language
+    declares float32 inputs only: a graph with token ids is refused, not written as a float model."""
+    ids = [i.name for i in graph.inputs if i.ids]
+    if ids:
+        raise GraphError(f"input {ids[0]!r} holds int64 token ids, which the model language cannot declare; "
+                         "keep such a model as IR JSON (pytorch2lean ir)")
     lines = [f"model {_name(graph.name)}"]
     lines += [f"meta {_name(key)} = {json.dumps(value)}" for key, value in graph.metadata]
     lines += [f"input {_name(i.name)}: {_shape(i.shape)}" for i in graph.inputs]
