@@ -100,10 +100,30 @@ def test_a_saved_hugging_face_model_folder_binds_to_the_corpus_model(tmp_path: P
     assert np.abs(ours - theirs).max() <= RELATIVE * np.abs(theirs).max()
 
 
+@pytest.mark.parametrize("name", ["hf_gpt2_tokens", "hf_llama_tokens"])
+def test_later_token_ids_leave_earlier_outputs_bit_identical(name: str) -> None:
+    """What `causalDeps` of these exports rests on, tested (TRUST.md): the analysis' claim that
+    output position i depends on no id after i, on the runtime, for every i."""
+    pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
+    from pytorch2lean.lean.causal import causal_deps, sequence_contract
+
+    graph = load_torch(f"{MODELS}:{name}")
+    assert sequence_contract(graph) is not None and causal_deps(graph, sequence_contract(graph))
+    ids = random_inputs(graph, 1, 4).numpy()
+    base = execute(graph, {"ids": ids})[graph.outputs[0]]
+    length = graph.inputs[0].shape[-1]
+    for i in range(length - 1):
+        changed = ids.copy()
+        changed[..., i + 1:] = (changed[..., i + 1:] + 1 + i) % graph.inputs[0].id_range[1]
+        out = execute(graph, {"ids": changed})[graph.outputs[0]]
+        assert np.array_equal(out[:, :, :i + 1], base[:, :, :i + 1]) and not np.array_equal(out, base)
+
+
 @pytest.mark.lean
-@pytest.mark.parametrize("name", ["hf_vit", "hf_llama", "hf_bert_tokens", "hf_gpt2_tokens", "hf_llama_tokens"])
+@pytest.mark.parametrize("name", ["hf_vit", "hf_bert_tokens", "hf_gpt2_tokens", "hf_llama_tokens"])
 def test_corpus_model_checks_in_lean(name: str, tmp_path: Path) -> None:
-    """Exported as users would export it, the Lean kernel accepts its well-formedness and output shapes."""
+    """Exported as users would export it, the Lean kernel accepts its well-formedness and output shapes;
+    GPT-2 and Llama (their boolean masks are the lower triangle) also their position dependencies."""
     pytest.importorskip("transformers", reason="the hf_* corpus models need transformers (pip install transformers)")
     from pytorch2lean.lean import export_project, lean_check
     from pytorch2lean.lean.emit import module_name
@@ -115,5 +135,7 @@ def test_corpus_model_checks_in_lean(name: str, tmp_path: Path) -> None:
     graph = load_torch(f"{MODELS}:{name}")
     result = lean_check(export_project(graph, tmp_path / name, checkpoint_sha256="random initialisation"), toolchain=toolchain)
     assert result.ok, result.report()
-    for theorem in ("wellFormed", "outputShapes"):
+    causal = ("causalDeps",) if name in ("hf_gpt2_tokens", "hf_llama_tokens") else ()
+    for theorem in ("wellFormed", "outputShapes", *causal):
         assert f"{module_name(graph.name)}.{theorem}" in result.axioms, result.report()
+    assert any(a.endswith(".causalDeps") for a in result.axioms) == bool(causal)

@@ -208,6 +208,28 @@ def test_the_sequence_axis_of_token_ids_is_their_last() -> None:
     assert causal_deps(causal, Contract(0, 1, 1))
 
 
+def _attention(keep: np.ndarray, mix: bool = False) -> Graph:
+    """ids -> lookup -> masked self-attention whose boolean mask (`<node>.keep`) is `keep`;
+    `mix`: the values are first summed over all positions (a non-causal step elsewhere)."""
+    g = lookup_graph((1, 4), then_relu=False)
+    params = (Param.of_array("sdpa.keep", keep.astype(np.float32)), Param.of_array("ones", np.ones((4, 4), np.float32)))
+    values = [make_node("v", "matmul", ["ones", "e"])] if mix else []
+    nodes = g.nodes + tuple(values) + (make_node("t", "transpose", ["e"], {"perm": (0, 2, 1)}), make_node("s", "matmul", ["e", "t"]),
+                                       make_node("p", "masked_softmax", ["s", "sdpa.keep"]),
+                                       make_node("y", "matmul", ["p", "v" if mix else "e"]))
+    return validate(dataclasses.replace(g, params=g.params + params[:1 + mix], nodes=nodes, outputs=("y",),
+                                        metadata=(("constants", "sdpa.keep" + " ones" * mix),)))
+
+
+def test_a_boolean_mask_is_causal_by_its_values_and_stated_only_where_the_twin_proves_it() -> None:
+    """transformers builds GPT-2's and Llama's causal masks as boolean masks (`.keep` constants)."""
+    tril = np.tril(np.ones((1, 4, 4)))
+    assert sequence_contract(_attention(tril)) == Contract(0, 1, 1)
+    for keep in (np.ones((4, 4)), np.triu(np.ones((4, 4))), np.tril(np.ones((4, 4)), -1)):
+        assert sequence_contract(_attention(keep)) is None
+    assert sequence_contract(_attention(tril, mix=True)) is None  # no theorem that would fail
+
+
 # ---- the network after its lookups ---------------------------------------------------------
 
 def test_after_the_lookups_the_rest_computes_the_token_model() -> None:

@@ -15,9 +15,11 @@ other op makes every element depend on every position.
 
 `causal_deps` is `checkCausalDeps`: every output element at position i of the output axis has a
 mask below 2**(i + 1). The exporter states it (`CausalDeps`) for graphs with a causal keep-mask
-made by the torch frontend (`causal_masks`, chosen by name: a constant so named whose values are
-not causal gets a theorem that fails), with the sequence axis second to last (batch, tokens,
-features). That the analysis over-approximates the real dependencies is not proved in Lean; the
+made by the torch frontend (`causal_masks`): an `is_causal` mask, chosen by name (a constant so
+named whose values are not causal gets a theorem that fails), or a boolean attention mask whose
+values are the lower triangle (the masks `transformers` builds for GPT-2 and Llama), stated only
+where this twin finds the graph causal, so a model that mixes positions elsewhere exports as
+before. The sequence axis is second to last (batch, tokens, features), or the last of token ids. That the analysis over-approximates the real dependencies is not proved in Lean; the
 tests check it against the runtime (`tests/test_causal_mask.py`).
 """
 
@@ -32,6 +34,7 @@ from .. import ops
 from ..ir.graph import Graph, Node
 
 MASK_SUFFIX = ".mask"
+KEEP_SUFFIX = ".keep"
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,16 @@ class Contract:
 
 
 def causal_masks(graph: Graph) -> tuple[str, ...]:
-    """The constants the frontend made as causal keep-masks: named `<node>.mask`, read by masked_softmax."""
+    """The constants the frontend made as causal keep-masks, read by masked_softmax: `<node>.mask`
+    (is_causal), and `<node>.keep` (a boolean mask) holding the lower triangle over its last two axes."""
     masks = {n.inputs[1] for n in graph.nodes if n.op == "masked_softmax"}
-    return tuple(c for c in graph.constants if c.endswith(MASK_SUFFIX) and c in masks)
+    return tuple(c for c in graph.constants if c in masks and (c.endswith(MASK_SUFFIX) or (
+        c.endswith(KEEP_SUFFIX) and _lower_triangle(graph.param(c).array))))
+
+
+def _lower_triangle(a: np.ndarray) -> bool:
+    """Every matrix of the last two (equal) axes is 1 on and below the diagonal, 0 above."""
+    return a.ndim >= 2 and a.shape[-1] == a.shape[-2] and bool((a == np.tril(np.ones(a.shape[-2:]))).all())
 
 
 def sequence_contract(graph: Graph) -> Contract | None:
@@ -56,9 +66,13 @@ def sequence_contract(graph: Graph) -> Contract | None:
     shapes = graph.shapes()
     ranks = {len(shapes[o]) for o in graph.outputs}
     features = 0 if graph.inputs[0].ids else 1
-    if not causal_masks(graph) or len(graph.inputs[0].shape) < 1 + features or len(ranks) != 1 or min(ranks) < 2:
+    masks = causal_masks(graph)
+    if not masks or len(graph.inputs[0].shape) < 1 + features or len(ranks) != 1 or min(ranks) < 2:
         return None
-    return Contract(0, len(graph.inputs[0].shape) - 1 - features, ranks.pop() - 2)
+    contract = Contract(0, len(graph.inputs[0].shape) - 1 - features, ranks.pop() - 2)
+    if all(m.endswith(KEEP_SUFFIX) for m in masks) and not causal_deps(graph, contract):
+        return None
+    return contract
 
 
 def dependency_masks(graph: Graph, input: int, axis: int) -> dict[str, np.ndarray]:
