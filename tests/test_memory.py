@@ -158,6 +158,8 @@ def test_memory_option_on_the_cli(tmp_path) -> None:
 
 
 def test_falsifier_scores_in_slices_are_those_of_one_call(tmp_path) -> None:
+    """Slicing changes which points share a call, not their scores; BLAS may pick another kernel for
+    another batch size (CI saw last-digit float32 differences), so the scores agree to float32 rounding."""
     from pytorch2lean.bounds.falsify import _Search
 
     conv_instance(tmp_path)
@@ -167,4 +169,5 @@ def test_falsifier_scores_in_slices_are_those_of_one_call(tmp_path) -> None:
     assert search.points_per_call >= 50
     whole = search.scores(x)
     search.points_per_call = 7
-    assert whole.shape == (50,) and (search.scores(x) == whole).all()
+    assert whole.shape == (50,)
+    np.testing.assert_allclose(search.scores(x), whole, rtol=1e-5, atol=1e-6)
