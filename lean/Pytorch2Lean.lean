@@ -14,6 +14,8 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.Linear`: linear functions of values on the naturals (`vdot`, `linear_exchange`);
   `Pytorch2Lean.Relax`: ReLU lines (`lineOk`, `relu_lines_sum`); `Pytorch2Lean.CheckCROWN`: the
   CROWN certificate checker (back-substitution) and `checkCROWN_sound`, `robust_of_checkCROWN`.
+* `Pytorch2Lean.CheckBaB`: input-split trees (`lowerHalf`, `upperHalf`, `safe_split`): leaves'
+  theorems about the pieces of a box joined into one about the box.
 * `Pytorch2Lean.Robust`: robustness queries (`robustnessTerms`, `ArgmaxIs`) and the corollary a
   robustness certificate yields (`robust_of_checkIBP`).
 -/
@@ -35,3 +37,4 @@ import Pytorch2Lean.Robust
 import Pytorch2Lean.Linear
 import Pytorch2Lean.Relax
 import Pytorch2Lean.CheckCROWN
+import Pytorch2Lean.CheckBaB

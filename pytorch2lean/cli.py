@@ -424,7 +424,7 @@ def verify(
     from .lean.certificate import check_lean_method
 
     if lean is not None:
-        check_lean_method(method)
+        check_lean_method(method, split)
     output_file(cert, "--cert")
     loaded, center = at_embeddings(load(model, checkpoint, input_shape, [str(center)] if center else []), center)
     g = loaded.graph
@@ -594,7 +594,7 @@ def vnncomp(
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per instance, instead of the CSV's."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or summary table."),
     lean: bool = typer.Option(False, "--lean", help="Also write each unsat answer as Lean theorems into OUT/lean/<model> "
-                              "(interval certificates, --method ibp); check them with lean-check."),
+                              "(interval, CROWN and input-split certificates); check them with lean-check."),
     jobs: Optional[int] = JOBS,
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Solve on a Dask cluster: local (--jobs worker "
                                             "processes) or a scheduler address tcp://HOST:PORT."),

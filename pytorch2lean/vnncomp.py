@@ -24,7 +24,7 @@ joined by ";"; a row of an older run without a reason is read with it empty). A 
 instance whose result file exists and whose row agrees with it is skipped,
 an `unsat` one only when its certificates on disk are accepted again for the instance's model and
 VNN-LIB question (`cert.tree.check_claims`), so an edited certificate is not taken on trust.
-With `lean` (method ibp), every new `unsat` answer is also written as Lean theorems, one per input
+With `lean`, every new `unsat` answer is also written as Lean theorems, one per input
 box, into the model's Lake project `out_dir/lean/<model>/` (`lean-check` checks it).
 With a scheduler, the instances are solved on a Dask cluster (`distributed.py`) and their answers
 land in the same store, written here as they arrive; a run that stops resumes the same way.
@@ -385,7 +385,7 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
     _known(method)
     known_split(split)
     if lean:
-        check_lean_method(method)
+        check_lean_method(method, split)
     if scheduler is not None:
         from .distributed import check_scheduler
 
@@ -423,7 +423,11 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
             rows[(inst.onnx, inst.vnnlib)] = _write(inst, out_dir, outcome)
             _save(out_dir, rows, order)
             if lean and outcome.result == "unsat":
-                _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
+                try:
+                    _lean_theorems(inst, out_dir, models.graph(inst.onnx_path), outcome.certificates)
+                except UserError as e:  # the answer stands; only its theorem is missing, and why is said
+                    console.print(f"no Lean theorem for {inst.stem}: {e}", highlight=False, markup=False,
+                                  soft_wrap=True)
             solved += 1
             bar.advance(task)
     summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped, tuple(errors))

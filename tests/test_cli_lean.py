@@ -38,18 +38,29 @@ def test_unproven_box_writes_no_theorem(tmp_path: Path) -> None:
     assert not (tmp_path / "p").exists()
 
 
-def test_lean_needs_interval_or_crown_certificates_before_any_work(tmp_path: Path) -> None:
-    run = verify_mlp(tmp_path / "p", "0.001", "--method", "bab")
+def test_lean_refuses_relu_split_trees_before_any_work(tmp_path: Path) -> None:
+    run = verify_mlp(tmp_path / "p", "0.001", "--method", "bab", "--split", "relu")
     assert run.returncode == 1
-    assert "--lean writes theorems from interval and CROWN certificates: use --method ibp, crown or alpha " \
-           "(not 'bab')" in run.stderr + run.stdout
-    assert "Traceback" not in run.stderr
+    assert "ReLU-split trees are not read by the Lean checkers yet: use --split input" in run.stderr + run.stdout
+    assert "Traceback" not in run.stderr and not (tmp_path / "p").exists()
+    run = verify_mlp(tmp_path / "p", "0.001", "--method", "relu")
+    assert run.returncode == 1 and "use --method ibp, crown, alpha or bab (not 'relu')" in run.stderr + run.stdout
 
 
-def test_vnncomp_lean_needs_interval_certificates(tmp_path: Path) -> None:
+def test_verify_bab_writes_a_split_tree_theorem(tmp_path: Path) -> None:
+    """eps 0.2: CROWN alone cannot prove it, input splitting can (kernel-checked in test_lean_bab)."""
+    run = verify_mlp(tmp_path / "p", "0.2", "--method", "bab", "--split", "input")
+    assert run.returncode == 0, run.stderr
+    source = (tmp_path / "p" / "Mlp" / "Certificates" / "robust_label3.lean").read_text()
+    assert "(safe_split _ 0" in source and "theorem robust_label3_leaf1_checks" in source
+    assert "theorem robust_label3_argmax : Safe graph params" in source
+    assert "robust_of_safe (by decide) robust_label3_tree" in source
+
+
+def test_vnncomp_lean_refuses_relu_split_trees_before_any_work(tmp_path: Path) -> None:
     csv = tmp_path / "instances.csv"
     csv.write_text("m.onnx,p.vnnlib,60\n")
-    run = cli("vnncomp", str(csv), "--out", str(tmp_path / "out"), "--lean")
+    run = cli("vnncomp", str(csv), "--out", str(tmp_path / "out"), "--lean", "--split", "relu")
     assert run.returncode == 1
-    assert "use --method ibp, crown or alpha (not 'bab')" in run.stderr + run.stdout
+    assert "ReLU-split trees are not read by the Lean checkers yet" in run.stderr + run.stdout
     assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ arguments: the same certificate gives the same bytes.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..cert.claim import claim_rows
-from ..cert.format import Certificate, StatedRelaxation, loads, unsafe_terms
+from ..cert.tree import FORMAT as TREE_FORMAT
+from ..cert.format import (Certificate, CrownPart, Reader, StatedRelaxation, loads, read_box, read_claim,
+                           read_number, unsafe_terms)
 from ..errors import UserError
 from ..ir.graph import Graph
 from ..ir.serialize import digest
@@ -58,6 +61,18 @@ class CertificateTheorem:
     argmax: tuple[int, int] | None = None  # (label, classes) for a robustness property
     crown: str | None = None  # a Lean `List NodeCert` (methods crown and alpha): bounds, lines, back-substituted rows
     lines: str = "[]"  # a Lean `ClaimLines`: per constraint of the claim, its own lines (alpha-CROWN)
+    leaves: tuple["TreeLeaf", ...] = ()  # a split tree's leaves (bab.v1), in tree order
+    tree: str | None = None  # a split tree's proof: `safe_split`s over its leaves' theorems
+
+
+@dataclass(frozen=True)
+class TreeLeaf:
+    """One leaf of a split tree: its certificate's Lean data and its box, the cuts that lead to it."""
+
+    index: int  # the leaf's index in the certificate
+    box: str  # a Lean `Box` term: `lowerHalf`/`upperHalf` of the tree's box
+    crown: str  # a Lean `List NodeCert`
+    lines: str  # a Lean `ClaimLines`
 
 
 def theorem_name(text: str) -> str:
@@ -128,19 +143,37 @@ def _q_list(values: Sequence[Fraction]) -> str:
 
 
 def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> CertificateTheorem:
-    """The theorem of an accepted interval certificate about `graph`, or one clear refusal."""
+    """The theorem of an accepted interval or CROWN certificate about `graph`, or one clear refusal."""
     where = f"certificate {name!r}"
-    if cert.graph_digest != digest(graph):
-        raise UserError(f"{where} is about another model (digest {cert.graph_digest[:16]}..., "
-                        f"the model's is {digest(graph)[:16]}...)")
-    if cert.verdict != "holds":
-        raise UserError(f"{where} proves nothing (verdict {cert.verdict!r}): there is no theorem to export")
-    if cert.method not in ("ibp", "crown", "alpha"):
-        raise UserError(f"{where}: Lean checks interval and CROWN certificates, this one is {cert.method!r}")
-    if cert.cases:
-        raise UserError(f"{where} holds only on ReLU-split cases; Lean checks whole-box certificates so far")
+    _refuse_model(graph, cert.graph_digest, where)
+    _refuse_leaf(graph, cert, where)
+    boxes = dict(cert.inputs)
+    stated = dict(cert.bounds)
+    box = "[" + ", ".join(f"({_readable_list(boxes[i.name].lower)}, {_readable_list(boxes[i.name].upper)})"
+                          for i in graph.inputs) + "]"
+    rows = ",\n    ".join(f"({_q_list(stated[n.id].lower)}, {_q_list(stated[n.id].upper)})" for n in graph.nodes)
+    crown = lines = None
     if cert.crown is not None:
-        _refuse_backsub(graph, cert, where)
+        crown, lines = _crown_terms(graph, cert)
+    return CertificateTheorem(name=name, box=box, output=list(graph.outputs).index(cert.output),
+                              output_name=cert.output, stated="[\n    " + rows + "]", nodes=len(graph.nodes),
+                              crown=crown, lines=lines or "[]", **_claim_fields(cert.claim))
+
+
+def _claim_fields(claim: Property | Box) -> dict:
+    """The theorem's words, `OutProp` and robustness corollary for a certificate's claim."""
+    title = (f"property {claim.name or 'of the certificate'} holds" if isinstance(claim, Property)
+             else "the output lies in the stated box")
+    label = robustness_label(claim)
+    return {"title": title, "prop": prop_term(claim, label),
+            "argmax": None if label is None else (label, claim.num_outputs)}
+
+
+def _refuse_model(graph: Graph, cert_digest: str, where: str) -> None:
+    """Refuse a certificate about another model, or a model with an op the Lean checker lacks."""
+    if cert_digest != digest(graph):
+        raise UserError(f"{where} is about another model (digest {cert_digest[:16]}..., "
+                        f"the model's is {digest(graph)[:16]}...)")
     params = {p.name for p in graph.params}
     for node in graph.nodes:
         if node.op not in LEAN_INTERVAL_OPS:
@@ -149,26 +182,58 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
         if node.op == "div" and node.inputs[1] not in params:
             raise UserError(f"{where}: node {node.id!r} (div) divides by {node.inputs[1]!r}, not a parameter; "
                             "the Lean checker divides only by exact parameters")
-    boxes = dict(cert.inputs)
-    stated = dict(cert.bounds)
-    missing = [n.id for n in graph.nodes if n.id not in stated]
+
+
+def _refuse_leaf(graph: Graph, cert: Certificate, where: str) -> None:
+    """Refuse a whole-box certificate the Lean checkers cannot read."""
+    if cert.verdict != "holds":
+        raise UserError(f"{where} proves nothing (verdict {cert.verdict!r}): there is no theorem to export")
+    if cert.method not in ("ibp", "crown", "alpha"):
+        raise UserError(f"{where}: Lean checks interval and CROWN certificates, this one is {cert.method!r}")
+    if cert.cases:
+        raise UserError(f"{where} holds only on ReLU-split cases; Lean checks whole-box certificates so far")
+    if cert.crown is not None:
+        _refuse_backsub(graph, cert, where)
+    missing = [n.id for n in graph.nodes if n.id not in dict(cert.bounds)]
     if missing:
         raise UserError(f"{where} states no bounds for node {missing[0]!r}")
-    box = "[" + ", ".join(f"({_readable_list(boxes[i.name].lower)}, {_readable_list(boxes[i.name].upper)})"
-                          for i in graph.inputs) + "]"
-    rows = ",\n    ".join(f"({_q_list(stated[n.id].lower)}, {_q_list(stated[n.id].upper)})" for n in graph.nodes)
-    claim = cert.claim
-    title = (f"property {claim.name or 'of the certificate'} holds" if isinstance(claim, Property)
-             else "the output lies in the stated box")
-    label = robustness_label(claim)
-    crown = lines = None
-    if cert.crown is not None:
-        crown, lines = _crown_terms(graph, cert, stated)
-    return CertificateTheorem(name=name, title=title, box=box, prop=prop_term(claim, label),
-                              output=list(graph.outputs).index(cert.output), output_name=cert.output,
-                              stated="[\n    " + rows + "]", nodes=len(graph.nodes),
-                              argmax=None if label is None else (label, claim.num_outputs),
-                              crown=crown, lines=lines or "[]")
+
+
+def tree_theorem(graph: Graph, text: str, name: str) -> CertificateTheorem:
+    """The theorem of an accepted input-split tree (`pytorch2lean.bab.v1`): a theorem per leaf (its
+    certificate checked by `checkCROWN`, an interval leaf as one with no lines and no rows) about
+    the box its cuts give, joined by `safe_split` (CheckBaB.lean) into the theorem about the box."""
+    where = f"certificate {name!r}"
+    doc = json.loads(text)
+    _refuse_model(graph, doc["graph_digest"], where)
+    root = read_box(Reader(doc["box"], "box"))
+    box = f"[({_readable_list(root.lower)}, {_readable_list(root.upper)})]"
+    certs = [loads(json.dumps(leaf)) for leaf in doc["leaves"]]
+    for k, cert in enumerate(certs):
+        _refuse_leaf(graph, cert, f"{where}, leaf {k}")
+    leaves: list[TreeLeaf] = []
+    output = list(graph.outputs).index(certs[0].output)
+
+    def term(node: dict, at: str, depth: int) -> str:
+        if "leaf" in node:
+            k = node["leaf"]
+            crown, lines = _crown_terms(graph, certs[k])
+            leaves.append(TreeLeaf(k, at, crown, lines))
+            return f"(checkCROWN_sound_wf graph params _ {name}_leaf{k}_nodes {output} _ {name}_leaf{k}_lines " \
+                   f"{name}_leaf{k}_checks)"
+        if "node" in node:
+            raise UserError(f"{where} splits ReLU node {node['node']!r} (element {node['index']}); Lean checks "
+                            "input-split trees so far: re-run with --split input")
+        cut = f"({readable(read_number(node['at'], 'at'))})"
+        pad = "\n" + "  " * (depth + 2)
+        below = term(node["below"], f"lowerHalf ({at}) 0 {node['dim']} {cut}", depth + 1)
+        above = term(node["above"], f"upperHalf ({at}) 0 {node['dim']} {cut}", depth + 1)
+        return f"(safe_split _ 0 {node['dim']} {cut} rfl{pad}{below}{pad}{above})"
+
+    proof = term(doc["tree"], f"{name}_box", 0)
+    return CertificateTheorem(name=name, box=box, output=output, output_name=certs[0].output, stated="[]",
+                              nodes=len(graph.nodes), leaves=tuple(leaves), tree=proof,
+                              **_claim_fields(read_claim(Reader(doc["property"], "property"))))
 
 
 def _shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
@@ -217,9 +282,11 @@ def _lines(r: StatedRelaxation, start: int, size: int) -> str:
     return list_literal([f"({', '.join(q_literal(v[i]) for v in parts)})" for i in range(start, start + size)])
 
 
-def _crown_terms(graph: Graph, cert: Certificate, stated: dict[str, Box]) -> tuple[str, str]:
-    """The `List NodeCert` and the `ClaimLines` of a CROWN certificate."""
-    part = cert.crown
+def _crown_terms(graph: Graph, cert: Certificate) -> tuple[str, str]:
+    """The `List NodeCert` and the `ClaimLines` of a CROWN certificate (of an interval certificate:
+    its bounds, with no lines and no back-substituted rows)."""
+    part = cert.crown or CrownPart((), ())
+    stated = dict(cert.bounds)
     relax = dict(part.relaxations)
     rows = dict(part.backsub_rows)
     backsub = set(part.backsub)
@@ -249,11 +316,21 @@ def _crown_terms(graph: Graph, cert: Certificate, stated: dict[str, Box]) -> tup
     return "[\n    " + ",\n    ".join(certs) + "]", claim_lines
 
 
-def check_lean_method(method: str) -> None:
-    """Refuse, before any work, a method whose certificates the Lean checker cannot read."""
-    if method not in ("ibp", "crown", "alpha"):
-        raise UserError(f"--lean writes theorems from interval and CROWN certificates: use --method ibp, crown or "
-                        f"alpha (not {method!r})")
+def _theorem(graph: Graph, text: str, name: str) -> CertificateTheorem:
+    """The theorem of an accepted certificate of either format."""
+    if json.loads(text).get("format") == TREE_FORMAT:
+        return tree_theorem(graph, text, name)
+    return certificate_theorem(graph, loads(text), name)
+
+
+def check_lean_method(method: str, split: str = "auto") -> None:
+    """Refuse, before any work, a method whose certificates the Lean checkers cannot read."""
+    if method not in ("ibp", "crown", "alpha", "bab"):
+        raise UserError(f"--lean writes theorems from interval, CROWN and input-split certificates: use --method ibp, "
+                        f"crown, alpha or bab (not {method!r})")
+    if method == "bab" and split == "relu":
+        raise UserError("--lean writes theorems of input-split trees; ReLU-split trees are not read by the Lean "
+                        "checkers yet: use --split input (or auto on inputs of few coordinates)")
 
 
 def export_theorems(graph: Graph, out: Path, *, checkpoint_sha256: str, name: str,
@@ -263,7 +340,6 @@ def export_theorems(graph: Graph, out: Path, *, checkpoint_sha256: str, name: st
     proven; the theorem is `name`, or `name_k` for box k of several. Returns the theorem names.
     The certificates must be accepted ones (`verify` and `vnncomp` write no other)."""
     names = [name] if len(certificates) == 1 else [f"{name}_{k}" for k in range(len(certificates))]
-    theorems = [certificate_theorem(graph, loads(text), theorem_name(n))
-                for n, text in zip(names, certificates) if text is not None]
+    theorems = [_theorem(graph, text, theorem_name(n)) for n, text in zip(names, certificates) if text is not None]
     export_project(graph, out, checkpoint_sha256=checkpoint_sha256, certificates=theorems)
     return [t.name for t in theorems]
