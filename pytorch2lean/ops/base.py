@@ -104,6 +104,9 @@ class OpSpec:
     exact_interval: IntervalRule | None = None  # an inexact op's interval rule over Fractions, by stated enclosures
     bound_backward: "BoundRule | None" = None  # CROWN: lines from operand bounds where no exact affine move exists
     vjp: VjpRule | None = None  # float gradients of the operands from the gradient of the result
+    # Per operand, a vjp that computes that operand's gradient alone (the rest None): a tape asks
+    # only for the gradients it needs, never a weight's (matmul by a parameter: half its work).
+    vjp_parts: tuple[VjpRule, ...] | None = None
     ids: int | None = None  # the operand that takes an int64 input's token ids (embedding); every other is float
     id_limit: Callable[[Sequence[Shape]], int] | None = None  # from the operand shapes: ids must lie below it
 

@@ -167,6 +167,6 @@ register(OpSpec(
     lambda attrs, shapes: matmul_shape(shapes[0], shapes[1]),
     lambda xp, attrs, a, b: integral_product(lambda u, v: batched_matmul(xp, u, v), a, b), exact=True, lean="matmul",
     doc="numpy.matmul of per-sample values; either side may be a parameter (ONNX MatMul(W, X) included).",
-    interval=_matmul_interval, vjp=_matmul_vjp,
+    interval=_matmul_interval, vjp=_matmul_vjp, vjp_parts=(_matmul_grad_a, _matmul_grad_b),
     affine_backward=_matmul_backward,
 ))

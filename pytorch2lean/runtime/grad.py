@@ -48,7 +48,14 @@ class Tape:
             spec = ops.get(node.op)
             if spec.vjp is None:
                 raise UserError(f"node {node.id!r} ({node.op}): the op has no vector-Jacobian product")
-            parts = spec.vjp(xp, node.attr, grads.pop(node.id), *(self.env[r] for r in node.inputs))
+            needed = [r in self.varying for r in node.inputs]
+            operands = [self.env[r] for r in node.inputs]
+            if spec.vjp_parts is None or all(needed):
+                parts = spec.vjp(xp, node.attr, grads.pop(node.id), *operands)
+            else:
+                g = grads.pop(node.id)
+                parts = tuple(spec.vjp_parts[i](xp, node.attr, g, *operands)[i] if need else None
+                              for i, need in enumerate(needed))
             for name, part in zip(node.inputs, parts):
                 if name in self.varying and part is not None:
                     grads[name] = grads[name] + part if name in grads else part
