@@ -545,7 +545,7 @@ def check(model: str = MODEL,
     query = read_query(g, vnnlib, box, center, eps, label)
     texts = [_read_text(path) for path in certificates]
     result = check_claims(g, texts, None if query is None else query.boxes, None if query is None else query.prop,
-                          _workers(jobs))
+                          _workers(jobs), names=[str(path) for path in certificates])
     console.print(("accepted: " if result.ok else "REJECTED: ") + result.reason, highlight=False, markup=False,
                   soft_wrap=True)
     if not result.ok:

@@ -159,6 +159,22 @@ def test_a_leaf_with_cases_and_a_property_of_no_term_are_not_accepted(certs: dic
     assert r.returncode == 1 and "only where its 1 case(s) hold" in r.stdout, r.stdout + r.stderr
 
 
+def test_a_rejected_certificate_is_named_by_its_file(certs: dict[str, Any], tmp_path: Path) -> None:
+    """Among several certificates, the one that is not JSON, or proves nothing, is named by its path."""
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(certs["crown"]))
+    bad.write_text('{"format": ')
+    r = cli("check", str(NET), str(good), str(bad), "--vnnlib", str(PROP), "-j", "1")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert r.stdout.startswith(f"REJECTED: {bad}: certificate is not JSON: "), r.stdout
+    doc = json.loads(json.dumps(certs["crown"]))
+    unknown(doc)
+    bad.write_text(json.dumps(doc))
+    r = cli("check", str(NET), str(bad), "-j", "1")
+    assert r.returncode == 1 and r.stdout.startswith(f"REJECTED: {bad}: the certificate's verdict is 'unknown'"), \
+        r.stdout + r.stderr
+
+
 def test_robustness_questions(tmp_path: Path) -> None:
     """--input/--eps/--label: a ball inside the certified one is answered; a wider one, or another
     label, is not."""

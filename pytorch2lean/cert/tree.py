@@ -260,17 +260,19 @@ class ClaimCheck:
 
 
 def check_claims(graph: Graph, texts: Sequence[str], boxes: Sequence[Box] | None = None, prop: Claim | None = None,
-                 workers: int = 1) -> ClaimCheck:
+                 workers: int = 1, names: Sequence[str] | None = None) -> ClaimCheck:
     """Check certificates against the question a user asks: every box in `boxes` lies in the box of
     some certificate, every certificate's claim implies `prop` (cert/claim.py), and every
     certificate is accepted by the exact checker. Without a question, each certificate's own
     statement is checked. A certificate that proves no property (verdict "unknown", a property
     that holds of every output) or proves it only on part of its box (a leaf's cases) answers
-    nothing and is rejected."""
+    nothing and is rejected. A failure names its certificate by `names[k]` (its file), else by its
+    place in `texts` when there are several."""
     graph = validate(graph)
     statements: list[Statement] = []
     for k, text in enumerate(texts):
-        where = f"certificate {k + 1} of {len(texts)}: " if len(texts) > 1 else ""
+        where = (f"{names[k]}: " if names is not None else
+                 f"certificate {k + 1} of {len(texts)}: " if len(texts) > 1 else "")
         try:
             stated = read_statement(graph, text)
         except CertificateError as e:
