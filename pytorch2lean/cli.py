@@ -425,6 +425,7 @@ def verify(
 
     if lean is not None:
         check_lean_method(method, split)
+        output_folder(lean, "--lean")
     output_file(cert, "--cert")
     loaded, center = at_embeddings(load(model, checkpoint, input_shape, [str(center)] if center else []), center)
     g = loaded.graph

@@ -30,6 +30,12 @@ MODEL = [str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz")]
      "--cert {missing}/c.json: the folder {missing} does not exist"),
     (["export", *MODEL, "--out", "{file}"], "--out {file}: is a file; give a folder"),
     (["vnncomp", "{csv}", "--out", "{file}"], "--out {file}: is a file; give a folder"),
+    (["verify", *MODEL, "--input", str(MLP / "x.npy"), "--eps", "0.001", "--label", "3", "--lean", "{file}"],
+     "--lean {file}: is a file; give a folder"),  # a box it proves: the theorem was written after the work
+    (["verify", *MODEL, "--input", str(MLP / "x.npy"), "--eps", "0.001", "--label", "3", "--lean", "{file}/sub"],
+     "--lean {file}/sub: {file} is a file, so no folder can be made in it"),
+    (["ir", *MODEL, "--out", "{missing}/g.json"], "--out {missing}/g.json: the folder {missing} does not exist"),
+    (["bench", "--quick", "--json", "{missing}/b.json"], "--json {missing}/b.json: the folder {missing} does not exist"),
 ])
 def test_output_paths_are_refused_before_any_work(tmp_path: Path, args: list[str], message: str) -> None:
     places = {"missing": str(tmp_path / "no" / "such"), "tmp": str(tmp_path), "file": str(tmp_path / "taken"),
