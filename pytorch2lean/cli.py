@@ -209,6 +209,8 @@ def read_inputs(g: Any, specs: list[str], finite: str | None = None) -> tuple[di
             require_finite(arr.astype(np.float32), path, finite)
         if tuple(arr.shape) == by_name[name].shape:
             arr, single = arr[None], True
+        if arr.ndim and arr.shape[0] == 0:
+            raise UserError(f"{path}: a batch of 0 samples (shape {list(arr.shape)}): nothing to run")
         feeds[name] = arr
     return feeds, single
 

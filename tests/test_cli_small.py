@@ -37,6 +37,11 @@ def test_an_empty_or_truncated_npy_is_one_message(tmp_path: Path) -> None:
             r = cli(*args)
             assert r.returncode == 1 and "Aborted" not in r.stdout + r.stderr and "Traceback" not in r.stderr
             assert f"{tmp_path / name}: cannot read a .npy array" in r.stderr.replace("\n", ""), r.stderr
+    np.save(tmp_path / "none.npy", np.ones((0, 1, 5), np.float32))  # a batch of no samples: --exact had a traceback
+    for extra in ([], ["--exact"]):
+        r = cli("run", *MODEL, "-i", str(tmp_path / "none.npy"), *extra)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stdout + r.stderr
+        assert f"{tmp_path / 'none.npy'}: a batch of 0 samples (shape [0, 1, 5])" in r.stderr.replace("\n", ""), r.stderr
 
 
 def test_run_writes_one_sample_as_it_shows_it(tmp_path: Path) -> None:
