@@ -485,7 +485,9 @@ OUTPUTS = {  # (command line with {} for the output path, whether it names a fol
     "run -o": (["run", *MODEL, "-i", str(MLP / "x.npy"), "-o", "{}"], False),
     "run --record": (["run", *MODEL, "-i", str(MLP / "x.npy"), "--record", "{}"], False),
     "verify --cert": (["verify", NET, "--vnnlib", PROP, "--cert", "{}"], False),
+    "verify --lean": (["verify", NET, "--vnnlib", PROP, "--lean", "{}"], True),
     "bench --json": (["bench", "--quick", "--json", "{}"], False),
+    "bench --markdown": (["bench", "--quick", "--markdown", "{}"], False),
     "export --out": (["export", *MODEL, "--out", "{}"], True),
     "vnncomp --out": (["vnncomp", "{csv}", "--out", "{}"], True),
 }
