@@ -6,6 +6,7 @@ A user's mistake (any `UserError`) prints one message and exits 1, without a tra
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tempfile
 import time
@@ -290,6 +291,13 @@ def output_file(path: Path | None, option: str) -> None:
         raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
 
 
+def seconds_option(value: float | None, option: str) -> None:
+    """A number of seconds given as an option: finite and at least 0 (NaN would be ignored by every
+    comparison, and an infinite search never ends), as vnncomp asks of its timeouts."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise UserError(f"{option} {value}: give a finite number of seconds, at least 0")
+
+
 def output_folder(path: Path, option: str) -> None:
     """An output folder's path, checked before any work is done: it is not an existing file, and the
     nearest folder above it that exists is a folder (not a file), so the missing ones can be made."""
@@ -342,6 +350,7 @@ def read_query(g: Any, vnnlib: Path | None, box: tuple[Path, Path] | None, cente
     """The question asked by --vnnlib, --box or --input with --eps and --label (spec/query.py), or
     None when none is given; `center` is the file given, or the array it stands for (`at_embeddings`)."""
     from .spec import query as q
+    from .spec.numbers import exact
 
     chosen = [name for name, given in (("--vnnlib", vnnlib), ("--box", box), ("--input", center)) if given is not None]
     if len(chosen) > 1:
@@ -356,6 +365,12 @@ def read_query(g: Any, vnnlib: Path | None, box: tuple[Path, Path] | None, cente
         return None
     if eps is None or label is None:
         raise UserError("--input needs --eps and --label")
+    try:
+        radius = exact(eps)
+    except UserError:
+        raise UserError(f"--eps {eps}: not an exact number (give a decimal such as 0.01, or p/q)") from None
+    if radius < 0:
+        raise UserError(f"--eps {eps}: a radius is at least 0")
     return q.robustness_query(g, center if isinstance(center, np.ndarray) else _read_finite(center), eps, label)
 
 
@@ -429,6 +444,8 @@ def verify(
         check_lean_method(method, split)
         output_folder(lean, "--lean")
     output_file(cert, "--cert")
+    seconds_option(timeout, "--timeout")
+    seconds_option(falsify, "--falsify")
     loaded, center = at_embeddings(load(model, checkpoint, input_shape, [str(center)] if center else []), center)
     g = loaded.graph
     query = read_query(g, vnnlib, box, center, eps, label)

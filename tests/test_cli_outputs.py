@@ -48,6 +48,23 @@ def test_output_paths_are_refused_before_any_work(tmp_path: Path, args: list[str
     assert "verdict" not in r.stdout and not (tmp_path / "no").exists()
 
 
+BALL = ["verify", *MODEL, "--input", str(MLP / "x.npy"), "--label", "3"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (BALL + ["--eps", "nan"], "--eps nan: not an exact number"),
+    (BALL + ["--eps", "-0.1"], "--eps -0.1: a radius is at least 0"),
+    (BALL + ["--eps", "0.001", "--timeout", "nan"], "--timeout nan: give a finite number of seconds, at least 0"),
+    (BALL + ["--eps", "0.001", "--timeout", "-1"], "--timeout -1.0: give a finite number of seconds"),
+    (BALL + ["--eps", "0.001", "--falsify", "inf"], "--falsify inf: give a finite number of seconds"),
+])
+def test_verify_numbers_are_refused_before_any_work(args: list[str], message: str) -> None:
+    """A NaN timeout was ignored (verify ran without one), an infinite --falsify searched without end."""
+    r = cli(*args)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and message in r.stderr, r.stdout + r.stderr
+    assert "verdict" not in r.stdout
+
+
 def vnnlib(path: Path, at_least: str) -> Path:
     """test_small's input X_0 in [-1, 1]; unsafe when Y_0 >= at_least."""
     path.write_text(f"(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 -1))\n(assert (<= X_0 1))\n"
