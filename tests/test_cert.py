@@ -554,3 +554,18 @@ def test_malformed_cases_are_rejected_by_name(cases: list[Any], reason: str) -> 
     data["cases"] = cases
     result = check_certificate(g, json.dumps(data))
     assert not result.ok and result.reason.startswith(reason), result.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=20))
+def test_exact_floats_are_the_fractions_of_the_floats(values: list[float]) -> None:
+    """The fast conversion that stated bounds use gives Fraction(x) exactly: equal, same hash,
+    lowest terms (subnormals, -0.0 and the largest doubles included by hypothesis)."""
+    from pytorch2lean.numeric.float32 import exact_floats
+
+    got = exact_floats(values)
+    for q, x in zip(got, values):
+        want = Fraction(x)
+        assert q == want and hash(q) == hash(want) and (q.numerator, q.denominator) == (want.numerator, want.denominator)
+        assert type(q) is Fraction and q.denominator > 0
+    assert exact_floats([-0.0, 5e-324, 1.7976931348623157e308]) == (Fraction(0), Fraction(1, 2**1074), Fraction(2**1024 - 2**971))

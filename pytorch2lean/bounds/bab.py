@@ -60,6 +60,7 @@ from ..cert.format import Case, Certificate, CrownPart, number_text, to_json, un
 from ..cert.tree import FORMAT
 from ..errors import UserError
 from ..ir import Graph, digest, validate
+from ..numeric.float32 import exact_floats
 from ..ops.base import Interval, Unbounded
 from ..spec.box import Box
 from ..spec.numbers import round_f32_down, round_f32_up
@@ -292,7 +293,7 @@ class Bounder:
         stated = {n.id: stated_box(np, bounded.env[n.id].map(lambda v: _entry(v, b)), n) for n in self.graph.nodes}
         out_box = stated[self.output] if self.output in stated else box
         result = bounded.result
-        rows = {} if result is None else dict(zip(self.rows, map(Fraction, (result.lower - crown.SLACK * result.magnitude)[b].tolist())))
+        rows = {} if result is None else dict(zip(self.rows, exact_floats((result.lower - crown.SLACK * result.magnitude)[b].tolist())))
         failure = None if bounded.empty[b] else claim_failure(self.prop, box_interval(out_box), rows)
         backsub = tuple(n for n in nodes if n in bounded.rows and bounded.rows[n][b])
         per_row = tuple((name, stated_relaxation(np, _entry_of(r, b), (len(self.rows),) + nodes[name].shape))

@@ -30,6 +30,7 @@ from ..cert.claim import claim_failure
 from ..cert.format import Certificate, Claim, StatedRelaxation, dumps, input_boxes
 from ..errors import UserError
 from ..ir import Graph, Node, digest, validate
+from ..numeric.float32 import exact_floats
 from ..ops.base import Interval, Unbounded
 from ..runtime.backend import to_numpy
 from ..spec.box import Box
@@ -94,14 +95,14 @@ def stated_box(xp: Any, iv: Interval, node: Node) -> Box:
     lo, hi = (to_numpy(xp, v).astype(np.float64).reshape(-1) for v in iv)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise Unbounded(f"node {node.id!r} ({node.op}): the float bounds overflow")
-    return Box(tuple(map(Fraction, lo.tolist())), tuple(map(Fraction, hi.tolist())), node.shape)
+    return Box(exact_floats(lo.tolist()), exact_floats(hi.tolist()), node.shape)
 
 
 def stated_relaxation(xp: Any, lines: tuple[Any, ...], shape: tuple[int, ...]) -> StatedRelaxation:
     """Float relaxation lines (a `crown.Relaxation`, batch of one) as a certificate states them, over `shape`."""
     def numbers(v: Any) -> tuple[Fraction, ...]:
         flat = to_numpy(xp, xp.broadcast_to(v, (1,) + tuple(shape))).astype(np.float64).reshape(-1)
-        return tuple(map(Fraction, flat.tolist()))
+        return exact_floats(flat.tolist())
 
     return StatedRelaxation(tuple(shape), *(numbers(v) for v in lines))
 
