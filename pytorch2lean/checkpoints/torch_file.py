@@ -29,8 +29,12 @@ ZIP_SIGNATURE = b"PK\x03\x04"
 def read_torch(data: bytes, where: str) -> dict[str, np.ndarray]:
     """The tensors of a PyTorch checkpoint's bytes (`where` names the file in messages)."""
     if data.startswith(ZIP_SIGNATURE):
+        try:  # the central directory is read here: a member name flagged UTF-8 that is not is a ValueError
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
+            raise CheckpointError(f"{where}: not a readable zip archive (truncated or corrupt?): {e}") from None
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            with archive:
                 return _read_zip(archive, where)
         except (zipfile.BadZipFile, zlib.error, EOFError) as e:
             raise CheckpointError(f"{where}: not a readable zip archive (truncated or corrupt?): {e}") from None
