@@ -162,17 +162,19 @@ def run(
     feeds, single = read_inputs(g, inputs, "--exact needs finite inputs" if exact else None)
     xp = array_module(device)
     start = time.perf_counter()
-    outs = {k: to_numpy(xp, v) for k, v in execute(g, feeds, xp=xp).items()}
+    with np.errstate(all="ignore"):  # NaN and inf propagate as in onnxruntime and torch, without warnings
+        outs = {k: to_numpy(xp, v) for k, v in execute(g, feeds, xp=xp).items()}
     seconds = time.perf_counter() - start
     for name, value in outs.items():
         shown = value[0] if single else value
-        console.print(f"[bold]{name}[/bold] {list(shown.shape)}")
-        console.print(np.array2string(shown, precision=6, max_line_width=120))
+        console.print(f"[bold]{escape(name)}[/bold] {list(shown.shape)}")
+        # not markup: rich would take "[nan nan ...]" or "[inf ...]" for a style tag and print nothing
+        console.print(np.array2string(shown, precision=6, max_line_width=120), markup=False)
     if exact:
         report_exact_error(g, feeds, outs)
     if output:
         np.savez(output, **{name: value[0] if single else value for name, value in outs.items()})
-        console.print(f"outputs written to {output}")
+        console.print(f"outputs written to {output}", markup=False)
     if record:
         rec = RunRecord(
             ir_digest=digest(g), checkpoint_sha256=loaded.checkpoint_sha256,
@@ -183,7 +185,7 @@ def run(
             outputs={k: TensorDigest.of(v) for k, v in outs.items()}, versions=versions(xp), seconds=seconds,
         )
         record.write_text(rec.to_json(), encoding="utf-8")
-        console.print(f"run record written to {record}")
+        console.print(f"run record written to {record}", markup=False)
 
 
 def read_inputs(g: Any, specs: list[str], finite: str | None = None) -> tuple[dict[str, np.ndarray], bool]:
@@ -222,7 +224,7 @@ def report_exact_error(g: Any, feeds: dict[str, np.ndarray], outs: dict[str, np.
     exact = evaluate_exact(g, feeds)
     for name, value in outs.items():
         diff = np.abs(value.astype(np.float64) - exact[name].astype(np.float64))
-        console.print(f"{name}: max |float32 - exact| = {diff.max():.3e}")
+        console.print(f"{name}: max |float32 - exact| = {diff.max():.3e}", markup=False)
 
 
 @app.command()
@@ -233,7 +235,7 @@ def graph(model: str = MODEL, out: Path = typer.Option(..., "--out", help="g.svg
 
     output_file(out, "--out")
     write_drawing(load(model, checkpoint, input_shape).graph, out)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False)
 
 
 @app.command()

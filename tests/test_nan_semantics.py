@@ -174,6 +174,8 @@ def test_exact_runs_and_verify_refuse_non_finite_inputs(tmp_path: Path, value: f
     assert r.returncode == 1 and "Traceback" not in r.stderr and where in r.stderr.replace("\n", " "), r.stderr
     r = cli("run", model, "-c", weights, "-i", str(path))  # the float runtime runs it, NaN or inf propagating
     assert r.returncode == 0, r.stderr
+    assert "[[nan nan nan nan nan]]" in r.stdout, r.stdout  # shown (rich took "[nan ...]" for markup and hid it)
+    assert "Warning" not in r.stderr, r.stderr  # NumPy's "invalid value encountered" is the semantics, not news
     r = cli("verify", model, "-c", weights, "--input", str(path), "--eps", "0.01", "--label", "0")
     assert r.returncode == 1 and "Traceback" not in r.stderr and where in r.stderr.replace("\n", " "), r.stderr
     r = cli("verify", model, "-c", weights, "--box", str(path), str(path))
