@@ -54,7 +54,7 @@ from .ir import Graph
 from .lean.certificate import check_lean_method, export_theorems
 from .spec import parse_vnnlib
 from .spec.vnnlib import VnnlibSpec
-from .verify import METHODS, counterexample, first_search_s, known_split, prove_box
+from .verify import METHODS, Watch, counterexample, first_search_s, known_split, prove_box, step_text
 
 FIELDS = ("onnx", "vnnlib", "result", "seconds", "certificate", "reason")
 CHECK_GRACE = 2.0  # timeouts the exact check of a found certificate may take beyond the timeout
@@ -211,18 +211,21 @@ def _gunzip(path: Path, what: str) -> bytes:
 
 
 def solve(graph: Graph, spec: VnnlibSpec, timeout: float, method: str = "bab", split: str = "auto",
-          workers: int = 1) -> Outcome:
+          workers: int = 1, watch: Watch | None = None) -> Outcome:
     """Answer one instance within `timeout` seconds (see the module docstring); bab splits as `split`
-    says and checks its certificates' leaves in `workers` processes. Work that runs out of memory
-    (the process's budget, `memory.limit`) is answered `unknown`, saying so: the next instance runs."""
+    says and checks its certificates' leaves in `workers` processes; `watch` hears where each box's
+    proof stands (branch and bound: leaves proven, pieces open, seconds left). Work that runs out of
+    memory (the process's budget, `memory.limit`) is answered `unknown`, saying so: the next
+    instance runs."""
     start = time.monotonic()
     try:
-        return _search(graph, spec, timeout, method, split, workers)
+        return _search(graph, spec, timeout, method, split, workers, watch)
     except MemoryError as e:
         return Outcome("unknown", "unknown", (), time.monotonic() - start, memory.out_of_memory(e))
 
 
-def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: str, workers: int) -> Outcome:
+def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: str, workers: int,
+            watch: Watch | None) -> Outcome:
     _known(method)
     known_split(split)
     start = time.monotonic()
@@ -239,7 +242,7 @@ def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: 
             open_boxes.append(box)
             continue
         proof = prove_box(graph, box, prop, method, left() - LAST_SLICE * timeout, start + (1 + CHECK_GRACE) * timeout,
-                          split, workers)
+                          split, workers, watch)
         reasons.append(proof.reason)
         certificates.append(proof.certificate)
         open_boxes.extend(proof.open_boxes)
@@ -253,7 +256,8 @@ def _search(graph: Graph, spec: VnnlibSpec, timeout: float, method: str, split: 
     return Outcome(result, result, (), time.monotonic() - start, "; ".join(r for r in reasons if r) or "no time left")
 
 
-def _solve_row(inst: Instance, models: _Models, method: str, split: str, workers: int) -> Outcome:
+def _solve_row(inst: Instance, models: _Models, method: str, split: str, workers: int,
+               watch: Watch | None = None) -> Outcome:
     """The instance's answer; `error`, naming its CSV line, when its model or property cannot be
     read: one bad row does not stop the others."""
     start = time.monotonic()
@@ -261,7 +265,7 @@ def _solve_row(inst: Instance, models: _Models, method: str, split: str, workers
         graph, spec = models.graph(inst.onnx_path), models.spec(inst.vnnlib_path)
     except UserError as e:
         return Outcome("error", "error", (), time.monotonic() - start, f"{inst.where}: {e}")
-    return solve(graph, spec, inst.timeout, method, split, workers)
+    return solve(graph, spec, inst.timeout, method, split, workers, watch)
 
 
 def _known(method: str) -> None:
@@ -441,7 +445,8 @@ def _one_by_one(instances: list[Instance], models: _Models, method: str, split: 
     """Each instance with its answer, solved in this process in CSV order (the bar names the one running)."""
     for inst in instances:
         bar.update(task, description=inst.stem)
-        yield inst, _solve_row(inst, models, method, split, workers)
+        watch = lambda step, stem=inst.stem: bar.update(task, description=f"{stem}: {step_text(step)}")  # noqa: E731
+        yield inst, _solve_row(inst, models, method, split, workers, watch)
 
 
 def _table(console: Any, summary: RunSummary) -> None:

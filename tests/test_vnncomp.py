@@ -199,3 +199,23 @@ def test_a_bad_row_is_answered_error_naming_its_line_and_the_others_run(tmp_path
     assert (tmp_path / "out" / "results" / "missing__test_nano.txt").read_text() == "error\n"
     again = run_instances(csv_path, tmp_path / "out", progress=False)  # error rows run again, answered rows resume
     assert again.skipped == 2 and again.solved == 2 and len(again.errors) == 2
+
+
+def test_the_progress_bar_says_where_each_proof_stands(tmp_path):
+    """Each instance's line names it and what runs: bounding, branch and bound (leaves, open
+    pieces, seconds left), the exact check; a search of minutes shows it is moving."""
+    from pytorch2lean.vnncomp import _Models, _one_by_one
+
+    class Bar:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def update(self, task, description: str) -> None:
+            self.lines.append(description)
+
+    bar = Bar()
+    csv_path = _fixture_csv(tmp_path)
+    answered = list(_one_by_one(list(read_instances(csv_path)), _Models(), "bab", "auto", 1, bar, None))
+    assert [o.result for _, o in answered] == ["unsat", "unsat", "unsat"], [o.reason for _, o in answered]
+    assert any(line.startswith("test_tiny__test_tiny: box 0: branch and bound: ") for line in bar.lines), bar.lines
+    assert any("checking the certificate exactly" in line for line in bar.lines), bar.lines
