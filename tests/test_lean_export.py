@@ -195,7 +195,7 @@ def p0 : Nat := 0x4000000000000000be8000003fc00000
 /-- Every parameter literal with its number of elements, in value-table order. -/
 def packedParams : List (Nat × Nat) := concatLists [[(p0, 4)]]
 
-/-- The exact parameter values (`Theorems.paramsDecode` shows that every literal decodes). -/
+/-- The exact parameter values (`paramsDecode`, in `Params.lean`, shows that every literal decodes). -/
 def params : List (List Q) := (decodeAll packedParams).getD []
 
 end
@@ -206,9 +206,11 @@ end Tiny
 GOLDEN_THEOREMS = '''\
 /-
 Theorems about model `tiny` (IR digest {digest}),
-each proved by evaluation in the Lean kernel.
+each proved by evaluation in the Lean kernel; `paramsDecode` (every parameter literal decodes) is
+in `Params.lean`. `wellFormed` and `outputShapes` read the graph's shapes only, no parameter value.
 -/
 import Tiny.Model
+import Tiny.Params
 
 namespace Tiny
 open Pytorch2Lean
@@ -221,9 +223,6 @@ theorem wellFormed : WellFormed graph := checkWF_sound graph (by decide +kernel)
 /-- The output shapes: [[2]]. -/
 theorem outputShapes : HasShapes graph [[2]] :=
   inferShapes_sound graph _ (by decide +kernel)
-
-/-- Every parameter literal holds finite float32 values, as many as its declared shape. -/
-theorem paramsDecode : checkParams graph packedParams = true := by decide +kernel
 
 /-- Example 0: the float32 input(s). -/
 def input0 : List (List Q) :=
@@ -243,6 +242,32 @@ end
 end Tiny
 '''
 
+GOLDEN_PARAMS = '''\
+/-
+Parameter decoding for model `tiny` (IR digest {digest}).
+
+`paramsDecode`: every parameter literal of `Model.lean` holds finite float32 values, as many as its
+shape has. Each tensor is checked by its own kernel evaluation, a tensor of more than 32768 values
+in pieces of at most that many (the halves `allWordsSplit` makes, joined by `allWordsSplit_halves`),
+so no evaluation holds more than one piece. The structural theorems
+(`Theorems.lean`) decode nothing.
+-/
+import Tiny.Model
+
+namespace Tiny
+open Pytorch2Lean
+
+theorem p0_ok : tensorOk p0 4 = true :=
+  tensorOk_of p0 4 (by decide +kernel) (allWordsSplit_of_rec (by decide +kernel))
+
+/-- Every parameter literal holds finite float32 values, as many as its declared shape. -/
+theorem paramsDecode : checkParams graph packedParams = true :=
+  packedOk_cons [2, 2] p0 4 rfl p0_ok <|
+  packedOk_nil
+
+end Tiny
+'''
+
 
 def test_golden_tiny_model(tmp_path: Path) -> None:
     from pytorch2lean.ir import digest
@@ -252,6 +277,7 @@ def test_golden_tiny_model(tmp_path: Path) -> None:
                              standalone=True)
     fill = {"digest": digest(g), "sha": SHA}
     assert (project / "Tiny" / "Model.lean").read_text() == GOLDEN_MODEL.format(**fill)
+    assert (project / "Tiny" / "Params.lean").read_text() == GOLDEN_PARAMS.format(**fill)
     assert (project / "Tiny" / "Theorems.lean").read_text() == GOLDEN_THEOREMS.format(**fill)
     assert (project / "Check.lean").read_text().splitlines()[3:] == [
         f"#print axioms Tiny.{t}" for t in ("wellFormed", "outputShapes", "paramsDecode", "example0")]

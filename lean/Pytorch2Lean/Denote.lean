@@ -451,6 +451,16 @@ def packedOk : List Shape → List (Nat × Nat) → Bool
 of the parameter's size. -/
 def checkParams (g : Graph) (packed : List (Nat × Nat)) : Bool := packedOk g.params packed
 
+/-- `packedOk` of no tensors. -/
+theorem packedOk_nil : packedOk [] [] = true := rfl
+
+/-- `packedOk` one tensor at a time: its count fits its shape, it decodes (`tensorOk`, proved on its
+own), and so do the rest. -/
+theorem packedOk_cons (s : Shape) (p n : Nat) {ss : List Shape} {ps : List (Nat × Nat)}
+    (count : Nat.beq n (prod s) = true) (ok : tensorOk p n = true) (rest : packedOk ss ps = true) :
+    packedOk (s :: ss) ((p, n) :: ps) = true :=
+  (congrArg₂ (· && ·) (congrArg₂ (· && ·) count ok) rest).trans rfl
+
 /-- Packed tensors that pass `packedOk` all decode. -/
 theorem packedOk_decodes : (shapes : List Shape) → (packed : List (Nat × Nat)) →
     packedOk shapes packed = true → ∃ ps, decodeAll packed = some ps

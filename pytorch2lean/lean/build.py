@@ -103,11 +103,12 @@ class LeanCheckResult:
 
 
 def lean_check(project: str | Path, *, toolchain: Toolchain | None = None, timeout: float = 3600,
-               library_cache: str | Path | None = None) -> LeanCheckResult:
+               library_cache: str | Path | None = None, jobs: int | None = None) -> LeanCheckResult:
     """Build and check the exported project in `project` from its sources (see the module docstring).
 
     Without lake, compiled modules are reused from, and added to, the content-addressed cache
-    `library_cache` (default: `default_cache()`), never from the project.
+    `library_cache` (default: `default_cache()`), never from the project, and up to `jobs` (default:
+    one per CPU) modules whose imports are compiled are compiled at once. `timeout` bounds each module.
     """
     root = Path(project).resolve()
     if not (root / "Check.lean").is_file():
@@ -116,7 +117,8 @@ def lean_check(project: str | Path, *, toolchain: Toolchain | None = None, timeo
     tc = toolchain or require_toolchain()
     if tc.lake is not None:
         return _lake_check(root, tc, timeout)
-    return _lean_check(root, tc, timeout, Path(library_cache).resolve() if library_cache else default_cache())
+    return _lean_check(root, tc, timeout, Path(library_cache).resolve() if library_cache else default_cache(),
+                       max(1, jobs or os.cpu_count() or 1))
 
 
 def refuse_build_outputs(root: Path) -> None:
@@ -160,36 +162,104 @@ def _lake_check(root: Path, tc: Toolchain, timeout: float) -> LeanCheckResult:
     return LeanCheckResult(root, "lake", tc.version, modules, _messages(output), _axioms(output), output)
 
 
-def _lean_check(root: Path, tc: Toolchain, timeout: float, cache: Path) -> LeanCheckResult:
+def _lean_check(root: Path, tc: Toolchain, timeout: float, cache: Path, jobs: int) -> LeanCheckResult:
+    """`lean` on every module, each once the modules it imports are compiled, up to `jobs` at a time
+    (an export's `Params/Part<k>` modules are independent); after a failure nothing new starts."""
     sources = _sources(root)
+    order = _import_order(sources)
+    deps = {m: [d for d in _imports(sources[m]) if d in sources] for m in order}
+    keys: dict[str, str] = {}
+    for module in order:
+        keys[module] = _key(tc, module, sources[module], {d: keys[d] for d in deps[module]})
     results: list[ModuleResult] = []
     output = ""
-    keys: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="pytorch2lean-build-") as tmp:
         build = Path(tmp)
         env = dict(os.environ, LEAN_PATH=str(build))
-        for module in _import_order(sources):
-            src = sources[module]
-            keys[module] = _key(tc, module, src, {d: keys[d] for d in _imports(src) if d in sources})
-            olean = build / Path(*module.split(".")).with_suffix(".olean")
-            olean.parent.mkdir(parents=True, exist_ok=True)
-            if module != "Check" and _restore(cache, keys[module], olean):
-                results.append(ModuleResult(module, 0.0, True, cached=True))
-                continue
-            base = src.parents[len(module.split(".")) - 1]  # the folder the module name is relative to
-            args = [str(tc.lean), "-R", str(base), str(src)]
-            if module != "Check":
-                args[1:1] = ["-o", str(olean), "-i", str(olean.with_suffix(".ilean"))]
-            start = time.perf_counter()
-            run = _run(args, root, env, timeout)
-            ok = run.returncode == 0
-            results.append(ModuleResult(module, time.perf_counter() - start, ok))
-            output += run.stdout + run.stderr + _killed(src, run.returncode)
-            if not ok:
-                break
-            if module != "Check":
-                _store(cache, keys[module], olean)
+        pending, running, done = list(order), {}, set()
+        failed = False
+        try:
+            while pending or running:
+                restored = False
+                for module in [m for m in pending if all(d in done for d in deps[m])]:
+                    if failed or len(running) >= jobs:
+                        break
+                    pending.remove(module)
+                    olean = build / Path(*module.split(".")).with_suffix(".olean")
+                    olean.parent.mkdir(parents=True, exist_ok=True)
+                    if module != "Check" and _restore(cache, keys[module], olean):
+                        results.append(ModuleResult(module, 0.0, True, cached=True))
+                        done.add(module)
+                        restored = True
+                        continue
+                    src = sources[module]
+                    base = src.parents[len(module.split(".")) - 1]  # the folder the module name is relative to
+                    args = [str(tc.lean), "-R", str(base), str(src)]
+                    if module != "Check":
+                        args[1:1] = ["-o", str(olean), "-i", str(olean.with_suffix(".ilean"))]
+                    running[module] = _Job(args, root, env, olean)
+                if failed and not running:
+                    break
+                if restored:
+                    continue  # a cached module may have made others ready
+                if not running:
+                    break  # nothing can start (cannot happen for an acyclic import graph)
+                finished = _wait_any(running, timeout)
+                job = running.pop(finished)
+                ok = job.returncode == 0
+                results.append(ModuleResult(finished, job.seconds, ok))
+                output += job.output + _killed(sources[finished], job.returncode)
+                if ok:
+                    done.add(finished)
+                    if finished != "Check":
+                        _store(cache, keys[finished], job.olean)
+                else:
+                    failed = True
+        finally:
+            for job in running.values():
+                job.kill()
     return LeanCheckResult(root, "lean", tc.version, tuple(results), _messages(output), _axioms(output), output)
+
+
+class _Job:
+    """One `lean` process, its output collected in a file (a pipe could fill and stall it)."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], olean: Path) -> None:
+        self.args, self.olean = args, olean
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.start = time.perf_counter()
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.returncode: int | None = None
+        self.seconds = 0.0
+        self.output = ""
+
+    def poll(self) -> bool:
+        """True once the process has ended (its return code, time and output then set)."""
+        code = self.proc.poll()
+        if code is None:
+            return False
+        self.returncode, self.seconds = code, time.perf_counter() - self.start
+        self.log.seek(0)
+        self.output = self.log.read()
+        self.log.close()
+        return True
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def _wait_any(running: dict[str, _Job], timeout: float) -> str:
+    """The first of the running modules to end; a BackendError naming one that runs past `timeout`."""
+    while True:
+        for module, job in running.items():
+            if job.poll():
+                return module
+            if time.perf_counter() - job.start > timeout:
+                raise BackendError(f"{' '.join(job.args[:2])}: no result after {timeout:.0f} s")
+        time.sleep(0.02)
 
 
 def _killed(src: Path, returncode: int) -> str:

@@ -29,7 +29,7 @@ from ..ir.serialize import digest
 from ..runtime import evaluate_exact
 from ..runtime.plan import token_ids
 from .causal import sequence_contract
-from .encode import CHUNK, Entry, module_name, nat_hex, node_entries, packed_f32, param_literals, q_rows, shape_literal, value_table
+from .encode import CHUNK, Entry, decode_parts, decode_plan, module_name, nat_hex, node_entries, packed_f32, param_literals, piece_limit, q_rows, shape_literal, value_table
 from .resources import lean_library_dir, templates_dir
 
 if TYPE_CHECKING:
@@ -72,11 +72,16 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
         "lakefile.lean": "lakefile.lean.j2",
         "lean-toolchain": "lean-toolchain.j2",
         f"{module}/Model.lean": "Model.lean.j2",
+        f"{module}/Params.lean": "Params.lean.j2",
         f"{module}/Theorems.lean": "Theorems.lean.j2",
         "Check.lean": "Check.lean.j2",
     }
     for target, template in files.items():
         _write(out / target, env.get_template(template).render(context))
+    if len(context["parts"]) > 1:
+        for k, part in enumerate(context["parts"]):
+            _write(out / module / "Params" / f"Part{k}.lean",
+                   env.get_template("ParamsPart.lean.j2").render(context, part=part, part_index=k))
     if standalone:
         _vendor_library(out)
     return out
@@ -122,6 +127,8 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
     example_terms = [] if inexact else [_example(graph, k, ex) for k, ex in enumerate(examples)]
     shapes = graph.shapes()
     causal = sequence_contract(graph)
+    literals = param_literals(graph)
+    decodes = [decode_plan(p) for p in literals]
     theorems = (["wellFormed", "outputShapes", "paramsDecode"] + (["causalDeps"] if causal else [])
                 + [f"example{e.index}" for e in example_terms])
     return {
@@ -137,7 +144,10 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "chunk": CHUNK,
         "inputs": [Entry(index[i.name], shape_literal(i.shape), _input_note(i)) for i in graph.inputs],
         "param_entries": [Entry(index[p.name], shape_literal(p.shape), f"param {p.name}") for p in graph.params],
-        "params": param_literals(graph),
+        "params": literals,
+        "decodes": decodes,
+        "parts": decode_parts(decodes),
+        "piece_words": piece_limit(),
         "nodes": node_entries(graph),
         "outputs": [Entry(index[o], str(index[o]), o) for o in graph.outputs],
         "output_shapes": "[" + ", ".join(shape_literal(shapes[o]) for o in graph.outputs) + "]",
