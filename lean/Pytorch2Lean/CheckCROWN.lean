@@ -95,7 +95,7 @@ def reluBack (tbl : List Bounds) (a : Nat) (r : Relax) (c : List Q) (k : Q) :
     Option (Nat × List Q × Q) :=
   obind (nth tbl a) fun x =>
   guard (relaxOk r x.lo x.hi && Nat.beq r.length c.length)
-    (some (a, reluSlopes c r, dot (reluInts c r) c k))
+    (some (a, reluSlopesF c r, dot (reluIntsF c r) c k))
 
 /-- One step back through node `n` (with its stated lines `rel`, if any): the operand index and
 the linear function of the operand, or `none` where no step applies. -/
@@ -467,6 +467,8 @@ theorem reluBack_sound {tbl : List Bounds} {a : Nat} {r : Relax} {c : List Q} {k
     {c' : List Q} {k' : Q} {bx : Bounds} {xv : List Q} (hb : nth tbl a = some bx)
     (w : Within bx.lo xv bx.hi) (hc : AllWF c) (hk : k.WF) (h : reluBack tbl a r c k = some (a', c', k')) :
     a' = a ∧ AllWF c' ∧ k'.WF ∧ V.le (lin c' k' xv) (lin c k (xv.map reluQ)) := by
+  unfold reluBack at h
+  rw [reluSlopesF_eq, reluIntsF_eq] at h
   obtain ⟨bx', hb', h1⟩ := obind_some h
   rw [hb] at hb'
   cases some_inj hb'

@@ -463,7 +463,7 @@ theorem Acc.addMul_comm (acc : Acc) (a b : Q) : acc.addMul a b = acc.addMul b a 
   have e1 : Nat.mul a.num b.num = Nat.mul b.num a.num := Nat.mul_comm _ _
   have e2 : Nat.mul a.den b.den = Nat.mul b.den a.den := Nat.mul_comm _ _
   rw [e1, e2]
-  cases a.neg <;> cases b.neg <;> rfl
+  cases Nat.beq a.num (nat_lit 0) <;> cases Nat.beq b.num (nat_lit 0) <;> cases a.neg <;> cases b.neg <;> rfl
 
 /-- A running dot product does not depend on the order of its two lists. -/
 theorem dotAcc_comm : (a b : List Q) → (acc : Acc) → dotAcc a b acc = dotAcc b a acc

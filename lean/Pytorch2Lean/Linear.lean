@@ -242,8 +242,7 @@ theorem dotAcc_eqv : (a b : List Q) → AllWF a → AllWF b → (acc : Acc) → 
   | x :: as, y :: bs, ha, hb, acc, hD => by
     have hx := allWF_head ha
     have hy := allWF_head hb
-    have e := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
-      (nat_mul_pos hx hy)
+    have e := Acc.addMul_eqv acc x y hD hx hy
     have ih := dotAcc_eqv as bs (allWF_tail ha) (allWF_tail hb) (acc.addMul x y) e.1
     have hs : V.eqv (V.add (acc.addMul x y).toV (vdot as bs))
         (V.add (V.add acc.toV (V.mul x.toV y.toV)) (vdot as bs)) :=
@@ -334,7 +333,7 @@ theorem vdot_neg (c x : List Q) (hc : AllWF c) (hx : AllWF x) :
 
 /-- The columns of `Σ_o c_o row_o`, accumulated row by row into one running sum per column. -/
 def colAcc : List Q → List (List Q) → List Acc → List Acc
-  | c :: cs, r :: rs, accs => colAcc cs rs (zipWithL (fun a w => a.addMul w c) accs r)
+  | c :: cs, r :: rs, accs => cond (Nat.beq c.num (nat_lit 0)) (colAcc cs rs accs) (colAcc cs rs (zipWithL (fun a w => a.addMul w c) accs r))
   | _, _, accs => accs
 
 /-- `Σ_o c_o row_o` over rows of `n` elements: the coefficients of a linear function of the
@@ -398,22 +397,57 @@ theorem accRel_step (c : Q) (hc : c.WF) : {accs : List Acc} → {vs : List V} �
   | _, _, .cons _ _, [], _ => All2.nil
   | acc :: _, v :: _, .cons e rest, w :: r, hr => by
     have hw := allWF_head hr
-    have s := Acc.add_eqv acc (w.neg != c.neg) (Nat.mul w.num c.num) (Nat.mul w.den c.den) e.1
-      (nat_mul_pos hw hc)
+    have s := Acc.addMul_eqv acc w c e.1 hw hc
     exact All2.cons ⟨s.1, nat_mul_pos e.2.1 (nat_mul_pos hw hc),
       V.eqv_trans s.2 (V.add_congr e.2.2 (V.signed_mul_eqv w.neg c.neg w.num c.num w.den c.den))
         (nat_mul_pos e.1 (nat_mul_pos hw hc))⟩
       (accRel_step c hc rest r (allWF_tail hr))
 
+/-- A value plus a value of numerator zero keeps its value. -/
+theorem V.eqv_add_zero_num (a b : V) (hp : b.pos = 0) (hn : b.neg = 0) : V.eqv a (V.add a b) := by
+  unfold V.eqv V.add
+  rw [hp, hn]
+  simp only [Nat.zero_mul, Nat.mul_zero, Nat.add_zero, Nat.mul_assoc, Nat.mul_comm, Nat.mul_left_comm]
+
+/-- A step of `colV` by a coefficient of numerator zero keeps running sums and twins related
+(`colAcc` skips that row). -/
+theorem accRel_skip (c : Q) (hc : c.WF) (h0 : c.num = 0) : {accs : List Acc} → {vs : List V} →
+    All2 AccRel accs vs → (r : List Q) → AllWF r → vs.length = r.length →
+    All2 AccRel accs (zipWithL (fun a w => V.add a (V.mul w.toV c.toV)) vs r)
+  | _, _, .nil, _, _, _ => All2.nil
+  | _, _ :: _, .cons _ _, [], _, hl => absurd hl.symm (length_nil_ne_cons (α := V))
+  | acc :: _, v :: _, .cons e rest, w :: r, hr, hl => by
+    have hw := allWF_head hr
+    have hz : V.eqv v (V.add v (V.mul w.toV c.toV)) := by
+      apply V.eqv_add_zero_num
+      · unfold V.mul Q.toV V.signed; rw [h0]; cases c.neg <;> cases w.neg <;> rfl
+      · unfold V.mul Q.toV V.signed; rw [h0]; cases c.neg <;> cases w.neg <;> rfl
+    exact All2.cons ⟨e.1, nat_mul_pos e.2.1 (nat_mul_pos hw hc), V.eqv_trans e.2.2 hz e.2.1⟩
+      (accRel_skip c hc h0 rest r (allWF_tail hr) (nat_succ_inj' hl))
+
 /-- `colAcc` and `colV` keep running sums and twins related. -/
 theorem accRel_col : (c : List Q) → (rows : List (List Q)) → (accs : List Acc) → (vs : List V) →
-    AllWF c → (∀ r, r ∈ rows → AllWF r) → All2 AccRel accs vs →
+    AllWF c → (∀ r, r ∈ rows → AllWF r ∧ r.length = vs.length) → All2 AccRel accs vs →
     All2 AccRel (colAcc c rows accs) (colV c rows vs)
   | [], _, _, _, _, _, h => h
   | _ :: _, [], _, _, _, _, h => h
-  | a :: cs, r :: rs, _, _, hc, hr, h =>
-    accRel_col cs rs _ _ (allWF_tail hc) (fun r' h' => hr r' (List.Mem.tail r h'))
-      (accRel_step a (allWF_head hc) h r (hr r (List.Mem.head rs)))
+  | a :: cs, r :: rs, accs, vs, hc, hr, h => by
+    have hr0 := hr r (List.Mem.head rs)
+    have hl : (zipWithL (fun v w => V.add v (V.mul w.toV a.toV)) vs r).length = vs.length :=
+      length_zipWithL _ vs r hr0.2.symm
+    have hr' : ∀ r', r' ∈ rs → AllWF r' ∧
+        r'.length = (zipWithL (fun v w => V.add v (V.mul w.toV a.toV)) vs r).length :=
+      fun r' h' => ⟨(hr r' (List.Mem.tail r h')).1, (hr r' (List.Mem.tail r h')).2.trans hl.symm⟩
+    show All2 AccRel (cond (Nat.beq a.num (nat_lit 0)) (colAcc cs rs accs)
+      (colAcc cs rs (zipWithL (fun acc w => acc.addMul w a) accs r)))
+      (colV cs rs (zipWithL (fun v w => V.add v (V.mul w.toV a.toV)) vs r))
+    cases hz : Nat.beq a.num (nat_lit 0) with
+    | true =>
+      exact accRel_col cs rs _ _ (allWF_tail hc) hr'
+        (accRel_skip a (allWF_head hc) (Nat.eq_of_beq_eq_true hz) h r hr0.1 hr0.2.symm)
+    | false =>
+      exact accRel_col cs rs _ _ (allWF_tail hc) hr'
+        (accRel_step a (allWF_head hc) h r hr0.1)
 
 /-- The reduced running sums have the values of their twins. -/
 theorem vdot_map_toQ : {accs : List Acc} → {vs : List V} → All2 AccRel accs vs → (x : List Q) →
@@ -523,7 +557,8 @@ theorem linear_exchange (x : List Q) (rows : List (List Q)) (bs c : List Q) (hx 
       (V.add (vdot c bs) (vdot (colComb c rows x.length) x)) := by
   have h0 : All2 AccRel (List.replicate x.length (Acc.ofQ Q.zero)) (List.replicate x.length V.zero) :=
     all2_replicate ⟨nat_succ_pos 0, nat_succ_pos 0, V.eqv_of_eq rfl⟩ x.length
-  have hcol := accRel_col c rows _ _ hc (fun r h => (hrows r h).1) h0
+  have hcol := accRel_col c rows _ _ hc
+    (fun r h => ⟨(hrows r h).1, (hrows r h).2.trans (length_replicate' V.zero x.length).symm⟩) h0
   have main := exchange_aux x hx c rows bs _ hrows hbs hc hl1 hl2 (densPos_of_accRel h0)
     (length_replicate' V.zero x.length)
   have hz := vdotV_replicate_zero x.length x

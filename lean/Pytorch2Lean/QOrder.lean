@@ -585,6 +585,33 @@ def mulV (x y : Q) : V := V.signed (x.neg != y.neg) (x.num * y.num) (x.den * y.d
 theorem Q.mul_eqv_mulV {x y : Q} (hx : x.WF) (hy : y.WF) : V.eqv (Q.mul x y).toV (mulV x y) :=
   Q.make_eqv _ _ _ (nat_mul_pos hx hy)
 
+/-- Adding a signed zero keeps the value. -/
+theorem V.eqv_add_signed_zero (a : V) (s : Bool) (d : Nat) : V.eqv a (V.add a (V.signed s 0 d)) := by
+  cases s <;>
+  · unfold V.eqv V.add V.signed
+    simp only [cond, Nat.zero_mul, Nat.mul_zero, Nat.add_zero, Nat.mul_assoc, Nat.mul_comm, Nat.mul_left_comm]
+
+/-- `Acc.addMul` adds the value of the product (`mulV`); a zero factor leaves the sum as it is. -/
+theorem Acc.addMul_eqv (acc : Acc) (x y : Q) (hD : 0 < acc.den) (hx : x.WF) (hy : y.WF) :
+    0 < (acc.addMul x y).den ∧ V.eqv (acc.addMul x y).toV (V.add acc.toV (mulV x y)) := by
+  have hz : ∀ (h0 : x.num * y.num = 0),
+      0 < acc.den ∧ V.eqv acc.toV (V.add acc.toV (mulV x y)) := by
+    intro h0
+    unfold mulV
+    rw [h0]
+    exact ⟨hD, V.eqv_add_signed_zero _ _ _⟩
+  unfold Acc.addMul
+  cases ha : Nat.beq x.num (nat_lit 0) with
+  | true =>
+    have e : x.num = 0 := Nat.eq_of_beq_eq_true ha
+    exact hz (by rw [e, Nat.zero_mul])
+  | false =>
+    cases hb : Nat.beq y.num (nat_lit 0) with
+    | true =>
+      have e : y.num = 0 := Nat.eq_of_beq_eq_true hb
+      exact hz (by rw [e, Nat.mul_zero])
+    | false => exact Acc.add_eqv acc _ _ _ hD (nat_mul_pos hx hy)
+
 /-- One step of a running sum of products: `acc + x * y ≤ acc' + x' * y'` from `acc ≤ acc'` and
 `x * y ≤ x' * y'` (`V.add_le_add` between the value lemmas of `Acc.addMul` and of `Q.mul`). -/
 theorem Acc.addMul_le {acc acc' : Acc} {x y x' y' : Q} (hD : 0 < acc.den) (hD' : 0 < acc'.den)
@@ -592,10 +619,8 @@ theorem Acc.addMul_le {acc acc' : Acc} {x y x' y' : Q} (hD : 0 < acc.den) (hD' :
     (hm : Q.mul x y ≤ Q.mul x' y') :
     0 < (acc.addMul x y).den ∧ 0 < (acc'.addMul x' y').den ∧
       V.le (acc.addMul x y).toV (acc'.addMul x' y').toV := by
-  have e1 := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
-    (nat_mul_pos hx hy)
-  have e2 := Acc.add_eqv acc' (x'.neg != y'.neg) (Nat.mul x'.num y'.num) (Nat.mul x'.den y'.den)
-    hD' (nat_mul_pos hx' hy')
+  have e1 := Acc.addMul_eqv acc x y hD hx hy
+  have e2 := Acc.addMul_eqv acc' x' y' hD' hx' hy'
   have hm' : V.le (mulV x y) (mulV x' y') :=
     V.le_congr (Q.mul_eqv_mulV hx hy) (Q.mul_eqv_mulV hx' hy')
       ((Q.ble_iff (Q.mul_wf x y) (Q.mul_wf x' y')).mp hm) (Q.mul_wf x y) (Q.mul_wf x' y')

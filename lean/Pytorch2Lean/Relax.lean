@@ -50,6 +50,27 @@ def reluSlopes (c : List Q) (r : Relax) : List Q := zipWithL (fun c l => Q.mul c
 /-- The intercepts of the lines the coefficients meet. -/
 def reluInts (c : List Q) (r : Relax) : List Q := zipWithL (fun c l => (pickLine c l).2) c r
 
+/-- `true` for zero written as `⟨false, 0, 1⟩` (how certificates write it). -/
+def Q.isZeroC (q : Q) : Bool := !q.neg && Nat.beq q.num (nat_lit 0) && Nat.beq q.den (nat_lit 1)
+
+/-- Both slopes of the lines are zero (an inactive ReLU): the slope met is zero whatever the
+coefficient's sign. -/
+def slopesZero (r : Line4) : Bool := Nat.beq r.1.num (nat_lit 0) && Nat.beq r.2.2.1.num (nat_lit 0)
+
+/-- Both intercepts of the lines are `⟨false, 0, 1⟩`. -/
+def intsZero (r : Line4) : Bool := Q.isZeroC r.2.1 && Q.isZeroC r.2.2.2
+
+/-- `reluSlopes` as the checker evaluates it: where both slopes are zero the coefficient is not
+read (`reluSlopesF_eq`), so the kernel, evaluating lazily, never computes the coefficients of
+inactive ReLUs. -/
+def reluSlopesF (c : List Q) (r : Relax) : List Q :=
+  zipWithL (fun c l => cond (slopesZero l) Q.zero (Q.mul c (pickLine c l).1)) c r
+
+/-- `reluInts` as the checker evaluates it: where both intercepts are zero the coefficient's
+sign is not read (`reluIntsF_eq`). -/
+def reluIntsF (c : List Q) (r : Relax) : List Q :=
+  zipWithL (fun c l => cond (intsZero l) Q.zero (pickLine c l).2) c r
+
 /-- The list of `n` rationals that is `s` at index `e` and zero elsewhere. -/
 def unitRow (s : Q) : Nat → Nat → List Q
   | _, 0 => []
@@ -60,6 +81,64 @@ def unitRow (s : Q) : Nat → Nat → List Q
 def Q.negOne : Q := ⟨true, 1, 1⟩
 
 /-! ### Helper lemmas -/
+
+/-- `Q.isZeroC` says the number is `Q.zero`, field by field. -/
+theorem Q.eq_zero_of_isZeroC : {q : Q} → Q.isZeroC q = true → q = Q.zero
+  | ⟨s, n, d⟩, h => by
+    have a := and_true_split h
+    have b := and_true_split a.1
+    have en : n = 0 := Nat.eq_of_beq_eq_true b.2
+    have ed : d = 1 := Nat.eq_of_beq_eq_true a.2
+    cases s with
+    | true => exact Bool.noConfusion b.1
+    | false => subst en; subst ed; rfl
+
+/-- A product with a factor of numerator zero is zero. -/
+theorem Q.mul_num_zero (c s : Q) (h : s.num = 0) : Q.mul c s = Q.zero := by
+  unfold Q.mul Q.make
+  have e : Nat.mul c.num 0 = 0 := Nat.mul_zero c.num
+  rw [h, e]
+  rfl
+
+/-- The lazy slopes are the slopes. -/
+theorem reluSlopesF_eq : (c : List Q) → (r : Relax) → reluSlopesF c r = reluSlopes c r
+  | [], _ => rfl
+  | _ :: _, [] => rfl
+  | c0 :: cs, l :: ls => by
+    show cond (slopesZero l) Q.zero (Q.mul c0 (pickLine c0 l).1) :: reluSlopesF cs ls =
+      Q.mul c0 (pickLine c0 l).1 :: reluSlopes cs ls
+    rw [reluSlopesF_eq cs ls]
+    cases h : slopesZero l with
+    | false => rfl
+    | true =>
+      have a := and_true_split h
+      have hz : (pickLine c0 l).1.num = 0 := by
+        unfold pickLine
+        cases Q.ble Q.zero c0 with
+        | true => exact Nat.eq_of_beq_eq_true a.1
+        | false => exact Nat.eq_of_beq_eq_true a.2
+      show Q.zero :: reluSlopes cs ls = _
+      rw [Q.mul_num_zero c0 _ hz]
+
+/-- The lazy intercepts are the intercepts. -/
+theorem reluIntsF_eq : (c : List Q) → (r : Relax) → reluIntsF c r = reluInts c r
+  | [], _ => rfl
+  | _ :: _, [] => rfl
+  | c0 :: cs, l :: ls => by
+    show cond (intsZero l) Q.zero (pickLine c0 l).2 :: reluIntsF cs ls =
+      (pickLine c0 l).2 :: reluInts cs ls
+    rw [reluIntsF_eq cs ls]
+    cases h : intsZero l with
+    | false => rfl
+    | true =>
+      have a := and_true_split h
+      have hz : (pickLine c0 l).2 = Q.zero := by
+        unfold pickLine
+        cases Q.ble Q.zero c0 with
+        | true => exact Q.eq_zero_of_isZeroC a.1
+        | false => exact Q.eq_zero_of_isZeroC a.2
+      show Q.zero :: reluInts cs ls = _
+      rw [hz]
 
 namespace V
 namespace Lines

@@ -214,8 +214,7 @@ theorem margin_dotAcc {label j : Nat} (hlj : label ≠ j) : (m k : Nat) → (y :
         · exact Nat.succ_pos 0
         · exact Nat.succ_pos 0
       · exact Nat.succ_pos 0
-    have e := Acc.add_eqv acc (a.neg != c.neg) (Nat.mul a.num c.num) (Nat.mul a.den c.den) hD
-      (nat_mul_pos ha hcw)
+    have e := Acc.addMul_eqv acc a c hD ha hcw
     have ih := margin_dotAcc hlj m (k + 1) ys (acc.addMul a c) hys e.1 hl' hj'
     refine ⟨ih.1, ?_⟩
     -- the step: `mulV a c + margin from k + 1` is the margin from `k`

@@ -52,7 +52,8 @@ def Acc.add (acc : Acc) (s : Bool) (n d : Nat) : Acc :=
 
 /-- `acc + a * b`. -/
 def Acc.addMul (acc : Acc) (a b : Q) : Acc :=
-  acc.add (a.neg != b.neg) (Nat.mul a.num b.num) (Nat.mul a.den b.den)
+  cond (Nat.beq a.num (nat_lit 0) || Nat.beq b.num (nat_lit 0)) acc
+    (acc.add (a.neg != b.neg) (Nat.mul a.num b.num) (Nat.mul a.den b.den))
 
 /-- The rational `q` as a running sum. -/
 def Acc.ofQ (q : Q) : Acc := ⟨q.neg, q.num, q.den⟩

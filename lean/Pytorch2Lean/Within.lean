@@ -732,8 +732,7 @@ theorem Acc.add_le_addMul {acc acc' : Acc} {l x y : Q} (hD : 0 < acc.den) (hD' :
     0 < (acc.add l.neg l.num l.den).den ∧ 0 < (acc'.addMul x y).den ∧
       V.le (acc.add l.neg l.num l.den).toV (acc'.addMul x y).toV := by
   have e1 := Acc.add_eqv acc l.neg l.num l.den hD hl
-  have e2 := Acc.add_eqv acc' (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD'
-    (nat_mul_pos hx hy)
+  have e2 := Acc.addMul_eqv acc' x y hD' hx hy
   have hm' : V.le l.toV (mulV x y) := V.le_congr (V.eqv_refl _) (Q.mul_eqv_mulV hx hy)
     ((Q.ble_iff hl (Q.mul_wf x y)).mp hm) hl (Q.mul_wf x y)
   exact ⟨e1.1, e2.1, V.le_congr (V.eqv_symm' e1.2) (V.eqv_symm' e2.2) (V.add_le_add hle hm')
@@ -744,8 +743,7 @@ theorem Acc.addMul_le_add {acc acc' : Acc} {u x y : Q} (hD : 0 < acc.den) (hD' :
     (hle : V.le acc.toV acc'.toV) (hu : u.WF) (hx : x.WF) (hy : y.WF) (hm : Q.mul x y ≤ u) :
     0 < (acc.addMul x y).den ∧ 0 < (acc'.add u.neg u.num u.den).den ∧
       V.le (acc.addMul x y).toV (acc'.add u.neg u.num u.den).toV := by
-  have e1 := Acc.add_eqv acc (x.neg != y.neg) (Nat.mul x.num y.num) (Nat.mul x.den y.den) hD
-    (nat_mul_pos hx hy)
+  have e1 := Acc.addMul_eqv acc x y hD hx hy
   have e2 := Acc.add_eqv acc' u.neg u.num u.den hD' hu
   have hm' : V.le (mulV x y) u.toV := V.le_congr (Q.mul_eqv_mulV hx hy) (V.eqv_refl _)
     ((Q.ble_iff (Q.mul_wf x y) hu).mp hm) (Q.mul_wf x y) hu
