@@ -90,6 +90,21 @@ def dotIv (ws : List Q) (ps : List (Q × Q)) : Q × Q :=
   let h := ps.map (fun p => p.2)
   (dot (pickRow pickLo ws l h) ws Q.zero, dot (pickRow pickHi ws l h) ws Q.zero)
 
+/-- Both running sums of `dotIv` in one pass; an input enclosed by ends of numerator zero (the
+output of an inactive ReLU) is skipped without reading its weight: its products are zero, which
+`Acc.addMul` skips anyway (`dotIvAcc_eq`). -/
+def dotIvAcc : List Q → List (Q × Q) → Acc → Acc → Acc × Acc
+  | w :: ws, p :: ps, lo, hi =>
+    cond (Nat.beq p.1.num (nat_lit 0) && Nat.beq p.2.num (nat_lit 0)) (dotIvAcc ws ps lo hi)
+      ((lo.addMul (pickLo w p.1 p.2) w).strict fun lo' =>
+        (hi.addMul (pickHi w p.1 p.2) w).strict fun hi' => dotIvAcc ws ps lo' hi')
+  | _, _, lo, hi => (lo, hi)
+
+/-- `dotIv` as the checker evaluates it (`dotIvF_eq`: the same pair). -/
+def dotIvF (ws : List Q) (ps : List (Q × Q)) : Q × Q :=
+  match dotIvAcc ws ps (Acc.ofQ Q.zero) (Acc.ofQ Q.zero) with
+  | (lo, hi) => (lo.toQ, hi.toQ)
+
 /-- The least and greatest values of `dot r c 0` for rows `r` and `c` enclosed by pairs of ends:
 the sums of each term's least and greatest corner products (`mulIv`). -/
 def dotIv2 (r c : List (Q × Q)) : Q × Q :=
@@ -105,9 +120,9 @@ each entry bounded by `dotIv`. The right operand is tried first (`x @ W`), then 
 without an exact operand each term is bounded by its corner products (`dotIv2`). -/
 def matmulPair (a b : Bounds) : Option (List Q × List Q) :=
     cond b.exact
-      (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv c r)) a.shape
+      (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIvF c r)) a.shape
         (zipWithL Prod.mk a.lo a.hi) b.shape b.lo)))
-      (cond a.exact (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIv r c)) a.shape a.lo
+      (cond a.exact (some (unzipIv (matmulBlocks (matmul2With (fun r c => dotIvF r c)) a.shape a.lo
         b.shape (zipWithL Prod.mk b.lo b.hi))))
         (some (unzipIv (matmulBlocks (matmul2With dotIv2) a.shape (zipWithL Prod.mk a.lo a.hi)
           b.shape (zipWithL Prod.mk b.lo b.hi)))))
@@ -486,6 +501,65 @@ theorem dotIv_between {ws ws' : List Q} {ps : List (Q × Q)} {r : List Q} (hw : 
   subst e
   exact dot_between w Q.zero_wf (all2_within hp)
 
+/-- A product with a factor of numerator zero adds nothing, not even a new denominator. -/
+theorem Acc.addMul_num_zero (acc : Acc) {x : Q} (w : Q) (h : x.num = 0) : acc.addMul x w = acc := by
+  unfold Acc.addMul
+  rw [h]
+  rfl
+
+/-- The end `pickLo` takes of ends of numerator zero has numerator zero. -/
+theorem pickLo_num_zero (w : Q) {l h : Q} (hl : l.num = 0) (hh : h.num = 0) : (pickLo w l h).num = 0 := by
+  unfold pickLo
+  cases Q.ble Q.zero w
+  · exact hh
+  · exact hl
+
+/-- The end `pickHi` takes of ends of numerator zero has numerator zero. -/
+theorem pickHi_num_zero (w : Q) {l h : Q} (hl : l.num = 0) (hh : h.num = 0) : (pickHi w l h).num = 0 := by
+  unfold pickHi
+  cases Q.ble Q.zero w
+  · exact hl
+  · exact hh
+
+/-- The one-pass running sums are `dotIv`'s two running sums. -/
+theorem dotIvAcc_eq : (ws : List Q) → (ps : List (Q × Q)) → (lo hi : Acc) →
+    dotIvAcc ws ps lo hi =
+      (dotAcc (pickRow pickLo ws (ps.map (fun p => p.1)) (ps.map (fun p => p.2))) ws lo,
+       dotAcc (pickRow pickHi ws (ps.map (fun p => p.1)) (ps.map (fun p => p.2))) ws hi)
+  | [], [], _, _ => rfl
+  | [], _ :: _, _, _ => rfl
+  | _ :: _, [], _, _ => rfl
+  | w :: ws, p :: ps, lo, hi => by
+    show cond (Nat.beq p.1.num (nat_lit 0) && Nat.beq p.2.num (nat_lit 0)) (dotIvAcc ws ps lo hi)
+      ((lo.addMul (pickLo w p.1 p.2) w).strict fun lo' =>
+        (hi.addMul (pickHi w p.1 p.2) w).strict fun hi' => dotIvAcc ws ps lo' hi') =
+      ((lo.addMul (pickLo w p.1 p.2) w).strict
+          (dotAcc (pickRow pickLo ws (ps.map (fun p => p.1)) (ps.map (fun p => p.2))) ws),
+       (hi.addMul (pickHi w p.1 p.2) w).strict
+          (dotAcc (pickRow pickHi ws (ps.map (fun p => p.1)) (ps.map (fun p => p.2))) ws))
+    rw [Acc.strict_eq, Acc.strict_eq, Acc.strict_eq, Acc.strict_eq]
+    cases hz : (Nat.beq p.1.num (nat_lit 0) && Nat.beq p.2.num (nat_lit 0)) with
+    | false => exact dotIvAcc_eq ws ps _ _
+    | true =>
+      have a := and_true_split hz
+      have h1 : p.1.num = 0 := Nat.eq_of_beq_eq_true a.1
+      have h2 : p.2.num = 0 := Nat.eq_of_beq_eq_true a.2
+      rw [Acc.addMul_num_zero lo w (pickLo_num_zero w h1 h2),
+        Acc.addMul_num_zero hi w (pickHi_num_zero w h1 h2)]
+      exact dotIvAcc_eq ws ps lo hi
+
+/-- `dotIvF` is `dotIv`. -/
+theorem dotIvF_eq (ws : List Q) (ps : List (Q × Q)) : dotIvF ws ps = dotIv ws ps := by
+  unfold dotIvF
+  rw [dotIvAcc_eq]
+  rfl
+
+/-- `dotIvF` encloses the dot product of an enclosed row with the exact weights. -/
+theorem dotIvF_between {ws ws' : List Q} {ps : List (Q × Q)} {r : List Q} (hw : All2 SameWF ws ws')
+    (hp : All2 BetweenP ps r) : BetweenP (dotIvF ws ps) (dot r ws' Q.zero) := by
+  rw [dotIvF_eq]
+  exact dotIv_between hw hp
+
 /-- Points enclosed by pairs lie within the ends `unzipIv` takes apart. -/
 theorem within_unzipIv {ps : List (Q × Q)} {x lo hi : List Q} (w : All2 BetweenP ps x)
     (h : unzipIv ps = (lo, hi)) : Within lo x hi := by
@@ -530,8 +604,8 @@ theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
       have dbeq : db = b.lo := xb hbx
       subst dbeq
       exact within_unzipIv (all2_matmulBlocks (RA := BetweenP) (RB := SameWF) (RC := BetweenP)
-        (pair := matmul2With (fun r c => dotIv c r)) (pair' := matmul2)
-        (fun _ _ _ _ k n m hA hB => all2_matmul2With (fun _ _ _ _ hr hc => dotIv_between hc hr) hA hB k n m)
+        (pair := matmul2With (fun r c => dotIvF c r)) (pair' := matmul2)
+        (fun _ _ _ _ k n m hA hB => all2_matmul2With (fun _ _ _ _ hr hc => dotIvF_between hc hr) hA hB k n m)
         a.shape b.shape (Within.pairs wa) (all2_sameWF b.lo (Within.wf_lo wb))) (some_inj h)
     | false =>
       rw [hbx] at h
@@ -548,9 +622,9 @@ theorem matmulIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
       have daeq : da = a.lo := xa hax
       subst daeq
       exact within_unzipIv (all2_matmulBlocks (RA := SameWF) (RB := BetweenP) (RC := BetweenP)
-        (pair := matmul2With (fun r c => dotIv r c)) (pair' := matmul2)
+        (pair := matmul2With (fun r c => dotIvF r c)) (pair' := matmul2)
         (fun _ _ _ _ k n m hA hB => all2_matmul2With
-          (fun _ r' _ c' hr hc => by rw [dot_comm r' c']; exact dotIv_between hr hc) hA hB k n m)
+          (fun _ r' _ c' hr hc => by rw [dot_comm r' c']; exact dotIvF_between hr hc) hA hB k n m)
         a.shape b.shape (all2_sameWF a.lo (Within.wf_lo wa)) (Within.pairs wb)) (some_inj h')
   | [], _, .nil, h => exact (none_ne_some h).elim
   | [_], _, .cons _ .nil, h => exact (none_ne_some h).elim
