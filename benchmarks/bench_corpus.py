@@ -5,8 +5,10 @@ eager, and (with --lean) exported and checked by Lean.
 
 Columns: parameters, IR nodes, lowered (or the first refusal), max |ours - torch| relative to the
 output's scale on 4 random inputs (images, token ids or embeddings), seconds of our NumPy run and of torch eager on them, lowering
-seconds, and with --lean the export seconds, Lean-check seconds (cold, a fresh project) and the
-size of Model.lean. Lean checks that exceed --timeout are reported as such. The `hf_*` models
+seconds, and with --lean the export seconds, Lean-check seconds (cold, a fresh project; the Lean
+library itself cached), the seconds of the parameter decoding modules (`Params`, `Params/Part<k>`,
+summed: they run side by side, so the sum may exceed their share of the total) and the structural theorems (`Theorems`: well-formedness,
+shapes, causality), and the size of Model.lean. Lean checks that exceed --timeout are reported as such. The `hf_*` models
 need transformers. Times depend on the machine and its load, which is why they live here.
 """
 
@@ -75,10 +77,12 @@ def lean_columns(graph: Any, example: np.ndarray, timeout: float) -> list[str]:
         start = time.perf_counter()
         try:
             result = lean_check(project, timeout=timeout)
-            verdict = f"{time.perf_counter() - start:.1f}" if result.ok else "failed"
         except UserError as e:
-            verdict = f"error: {str(e)[:60]}"
-        return [f"{exported:.1f}", verdict, f"{size:.2f}"]
+            return [f"{exported:.1f}", f"error: {str(e)[:60]}", "", "", f"{size:.2f}"]
+        verdict = f"{time.perf_counter() - start:.1f}" if result.ok else "failed"
+        decode = sum(m.seconds for m in result.modules if ".Params" in m.module)  # Params and Params.Part<k>, side by side
+        structure = sum(m.seconds for m in result.modules if m.module.endswith(".Theorems"))
+        return [f"{exported:.1f}", verdict, f"{decode:.1f}", f"{structure:.1f}", f"{size:.2f}"]
 
 
 def main() -> None:
@@ -89,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     models = corpus().CORPUS
     columns = ["model", "params", "nodes", "lowered", "max diff / scale", "ours s", "torch s", "lower s"]
-    table = Table(*columns + (["export s", "lean-check s", "Model.lean MiB"] if args.lean else []))
+    table = Table(*columns + (["export s", "lean-check s", "decode s", "structure s", "Model.lean MiB"] if args.lean else []))
     for name in args.only or sorted(models):
         table.add_row(*measure(name, models[name], args.lean, args.timeout))
     Console(width=200).print(table)

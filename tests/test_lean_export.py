@@ -190,7 +190,7 @@ def graph : Graph where
   outputs := [3]  -- r
 
 /-- Parameter `w` [2, 2]: 4 float32 values. -/
-def p0 : Nat := 0x4000000000000000be8000003fc00000
+noncomputable def p0 : Nat := 0x4000000000000000be8000003fc00000
 
 /-- Every parameter literal with its number of elements, in value-table order. -/
 def packedParams : List (Nat × Nat) := concatLists [[(p0, 4)]]
@@ -247,7 +247,7 @@ GOLDEN_PARAMS = '''\
 Parameter decoding for model `tiny` (IR digest {digest}).
 
 `paramsDecode`: every parameter literal of `Model.lean` holds finite float32 values, as many as its
-shape has. Each tensor is checked by its own kernel evaluation, a tensor of more than 32768 values
+shape has. Each tensor is checked by its own kernel evaluation, a tensor of more than 65536 values
 in pieces of at most that many (the halves `allWordsSplit` makes, joined by `allWordsSplit_halves`),
 so no evaluation holds more than one piece. The structural theorems
 (`Theorems.lean`) decode nothing.
@@ -256,6 +256,9 @@ import Tiny.Model
 
 namespace Tiny
 open Pytorch2Lean
+
+-- One declaration at a time: elaborated side by side, each would hold its evaluation's memory.
+set_option Elab.async false
 
 theorem p0_ok : tensorOk p0 4 = true :=
   tensorOk_of p0 4 (by decide +kernel) (allWordsSplit_of_rec (by decide +kernel))

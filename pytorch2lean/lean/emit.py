@@ -2,7 +2,10 @@
 
 The project holds `lakefile.lean`, `lean-toolchain`, `<Module>/Model.lean` (the graph term and one
 packed float32 literal per parameter, headed by the IR digest and the checkpoint's sha256),
-`<Module>/Theorems.lean` (well-formedness, output shapes, parameter decoding, one exact
+`<Module>/Params.lean` (`paramsDecode`: every literal holds finite float32 values, from one
+theorem per tensor, or per piece of a big one, see `encode.decode_plan`; a big model's pieces in
+modules `<Module>/Params/Part<k>.lean`, which lean-check compiles side by side),
+`<Module>/Theorems.lean` (well-formedness and output shapes, which read no parameter value, one exact
 input/output theorem per example, the output computed by `evaluate_exact`, and for a graph with
 a causal attention mask the `CausalDeps` theorem of its sequence axis, see `causal.py`),
 `<Module>/Certificates/<name>.lean` (one theorem per accepted certificate, see `certificate.py`;

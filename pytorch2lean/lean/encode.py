@@ -28,9 +28,10 @@ LEAF_BITS = 8192
 FANOUT = 16
 # A parameter of more than PIECE_WORDS float32 values is checked to decode (`tensorOk`) in pieces of at
 # most that many, one theorem each, following the halving `allWordsSplit` makes: the kernel keeps what
-# it evaluates for a whole declaration (about 9 KB per value checked), so one evaluation of a 2.4M
-# value tensor would hold some 20 GB; a piece of 2^15 values, about 300 MB and 3 s.
-PIECE_WORDS = 1 << 15
+# it evaluates for a whole declaration (4 to 9 KB per value checked), so one evaluation of ResNet-18's
+# 2.4M-value conv weight would hold some 20 GB; a piece of 2^16 values, under 1 GB and about 6 s. Each
+# piece evaluates its tensor's literal again (0.3 s per million values), so pieces are not smaller.
+PIECE_WORDS = 1 << 16
 # The decode theorems of a model with more values are written into modules `Params/Part<k>.lean` of at
 # most PART_WORDS values each (about a minute of kernel time), which `lean-check` compiles side by side.
 PART_WORDS = 1 << 20
