@@ -263,6 +263,8 @@ set_option Elab.async false
 theorem p0_ok : tensorOk p0 4 = true :=
   tensorOk_of p0 4 (by decide +kernel) (allWordsSplit_of_rec (by decide +kernel))
 
+-- The proof nests one `packedOk_cons` per parameter: room for the elaborator's recursion.
+set_option maxRecDepth 528 in
 /-- Every parameter literal holds finite float32 values, as many as its declared shape. -/
 theorem paramsDecode : checkParams graph packedParams = true :=
   packedOk_cons [2, 2] p0 4 rfl p0_ok <|

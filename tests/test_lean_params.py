@@ -98,10 +98,29 @@ def test_parts_are_modules_params_imports(tmp_path: Path, monkeypatch: pytest.Mo
     assert re.findall(r"^theorem (\S+)", params, re.M) == ["p0_ok", "paramsDecode"]
 
 
+@pytest.fixture(scope="module")
+def library_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "lean-lib"
+
+
 @needs_lean
-def test_pieces_check_and_a_nan_fails_in_its_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_parameters_join(tmp_path: Path, library_cache: Path) -> None:
+    """`paramsDecode` nests one `packedOk_cons` per parameter: 300 of them (EfficientNet-B0 has about
+    250) need more than the elaborator's default recursion depth, which the export sets."""
+    count = 300
+    params = tuple(Param.of_array(f"c{k}", np.array([k / 8], np.float32)) for k in range(count))
+    nodes = tuple(make_node(f"s{k}", "add", [f"s{k - 1}" if k else "x", f"c{k}"]) for k in range(count))
+    g = validate(Graph("many", (Input("x", (1,)),), params, nodes, (f"s{count - 1}",)))
+    result = lean_check(export_project(g, tmp_path / "p", checkpoint_sha256="ef" * 32), toolchain=TOOLCHAIN,
+                        library_cache=library_cache)
+    assert result.ok, result.report()
+
+
+@needs_lean
+def test_pieces_check_and_a_nan_fails_in_its_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   library_cache: Path) -> None:
     project = export(tmp_path / "p", monkeypatch, part_words=160)  # two part modules, checked side by side
-    cache = tmp_path / "lib"
+    cache = library_cache
     result = lean_check(project, toolchain=TOOLCHAIN, library_cache=cache)
     assert result.ok, result.report()
     assert set(result.axioms["Pieces.paramsDecode"]) <= {"propext", "Quot.sound", "Classical.choice"}
