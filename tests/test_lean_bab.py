@@ -117,7 +117,7 @@ def test_relu_split_trees_are_refused_with_the_node_named(tree_cert: tuple[Graph
     d["tree"] = {"node": "r", "index": 1, "nonneg": d["tree"], "nonpos": {"leaf": len(d["leaves"])}}
     d["leaves"].append(d["leaves"][0])
     with pytest.raises(UserError, match="splits ReLU node 'r'.*--split input"):
-        tree_theorem(g, json.dumps(d), "relu_tree")
+        tree_theorem(g, d, "relu_tree")
     with pytest.raises(UserError, match="--split input"):
         check_lean_method("bab", "relu")
     check_lean_method("bab", "input")

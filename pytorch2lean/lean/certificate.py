@@ -199,12 +199,12 @@ def _refuse_leaf(graph: Graph, cert: Certificate, where: str) -> None:
         raise UserError(f"{where} states no bounds for node {missing[0]!r}")
 
 
-def tree_theorem(graph: Graph, text: str, name: str) -> CertificateTheorem:
-    """The theorem of an accepted input-split tree (`pytorch2lean.bab.v1`): a theorem per leaf (its
-    certificate checked by `checkCROWN`, an interval leaf as one with no lines and no rows) about
-    the box its cuts give, joined by `safe_split` (CheckBaB.lean) into the theorem about the box."""
+def tree_theorem(graph: Graph, doc: dict, name: str) -> CertificateTheorem:
+    """The theorem of an accepted input-split tree (`pytorch2lean.bab.v1`, parsed JSON): a theorem
+    per leaf (its certificate checked by `checkCROWN`, an interval leaf as one with no lines and no
+    rows) about the box its cuts give, joined by `safe_split` (CheckBaB.lean) into the theorem about
+    the box."""
     where = f"certificate {name!r}"
-    doc = json.loads(text)
     _refuse_model(graph, doc["graph_digest"], where)
     root = read_box(Reader(doc["box"], "box"))
     box = f"[({_readable_list(root.lower)}, {_readable_list(root.upper)})]"
@@ -317,9 +317,11 @@ def _crown_terms(graph: Graph, cert: Certificate) -> tuple[str, str]:
 
 
 def _theorem(graph: Graph, text: str, name: str) -> CertificateTheorem:
-    """The theorem of an accepted certificate of either format."""
-    if json.loads(text).get("format") == TREE_FORMAT:
-        return tree_theorem(graph, text, name)
+    """The theorem of an accepted certificate of either format (a tree's JSON, often megabytes, is
+    parsed once)."""
+    doc = json.loads(text)
+    if doc.get("format") == TREE_FORMAT:
+        return tree_theorem(graph, doc, name)
     return certificate_theorem(graph, loads(text), name)
 
 
