@@ -430,7 +430,7 @@ def verify(
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; boxes left after it are answered timeout."),
     cert: Optional[Path] = typer.Option(None, "--cert", help="Write the certificate here (one file per input box: NAME.K.json)."),
     lean: Optional[Path] = typer.Option(None, "--lean", help="Write the model's Lake project here with one Lean theorem "
-                                        "per proven box (interval certificates, --method ibp); check it with lean-check."),
+                                        "per proven box (--method ibp, crown, alpha, or bab splitting inputs); check it with lean-check."),
     input_shape: Optional[str] = INPUT_SHAPE,
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (exact numbers as 'p/q' text)."),
     jobs: Optional[int] = JOBS,
