@@ -329,11 +329,17 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 @app.command("lean-check")
-def lean_check_cmd(project: Path = typer.Argument(..., help="An exported project folder.")) -> None:
-    """Check an exported project with Lean, built from its sources (a shipped .lake is refused)."""
+def lean_check_cmd(project: Path = typer.Argument(..., help="An exported project folder."),
+                   jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Modules compiled at once (default: "
+                                                      "one per CPU; a big certificate's kernel check can take GBs).")
+                   ) -> None:
+    """Check an exported project with Lean, built from its sources (a shipped .lake is refused); prints
+    each module's wall and CPU seconds and peak memory."""
     from .lean.build import lean_check
 
-    result = lean_check(project)
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs {jobs}: give at least 1")
+    result = lean_check(project, jobs=jobs)
     console.print(result.report(), highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(1)
@@ -680,7 +686,7 @@ def demo() -> None:
     with tempfile.TemporaryDirectory(prefix="pytorch2lean-demo-") as tmp:
         out = Path(tmp) / "mlp"
         export(str(d / "model.p2l"), out, d / "weights.npz", [d / "x.npy"], False, None)
-        lean_check_cmd(out)
+        lean_check_cmd(out, None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -104,3 +104,40 @@ def test_a_lean_ended_by_a_signal_says_so(tmp_path: Path) -> None:
     result = lean_check(project, toolchain=Toolchain(killed, "killed", None), library_cache=tmp_path / "cache")
     assert not result.ok
     assert any("lean was ended by SIGKILL: the usual cause is running out of memory" in e.text for e in result.errors)
+
+
+def test_each_compiled_module_reports_its_own_cpu_time_and_memory(checked: tuple[Path, Path]) -> None:
+    """A module `lean` compiled states its wall and CPU seconds and peak memory, read for that process
+    alone (wait4): a kernel check's cost stays readable while other work shares the machine. (`Check`
+    is compiled on every check, the rest comes from the cache.)"""
+    project, cache = checked
+    result = lean_check(project, toolchain=TOOLCHAIN, library_cache=cache, jobs=2)
+    assert result.ok, result.report()
+    (check,) = [m for m in result.modules if not m.cached]
+    assert check.module == "Check" and 0 < check.cpu_seconds and 10 < check.peak_mib < 64 * 1024 and check.seconds > 0
+    assert f"Check{' ' * 36}{check.seconds:8.2f} s  (CPU {check.cpu_seconds:8.2f} s, {check.peak_mib / 1024:5.2f} GiB)  ok" \
+        in result.report()
+
+
+def test_a_module_past_the_timeout_is_named_and_nothing_is_left_running(tmp_path: Path) -> None:
+    """A `lean` that runs past the timeout ends the check with an error naming it, and neither it nor
+    the modules compiling beside it outlive the check."""
+    from pytorch2lean.lean.toolchain import Toolchain
+
+    loaded = load_model(MLP / "model.p2l", MLP / "weights.npz")
+    project = export_project(loaded.graph, tmp_path / "p", checkpoint_sha256="0" * 64)
+    marker = tmp_path / "pids"
+    slow = tmp_path / "lean"
+    slow.write_text(f"#!/bin/sh\necho $$ >> {marker}\nexec sleep 30\n")
+    slow.chmod(0o755)
+    with pytest.raises(BackendError, match=r"no result after 1 s"):
+        lean_check(project, toolchain=Toolchain(slow, "slow", None), library_cache=tmp_path / "cache", timeout=1, jobs=2)
+    for pid in marker.read_text().split():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+
+
+def test_lean_check_jobs_below_one_is_a_user_error(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "pytorch2lean", "lean-check", str(tmp_path), "--jobs", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "--jobs 0: give at least 1" in r.stderr + r.stdout and "Traceback" not in r.stderr

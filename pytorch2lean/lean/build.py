@@ -9,7 +9,7 @@ modules are reused across checks only from a cache outside the project (`library
 `$XDG_CACHE_HOME/pytorch2lean/lean`), addressed by a sha256 of the toolchain, the module's name and
 source bytes and the addresses of the modules it imports: a cached `.olean` is taken only for
 exactly the source (and dependencies) it was compiled from, by this code. The result lists each
-module's time, every error with its Lean position, and the axioms `Check.lean` printed; it is `ok`
+module's wall and CPU seconds and peak memory, every error with its Lean position, and the axioms `Check.lean` printed; it is `ok`
 only when everything compiles and every theorem depends on no axiom beyond propext, Quot.sound and
 Classical.choice.
 """
@@ -24,7 +24,9 @@ import signal
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -57,12 +59,22 @@ class LeanMessage:
 
 @dataclass(frozen=True)
 class ModuleResult:
-    """One module: how long it took, whether it compiled, and whether it was up to date."""
+    """One module: how long it took (wall seconds; CPU seconds, user and system, and peak resident
+    memory of its `lean`, which say what a kernel check costs on a machine that runs other work
+    too), whether it compiled, and whether it was up to date."""
 
     module: str
     seconds: float
     ok: bool
     cached: bool = False
+    cpu_seconds: float = 0.0
+    peak_mib: float = 0.0
+
+    def cost(self) -> str:
+        """`cached`, or wall seconds with CPU seconds and peak memory."""
+        if self.cached:
+            return "cached"
+        return f"{self.seconds:8.2f} s  (CPU {self.cpu_seconds:8.2f} s, {self.peak_mib / 1024:5.2f} GiB)"
 
 
 @dataclass(frozen=True)
@@ -94,8 +106,7 @@ class LeanCheckResult:
     def report(self) -> str:
         """A human-readable summary: per-module times, errors, axioms, verdict."""
         lines = [f"{self.project}: {self.tool} ({self.version})"]
-        lines += [f"  {m.module:<40} {'cached' if m.cached else f'{m.seconds:7.2f} s'}  {'ok' if m.ok else 'FAILED'}"
-                  for m in self.modules]
+        lines += [f"  {m.module:<40} {m.cost()}  {'ok' if m.ok else 'FAILED'}" for m in self.modules]
         lines += [f"  {m}" for m in self.messages]
         lines += [f"  axioms of {t}: {', '.join(a) or 'none'}" for t, a in sorted(self.axioms.items())]
         lines.append("  verdict: " + ("checked" if self.ok else "NOT checked"))
@@ -173,10 +184,11 @@ def _lean_check(root: Path, tc: Toolchain, timeout: float, cache: Path, jobs: in
         keys[module] = _key(tc, module, sources[module], {d: keys[d] for d in deps[module]})
     results: list[ModuleResult] = []
     output = ""
-    with tempfile.TemporaryDirectory(prefix="pytorch2lean-build-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pytorch2lean-build-") as tmp, ThreadPoolExecutor(jobs) as pool:
         build = Path(tmp)
-        env = dict(os.environ, LEAN_PATH=str(build))
-        pending, running, done = list(order), {}, set()
+        lean = _Lean(root, dict(os.environ, LEAN_PATH=str(build)), timeout)
+        pending, done = list(order), set()
+        running: dict[Future[_Compiled], tuple[str, Path]] = {}
         failed = False
         try:
             while pending or running:
@@ -197,69 +209,89 @@ def _lean_check(root: Path, tc: Toolchain, timeout: float, cache: Path, jobs: in
                     args = [str(tc.lean), "-R", str(base), str(src)]
                     if module != "Check":
                         args[1:1] = ["-o", str(olean), "-i", str(olean.with_suffix(".ilean"))]
-                    running[module] = _Job(args, root, env, olean)
-                if failed and not running:
-                    break
+                    running[pool.submit(lean.compile, args)] = (module, olean)
                 if restored:
                     continue  # a cached module may have made others ready
                 if not running:
-                    break  # nothing can start (cannot happen for an acyclic import graph)
-                finished = _wait_any(running, timeout)
-                job = running.pop(finished)
-                ok = job.returncode == 0
-                results.append(ModuleResult(finished, job.seconds, ok))
-                output += job.output + _killed(sources[finished], job.returncode)
-                if ok:
-                    done.add(finished)
-                    if finished != "Check":
-                        _store(cache, keys[finished], job.olean)
+                    break  # nothing can start: after a failure, or (never) an import cycle
+                finished = next(iter(wait(running, return_when=FIRST_COMPLETED).done))
+                module, olean = running.pop(finished)
+                job = finished.result()
+                if job.timed_out:
+                    raise BackendError(f"{' '.join(job.args[:2])}: no result after {timeout:.0f} s")
+                results.append(ModuleResult(module, job.seconds, job.returncode == 0, cpu_seconds=job.cpu_seconds,
+                                            peak_mib=job.peak_mib))
+                output += job.output + _killed(sources[module], job.returncode)
+                if job.returncode == 0:
+                    done.add(module)
+                    if module != "Check":
+                        _store(cache, keys[module], olean)
                 else:
                     failed = True
         finally:
-            for job in running.values():
-                job.kill()
+            lean.stop()  # what still runs after an error or an interrupt (the pool then waits for its threads)
     return LeanCheckResult(root, "lean", tc.version, tuple(results), _messages(output), _axioms(output), output)
 
 
-class _Job:
-    """One `lean` process, its output collected in a file (a pipe could fill and stall it)."""
+@dataclass(frozen=True)
+class _Compiled:
+    """One finished `lean` process: its exit code, wall and CPU seconds, peak memory and output."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], olean: Path) -> None:
-        self.args, self.olean = args, olean
-        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self.start = time.perf_counter()
-        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
-        self.returncode: int | None = None
-        self.seconds = 0.0
-        self.output = ""
-
-    def poll(self) -> bool:
-        """True once the process has ended (its return code, time and output then set)."""
-        code = self.proc.poll()
-        if code is None:
-            return False
-        self.returncode, self.seconds = code, time.perf_counter() - self.start
-        self.log.seek(0)
-        self.output = self.log.read()
-        self.log.close()
-        return True
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+    args: list[str]
+    returncode: int
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+    output: str
+    timed_out: bool
 
 
-def _wait_any(running: dict[str, _Job], timeout: float) -> str:
-    """The first of the running modules to end; a BackendError naming one that runs past `timeout`."""
-    while True:
-        for module, job in running.items():
-            if job.poll():
-                return module
-            if time.perf_counter() - job.start > timeout:
-                raise BackendError(f"{' '.join(job.args[:2])}: no result after {timeout:.0f} s")
-        time.sleep(0.02)
+class _Lean:
+    """The `lean` processes of one check, run from threads: each is waited for with `wait4`, which
+    reports that process's own CPU time and peak memory (other modules compile beside it), and is
+    killed past `timeout` seconds or when the check stops early."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], timeout: float) -> None:
+        self.cwd, self.env, self.timeout = cwd, env, timeout
+        self.lock = threading.Lock()
+        self.running: set[subprocess.Popen[str]] = set()
+        self.expired: set[int] = set()
+        self.stopped = False
+
+    def compile(self, args: list[str]) -> _Compiled:
+        """Run one `lean` to its end, its output collected in a file (a pipe could fill and stall it)."""
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+            start = time.perf_counter()
+            with self.lock:
+                if self.stopped:
+                    return _Compiled(args, -signal.SIGKILL, 0.0, 0.0, 0.0, "", False)
+                proc = subprocess.Popen(args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
+                self.running.add(proc)
+            timer = threading.Timer(self.timeout, self._expire, (proc,))
+            timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                timer.cancel()
+                with self.lock:
+                    self.running.discard(proc)
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+            log.seek(0)
+            return _Compiled(args, proc.returncode, time.perf_counter() - start, usage.ru_utime + usage.ru_stime,
+                             usage.ru_maxrss / 1024, log.read(), proc.pid in self.expired)
+
+    def _expire(self, proc: subprocess.Popen[str]) -> None:
+        with self.lock:
+            if proc in self.running:
+                self.expired.add(proc.pid)
+                proc.kill()
+
+    def stop(self) -> None:
+        """Kill every running `lean` and start no other."""
+        with self.lock:
+            self.stopped = True
+            for proc in self.running:
+                proc.kill()
 
 
 def _killed(src: Path, returncode: int) -> str:
