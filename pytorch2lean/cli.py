@@ -208,14 +208,31 @@ def read_inputs(g: Any, specs: list[str], finite: str | None = None) -> tuple[di
         arr = _read_npy(Path(path))
         if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
             raise UserError(f"{path}: dtype {arr.dtype} is not numeric")
+        if not by_name[name].ids:
+            arr = _as_float32(arr, path)
         if finite:
-            require_finite(arr.astype(np.float32), path, finite)
+            require_finite(arr, path, finite)
         if tuple(arr.shape) == by_name[name].shape:
             arr, single = arr[None], True
         if arr.ndim and arr.shape[0] == 0:
             raise UserError(f"{path}: a batch of 0 samples (shape {list(arr.shape)}): nothing to run")
         feeds[name] = arr
     return feeds, single
+
+
+def _as_float32(arr: np.ndarray, path: str) -> np.ndarray:
+    """The array as the model's float32 inputs, saying so when that rounds values (a float64 or large
+    integer .npy): the runtime and the exact evaluation then both see the float32 values that ran."""
+    f32 = arr.astype(np.float32)
+    if arr.dtype != np.float32:
+        with np.errstate(all="ignore"):
+            moved = ~((f32 == arr) | (np.isnan(f32) & np.isnan(arr.astype(np.float64))))
+        if moved.any():
+            change = np.abs(f32.astype(np.float64) - arr.astype(np.float64))[moved]
+            err.print(f"note: {path}: {arr.dtype} values rounded to float32, the model's input type ({int(moved.sum())} "
+                      f"of {arr.size} changed, the largest by {change.max():.3g})",
+                      highlight=False, markup=False, soft_wrap=True)
+    return f32
 
 
 def report_exact_error(g: Any, feeds: dict[str, np.ndarray], outs: dict[str, np.ndarray]) -> None:

@@ -135,6 +135,27 @@ def broken():
 """
 
 
+def test_run_rounds_other_inputs_to_float32_and_says_so(tmp_path: Path) -> None:
+    """A float64 (or integer) .npy runs as the float32 it rounds to, the runtime and the exact
+    evaluation alike (so the reported error is the network's, not the input's rounding), with a note
+    naming the file and how many values moved; float32 input, or float64 that is exactly float32, runs
+    without one."""
+    x = np.array([[0.1, 0.5, -2.0, 3.0, 1e-3]])
+    np.save(tmp_path / "x64.npy", x)
+    np.save(tmp_path / "x32.npy", x.astype(np.float32))
+    np.save(tmp_path / "exact64.npy", x.astype(np.float32).astype(np.float64))
+    runs = {n: cli("run", str(MLP / "model.p2l"), "-c", str(MLP / "weights.npz"), "-i", str(tmp_path / f"{n}.npy"), "--exact",
+                   "-o", str(tmp_path / f"{n}.npz")) for n in ("x64", "x32", "exact64")}
+    assert all(r.returncode == 0 for r in runs.values()), [r.stderr for r in runs.values()]
+    assert "x64.npy: float64 values rounded to float32, the model's input type (2 of 5 changed, the largest by" \
+        in runs["x64"].stderr
+    assert "note" not in runs["x32"].stderr and "note" not in runs["exact64"].stderr
+    shown = {r.stdout.split("outputs written to")[0] for r in runs.values()}
+    assert len(shown) == 1 and "max |float32 - exact|" in shown.pop()  # the same float32 run, the same exact error
+    y = [np.load(tmp_path / f"{n}.npz")["y"] for n in runs]
+    assert all(np.array_equal(y[0], other) for other in y[1:])
+
+
 def test_run_and_verify_take_the_input_shape_from_the_input(tmp_path: Path) -> None:
     """A factory without example_input() and no --input-shape: the shape of --input serves."""
     pytest.importorskip("torch", reason="PyTorch factories need torch (pip install 'pytorch2lean[torch]')")
