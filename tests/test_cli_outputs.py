@@ -57,6 +57,8 @@ BALL = ["verify", *MODEL, "--input", str(MLP / "x.npy"), "--label", "3"]
     (BALL + ["--eps", "0.001", "--timeout", "nan"], "--timeout nan: give a finite number of seconds, at least 0"),
     (BALL + ["--eps", "0.001", "--timeout", "-1"], "--timeout -1.0: give a finite number of seconds"),
     (BALL + ["--eps", "0.001", "--falsify", "inf"], "--falsify inf: give a finite number of seconds"),
+    (BALL[:-1] + ["7", "--eps", "0.001"], "--label 7: the output 'y' has 5 classes; give a label from 0 to 4"),
+    (BALL[:-1] + ["-1", "--eps", "0.001"], "--label -1: the output 'y' has 5 classes; give a label from 0 to 4"),
 ])
 def test_verify_numbers_are_refused_before_any_work(args: list[str], message: str) -> None:
     """A NaN timeout was ignored (verify ran without one), an infinite --falsify searched without end."""

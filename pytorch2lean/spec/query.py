@@ -56,6 +56,10 @@ def robustness_query(graph: Graph, center: np.ndarray, eps: str, label: int) -> 
         raise UserError(f"--input has shape {list(center.shape)}, the model's input has shape {list(shape)}")
     box = Box.linf_ball(center.astype(np.float32).reshape(shape), eps)
     classes = math.prod(graph.shapes()[graph.outputs[0]])
+    if classes < 2 or not 0 <= label < classes:
+        raise UserError(f"--label {label}: the output {graph.outputs[0]!r} has {classes} classes; give a label from 0 to "
+                        f"{classes - 1}" if classes >= 2 else f"--label: the output {graph.outputs[0]!r} has 1 element; "
+                        "robustness needs at least 2 classes")
     return Query((box,), Property.robustness(label, classes), f"L∞ ball of radius {eps}, label {label}")
 
 
