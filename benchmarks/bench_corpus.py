@@ -5,10 +5,11 @@ eager, and (with --lean) exported and checked by Lean.
 
 Columns: parameters, IR nodes, lowered (or the first refusal), max |ours - torch| relative to the
 output's scale on 4 random inputs (images, token ids or embeddings), seconds of our NumPy run and of torch eager on them, lowering
-seconds, and with --lean the export seconds, Lean-check seconds (cold, a fresh project; the Lean
-library itself cached), the seconds of the parameter decoding modules (`Params`, `Params/Part<k>`,
-summed: they run side by side, so the sum may exceed their share of the total) and the structural theorems (`Theorems`: well-formedness,
-shapes, causality), and the size of Model.lean. Lean checks that exceed --timeout are reported as such. The `hf_*` models
+seconds, and with --lean the export seconds, Lean-check wall seconds (cold, a fresh project; the Lean
+library itself cached) and CPU seconds (user + system of every `lean`, which the load of a shared machine
+does not inflate), the CPU seconds of the parameter decoding modules (`Params`, `Params/Part<k>`) and of the
+structural theorems (`Theorems`: well-formedness, shapes, causality), the largest peak memory of one module,
+and the size of Model.lean. Lean checks that exceed --timeout are reported as such. The `hf_*` models
 need transformers. Times depend on the machine and its load, which is why they live here.
 """
 
@@ -78,11 +79,13 @@ def lean_columns(graph: Any, example: np.ndarray, timeout: float) -> list[str]:
         try:
             result = lean_check(project, timeout=timeout)
         except UserError as e:
-            return [f"{exported:.1f}", f"error: {str(e)[:60]}", "", "", f"{size:.2f}"]
+            return [f"{exported:.1f}", f"error: {str(e)[:60]}", "", "", "", "", f"{size:.2f}"]
         verdict = f"{time.perf_counter() - start:.1f}" if result.ok else "failed"
-        decode = sum(m.seconds for m in result.modules if ".Params" in m.module)  # Params and Params.Part<k>, side by side
-        structure = sum(m.seconds for m in result.modules if m.module.endswith(".Theorems"))
-        return [f"{exported:.1f}", verdict, f"{decode:.1f}", f"{structure:.1f}", f"{size:.2f}"]
+        cpu = sum(m.cpu_seconds for m in result.modules)
+        decode = sum(m.cpu_seconds for m in result.modules if ".Params" in m.module)  # Params and Params.Part<k>
+        structure = sum(m.cpu_seconds for m in result.modules if m.module.endswith(".Theorems"))
+        peak = max(m.peak_mib for m in result.modules) / 1024
+        return [f"{exported:.1f}", verdict, f"{cpu:.1f}", f"{decode:.1f}", f"{structure:.1f}", f"{peak:.2f}", f"{size:.2f}"]
 
 
 def main() -> None:
@@ -93,10 +96,14 @@ def main() -> None:
     args = parser.parse_args()
     models = corpus().CORPUS
     columns = ["model", "params", "nodes", "lowered", "max diff / scale", "ours s", "torch s", "lower s"]
-    table = Table(*columns + (["export s", "lean-check s", "decode s", "structure s", "Model.lean MiB"] if args.lean else []))
+    columns += ["export s", "lean-check s", "CPU s", "decode CPU s", "structure CPU s", "peak GiB", "Model.lean MiB"] \
+        if args.lean else []
+    table, console = Table(*columns), Console(width=200)
     for name in args.only or sorted(models):
-        table.add_row(*measure(name, models[name], args.lean, args.timeout))
-    Console(width=200).print(table)
+        row = measure(name, models[name], args.lean, args.timeout)
+        console.print(" | ".join(row), markup=False, highlight=False)  # a long run shows each row as it lands
+        table.add_row(*row)
+    console.print(table)
 
 
 if __name__ == "__main__":
