@@ -107,6 +107,27 @@ def test_directed_rounding_is_outward_and_tight(q: Fraction) -> None:
     assert not np.isfinite(below_hi) or _f32_fraction(below_hi) < q
 
 
+near_floats = st.builds(lambda x, k, e: F(float(np.float32(x))) + F(k) * F(2) ** e,
+                        st.floats(width=32, allow_nan=False, allow_infinity=False), st.integers(-3, 3), st.integers(-1300, -20))
+beyond_double = st.builds(lambda m, e: F(m) * F(2) ** e, st.integers(-(2**30), 2**30).filter(bool), st.integers(1030, 1100))
+below_double = st.builds(lambda m, e: F(m, 2**e), st.integers(-(2**30), 2**30), st.integers(1080, 1200))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(rationals, near_floats, beyond_double, below_double), min_size=1, max_size=20))
+def test_bulk_rounding_through_doubles_equals_exact_rounding(values: list[Fraction]) -> None:
+    """`floats_down`/`floats_up` (via float64, exact compare only on a tie) give the same float32,
+    sign of zero included, as exact rounding of each value: next to float32 values, beyond the
+    double range and below its smallest subnormal."""
+    from pytorch2lean.spec.numbers import _down_exact, floats_down, floats_up
+
+    down, up = floats_down(values), floats_up(values)
+    assert down.dtype == up.dtype == np.float32
+    exact_down = np.array([_down_exact(q) for q in values], dtype=np.float32)
+    exact_up = np.float32(0) - np.array([_down_exact(-q) for q in values], dtype=np.float32)
+    assert down.tobytes() == exact_down.tobytes() and up.tobytes() == exact_up.tobytes()
+
+
 # --- boxes --------------------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ from ..numeric.float32 import fractions_of, round_to_f32_bits
 from ..runtime import evaluate_exact, execute
 from ..runtime.grad import Tape
 from ..spec.box import Box
-from ..spec.numbers import round_f32_down, round_f32_up
+from ..spec.numbers import floats_down, floats_up
 from ..spec.property import Property
 
 SAMPLES = 1024  # random points (and as many random corners) per box per sampling round
@@ -136,8 +136,7 @@ def exact_meaning(graph: Graph) -> bool:
 
 def _region(index: int, box: Box) -> _Region | None:
     """The float32 points of `box`, or None when the box holds no float32 point at all."""
-    lo = np.array([round_f32_up(q) for q in box.lower], dtype=np.float32).reshape(box.shape)
-    hi = np.array([round_f32_down(q) for q in box.upper], dtype=np.float32).reshape(box.shape)
+    lo, hi = floats_up(box.lower).reshape(box.shape), floats_down(box.upper).reshape(box.shape)
     if (lo > hi).any() or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         return None
     return _Region(index, box, lo, hi)

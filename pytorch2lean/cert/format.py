@@ -137,9 +137,11 @@ class CrownPart:
 
 # ---- writing ------------------------------------------------------------------------------
 
-def number_text(q: Fraction) -> str:
-    """The canonical text of an exact rational ("p/q" in lowest terms, or "p")."""
-    return str(Fraction(q))
+def number_text(q: Fraction | int) -> str:
+    """The canonical text of an exact rational ("p/q" in lowest terms, or "p"): `str(Fraction(q))`,
+    without building a Fraction anew for each of a certificate's many thousand numbers."""
+    q = q if isinstance(q, Fraction) else Fraction(q)
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
 def _bounds_json(box: Box) -> dict[str, Any]:

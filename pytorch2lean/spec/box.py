@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..errors import ShapeError, UserError
-from .numbers import Number, exact, exact_values, round_f32_down, round_f32_up
+from .numbers import Number, exact, exact_values, floats_down, floats_up
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,4 @@ class Box:
 
     def to_float_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """float32 (lower, upper) arrays of `shape` whose box contains this one, as tight as float32 allows."""
-        lower = np.array([round_f32_down(q) for q in self.lower], dtype=np.float32).reshape(self.shape)
-        upper = np.array([round_f32_up(q) for q in self.upper], dtype=np.float32).reshape(self.shape)
-        return lower, upper
+        return floats_down(self.lower).reshape(self.shape), floats_up(self.upper).reshape(self.shape)

@@ -59,8 +59,42 @@ def _f32(bits: int) -> np.float32:
     return np.array([bits], dtype=np.uint32).view(np.float32)[0]
 
 
-def round_f32_down(q: Fraction) -> np.float32:
-    """The largest float32 <= q (-inf below the finite range)."""
+def floats_down(values: Sequence[Fraction]) -> np.ndarray:
+    """The largest float32 <= each value (-inf below the finite range), as a float32 array.
+
+    In bulk through float64, since exact rounding of every coordinate (an MNIST box has 784) cost
+    more than the bound pass it feeds: d = float(q) is q correctly rounded to a double, and
+    f = float32(d) is one of the two float32 values around q (float32 values are doubles). When
+    d != f, q lies within half a double step of d and f a whole step away, so q is on d's side of
+    f: the answer is f (d > f) or the float32 below f (d < f, f = +inf on overflow included). Only
+    when d == f is q compared with f exactly; a value beyond the double range takes the exact path.
+    """
+    out = np.empty(len(values), dtype=np.float32)
+    near = np.empty(len(values), dtype=np.float64)
+    huge = []
+    for i, q in enumerate(values):
+        try:
+            near[i] = float(q)
+        except OverflowError:
+            near[i], huge = 0.0, huge + [i]
+    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, stepped back below
+        f = near.astype(np.float32)
+        below = np.nextafter(f, -_F32_INF)
+    out[:] = np.where(near > f, f, below)
+    for i in np.flatnonzero(near == f):
+        out[i] = f[i] if Fraction(float(f[i])) <= values[i] else below[i]
+    for i in huge:
+        out[i] = _down_exact(values[i])
+    return out
+
+
+def floats_up(values: Sequence[Fraction]) -> np.ndarray:
+    """The smallest float32 >= each value (+inf above the finite range), as a float32 array."""
+    return np.float32(0) - floats_down([-q for q in values])  # 0 - x, not -x: an upper bound 0 stays +0.0
+
+
+def _down_exact(q: Fraction) -> np.float32:
+    """The largest float32 <= q, by exact rounding (for values a double cannot hold)."""
     bits = round_to_f32_bits(q)
     nearest = _f32(bits)
     if not np.isfinite(nearest):
@@ -71,6 +105,11 @@ def round_f32_down(q: Fraction) -> np.float32:
         return np.nextafter(nearest, -_F32_INF)
 
 
+def round_f32_down(q: Fraction) -> np.float32:
+    """The largest float32 <= q (-inf below the finite range)."""
+    return floats_down([q])[0]
+
+
 def round_f32_up(q: Fraction) -> np.float32:
     """The smallest float32 >= q (+inf above the finite range)."""
-    return np.float32(0) - round_f32_down(-q)  # 0 - x, not -x: an upper bound 0 stays +0.0
+    return floats_up([q])[0]
