@@ -240,15 +240,6 @@ theorem lin_den {c : List Q} {k : Q} {v : List Q} (hc : AllWF c) (hk : k.WF) (hv
     0 < (lin c k v).den :=
   nat_mul_pos hk (vdot_den_pos c v hc hv)
 
-/-- `a < b` or `b ≤ a`. -/
-theorem nat_lt_or_ge : (a b : Nat) → a < b ∨ b ≤ a
-  | _, 0 => Or.inr (nat_zero_le _)
-  | 0, _ + 1 => Or.inl (nat_succ_pos _)
-  | a + 1, b + 1 =>
-    match nat_lt_or_ge a b with
-    | .inl h => Or.inl (nat_succ_le_succ h)
-    | .inr h => Or.inr (nat_succ_le_succ h)
-
 /-- An element of a prefix is an element of the list, at an index below the prefix length. -/
 theorem nth_take_some {α : Type} : (l : List α) → (m a : Nat) → (x : α) → nth (l.take m) a = some x →
     a < m ∧ nth l a = some x
@@ -349,7 +340,7 @@ theorem Ran.snoc {E : Enclosure} {defs : List (Option Node)} {env : List Tensor}
         rw [nth_append_len (some n) defs] at hd'
         exact some_inj hd'
       rw [← some_inj ht, ← e2]
-      rw [take_append_le env [t] env.length (Nat.le_refl _), take_length_self env]
+      rw [take_append_le env [t] env.length (nat_le_refl _), take_length_self env]
       exact he
     | inr hgt =>
       rw [nth_append_gt t env j hgt] at ht
@@ -401,23 +392,23 @@ theorem allSome_nil' {α : Type} {xs : List α} (h : allSome ([] : List (Option 
 /-- Sums commute. -/
 theorem V.add_comm_eqv (a b : V) : V.eqv (V.add a b) (V.add b a) := by
   unfold V.eqv V.add
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- `(K + A) + B = K + (B + A)`. -/
 theorem V.add_swap_eqv (K A B : V) : V.eqv (V.add (V.add K A) B) (V.add K (V.add B A)) := by
   unfold V.eqv V.add
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- Rows that check have `k` elements, all rationals. -/
 theorem rowsOk_sound {k : Nat} {rows : List (List Q)} (h : rowsOk k rows = true) :
     ∀ r, r ∈ rows → AllWF r ∧ r.length = k := by
   intro r hr
   have e := and_true_split (all_sound rows h r hr)
-  exact ⟨allWFb_sound e.2, Nat.eq_of_beq_eq_true e.1⟩
+  exact ⟨allWFb_sound e.2, nat_eq_of_beq_eq_true e.1⟩
 
 /-- A chain of four value equalities, with positive denominators in the middle. -/
 theorem V.eqv_chain4 {a b c d e : V} (h1 : V.eqv a b) (h2 : V.eqv b c) (h3 : V.eqv c d) (h4 : V.eqv d e)
@@ -437,8 +428,8 @@ theorem affineBack_sound {a : Nat} {x : Bounds} {rows : List (List Q)} {bs c : L
   have g2 := and_true_split g1.1
   have g3 := and_true_split g2.1
   have hbs : AllWF bs := allWFb_sound g1.2
-  have hl2 : bs.length = c.length := Nat.eq_of_beq_eq_true g2.2
-  have hl1 : rows.length = bs.length := Nat.eq_of_beq_eq_true g3.2
+  have hl2 : bs.length = c.length := nat_eq_of_beq_eq_true g2.2
+  have hl1 : rows.length = bs.length := nat_eq_of_beq_eq_true g3.2
   have hx : AllWF xv := Within.wf_x w
   have hlen : xv.length = x.lo.length := Within.length_lo w
   have hrows : ∀ r, r ∈ rows → AllWF r ∧ r.length = xv.length := by
@@ -475,7 +466,7 @@ theorem reluBack_sound {tbl : List Bounds} {a : Nat} {r : Relax} {c : List Q} {k
   obtain ⟨hg, hs⟩ := guard_some h1
   cases some_inj hs
   have g1 := and_true_split hg
-  have hl : r.length = c.length := Nat.eq_of_beq_eq_true g1.2
+  have hl : r.length = c.length := nat_eq_of_beq_eq_true g1.2
   have hx : AllWF xv := Within.wf_x w
   have hi := reluInts_wf (c := c) g1.1
   have hsl := reluSlopes_wf c r
@@ -528,8 +519,8 @@ theorem sumBack_sound (E : Enclosure) {tbl : List Bounds} {op : OpTag} {attrs : 
   have g4 := and_true_split g3.1
   have hpb : AllWF (broadcastTo ⟨bp.shape, bp.lo⟩ o') := allWFb_sound g1.2
   have hx : AllWF X.data := Within.wf_x ex.2.1
-  have hXl : X.data.length = c.length := (Within.length_lo ex.2.1).trans (Nat.eq_of_beq_eq_true g3.2)
-  have hPl : (broadcastTo ⟨bp.shape, bp.lo⟩ o').length = c.length := Nat.eq_of_beq_eq_true g2.2
+  have hXl : X.data.length = c.length := (Within.length_lo ex.2.1).trans (nat_eq_of_beq_eq_true g3.2)
+  have hPl : (broadcastTo ⟨bp.shape, bp.lo⟩ o').length = c.length := nat_eq_of_beq_eq_true g2.2
   have hXb : broadcastTo X o' = X.data := by
     unfold broadcastTo
     rw [ex.1, g4.2]
@@ -658,11 +649,11 @@ theorem matmul_row (sa : Shape) (hs : rowShape sa = true) (kk nn : Nat) (hk : la
       rfl
     | [m, s], hm =>
       have e' : s = kk := hk
-      have em : m = 1 := Nat.eq_of_beq_eq_true hm
+      have em : m = 1 := nat_eq_of_beq_eq_true hm
       subst e'
       subst em
       rfl
-  rw [e, append_nil', Nat.one_mul, ← hb, take_length_self, ← ha, take_length_self]
+  rw [e, append_nil', nat_one_mul, ← hb, take_length_self, ← ha, take_length_self]
   show (columns nn (chunks nn a.length b)).map _ ++ [] = _
   rw [append_nil', take_length_self]
 
@@ -693,9 +684,9 @@ theorem linearBack_sound {tbl : List Bounds} {a w : Nat} {bias : Option Nat} {c 
   obtain ⟨ea, _, hc', hk', eq⟩ := affineBack_sound ex.2.1 hc hk h4
   refine ⟨bs, hWs ▸ hbs, ea, hc', hk', ?_, ?_, ?_⟩
   · rw [hXs, hWs]
-    exact Nat.eq_of_beq_eq_true g2.2
+    exact nat_eq_of_beq_eq_true g2.2
   · rw [hXl, hWs]
-    exact Nat.eq_of_beq_eq_true g1.2
+    exact nat_eq_of_beq_eq_true g1.2
   · rw [hW, hWs]
     exact eq
 
@@ -740,8 +731,8 @@ theorem matmulBack_sound {tbl : List Bounds} {a w : Nat} {c : List Q} {k : Q} {a
       rw [hz]
       show matmulBlocks matmul2 xs xd ws wd = _
       rw [hWs', hsh, hXs', hW]
-      exact matmul_row bx.shape g4.2 kk nn (Nat.eq_of_beq_eq_true g3.2)
-        xd bw.lo (hXl.trans (Nat.eq_of_beq_eq_true g2.2)) (Nat.eq_of_beq_eq_true g1.2)
+      exact matmul_row bx.shape g4.2 kk nn (nat_eq_of_beq_eq_true g3.2)
+        xd bw.lo (hXl.trans (nat_eq_of_beq_eq_true g2.2)) (nat_eq_of_beq_eq_true g1.2)
     rw [hval]
     exact eq
   | [], h2 => exact (none_ne_some h2).elim
@@ -1011,20 +1002,20 @@ theorem backLower_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option
 /-- Adding zero changes nothing. -/
 theorem V.zero_add_eqv' (x : V) : V.eqv (V.add Q.zero.toV x) x := by
   unfold V.eqv V.add Q.zero Q.toV V.signed
-  simp only [cond_false', Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul, Nat.add_zero, Nat.zero_add]
-  try simp only [Nat.mul_comm]
+  simp only [cond_false', nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul, nat_add_zero, nat_zero_add]
+  try simp only [nat_mul_comm]
 
 /-- One times `y` is `y`. -/
 theorem V.one_mul_eqv' (y : V) : V.eqv (V.mul Q.one.toV y) y := by
   unfold V.eqv V.mul Q.one Q.toV V.signed
-  simp only [cond_false', Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul, Nat.add_zero, Nat.zero_add]
-  try simp only [Nat.mul_comm]
+  simp only [cond_false', nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul, nat_add_zero, nat_zero_add]
+  try simp only [nat_mul_comm]
 
 /-- Minus one times `y` is `-y`. -/
 theorem V.negOne_mul_eqv (y : V) : V.eqv (V.mul Q.negOne.toV y) (V.opp y) := by
   unfold V.eqv V.mul V.opp Q.negOne Q.toV V.signed
-  simp only [cond_true', Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul, Nat.add_zero, Nat.zero_add]
-  try simp only [Nat.mul_comm]
+  simp only [cond_true', nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul, nat_add_zero, nat_zero_add]
+  try simp only [nat_mul_comm]
 
 /-- An element of a list of rationals (or the zero past its end) is a rational. -/
 theorem nthD_wf' : {y : List Q} → AllWF y → (i : Nat) → (nthD y i Q.zero).WF
@@ -1035,7 +1026,7 @@ theorem nthD_wf' : {y : List Q} → AllWF y → (i : Nat) → (nthD y i Q.zero).
 /-- The value of `0 + s v_e` picked by a unit row. -/
 theorem lin_unit {s : Q} (hs : s.WF) {v : List Q} (hv : AllWF v) {e : Nat} (he : e < v.length) :
     V.eqv (lin (unitRow s e v.length) Q.zero v) (V.mul s.toV (nthD v e Q.zero).toV) :=
-  V.eqv_trans (V.zero_add_eqv' _) (vdot_unitRow hs e v.length v hv he (Nat.le_refl _))
+  V.eqv_trans (V.zero_add_eqv' _) (vdot_unitRow hs e v.length v hv he (nat_le_refl _))
     (vdot_den_pos _ _ (unitRow_wf hs e v.length) hv)
 
 /-- The bounds of one element from back-substitution hold for the node's value. -/
@@ -1214,7 +1205,7 @@ theorem refutedByC_sound {c : Constraint} {lo y hi : List Q} {low : Option Q} (w
       rw [hl] at h2
       have h3 := and_true_split h2
       have h4 := and_true_split h3.1
-      have hb : c.bound.WF := Nat.le_of_ble_eq_true h4.2
+      have hb : c.bound.WF := nat_le_of_ble_eq_true h4.2
       obtain ⟨hβ, le⟩ := hlow β hl (allWFb_sound h4.1)
       have hd := dot_wf y c.coeffs Q.zero
       unfold Constraint.Holds
@@ -1284,7 +1275,7 @@ theorem le_length_append_replicate {α : Type} (d : α) : (l : List α) → (n :
   | [], n => by
     show n ≤ (List.replicate n d).length
     rw [length_replicate' d n]
-    exact Nat.le_refl n
+    exact nat_le_refl n
   | _ :: xs, n => nat_le_trans (le_length_append_replicate d xs n) (nat_le_succ _)
 
 /-- A property checked on an output's bounds and back-substitution holds for every output that

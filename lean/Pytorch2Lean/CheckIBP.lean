@@ -475,8 +475,8 @@ theorem linearIv_sound (attrs : Attrs) {bs : List Bounds} {ts : List Tensor} {o 
 /-- `Acc.addMul` does not depend on the order of the factors. -/
 theorem Acc.addMul_comm (acc : Acc) (a b : Q) : acc.addMul a b = acc.addMul b a := by
   unfold Acc.addMul
-  have e1 : Nat.mul a.num b.num = Nat.mul b.num a.num := Nat.mul_comm _ _
-  have e2 : Nat.mul a.den b.den = Nat.mul b.den a.den := Nat.mul_comm _ _
+  have e1 : Nat.mul a.num b.num = Nat.mul b.num a.num := nat_mul_comm _ _
+  have e2 : Nat.mul a.den b.den = Nat.mul b.den a.den := nat_mul_comm _ _
   rw [e1, e2]
   cases Nat.beq a.num (nat_lit 0) <;> cases Nat.beq b.num (nat_lit 0) <;> cases a.neg <;> cases b.neg <;> rfl
 
@@ -542,8 +542,8 @@ theorem dotIvAcc_eq : (ws : List Q) → (ps : List (Q × Q)) → (lo hi : Acc) �
     | false => exact dotIvAcc_eq ws ps _ _
     | true =>
       have a := and_true_split hz
-      have h1 : p.1.num = 0 := Nat.eq_of_beq_eq_true a.1
-      have h2 : p.2.num = 0 := Nat.eq_of_beq_eq_true a.2
+      have h1 : p.1.num = 0 := nat_eq_of_beq_eq_true a.1
+      have h2 : p.2.num = 0 := nat_eq_of_beq_eq_true a.2
       rw [Acc.addMul_num_zero lo w (pickLo_num_zero w h1 h2),
         Acc.addMul_num_zero hi w (pickHi_num_zero w h1 h2)]
       exact dotIvAcc_eq ws ps lo hi
@@ -1069,7 +1069,7 @@ theorem intervalOp_sound (E : Enclosure) (op : OpTag) (attrs : Attrs) {bs : List
 
 /-- `allWFb` means every element has a positive denominator. -/
 theorem allWFb_sound {l : List Q} (h : allWFb l = true) : AllWF l :=
-  fun q hq => Nat.le_of_ble_eq_true (all_sound l h q hq)
+  fun q hq => nat_le_of_ble_eq_true (all_sound l h q hq)
 
 /-- Ends checked against an enclosure with `allLe` still enclose. -/
 theorem within_of_allLe : {l x h l' h' : List Q} → Within l x h → AllWF l' → AllWF h' →
@@ -1288,7 +1288,7 @@ theorem refutedBy_sound {c : Constraint} {lo y hi : List Q} (w : Within lo y hi)
     (h : c.refutedBy lo hi = true) : ¬ c.Holds y := by
   have h1 := and_true_split h
   have h2 := and_true_split h1.1
-  have hb : c.bound.WF := Nat.le_of_ble_eq_true h2.2
+  have hb : c.bound.WF := nat_le_of_ble_eq_true h2.2
   have bt := dot_between (b := Q.zero) (allWFb_sound h2.1) Q.zero_wf w
   unfold Constraint.Holds
   cases hs : c.strict with

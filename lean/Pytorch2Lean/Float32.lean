@@ -184,7 +184,7 @@ theorem tensorOk_of (packed n : Nat)
 /-- What `tensorOk` checks, read plainly: the high bits are zero and every word is finite. -/
 theorem tensorOk_eq (packed n : Nat) : tensorOk packed n =
     (Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0) && (words packed n).all finiteF32) :=
-  congrArg _ ((all_wordsSplit finiteF32 _ packed n []).trans (Bool.and_true _)).symm
+  congrArg _ ((all_wordsSplit finiteF32 _ packed n []).trans (bool_and_true _)).symm
 
 /-- The `n` float32 values packed in `packed` (see `word`), exactly; `none` unless `tensorOk`. -/
 def decodeTensor (packed n : Nat) : Option (List Q) :=

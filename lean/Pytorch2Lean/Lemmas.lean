@@ -224,4 +224,90 @@ theorem nat_add_eq (m n : Nat) : Nat.add m n = m + n := rfl
 /-- `Nat.sub` is `-`. -/
 theorem nat_sub_eq (m n : Nat) : Nat.sub m n = m - n := rfl
 
+/-- `a < b` or `b ≤ a`. -/
+theorem nat_lt_or_ge : (a b : Nat) → a < b ∨ b ≤ a
+  | _, 0 => Or.inr (nat_zero_le _)
+  | 0, _ + 1 => Or.inl (nat_succ_pos _)
+  | a + 1, b + 1 =>
+    match nat_lt_or_ge a b with
+    | .inl h => Or.inl (nat_succ_le_succ h)
+    | .inr h => Or.inr (nat_succ_le_succ h)
+
+/-! ### Core facts under the project's names
+
+The rest of the library cites these names, so that core's lemma names (the same in the substitute
+core library and in Lean 4 core) appear in this file only. -/
+
+/-- `*` commutes. -/
+theorem nat_mul_comm : ∀ (n m : Nat), n * m = m * n := Nat.mul_comm
+
+/-- `0 * n = 0`. -/
+theorem nat_zero_mul : ∀ (n : Nat), 0 * n = 0 := Nat.zero_mul
+
+/-- `n * 0 = 0`. -/
+theorem nat_mul_zero : ∀ (n : Nat), n * 0 = 0 := Nat.mul_zero
+
+/-- `n * 1 = n`. -/
+theorem nat_mul_one : ∀ (n : Nat), n * 1 = n := Nat.mul_one
+
+/-- `1 * n = n`. -/
+theorem nat_one_mul : ∀ (n : Nat), 1 * n = n := Nat.one_mul
+
+/-- Swapping the first two factors. -/
+theorem nat_mul_left_comm : ∀ (n m k : Nat), n * (m * k) = m * (n * k) := Nat.mul_left_comm
+
+/-- `*` is associative. -/
+theorem nat_mul_assoc : ∀ (n m k : Nat), n * m * k = n * (m * k) := Nat.mul_assoc
+
+/-- `*` distributes over `+` on the right. -/
+theorem nat_right_distrib : ∀ (n m k : Nat), (n + m) * k = n * k + m * k := Nat.right_distrib
+
+/-- `*` distributes over `+` on the left. -/
+theorem nat_left_distrib : ∀ (n m k : Nat), n * (m + k) = n * m + n * k := Nat.left_distrib
+
+/-- Swapping the first two summands. -/
+theorem nat_add_left_comm : ∀ (n m k : Nat), n + (m + k) = m + (n + k) := Nat.add_left_comm
+
+/-- `≤` is reflexive. -/
+theorem nat_le_refl : ∀ (n : Nat), n ≤ n := Nat.le_refl
+
+/-- Truncated subtraction undone. -/
+theorem nat_sub_add_cancel : ∀ {n m : Nat}, m ≤ n → n - m + m = n := Nat.sub_add_cancel
+
+/-- `<` is irreflexive. -/
+theorem nat_lt_irrefl : ∀ (n : Nat), ¬n < n := Nat.lt_irrefl
+
+/-- A nonzero natural is positive. -/
+theorem nat_pos_of_ne_zero : ∀ {n : Nat}, n ≠ 0 → 0 < n := Nat.pos_of_ne_zero
+
+/-- `Nat.beq` false means unequal. -/
+theorem nat_ne_of_beq_eq_false : ∀ {n m : Nat}, Nat.beq n m = false → n ≠ m := Nat.ne_of_beq_eq_false
+
+/-- `<` implies `≤`. -/
+theorem nat_le_of_lt : ∀ {n m : Nat}, n < m → n ≤ m := Nat.le_of_lt
+
+/-- `=` implies `≤`. -/
+theorem nat_le_of_eq : ∀ {n m : Nat}, n = m → n ≤ m := Nat.le_of_eq
+
+/-- Sums of `≤` bounds. -/
+theorem nat_add_le_add : ∀ {a b c d : Nat}, a ≤ b → c ≤ d → a + c ≤ b + d := Nat.add_le_add
+
+/-- `<` then `≤`. -/
+theorem nat_lt_of_lt_of_le : ∀ {n m k : Nat}, n < m → m ≤ k → n < k := Nat.lt_of_lt_of_le
+
+/-- `≤` then `<`. -/
+theorem nat_lt_of_le_of_lt : ∀ {n m k : Nat}, n ≤ m → m < k → n < k := Nat.lt_of_le_of_lt
+
+/-- `≤` is antisymmetric. -/
+theorem nat_le_antisymm : ∀ {n m : Nat}, n ≤ m → m ≤ n → n = m := Nat.le_antisymm
+
+/-- `n ≤ m + n`. -/
+theorem nat_le_add_left : ∀ (n m : Nat), n ≤ m + n := Nat.le_add_left
+
+/-- `Nat.ble n n`. -/
+theorem nat_ble_self_eq_true : ∀ (n : Nat), Nat.ble n n = true := Nat.ble_self_eq_true
+
+/-- `b && true = b`. -/
+theorem bool_and_true : ∀ (b : Bool), (b && true) = b := Bool.and_true
+
 end Pytorch2Lean

@@ -24,9 +24,9 @@ def zero : V := ⟨0, 0, 1⟩
 theorem add_congr {a a' b b' : V} (ha : eqv a a') (hb : eqv b b') : eqv (add a b) (add a' b') := by
   unfold eqv add at *
   have s := congrArg₂ (· + ·) (congrArg (· * (b.den * b'.den)) ha) (congrArg (· * (a.den * a'.den)) hb)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Values with equal fields are equal. -/
@@ -49,20 +49,20 @@ theorem mul_den_pos {a b : V} (ha : 0 < a.den) (hb : 0 < b.den) : 0 < (mul a b).
 /-- Products commute (the representations are equal). -/
 theorem mul_comm_eq (a b : V) : mul a b = mul b a := by
   unfold mul
-  simp only [Nat.mul_comm, Nat.add_comm]
+  simp only [nat_mul_comm, nat_add_comm]
 
 /-- Sums commute (the representations are equal). -/
 theorem add_comm_eq (a b : V) : add a b = add b a := by
   unfold add
-  simp only [Nat.mul_comm, Nat.add_comm]
+  simp only [nat_mul_comm, nat_add_comm]
 
 /-- Sums are associative (the representations are equal). -/
 theorem add_assoc_eq (a b c : V) : add (add a b) c = add a (add b c) := by
   unfold add
   apply mk_eq_mk <;>
-    (simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+    (simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- Sums are associative. -/
 theorem add_assoc_eqv (a b c : V) : eqv (add (add a b) c) (add a (add b c)) :=
@@ -81,9 +81,9 @@ theorem mul_congr_left {a a' : V} (b : V) (h : eqv a a') : eqv (mul a b) (mul a'
   unfold eqv mul at *
   have s := congrArg₂ (· + ·) (congrArg (· * (b.pos * b.den)) h)
     (congrArg (· * (b.neg * b.den)) h.symm)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Products respect equal values in the right factor. -/
@@ -94,7 +94,7 @@ theorem mul_congr_right (a : V) {b b' : V} (h : eqv b b') : eqv (mul a b) (mul a
 /-- Scaling all three fields by `k` keeps the value. -/
 theorem eqv_scale (a : V) (k : Nat) : eqv a ⟨k * a.pos, k * a.neg, k * a.den⟩ := by
   unfold eqv
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
 
 /-- Products distribute over sums on the left. -/
 theorem mul_add_eqv (a b c : V) : eqv (mul a (add b c)) (add (mul a b) (mul a c)) := by
@@ -102,9 +102,9 @@ theorem mul_add_eqv (a b c : V) : eqv (mul a (add b c)) (add (mul a b) (mul a c)
       a.den * (mul a (add b c)).neg, a.den * (mul a (add b c)).den⟩ := by
     unfold add mul
     apply mk_eq_mk <;>
-      (simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-      (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-      (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+      (simp only [nat_left_distrib, nat_right_distrib]) <;>
+      (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+      (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
   rw [e]
   exact eqv_scale _ _
 
@@ -114,9 +114,9 @@ theorem add_mul_eqv (a b c : V) : eqv (mul (add a b) c) (add (mul a c) (mul b c)
       c.den * (mul (add a b) c).neg, c.den * (mul (add a b) c).den⟩ := by
     unfold add mul
     apply mk_eq_mk <;>
-      (simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-      (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-      (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+      (simp only [nat_left_distrib, nat_right_distrib]) <;>
+      (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+      (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
   rw [e]
   exact eqv_scale _ _
 
@@ -124,33 +124,33 @@ theorem add_mul_eqv (a b c : V) : eqv (mul (add a b) c) (add (mul a c) (mul b c)
 theorem mul_mul_eq (w c x : V) : mul (mul w c) x = mul c (mul x w) := by
   unfold mul
   apply mk_eq_mk <;>
-    (simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+    (simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- A negated left factor negates the product. -/
 theorem mul_opp_left_eqv (a b : V) : eqv (mul (opp a) b) (opp (mul a b)) := by
   unfold eqv mul opp
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- Adding zero keeps the value. -/
 theorem add_zero_eqv (a : V) : eqv a (add a zero) := by
   unfold eqv add zero
-  simp only [Nat.left_distrib, Nat.right_distrib, Nat.mul_one, Nat.zero_mul, Nat.add_zero]
+  simp only [nat_left_distrib, nat_right_distrib, nat_mul_one, nat_zero_mul, nat_add_zero]
 
 /-- `0 = 0 + c * 0`. -/
 theorem zero_eqv_add_zero_mul (c : V) : eqv zero (add zero (mul c zero)) := by
   unfold eqv add mul zero
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.add_zero, Nat.zero_add]
+  simp only [nat_zero_mul, nat_mul_zero, nat_add_zero, nat_zero_add]
 
 /-- Adding a value with zero numerator (any denominator) keeps the value. -/
 theorem add_zero_left_eqv {z : V} (y : V) (h1 : z.pos = 0) (h2 : z.neg = 0) : eqv y (add z y) := by
   unfold eqv add
   rw [h1, h2]
-  simp only [Nat.zero_mul, Nat.zero_add]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
+  simp only [nat_zero_mul, nat_zero_add]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
 
 end V
 
@@ -407,7 +407,7 @@ theorem accRel_step (c : Q) (hc : c.WF) : {accs : List Acc} → {vs : List V} �
 theorem V.eqv_add_zero_num (a b : V) (hp : b.pos = 0) (hn : b.neg = 0) : V.eqv a (V.add a b) := by
   unfold V.eqv V.add
   rw [hp, hn]
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.add_zero, Nat.mul_assoc, Nat.mul_comm, Nat.mul_left_comm]
+  simp only [nat_zero_mul, nat_mul_zero, nat_add_zero, nat_mul_assoc, nat_mul_comm, nat_mul_left_comm]
 
 /-- A step of `colV` by a coefficient of numerator zero keeps running sums and twins related
 (`colAcc` skips that row). -/
@@ -444,7 +444,7 @@ theorem accRel_col : (c : List Q) → (rows : List (List Q)) → (accs : List Ac
     cases hz : Nat.beq a.num (nat_lit 0) with
     | true =>
       exact accRel_col cs rs _ _ (allWF_tail hc) hr'
-        (accRel_skip a (allWF_head hc) (Nat.eq_of_beq_eq_true hz) h r hr0.1 hr0.2.symm)
+        (accRel_skip a (allWF_head hc) (nat_eq_of_beq_eq_true hz) h r hr0.1 hr0.2.symm)
     | false =>
       exact accRel_col cs rs _ _ (allWF_tail hc) hr'
         (accRel_step a (allWF_head hc) h r hr0.1)
@@ -469,7 +469,7 @@ theorem vdotV_replicate_zero : (n : Nat) → (x : List Q) →
       (V.add (V.mul V.zero y.toV) (vdotV (List.replicate n V.zero) x)).neg = 0
     generalize vdotV (List.replicate n V.zero) x = t at ih ⊢
     unfold V.add V.mul V.zero
-    constructor <;> simp only [ih.1, ih.2, Nat.zero_mul, Nat.add_zero, Nat.zero_add, Nat.mul_zero]
+    constructor <;> simp only [ih.1, ih.2, nat_zero_mul, nat_add_zero, nat_zero_add, nat_mul_zero]
 
 /-- The algebra of one step of `vdotV_step`. -/
 theorem vdotV_step_alg {v wv C X Ar S Rest : V} (ih : V.eqv Rest (V.add Ar (V.mul C S)))

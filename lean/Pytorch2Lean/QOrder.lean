@@ -54,25 +54,25 @@ def mul (a b : V) : V := ⟨a.pos * b.pos + a.neg * b.neg, a.pos * b.neg + a.neg
 def signed (s : Bool) (n d : Nat) : V := ⟨cond s 0 n, cond s n 0, d⟩
 
 /-- `≤` is reflexive. -/
-theorem le_refl (a : V) : le a a := Nat.le_refl _
+theorem le_refl (a : V) : le a a := nat_le_refl _
 
 /-- Transitivity, through a middle term with a positive denominator (the cross-multiplied
 inequalities are multiplied out and the middle denominator cancelled). -/
 theorem le_trans {a b c : V} (h₁ : le a b) (h₂ : le b c) (hb : 0 < b.den) : le a c := by
   unfold le at *
-  have s := Nat.add_le_add (nat_mul_le_mul_right c.den h₁) (nat_mul_le_mul_right a.den h₂)
+  have s := nat_add_le_add (nat_mul_le_mul_right c.den h₁) (nat_mul_le_mul_right a.den h₂)
   apply nat_le_of_mul_le_mul_left hb
   apply nat_le_of_add_le_add_left (k := b.neg * a.den * c.den + b.pos * a.den * c.den)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Equal values are `≤`. -/
-theorem le_of_eqv {a b : V} (h : eqv a b) : le a b := Nat.le_of_eq h
+theorem le_of_eqv {a b : V} (h : eqv a b) : le a b := nat_le_of_eq h
 
 /-- Equal values are `≥`. -/
-theorem le_of_eqv' {a b : V} (h : eqv a b) : le b a := Nat.le_of_eq h.symm
+theorem le_of_eqv' {a b : V} (h : eqv a b) : le b a := nat_le_of_eq h.symm
 
 /-- `≤` is unchanged when both sides are replaced by equivalent ones (positive denominators on
 the original sides, which serve as middle terms). -/
@@ -83,17 +83,17 @@ theorem le_congr {a b a' b' : V} (ea : eqv a a') (eb : eqv b b') (h : le a b) (h
 /-- Sums are monotone (no positivity needed: both inequalities are scaled by denominators). -/
 theorem add_le_add {a b c d : V} (h₁ : le a b) (h₂ : le c d) : le (add a c) (add b d) := by
   unfold le add at *
-  have s := Nat.add_le_add (nat_mul_le_mul_right (c.den * d.den) h₁)
+  have s := nat_add_le_add (nat_mul_le_mul_right (c.den * d.den) h₁)
     (nat_mul_le_mul_right (a.den * b.den) h₂)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Negation reverses `≤`. -/
 theorem neg_le_neg {a b : V} (h : le a b) : le (opp b) (opp a) := by
   unfold le opp at *
-  simp only [Nat.add_comm] at h ⊢
+  simp only [nat_add_comm] at h ⊢
   exact h
 
 /-- Multiplying by a nonnegative `w` (`w⁻ ≤ w⁺`) keeps `≤`. -/
@@ -101,9 +101,9 @@ theorem mul_le_mul_nonneg {a b w : V} (hw : w.neg ≤ w.pos) (h : le a b) :
     le (mul a w) (mul b w) := by
   unfold le mul at *
   have s := nat_mul_le_mul_left w.den (nat_rearrange h hw)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Multiplying by a nonpositive `w` (`w⁺ ≤ w⁻`) reverses `≤`. -/
@@ -111,9 +111,9 @@ theorem mul_le_mul_nonpos {a b w : V} (hw : w.pos ≤ w.neg) (h : le a b) :
     le (mul b w) (mul a w) := by
   unfold le mul at *
   have s := nat_mul_le_mul_left w.den (nat_rearrange h hw)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Every value equals itself. -/
@@ -121,7 +121,7 @@ theorem eqv_refl (a : V) : eqv a a := rfl
 
 /-- Equivalence is transitive through a middle term with a positive denominator. -/
 theorem eqv_trans {a b c : V} (h₁ : eqv a b) (h₂ : eqv b c) (hb : 0 < b.den) : eqv a c :=
-  Nat.le_antisymm (le_trans (le_of_eqv h₁) (le_of_eqv h₂) hb)
+  nat_le_antisymm (le_trans (le_of_eqv h₁) (le_of_eqv h₂) hb)
     (le_trans (le_of_eqv' h₂) (le_of_eqv' h₁) hb)
 
 /-- Equivalence is symmetric. -/
@@ -130,8 +130,8 @@ theorem eqv_symm' {a b : V} (h : eqv a b) : eqv b a := h.symm
 /-- `¬ b ≤ a` gives `a ≤ b` (the order is total). -/
 theorem le_of_not_le {a b : V} (h : ¬ le b a) : le a b := by
   unfold le at *
-  cases Nat.lt_or_ge (a.pos * b.den + b.neg * a.den) (b.pos * a.den + a.neg * b.den) with
-  | inl hlt => exact Nat.le_of_lt hlt
+  cases nat_lt_or_ge (a.pos * b.den + b.neg * a.den) (b.pos * a.den + a.neg * b.den) with
+  | inl hlt => exact nat_le_of_lt hlt
   | inr hge => exact absurd hge h
 
 /-- `(-1)^s x / d + (-1)^t y / d`, over the common denominator `d`. -/
@@ -140,67 +140,67 @@ def sum2 (s : Bool) (x : Nat) (t : Bool) (y d : Nat) : V :=
 
 /-- A zero numerator over any denominator is zero. -/
 theorem signed_zero_eqv (s : Bool) (d d' : Nat) : eqv (signed s 0 d) ⟨0, 0, d'⟩ := by
-  cases s <;> simp only [eqv, signed, cond_true', cond_false', Nat.zero_mul, Nat.add_zero]
+  cases s <;> simp only [eqv, signed, cond_true', cond_false', nat_zero_mul, nat_add_zero]
 
 /-- Scaling numerator and denominator by `g` keeps the value. -/
 theorem signed_scale (s : Bool) (q r g : Nat) : eqv (signed s q r) (signed s (q * g) (r * g)) := by
-  cases s <;> simp only [eqv, signed, cond_true', cond_false', Nat.zero_mul, Nat.add_zero,
-    Nat.zero_add] <;> simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
+  cases s <;> simp only [eqv, signed, cond_true', cond_false', nat_zero_mul, nat_add_zero,
+    nat_zero_add] <;> simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
 
 /-- The product of two signed magnitudes is signed by `s != t`. -/
 theorem signed_mul_eqv (s t : Bool) (x y d e : Nat) :
     eqv (signed (s != t) (x * y) (d * e)) (mul (signed s x d) (signed t y e)) := by
-  cases s <;> cases t <;> simp only [eqv, signed, mul, cond_true', cond_false', Nat.zero_mul,
-    Nat.mul_zero, Nat.add_zero, Nat.zero_add, bne_false_false, bne_false_true, bne_true_false,
+  cases s <;> cases t <;> simp only [eqv, signed, mul, cond_true', cond_false', nat_zero_mul,
+    nat_mul_zero, nat_add_zero, nat_zero_add, bne_false_false, bne_false_true, bne_true_false,
     bne_true_true]
 
 /-- Two signed magnitudes over one denominator: their `sum2` is their sum. -/
 theorem sum2_same (s : Bool) (x : Nat) (t : Bool) (y d : Nat) :
     eqv (sum2 s x t y d) (add (signed s x d) (signed t y d)) := by
-  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', Nat.zero_mul, Nat.mul_zero,
-      Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', nat_zero_mul, nat_mul_zero,
+      nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- Over the product of the denominators, with cross-multiplied numerators (`Q.add`'s general
 branch, and `Acc.add`'s when neither denominator divides the other). -/
 theorem sum2_cross (s : Bool) (x : Nat) (t : Bool) (y d e : Nat) :
     eqv (sum2 s (x * e) t (y * d) (d * e)) (add (signed s x d) (signed t y e)) := by
-  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', Nat.zero_mul, Nat.mul_zero,
-      Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', nat_zero_mul, nat_mul_zero,
+      nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- Over the first denominator `d * k`, a multiple of the second `d`. -/
 theorem sum2_scale_right (s : Bool) (x : Nat) (t : Bool) (y d k : Nat) :
     eqv (sum2 s x t (y * k) (d * k)) (add (signed s x (d * k)) (signed t y d)) := by
-  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', Nat.zero_mul, Nat.mul_zero,
-      Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', nat_zero_mul, nat_mul_zero,
+      nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- Over the second denominator `d * k`, a multiple of the first `d`. -/
 theorem sum2_scale_left (s : Bool) (x : Nat) (t : Bool) (y d k : Nat) :
     eqv (sum2 s (x * k) t y (d * k)) (add (signed s x d) (signed t y (d * k))) := by
-  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', Nat.zero_mul, Nat.mul_zero,
-      Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+  cases s <;> cases t <;> simp only [eqv, sum2, add, signed, cond_true', cond_false', nat_zero_mul, nat_mul_zero,
+      nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- `0 ≤ w` on values: the negative part is at most the positive part. -/
 theorem nonneg_of_zero_le {w : V} (h : le ⟨0, 0, 1⟩ w) : w.neg ≤ w.pos := by
   unfold le at h
-  simp only [Nat.zero_mul, Nat.mul_one, Nat.zero_add, Nat.add_zero] at h
+  simp only [nat_zero_mul, nat_mul_one, nat_zero_add, nat_add_zero] at h
   exact h
 
 /-- `w ≤ 0` on values: the positive part is at most the negative part. -/
 theorem nonpos_of_le_zero {w : V} (h : le w ⟨0, 0, 1⟩) : w.pos ≤ w.neg := by
   unfold le at h
-  simp only [Nat.zero_mul, Nat.mul_one, Nat.zero_add, Nat.add_zero] at h
+  simp only [nat_zero_mul, nat_mul_one, nat_zero_add, nat_add_zero] at h
   exact h
 
 end V
@@ -227,7 +227,7 @@ theorem Q.toV_cases (a : Q) :
     | true =>
       cases n with
       | zero => exact Or.inr ⟨rfl, rfl⟩
-      | succ m => exact Or.inl ⟨rfl, rfl, Nat.succ_pos m⟩
+      | succ m => exact Or.inl ⟨rfl, rfl, nat_succ_pos m⟩
 
 /-- `Q.ble` decides the order of the values, for positive denominators. -/
 theorem Q.ble_iff {a b : Q} (ha : a.WF) (_hb : b.WF) : Q.ble a b = true ↔ V.le a.toV b.toV := by
@@ -235,12 +235,12 @@ theorem Q.ble_iff {a b : Q} (ha : a.WF) (_hb : b.WF) : Q.ble a b = true ↔ V.le
   rcases Q.toV_cases a with ⟨a1, a2, a3⟩ | ⟨a1, a2⟩ <;>
     rcases Q.toV_cases b with ⟨b1, b2, b3⟩ | ⟨b1, b2⟩ <;>
     rw [a1, b1, a2, b2] <;> unfold V.le <;>
-    simp only [Nat.zero_mul, Nat.zero_add, Nat.add_zero, cond_true', cond_false']
+    simp only [nat_zero_mul, nat_zero_add, nat_add_zero, cond_true', cond_false']
   · exact nat_ble_iff
-  · exact ⟨fun _ => Nat.zero_le _, fun _ => trivial⟩
+  · exact ⟨fun _ => nat_zero_le _, fun _ => trivial⟩
   · refine ⟨fun h => Bool.noConfusion h, fun h => ?_⟩
-    exact absurd (Nat.lt_of_lt_of_le (nat_mul_pos b3 ha) (Nat.le_trans (Nat.le_add_left _ _) h))
-      (Nat.lt_irrefl 0)
+    exact absurd (nat_lt_of_lt_of_le (nat_mul_pos b3 ha) (nat_le_trans (nat_le_add_left _ _) h))
+      (nat_lt_irrefl 0)
   · exact nat_ble_iff
 
 /-- `Q.blt a b` says that `b ≤ a` fails on the values. -/
@@ -262,21 +262,21 @@ theorem Q.make_wf (s : Bool) (n d : Nat) : (Q.make s n d).WF := by
   unfold Q.make Q.divBy
   generalize Nat.gcd n d = g
   cases Nat.beq n (nat_lit 0) with
-  | true => exact Nat.succ_pos 0
+  | true => exact nat_succ_pos 0
   | false =>
     cases h2 : Nat.beq d (nat_lit 0) with
-    | true => exact Nat.succ_pos 0
+    | true => exact nat_succ_pos 0
     | false =>
-      have hd : 0 < d := Nat.pos_of_ne_zero (Nat.ne_of_beq_eq_false h2)
+      have hd : 0 < d := nat_pos_of_ne_zero (nat_ne_of_beq_eq_false h2)
       cases Nat.beq g (nat_lit 1) with
       | true => exact hd
       | false =>
         cases h4 : (Nat.beq (Nat.mul (Nat.div n g) g) n && Nat.beq (Nat.mul (Nat.div d g) g) d) with
-        | true => exact nat_pos_of_mul_eq (Nat.eq_of_beq_eq_true (and_true_split h4).2) hd
+        | true => exact nat_pos_of_mul_eq (nat_eq_of_beq_eq_true (and_true_split h4).2) hd
         | false => exact hd
 
 /-- Zero has denominator `1`. -/
-theorem Q.zero_wf : Q.zero.WF := Nat.succ_pos 0
+theorem Q.zero_wf : Q.zero.WF := nat_succ_pos 0
 
 /-- `Q.add` ends in `Q.make` on every branch. -/
 theorem Q.add_wf (a b : Q) : (Q.add a b).WF := by
@@ -316,11 +316,11 @@ theorem Q.make_eqv (s : Bool) (n d : Nat) (hd : 0 < d) : V.eqv (Q.make s n d).to
   generalize Nat.gcd n d = g
   cases h1 : Nat.beq n (nat_lit 0) with
   | true =>
-    rw [Nat.eq_of_beq_eq_true h1]
+    rw [nat_eq_of_beq_eq_true h1]
     exact V.eqv_symm' (V.signed_zero_eqv s d 1)
   | false =>
     cases h2 : Nat.beq d (nat_lit 0) with
-    | true => exact absurd (Nat.eq_of_beq_eq_true h2 ▸ hd) (Nat.lt_irrefl 0)
+    | true => exact absurd (nat_eq_of_beq_eq_true h2 ▸ hd) (nat_lt_irrefl 0)
     | false =>
       cases Nat.beq g (nat_lit 1) with
       | true => exact V.eqv_refl _
@@ -328,8 +328,8 @@ theorem Q.make_eqv (s : Bool) (n d : Nat) (hd : 0 < d) : V.eqv (Q.make s n d).to
         cases h4 : (Nat.beq (Nat.mul (Nat.div n g) g) n && Nat.beq (Nat.mul (Nat.div d g) g) d) with
         | false => exact V.eqv_refl _
         | true =>
-          have hn : Nat.div n g * g = n := Nat.eq_of_beq_eq_true (and_true_split h4).1
-          have hd' : Nat.div d g * g = d := Nat.eq_of_beq_eq_true (and_true_split h4).2
+          have hn : Nat.div n g * g = n := nat_eq_of_beq_eq_true (and_true_split h4).1
+          have hd' : Nat.div d g * g = d := nat_eq_of_beq_eq_true (and_true_split h4).2
           have e := V.signed_scale s (Nat.div n g) (Nat.div d g) g
           rw [hn, hd'] at e
           exact e
@@ -353,26 +353,26 @@ theorem Acc.over_eqv (s : Bool) (x : Nat) (t : Bool) (y d : Nat) :
   · exact V.eqv_refl _
   · cases h : Nat.ble y x with
     | true =>
-      have hyx := Nat.le_of_ble_eq_true h
+      have hyx := nat_le_of_ble_eq_true h
       simp only [Acc.toV, V.eqv, V.signed, V.sum2, sameSign, cond_true', cond_false', nat_sub_eq,
-        Nat.zero_mul, Nat.zero_add, Nat.add_zero]
-      rw [← Nat.right_distrib, Nat.sub_add_cancel hyx]
+        nat_zero_mul, nat_zero_add, nat_add_zero]
+      rw [← nat_right_distrib, nat_sub_add_cancel hyx]
     | false =>
-      have hxy := Nat.le_of_lt (nat_lt_of_ble_false h)
+      have hxy := nat_le_of_lt (nat_lt_of_ble_false h)
       simp only [Acc.toV, V.eqv, V.signed, V.sum2, sameSign, cond_true', cond_false', nat_sub_eq,
-        Nat.zero_mul, Nat.zero_add, Nat.add_zero]
-      rw [← Nat.right_distrib, Nat.add_comm x, Nat.sub_add_cancel hxy]
+        nat_zero_mul, nat_zero_add, nat_add_zero]
+      rw [← nat_right_distrib, nat_add_comm x, nat_sub_add_cancel hxy]
   · cases h : Nat.ble y x with
     | true =>
-      have hyx := Nat.le_of_ble_eq_true h
+      have hyx := nat_le_of_ble_eq_true h
       simp only [Acc.toV, V.eqv, V.signed, V.sum2, sameSign, cond_true', cond_false', nat_sub_eq,
-        Nat.zero_mul, Nat.zero_add, Nat.add_zero]
-      rw [← Nat.right_distrib, Nat.add_comm y, Nat.sub_add_cancel hyx]
+        nat_zero_mul, nat_zero_add, nat_add_zero]
+      rw [← nat_right_distrib, nat_add_comm y, nat_sub_add_cancel hyx]
     | false =>
-      have hxy := Nat.le_of_lt (nat_lt_of_ble_false h)
+      have hxy := nat_le_of_lt (nat_lt_of_ble_false h)
       simp only [Acc.toV, V.eqv, V.signed, V.sum2, sameSign, cond_true', cond_false', nat_sub_eq,
-        Nat.zero_mul, Nat.zero_add, Nat.add_zero]
-      rw [← Nat.right_distrib, Nat.sub_add_cancel hxy]
+        nat_zero_mul, nat_zero_add, nat_add_zero]
+      rw [← nat_right_distrib, nat_sub_add_cancel hxy]
   · exact V.eqv_refl _
 
 /-- `Q.addOver` is `Acc.over` normalised. -/
@@ -397,7 +397,7 @@ theorem Q.add_eqv {a b : Q} (ha : a.WF) (hb : b.WF) : V.eqv (Q.add a b).toV (V.a
       unfold Q.add
       cases h : Nat.beq d e with
       | true =>
-        have hde : d = e := Nat.eq_of_beq_eq_true h
+        have hde : d = e := nat_eq_of_beq_eq_true h
         subst hde
         exact V.eqv_trans (Q.addOver_eqv s x t y d ha) (V.sum2_same s x t y d) ha
       | false =>
@@ -411,9 +411,9 @@ theorem Q.neg_eqv (a : Q) : V.eqv (Q.neg' a).toV (V.opp a.toV) := by
     unfold Q.neg' Q.isZero
     cases h : Nat.beq n (nat_lit 0) with
     | true =>
-      rw [Nat.eq_of_beq_eq_true h]
+      rw [nat_eq_of_beq_eq_true h]
       cases s <;> simp only [Q.toV, Q.zero, V.eqv, V.opp, V.signed, cond_true', cond_false',
-        Nat.zero_mul, Nat.add_zero]
+        nat_zero_mul, nat_add_zero]
     | false => cases s <;> exact V.eqv_refl _
 
 /-- `Q.mul` multiplies the values (for positive denominators). -/
@@ -427,7 +427,7 @@ theorem Q.mul_eqv {a b : Q} (ha : a.WF) (hb : b.WF) : V.eqv (Q.mul a b).toV (V.m
 theorem Q.le_refl (a : Q) : a ≤ a := by
   show Q.ble a a = true
   unfold Q.ble
-  cases Q.isNeg a <;> exact Nat.ble_self_eq_true _
+  cases Q.isNeg a <;> exact nat_ble_self_eq_true _
 
 /-- `≤` is transitive. -/
 theorem Q.le_trans {a b c : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) : a ≤ b → b ≤ c → a ≤ c :=
@@ -472,8 +472,8 @@ theorem Q.sub_le_sub {a b c d : Q} (ha : a.WF) (hb : b.WF) (hc : c.WF) (hd : d.W
 /-- `Q.mul` is commutative (the representations are equal, not only the values). -/
 theorem Q.mul_comm (a b : Q) : Q.mul a b = Q.mul b a := by
   unfold Q.mul
-  have e1 : Nat.mul a.num b.num = Nat.mul b.num a.num := Nat.mul_comm _ _
-  have e2 : Nat.mul a.den b.den = Nat.mul b.den a.den := Nat.mul_comm _ _
+  have e1 : Nat.mul a.num b.num = Nat.mul b.num a.num := nat_mul_comm _ _
+  have e2 : Nat.mul a.den b.den = Nat.mul b.den a.den := nat_mul_comm _ _
   rw [e1, e2]
   cases a.neg <;> cases b.neg <;> rfl
 
@@ -556,14 +556,14 @@ theorem Acc.add_eqv (acc : Acc) (s : Bool) (n d : Nat) (hD : 0 < acc.den) (hd : 
     generalize Nat.div d D = k'
     cases h1 : Nat.beq (Nat.mul d k) D with
     | true =>
-      have e : d * k = D := Nat.eq_of_beq_eq_true h1
+      have e : d * k = D := nat_eq_of_beq_eq_true h1
       subst e
       refine ⟨Acc.over_den_pos _ _ _ _ hD, ?_⟩
       exact V.eqv_trans (Acc.over_eqv t m s (n * k) (d * k)) (V.sum2_scale_right t m s n d k) hD
     | false =>
       cases h2 : Nat.beq (Nat.mul D k') d with
       | true =>
-        have e : D * k' = d := Nat.eq_of_beq_eq_true h2
+        have e : D * k' = d := nat_eq_of_beq_eq_true h2
         subst e
         refine ⟨Acc.over_den_pos _ _ _ _ hd, ?_⟩
         exact V.eqv_trans (Acc.over_eqv t (m * k') s n (D * k')) (V.sum2_scale_left t m s n D k') hd
@@ -589,7 +589,7 @@ theorem Q.mul_eqv_mulV {x y : Q} (hx : x.WF) (hy : y.WF) : V.eqv (Q.mul x y).toV
 theorem V.eqv_add_signed_zero (a : V) (s : Bool) (d : Nat) : V.eqv a (V.add a (V.signed s 0 d)) := by
   cases s <;>
   · unfold V.eqv V.add V.signed
-    simp only [cond, Nat.zero_mul, Nat.mul_zero, Nat.add_zero, Nat.mul_assoc, Nat.mul_comm, Nat.mul_left_comm]
+    simp only [cond, nat_zero_mul, nat_mul_zero, nat_add_zero, nat_mul_assoc, nat_mul_comm, nat_mul_left_comm]
 
 /-- `Acc.addMul` adds the value of the product (`mulV`); a zero factor leaves the sum as it is. -/
 theorem Acc.addMul_eqv (acc : Acc) (x y : Q) (hD : 0 < acc.den) (hx : x.WF) (hy : y.WF) :
@@ -603,13 +603,13 @@ theorem Acc.addMul_eqv (acc : Acc) (x y : Q) (hD : 0 < acc.den) (hx : x.WF) (hy 
   unfold Acc.addMul
   cases ha : Nat.beq x.num (nat_lit 0) with
   | true =>
-    have e : x.num = 0 := Nat.eq_of_beq_eq_true ha
-    exact hz (by rw [e, Nat.zero_mul])
+    have e : x.num = 0 := nat_eq_of_beq_eq_true ha
+    exact hz (by rw [e, nat_zero_mul])
   | false =>
     cases hb : Nat.beq y.num (nat_lit 0) with
     | true =>
-      have e : y.num = 0 := Nat.eq_of_beq_eq_true hb
-      exact hz (by rw [e, Nat.mul_zero])
+      have e : y.num = 0 := nat_eq_of_beq_eq_true hb
+      exact hz (by rw [e, nat_mul_zero])
     | false => exact Acc.add_eqv acc _ _ _ hD (nat_mul_pos hx hy)
 
 /-- One step of a running sum of products: `acc + x * y ≤ acc' + x' * y'` from `acc ≤ acc'` and

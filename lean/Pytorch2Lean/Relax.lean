@@ -87,8 +87,8 @@ theorem Q.eq_zero_of_isZeroC : {q : Q} → Q.isZeroC q = true → q = Q.zero
   | ⟨s, n, d⟩, h => by
     have a := and_true_split h
     have b := and_true_split a.1
-    have en : n = 0 := Nat.eq_of_beq_eq_true b.2
-    have ed : d = 1 := Nat.eq_of_beq_eq_true a.2
+    have en : n = 0 := nat_eq_of_beq_eq_true b.2
+    have ed : d = 1 := nat_eq_of_beq_eq_true a.2
     cases s with
     | true => exact Bool.noConfusion b.1
     | false => subst en; subst ed; rfl
@@ -96,7 +96,7 @@ theorem Q.eq_zero_of_isZeroC : {q : Q} → Q.isZeroC q = true → q = Q.zero
 /-- A product with a factor of numerator zero is zero. -/
 theorem Q.mul_num_zero (c s : Q) (h : s.num = 0) : Q.mul c s = Q.zero := by
   unfold Q.mul Q.make
-  have e : Nat.mul c.num 0 = 0 := Nat.mul_zero c.num
+  have e : Nat.mul c.num 0 = 0 := nat_mul_zero c.num
   rw [h, e]
   rfl
 
@@ -115,8 +115,8 @@ theorem reluSlopesF_eq : (c : List Q) → (r : Relax) → reluSlopesF c r = relu
       have hz : (pickLine c0 l).1.num = 0 := by
         unfold pickLine
         cases Q.ble Q.zero c0 with
-        | true => exact Nat.eq_of_beq_eq_true a.1
-        | false => exact Nat.eq_of_beq_eq_true a.2
+        | true => exact nat_eq_of_beq_eq_true a.1
+        | false => exact nat_eq_of_beq_eq_true a.2
       show Q.zero :: reluSlopes cs ls = _
       rw [Q.mul_num_zero c0 _ hz]
 
@@ -148,9 +148,9 @@ theorem mul_congr_left {a a' : V} (b : V) (h : eqv a a') : eqv (mul a b) (mul a'
   unfold eqv mul at *
   have s := congrArg₂ (· + ·) (congrArg (· * (b.pos * b.den)) h)
     (congrArg (· * (b.neg * b.den)) h.symm)
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at s ⊢
   exact s
 
 /-- Regrouping four summands, `(a + c) + (b + d)` as `(a + b) + (c + d)`, keeps `≤` (the two
@@ -158,58 +158,58 @@ sides multiply out to the same polynomials). -/
 theorem le_add_add_swap {a b c d z : V} (h : le (add (add a c) (add b d)) z) :
     le (add (add a b) (add c d)) z := by
   unfold le add at *
-  simp only [Nat.left_distrib, Nat.right_distrib] at h ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at h ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at h ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at h ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at h ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at h ⊢
   exact h
 
 /-- Products commute (as values). -/
 theorem mul_comm_eqv (a b : V) : eqv (mul a b) (mul b a) := by
   unfold eqv mul
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- Sums commute (as values). -/
 theorem add_comm_eqv (a b : V) : eqv (add a b) (add b a) := by
   unfold eqv add
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- Products distribute over sums (as values). -/
 theorem mul_add_eqv (a b c : V) : eqv (mul (add a b) c) (add (mul a c) (mul b c)) := by
   unfold eqv mul add
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- `(s x) c = (c s) x`, as values. -/
 theorem mul_mul_eqv (s x c : V) : eqv (mul (mul s x) c) (mul (mul c s) x) := by
   unfold eqv mul
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- `0 + 1 x = x`, as values. -/
 theorem zero_add_one_mul_eqv (x : V) : eqv (add ⟨0, 0, 1⟩ (mul ⟨1, 0, 1⟩ x)) x := by
   unfold eqv mul add
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.one_mul, Nat.mul_one, Nat.zero_add, Nat.add_zero]
+  simp only [nat_zero_mul, nat_mul_zero, nat_one_mul, nat_mul_one, nat_zero_add, nat_add_zero]
 
 /-- `0 + 0 x = 0`, as values. -/
 theorem zero_add_zero_mul_eqv (x : V) :
     eqv (add ⟨0, 0, 1⟩ (mul ⟨0, 0, 1⟩ x)) ⟨0, 0, 1⟩ := by
   unfold eqv mul add
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.one_mul, Nat.mul_one, Nat.zero_add, Nat.add_zero]
+  simp only [nat_zero_mul, nat_mul_zero, nat_one_mul, nat_mul_one, nat_zero_add, nat_add_zero]
 
 /-- `x = u x + x (1 - u)`, as values. -/
 theorem split_one_sub_eqv (u x : V) :
     eqv x (add (mul u x) (mul x (add ⟨1, 0, 1⟩ (opp u)))) := by
   unfold eqv mul add opp
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.one_mul, Nat.mul_one, Nat.zero_add, Nat.add_zero]
-  simp only [Nat.left_distrib, Nat.right_distrib]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm]
+  simp only [nat_zero_mul, nat_mul_zero, nat_one_mul, nat_mul_one, nat_zero_add, nat_add_zero]
+  simp only [nat_left_distrib, nat_right_distrib]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm]
 
 /-- `h ≤ u h + i` gives `h (1 - u) ≤ i` (the first is the second scaled by `h`'s
 denominator). -/
@@ -217,11 +217,11 @@ theorem one_sub_mul_le {u i h : V} (hh : 0 < h.den) (hH : le h (add (mul u h) i)
     le (mul h (add ⟨1, 0, 1⟩ (opp u))) i := by
   unfold le mul add opp at *
   apply nat_le_of_mul_le_mul_left hh
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.one_mul, Nat.mul_one, Nat.zero_add,
-    Nat.add_zero] at hH ⊢
-  simp only [Nat.left_distrib, Nat.right_distrib] at hH ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at hH ⊢
-  simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at hH ⊢
+  simp only [nat_zero_mul, nat_mul_zero, nat_one_mul, nat_mul_one, nat_zero_add,
+    nat_add_zero] at hH ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at hH ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at hH ⊢
+  simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at hH ⊢
   exact hH
 
 
@@ -229,8 +229,8 @@ theorem one_sub_mul_le {u i h : V} (hh : 0 < h.den) (hH : le h (add (mul u h) i)
 theorem add_zero_parts_eqv {a z : V} (h1 : z.pos = 0) (h2 : z.neg = 0) : eqv (add a z) a := by
   unfold eqv add
   rw [h1, h2]
-  simp only [Nat.zero_mul, Nat.add_zero]
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]
+  simp only [nat_zero_mul, nat_add_zero]
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]
 
 /-- Adding a value whose parts are both zero, on the left, keeps the value. -/
 theorem zero_parts_add_eqv {z a b : V} (h1 : z.pos = 0) (h2 : z.neg = 0) (h : eqv a b) :
@@ -238,22 +238,22 @@ theorem zero_parts_add_eqv {z a b : V} (h1 : z.pos = 0) (h2 : z.neg = 0) (h : eq
   unfold eqv add at *
   rw [h1, h2]
   have s := congrArg (· * z.den) h
-  simp only [Nat.zero_mul, Nat.zero_add] at s ⊢
-  simp only [Nat.left_distrib, Nat.right_distrib] at s ⊢
-  simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at s ⊢
+  simp only [nat_zero_mul, nat_zero_add] at s ⊢
+  simp only [nat_left_distrib, nat_right_distrib] at s ⊢
+  simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at s ⊢
   exact s
 
 /-- The lower line lies under `x` where `x ≥ 0`: `i + s x ≤ x` for `s ≤ 1` and `i ≤ 0`. -/
 theorem lower_pos {s i x : V} (hx : 0 < x.den) (h1 : le s ⟨1, 0, 1⟩) (h2 : le i ⟨0, 0, 1⟩)
     (hx0 : x.neg ≤ x.pos) : le (add i (mul s x)) x :=
   le_trans (add_le_add h2 (mul_le_mul_nonneg hx0 h1)) (le_of_eqv (zero_add_one_mul_eqv x))
-    (nat_mul_pos (Nat.succ_pos 0) (nat_mul_pos (Nat.succ_pos 0) hx))
+    (nat_mul_pos (nat_succ_pos 0) (nat_mul_pos (nat_succ_pos 0) hx))
 
 /-- The lower line lies under `0` where `x ≤ 0`: `i + s x ≤ 0` for `s ≥ 0` and `i ≤ 0`. -/
 theorem lower_neg {s i x : V} (hx : 0 < x.den) (h0 : le ⟨0, 0, 1⟩ s) (h2 : le i ⟨0, 0, 1⟩)
     (hx0 : x.pos ≤ x.neg) : le (add i (mul s x)) ⟨0, 0, 1⟩ :=
   le_trans (add_le_add h2 (mul_le_mul_nonpos hx0 h0)) (le_of_eqv (zero_add_zero_mul_eqv x))
-    (nat_mul_pos (Nat.succ_pos 0) (nat_mul_pos (Nat.succ_pos 0) hx))
+    (nat_mul_pos (nat_succ_pos 0) (nat_mul_pos (nat_succ_pos 0) hx))
 
 /-- The upper line lies over `x` for `x ≤ h`: `x ≤ i + u x` from `u ≤ 1` and `h ≤ u h + i`
 (`x = u x + (1 - u) x ≤ u x + (1 - u) h ≤ u x + i`). -/
@@ -263,10 +263,10 @@ theorem upper_pos {u i x h : V} (hu : 0 < u.den) (hi : 0 < i.den) (hx : 0 < x.de
   have ht : (add ⟨1, 0, 1⟩ (opp u)).neg ≤ (add ⟨1, 0, 1⟩ (opp u)).pos := by
     unfold le at h1
     unfold add opp
-    simp only [Nat.zero_mul, Nat.mul_zero, Nat.one_mul, Nat.mul_one, Nat.zero_add,
-      Nat.add_zero] at h1 ⊢
+    simp only [nat_zero_mul, nat_mul_zero, nat_one_mul, nat_mul_one, nat_zero_add,
+      nat_add_zero] at h1 ⊢
     exact h1
-  have htd : 0 < (add ⟨1, 0, 1⟩ (opp u)).den := nat_mul_pos (Nat.succ_pos 0) hu
+  have htd : 0 < (add ⟨1, 0, 1⟩ (opp u)).den := nat_mul_pos (nat_succ_pos 0) hu
   have hux : 0 < (mul u x).den := nat_mul_pos hu hx
   refine le_trans (le_of_eqv (split_one_sub_eqv u x)) ?_ (nat_mul_pos hux (nat_mul_pos hx htd))
   refine le_trans (add_le_add (le_refl (mul u x)) (mul_le_mul_nonneg ht hxh)) ?_
@@ -325,7 +325,7 @@ theorem lineOk_sound {r : Line4} {l h : Q} (hr : lineOk r l h = true) :
 theorem lineOk_lower {ls li x : Q} (hls : ls.WF) (hli : li.WF) (hx : x.WF)
     (h0 : Q.ble Q.zero ls = true) (h1 : Q.ble ls Q.one = true) (h2 : Q.ble li Q.zero = true) :
     V.le (V.add li.toV (V.mul ls.toV x.toV)) (reluQ x).toV := by
-  have one_wf : Q.one.WF := Nat.succ_pos 0
+  have one_wf : Q.one.WF := nat_succ_pos 0
   unfold reluQ
   cases hb : Q.blt Q.zero x with
   | true =>
@@ -342,7 +342,7 @@ theorem lineOk_upper {us ui l x h : Q} (hus : us.WF) (hui : ui.WF) (b : Between 
     (hH : Q.ble h (Q.add (Q.mul us h) ui) = true) :
     V.le (reluQ x).toV (V.add ui.toV (V.mul us.toV x.toV)) := by
   obtain ⟨hl, hx, hh, hlx, hxh⟩ := b
-  have one_wf : Q.one.WF := Nat.succ_pos 0
+  have one_wf : Q.one.WF := nat_succ_pos 0
   have eL : V.eqv (Q.add (Q.mul us l) ui).toV (V.add (V.mul us.toV l.toV) ui.toV) :=
     V.eqv_trans (Q.add_eqv (Q.mul_wf us l) hui) (V.add_congr (Q.mul_eqv hus hl) (V.eqv_refl _))
       (nat_mul_pos (Q.mul_wf us l) hui)
@@ -428,11 +428,11 @@ theorem vdot_replicate_zero_parts : (n : Nat) → (v : List Q) →
     · show (0 * a.toV.pos + 0 * a.toV.neg) * (vdot (List.replicate n Q.zero) vs).den +
         (vdot (List.replicate n Q.zero) vs).pos * (1 * a.toV.den) = 0
       rw [h1]
-      simp only [Nat.zero_mul, Nat.add_zero]
+      simp only [nat_zero_mul, nat_add_zero]
     · show (0 * a.toV.neg + 0 * a.toV.pos) * (vdot (List.replicate n Q.zero) vs).den +
         (vdot (List.replicate n Q.zero) vs).neg * (1 * a.toV.den) = 0
       rw [h2]
-      simp only [Nat.zero_mul, Nat.add_zero]
+      simp only [nat_zero_mul, nat_add_zero]
 
 /-- Every slope after a ReLU is a rational. -/
 theorem reluSlopes_wf (c : List Q) (r : Relax) : AllWF (reluSlopes c r) := by
@@ -469,7 +469,7 @@ theorem relu_lines_sum {lo x hi : List Q} (w : Within lo x hi) {r : Relax} (hr :
   induction w generalizing r c with
   | nil =>
     cases r with
-    | nil => cases c <;> exact Nat.le_refl _
+    | nil => cases c <;> exact nat_le_refl _
     | cons r0 rs => exact Bool.noConfusion hr
   | cons b w' ih =>
     cases r with
@@ -531,10 +531,10 @@ theorem vdot_unitRow {s : Q} (hs : s.WF) : (e n : Nat) → (v : List Q) → AllW
           (V.mul s.toV (nthD vs e Q.zero).toV)
         have z1 : (V.mul Q.zero.toV a.toV).pos = 0 := by
           show 0 * a.toV.pos + 0 * a.toV.neg = 0
-          simp only [Nat.zero_mul, Nat.add_zero]
+          simp only [nat_zero_mul, nat_add_zero]
         have z2 : (V.mul Q.zero.toV a.toV).neg = 0 := by
           show 0 * a.toV.neg + 0 * a.toV.pos = 0
-          simp only [Nat.zero_mul, Nat.add_zero]
+          simp only [nat_zero_mul, nat_add_zero]
         exact V.Lines.zero_parts_add_eqv z1 z2 (ih n vs (fun q hq => hv q (List.Mem.tail a hq))
           (nat_le_of_succ_le_succ he) (nat_le_of_succ_le_succ hn))
 

@@ -66,13 +66,13 @@ namespace V
 /-- Adding zero minus zero changes nothing. -/
 theorem add_zero_sub_zero (a : V) : eqv a (add a (add zero (opp zero))) := by
   unfold eqv add opp zero
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul, Nat.add_zero, Nat.zero_add]
+  simp only [nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul, nat_add_zero, nat_zero_add]
 
 /-- `a ≤ b` makes `a - b` at most zero. -/
 theorem sub_le_zero {a b : V} (h : le a b) : le (add zero (add a (opp b))) zero := by
   unfold le add opp zero at *
-  simp only [Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul, Nat.add_zero, Nat.zero_add]
-  simp only [Nat.add_comm] at h ⊢
+  simp only [nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul, nat_add_zero, nat_zero_add]
+  simp only [nat_add_comm] at h ⊢
   exact h
 
 end V
@@ -83,11 +83,11 @@ theorem mulV_one_step (x : Q) (r : V) :
   cases x with
   | mk s n d =>
     cases s <;> simp only [V.eqv, V.add, V.zero, mulV, Q.toV, V.signed, cond_true', cond_false',
-      bne_false_false, bne_true_false, Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul,
-      Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+      bne_false_false, bne_true_false, nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul,
+      nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- `x * (-1)`, then `+ (l - 0)`, is `l - x`. -/
 theorem mulV_neg_one_step (x : Q) (l : V) :
@@ -95,22 +95,22 @@ theorem mulV_neg_one_step (x : Q) (l : V) :
   cases x with
   | mk s n d =>
     cases s <;> simp only [V.eqv, V.add, V.opp, V.zero, mulV, Q.toV, V.signed, cond_true',
-      cond_false', bne_false_true, bne_true_true, Nat.zero_mul, Nat.mul_zero, Nat.mul_one,
-      Nat.one_mul, Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+      cond_false', bne_false_true, bne_true_true, nat_zero_mul, nat_mul_zero, nat_mul_one,
+      nat_one_mul, nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-- `x * 0`, then `+ r`, is `r`. -/
 theorem mulV_zero_step (x : Q) (r : V) : V.eqv (V.add (mulV x ⟨false, 0, 1⟩) r) r := by
   cases x with
   | mk s n d =>
     cases s <;> simp only [V.eqv, V.add, mulV, V.signed, cond_true', cond_false',
-      bne_false_false, bne_true_false, Nat.zero_mul, Nat.mul_zero, Nat.mul_one, Nat.one_mul,
-      Nat.add_zero, Nat.zero_add] <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib]) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm]) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm])
+      bne_false_false, bne_true_false, nat_zero_mul, nat_mul_zero, nat_mul_one, nat_one_mul,
+      nat_add_zero, nat_zero_add] <;>
+    (try simp only [nat_left_distrib, nat_right_distrib]) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm]) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm])
 
 /-! ### Entries of a list read from an offset -/
 
@@ -211,9 +211,9 @@ theorem margin_dotAcc {label j : Nat} (hlj : label ≠ j) : (m k : Nat) → (y :
       unfold marginCoeff
       cases Nat.beq k label
       · cases Nat.beq k j
-        · exact Nat.succ_pos 0
-        · exact Nat.succ_pos 0
-      · exact Nat.succ_pos 0
+        · exact nat_succ_pos 0
+        · exact nat_succ_pos 0
+      · exact nat_succ_pos 0
     have e := Acc.addMul_eqv acc a c hD ha hcw
     have ih := margin_dotAcc hlj m (k + 1) ys (acc.addMul a c) hys e.1 hl' hj'
     refine ⟨ih.1, ?_⟩
@@ -226,14 +226,14 @@ theorem margin_dotAcc {label j : Nat} (hlj : label ≠ j) : (m k : Nat) → (y :
         have ekl : k = label := nat_eq_of_beq_eq_true hkl
         have hkj : Nat.beq k j = false := nat_beq_false_of_ne (ekl ▸ hlj)
         have hc1 : c = ⟨false, 1, 1⟩ := by rw [← hc]; unfold marginCoeff; rw [hkl]; rfl
-        rw [hkj, hc1, nthFrom_lt ys (k + 1) label (ekl ▸ Nat.le_refl (k + 1))]
+        rw [hkj, hc1, nthFrom_lt ys (k + 1) label (ekl ▸ nat_le_refl (k + 1))]
         exact mulV_one_step a _
       | false =>
         cases hkj : Nat.beq k j with
         | true =>
           have ekj : k = j := nat_eq_of_beq_eq_true hkj
           have hc1 : c = ⟨true, 1, 1⟩ := by rw [← hc]; unfold marginCoeff; rw [hkl, hkj]; rfl
-          rw [hc1, nthFrom_lt ys (k + 1) j (ekj ▸ Nat.le_refl (k + 1))]
+          rw [hc1, nthFrom_lt ys (k + 1) j (ekj ▸ nat_le_refl (k + 1))]
           exact mulV_neg_one_step a _
         | false =>
           have hc1 : c = ⟨false, 0, 1⟩ := by rw [← hc]; unfold marginCoeff; rw [hkl, hkj]; rfl
@@ -270,7 +270,7 @@ theorem margin_dot_eqv {y : List Q} (hy : AllWF y) {label j n : Nat} (hlj : labe
 theorem mem_robustnessFrom {label n j : Nat} (hjl : j ≠ label) :
     (m k : Nat) → k ≤ j → j < k + m →
       [⟨marginCoeffs label j n, 0, false⟩] ∈ robustnessFrom label n k m
-  | 0, k, hk, hj => absurd (Nat.lt_of_le_of_lt hk hj) (Nat.lt_irrefl k)
+  | 0, k, hk, hj => absurd (nat_lt_of_le_of_lt hk hj) (nat_lt_irrefl k)
   | m + 1, k, hk, hj => by
     cases nat_eq_or_lt_of_le hk with
     | inl e =>
@@ -306,7 +306,7 @@ theorem argmax_of_avoids {label n : Nat} {y : List Q} (hl : label < n)
   show Q.ble (dot y (marginCoeffs label j n) Q.zero) Q.zero = true
   refine (Q.ble_iff (dot_wf _ _ _) Q.zero_wf).mpr ?_
   exact V.le_congr (V.eqv_symm' v) (V.eqv_refl _) (V.sub_le_zero hle)
-    (nat_mul_pos (Nat.succ_pos 0) (nat_mul_pos hwl hwj)) (Nat.succ_pos 0)
+    (nat_mul_pos (nat_succ_pos 0) (nat_mul_pos hwl hwj)) (nat_succ_pos 0)
 
 /-- The corollary a robustness certificate yields, given that the output's elements are
 rationals (`checkIBP_sound_wf` gives both at once; see `robust_of_checkIBP`). -/

@@ -498,7 +498,7 @@ theorem mulIv_between {p q : Q × Q} {x y : Q} (e1 : BetweenP p x) (e2 : Between
 /-- `Q.mul Q.zero a` is zero. -/
 theorem Q.zero_mul' (a : Q) : Q.mul Q.zero a = Q.zero := by
   unfold Q.mul Q.make
-  have e : Nat.mul Q.zero.num a.num = 0 := Nat.zero_mul _
+  have e : Nat.mul Q.zero.num a.num = 0 := nat_zero_mul _
   rw [e]
   rfl
 
@@ -618,11 +618,11 @@ theorem V.le_scale_den {s t : Bool} {x y d e : Nat} (n : Nat)
     V.le (V.signed s x (d * n)) (V.signed t y (e * n)) := by
   have h' := nat_mul_le_mul_left n h
   cases s <;> cases t <;>
-    simp only [V.le, V.signed, cond_true', cond_false', Nat.zero_mul, Nat.mul_zero, Nat.add_zero,
-      Nat.zero_add] at h' ⊢ <;>
-    (try simp only [Nat.left_distrib, Nat.right_distrib] at h' ⊢) <;>
-    (try simp only [Nat.mul_comm, Nat.mul_assoc, Nat.mul_left_comm] at h' ⊢) <;>
-    (try simp only [Nat.add_comm, Nat.add_assoc, Nat.add_left_comm] at h' ⊢) <;>
+    simp only [V.le, V.signed, cond_true', cond_false', nat_zero_mul, nat_mul_zero, nat_add_zero,
+      nat_zero_add] at h' ⊢ <;>
+    (try simp only [nat_left_distrib, nat_right_distrib] at h' ⊢) <;>
+    (try simp only [nat_mul_comm, nat_mul_assoc, nat_mul_left_comm] at h' ⊢) <;>
+    (try simp only [nat_add_comm, nat_add_assoc, nat_add_left_comm] at h' ⊢) <;>
     exact h'
 
 /-- `a / n` has a positive denominator. -/
@@ -637,11 +637,11 @@ theorem Q.div_ofNat_le {a b : Q} (ha : a.WF) (hb : b.WF) (n : Nat) (h : a ≤ b)
   cases hn : Nat.beq n (nat_lit 0) with
   | true => exact Q.le_refl _
   | false =>
-    have n0 : 0 < n := Nat.pos_of_ne_zero (Nat.ne_of_beq_eq_false hn)
+    have n0 : 0 < n := nat_pos_of_ne_zero (nat_ne_of_beq_eq_false hn)
     show Q.make (a.neg != false) (Nat.mul a.num 1) (Nat.mul a.den n) ≤
       Q.make (b.neg != false) (Nat.mul b.num 1) (Nat.mul b.den n)
     have e1 : ∀ (c : Bool), (c != false) = c := fun c => by cases c <;> rfl
-    have e2 : ∀ (m : Nat), Nat.mul m 1 = m := fun m => Nat.mul_one m
+    have e2 : ∀ (m : Nat), Nat.mul m 1 = m := fun m => nat_mul_one m
     rw [e1, e1, e2, e2]
     have pa : 0 < a.den * n := nat_mul_pos ha n0
     have pb : 0 < b.den * n := nat_mul_pos hb n0
@@ -670,7 +670,7 @@ theorem Q.div_eqv {a w : Q} (ha : a.WF) (hw : 0 < w.num) :
   have e : Q.div a w = Q.make (a.neg != w.neg) (Nat.mul a.num w.den) (Nat.mul a.den w.num) := by
     unfold Q.div Q.isZero
     cases hn : w.num with
-    | zero => rw [hn] at hw; exact absurd hw (Nat.lt_irrefl 0)
+    | zero => rw [hn] at hw; exact absurd hw (nat_lt_irrefl 0)
     | succ m => rfl
   rw [e]
   exact V.eqv_trans (Q.make_eqv _ _ _ hp) (V.signed_mul_eqv a.neg w.neg a.num w.den a.den w.num) hp
@@ -679,7 +679,7 @@ theorem Q.div_eqv {a w : Q} (ha : a.WF) (hw : 0 < w.num) :
 theorem Q.div_le_div_pos {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : 0 < w.num) (hs : w.neg = false)
     (h : a ≤ b) : Q.div a w ≤ Q.div b w := by
   have hi : (V.signed w.neg w.den w.num).neg ≤ (V.signed w.neg w.den w.num).pos := by
-    rw [hs]; exact Nat.zero_le _
+    rw [hs]; exact nat_zero_le _
   exact (Q.ble_iff (Q.div_wf' a w) (Q.div_wf' b w)).mpr
     (V.le_congr (V.eqv_symm' (Q.div_eqv ha hw)) (V.eqv_symm' (Q.div_eqv hb hw))
       (V.mul_le_mul_nonneg hi ((Q.ble_iff ha hb).mp h)) (nat_mul_pos ha hw) (nat_mul_pos hb hw))
@@ -688,7 +688,7 @@ theorem Q.div_le_div_pos {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : 0 < w.num) (h
 theorem Q.div_le_div_neg {a b w : Q} (ha : a.WF) (hb : b.WF) (hw : 0 < w.num) (hs : w.neg = true)
     (h : a ≤ b) : Q.div b w ≤ Q.div a w := by
   have hi : (V.signed w.neg w.den w.num).pos ≤ (V.signed w.neg w.den w.num).neg := by
-    rw [hs]; exact Nat.zero_le _
+    rw [hs]; exact nat_zero_le _
   exact (Q.ble_iff (Q.div_wf' b w) (Q.div_wf' a w)).mpr
     (V.le_congr (V.eqv_symm' (Q.div_eqv hb hw)) (V.eqv_symm' (Q.div_eqv ha hw))
       (V.mul_le_mul_nonpos hi ((Q.ble_iff ha hb).mp h)) (nat_mul_pos hb hw) (nat_mul_pos ha hw))
@@ -721,7 +721,7 @@ theorem all2_divisor : (l : List Q) → AllWF l → l.any Q.isZero = false → A
     | true => rw [h1] at hz'; exact Bool.noConfusion hz'
     | false =>
       rw [h1] at hz'
-      exact All2.cons ⟨rfl, hw a (List.Mem.head as), Nat.pos_of_ne_zero (Nat.ne_of_beq_eq_false h1)⟩
+      exact All2.cons ⟨rfl, hw a (List.Mem.head as), nat_pos_of_ne_zero (nat_ne_of_beq_eq_false h1)⟩
         (all2_divisor as (fun q hq => hw q (List.Mem.tail a hq)) hz')
 
 /-! ### Sums of bounded terms against dot products -/
