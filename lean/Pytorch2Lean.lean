@@ -12,7 +12,9 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.Within`: elementwise enclosure of lists through the denotation's list functions;
   `Pytorch2Lean.CheckIBP`: the interval certificate checker and `checkIBP_sound`.
 * `Pytorch2Lean.Linear`: linear functions of values on the naturals (`vdot`, `linear_exchange`);
-  `Pytorch2Lean.Relax`: ReLU lines (`lineOk`, `relu_lines_sum`); `Pytorch2Lean.CheckCROWN`: the
+  `Pytorch2Lean.Relax`: ReLU lines (`lineOk`, `relu_lines_sum`); `Pytorch2Lean.Packed`: the same
+  combinations of matrix rows from packed big naturals (`colCombF`, `colCombF_vdot`);
+  `Pytorch2Lean.CheckCROWN`: the
   CROWN certificate checker (back-substitution) and `checkCROWN_sound`, `robust_of_checkCROWN`.
 * `Pytorch2Lean.CheckBaB`: input-split trees (`lowerHalf`, `upperHalf`, `safe_split`): leaves'
   theorems about the pieces of a box joined into one about the box.
@@ -36,5 +38,6 @@ import Pytorch2Lean.CheckIBP
 import Pytorch2Lean.Robust
 import Pytorch2Lean.Linear
 import Pytorch2Lean.Relax
+import Pytorch2Lean.Packed
 import Pytorch2Lean.CheckCROWN
 import Pytorch2Lean.CheckBaB

@@ -24,6 +24,7 @@ how each earlier value was computed.
 -/
 import Pytorch2Lean.Robust
 import Pytorch2Lean.Relax
+import Pytorch2Lean.Packed
 
 namespace Pytorch2Lean
 
@@ -33,12 +34,12 @@ set_option linter.unusedSimpArgs false
 def rowsOk (k : Nat) (rows : List (List Q)) : Bool := rows.all (fun r => Nat.beq r.length k && allWFb r)
 
 /-- Back through `y_o = b_o + Σ_i x_i row_oi` (a single row `x` of `k` elements): the operand
-index, the new coefficients `Σ_o c_o row_o` and constant `k + Σ_o c_o b_o`. -/
+index, the new coefficients `Σ_o c_o row_o` (packed, `colCombF`) and constant `k + Σ_o c_o b_o`. -/
 def affineBack (a : Nat) (x : Bounds) (rows : List (List Q)) (bs c : List Q) (k : Q) :
     Option (Nat × List Q × Q) :=
   guard (rowsOk x.lo.length rows &&
       Nat.beq rows.length bs.length && Nat.beq bs.length c.length && allWFb bs)
-    (some (a, colComb c rows x.lo.length, dot bs c k))
+    (some (a, colCombF c rows x.lo.length, dot bs c k))
 
 /-- The bias of a `linear` node: its exact value, or zeros. -/
 def biasOf (tbl : List Bounds) (out : Nat) : Option Nat → Option (List Q)
@@ -436,14 +437,19 @@ theorem affineBack_sound {a : Nat} {x : Bounds} {rows : List (List Q)} {bs c : L
     intro r hr
     have e := rowsOk_sound g3.1 r hr
     exact ⟨e.1, hlen ▸ e.2⟩
-  have ex := linear_exchange xv rows bs c hx hrows hbs hc hl1 hl2
+  have ex0 := linear_exchange xv rows bs c hx hrows hbs hc hl1 hl2
+  have hF := colCombF_vdot c rows xv hc hx hrows
+  have ex : V.eqv (vdot c (zipWithL (fun row b => dot xv row b) rows bs))
+      (V.add (vdot c bs) (vdot (colCombF c rows xv.length) xv)) :=
+    V.eqv_trans ex0 (V.add_congr (V.eqv_refl _) (V.eqv_symm' hF))
+      (nat_mul_pos (vdot_den_pos c bs hc hbs) (vdot_den_pos _ xv (colComb_wf c rows xv.length) hx))
   rw [hlen] at ex
-  have hcc := colComb_wf c rows x.lo.length
+  have hcc := colCombF_wf c rows x.lo.length
   refine ⟨rfl, hl1, hcc, dot_wf _ _ _, ?_⟩
   have pK := hk
   have pP := vdot_den_pos bs c hbs hc
   have pP' := vdot_den_pos c bs hc hbs
-  have pC := vdot_den_pos (colComb c rows x.lo.length) xv hcc hx
+  have pC := vdot_den_pos (colCombF c rows x.lo.length) xv hcc hx
   exact V.eqv_chain4
     (V.add_congr (dot_eqv bs c k hbs hc hk) (V.eqv_refl _))
     (V.add_congr (V.add_congr (V.eqv_refl _) (vdot_comm bs c)) (V.eqv_refl _))
