@@ -73,9 +73,11 @@ def checkWF (g : Graph) : Bool :=
     | some _ => true
     | none => false)
 
-/-- The shapes of the outputs of a well-formed graph. -/
+/-- The shapes of the outputs of a well-formed graph: `checkWF`'s checks with its one typing pass
+(not `checkWF` and then the pass again), so that an export's `outputShapes` and `wellFormed`
+come from a single kernel evaluation. -/
 def inferShapes (g : Graph) : Option (List Shape) :=
-  cond (checkWF g) ((valueShapes g).map (fun env => g.outputs.map (fun o => nthD env o []))) none
+  cond (graphChecks g) ((valueShapes g).map (fun env => g.outputs.map (fun o => nthD env o []))) none
 
 /-- What a node must satisfy in value table `env` to have shape `s`. -/
 structure NodeOK (nIn nPar : Nat) (env : List Shape) (n : Node) (s : Shape) : Prop where
@@ -285,16 +287,16 @@ theorem checkWF_sound (g : Graph) (h : checkWF g = true) : WellFormed g := by
 theorem inferShapes_sound (g : Graph) (outs : List Shape) (h : inferShapes g = some outs) :
     HasShapes g outs := by
   unfold inferShapes at h
-  cases hc : checkWF g with
+  cases hc : graphChecks g with
   | false => rw [hc] at h; exact Option.noConfusion rfl (heq_of_eq h)
   | true =>
     rw [hc] at h
-    refine ⟨checkWF_sound g hc, ?_⟩
     cases hv : valueShapes g with
     | none => rw [hv] at h; exact Option.noConfusion rfl (heq_of_eq h)
     | some env =>
       rw [hv] at h
       have e : g.outputs.map (fun o => nthD env o []) = outs := by injection h
-      exact ⟨env, typeNodes_sound _ _ _ _ env hv, e.symm⟩
+      have wf : checkWF g = true := by unfold checkWF; rw [hc, hv] <;> rfl
+      exact ⟨checkWF_sound g wf, env, typeNodes_sound _ _ _ _ env hv, e.symm⟩
 
 end Pytorch2Lean
