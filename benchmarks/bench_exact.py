@@ -1,20 +1,23 @@
 """Exact arithmetic of the certificate checker against NumPy's object arrays, measured in one run.
 
-    python benchmarks/bench_exact.py
+    python benchmarks/bench_exact.py [--trees NET:PROP ...]
 
 1. Big-integer matrix products (`numeric.intmat.int_matmul`, float64 limbs on BLAS) against
    `numpy.matmul` on object arrays of Python ints: the coefficient blocks of CROWN's exact
    back-substitution (K rows of ~190-bit integers times a layer of ~40-bit scaled float32 weights).
 2. A linear layer on exact rationals (`ops.base.integral_product`: scaled to integers, one
    division at the end) against `numpy.matmul` on object arrays of `Fraction`s.
-3. Checking a branch-and-bound certificate (ACAS Xu 4_4, property 4, when ../shared is present):
-   every leaf by a fresh `cert.check` (each builds its plan and converts the parameters again)
-   against one `Checker` for the whole tree, and against the leaves spread over worker processes.
+3. Checking branch-and-bound certificates (ACAS Xu 1_2 and 1_3, property 3, by default; others
+   with --trees, e.g. 1_1:prop_3; when ../shared is present), in CPU seconds of this process:
+   the search that writes the tree, then every leaf by one `Checker` on Fractions (the check as
+   it was before cert/batch.py), against `check_bab_certificate` (leaves on limbs, cert/batch.py,
+   the Fraction checker only for a leaf not accepted there), in one process.
 Both sides compute the same integers / rationals (the same verdict); the script asserts it before timing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from fractions import Fraction
@@ -26,8 +29,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pytorch2lean.bounds.bab import bab
-from pytorch2lean.cert.tree import check_bab_certificate, default_jobs
-from pytorch2lean.cert import check
+from pytorch2lean.cert.check import Checker
+from pytorch2lean.cert.tree import check_bab_certificate
 from pytorch2lean.cert.format import loads
 from pytorch2lean.frontends.onnx_import import load_onnx
 from pytorch2lean.numeric.intmat import int_matmul
@@ -52,6 +55,10 @@ def ints(rng: np.random.Generator, shape: tuple[int, ...], bits: int, shift: int
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trees", nargs="*", default=["1_2:prop_3", "1_3:prop_3"],
+                        help="ACAS Xu trees to check, as NET:PROP (1_1:prop_3 has about 3,000 leaves)")
+    trees = parser.parse_args().trees
     rng = np.random.default_rng(0)
     console = Console()
     table = Table("product", "numpy object s", "ours s", "speed-up")
@@ -69,39 +76,43 @@ def main() -> None:
         peer, ours = best_of(lambda: np.matmul(x, w), 1), best_of(lambda: integral_product(np.matmul, x, w), 1)
         table.add_row(f"Fractions (1x784) @ (784x{width})", f"{peer:.4f}", f"{ours:.4f}", f"{peer / ours:.1f}x")
     console.print(table)
-    check_rows(console)
+    check_rows(console, trees)
 
 
 ACAS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vnncomp2021" / "acasxu"
 
 
-def check_rows(console: Console) -> None:
-    """Section 3: one split tree's exact check, three ways, on this machine's CPUs."""
+def cpu(f: Callable[[], Any]) -> tuple[float, Any]:
+    """CPU seconds of this process for f(), and its value."""
+    start = time.process_time()
+    value = f()
+    return time.process_time() - start, value
+
+
+def check_rows(console: Console, trees: list[str]) -> None:
+    """Section 3: each split tree's search and exact check, before and after cert/batch.py."""
     if not ACAS.is_dir():
         console.print(f"(no branch-and-bound check: {ACAS} is absent)")
         return
-    graph = load_onnx(ACAS / "ACASXU_run2a_4_4_batch_2000.onnx")
-    spec = parse_vnnlib((ACAS / "prop_4.vnnlib").read_text(), "prop_4.vnnlib")
-    box = spec.input_boxes[0].reshape(graph.inputs[0].shape)
-    found = bab(graph, box, spec.output_property, budget_s=300)
-    assert found.certificate is not None, found.reason
-    leaves = [loads(json.dumps(leaf)) for leaf in json.loads(found.certificate)["leaves"]]
-    workers = default_jobs()
-    table = Table(f"exact check of ACAS Xu 4_4 prop_4: {len(leaves)} leaves", "s", "speed-up")
+    table = Table("ACAS Xu tree", "leaves", "search s", "Fraction check s", "batched check s", "speed-up",
+                  title="CPU seconds, one process")
+    for name in trees:
+        net, prop_name = name.split(":")
+        graph = load_onnx(ACAS / f"ACASXU_run2a_{net}_batch_2000.onnx")
+        spec = parse_vnnlib((ACAS / f"{prop_name}.vnnlib").read_text(), f"{prop_name}.vnnlib")
+        box = spec.input_boxes[0].reshape(graph.inputs[0].shape)
+        search, found = cpu(lambda: bab(graph, box, spec.output_property, budget_s=600))
+        assert found.certificate is not None, found.reason
+        leaves = json.loads(found.certificate)["leaves"]
 
-    def leaf_by_leaf() -> None:
-        if not all(check(graph, leaf).ok for leaf in leaves):
-            raise SystemExit("a leaf certificate is rejected")
+        def fractions() -> bool:
+            checker = Checker(graph)
+            return all(checker.check(loads(json.dumps(leaf))).ok for leaf in leaves)
 
-    def whole_tree(n: int) -> None:
-        if not check_bab_certificate(graph, found.certificate, workers=n).ok:
-            raise SystemExit("the certificate is rejected")
-
-    fresh = best_of(leaf_by_leaf, 1)
-    table.add_row("a fresh cert.check per leaf", f"{fresh:.2f}", "1.0x")
-    for n in sorted({1, workers}):
-        ours = best_of(lambda: whole_tree(n), 1)
-        table.add_row(f"check_bab_certificate, {n} worker{'s' if n > 1 else ''}", f"{ours:.2f}", f"{fresh / ours:.1f}x")
+        before, ok_before = cpu(fractions)
+        after, result = cpu(lambda: check_bab_certificate(graph, found.certificate))
+        assert ok_before and result.ok, result.reason
+        table.add_row(name, str(len(leaves)), f"{search:.1f}", f"{before:.1f}", f"{after:.1f}", f"{before / after:.1f}x")
     console.print(table)
 
 

@@ -111,16 +111,24 @@ class Checker:
         except Rejected as e:
             return CheckResult(False, str(e))
 
+    def prepare(self, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
+                cases: Sequence[Case] | None) -> Crown | None:
+        """Every check before the arithmetic (Rejected when one fails): the certificate is about
+        this model and answers the question asked, with the cases asked about; its CROWN part read
+        (its node names, rows and shapes checked). The batched check of a tree's leaves
+        (cert/batch.py) runs this very code before its own arithmetic."""
+        _check_header(self.graph, self.digest, cert)
+        _answers(self.graph, cert, box, prop, cases)
+        if cases is not None and cert.cases != tuple(sorted(cases)):
+            raise Rejected("the certificate's cases are not the cases asked about")
+        return None if cert.crown is None else Crown(self.graph, self.plan(), cert.crown)
+
     def _check(self, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
                cases: Sequence[Case] | None) -> str:
         graph = self.graph
-        _check_header(graph, self.digest, cert)
-        _answers(graph, cert, box, prop, cases)
-        if cases is not None and cert.cases != tuple(sorted(cases)):
-            raise Rejected("the certificate's cases are not the cases asked about")
+        crown = self.prepare(cert, box, prop, cases)
         env = exact_environment(graph, dict(cert.inputs), self.params)
         stated = dict(cert.bounds)
-        crown = None if cert.crown is None else _Crown(graph, self.plan(), cert.crown)
         restrict = _Cases(graph, cert.cases)
         memo = self.memo if cert.cases else None  # input-split leaves share nothing
         read: list[Any] = [cert.graph_digest, cert.inputs]  # what a node's required interval is computed from
@@ -141,7 +149,7 @@ class Checker:
         return f"certificate holds: bounds of all {len(graph.nodes)} nodes hold, and they imply the property"
 
 
-def _required(node: Node, env: Mapping[str, Interval], crown: _Crown | None, memo: dict[Any, Interval] | None,
+def _required(node: Node, env: Mapping[str, Interval], crown: Crown | None, memo: dict[Any, Interval] | None,
               key: tuple[Any, ...]) -> Interval:
     """The node's exact interval from its inputs' stated bounds, tightened by back-substitution for
     a CROWN certificate (its relaxation checked first); remembered in `memo` under `key`: every
@@ -299,7 +307,7 @@ class _Cases:
         return Interval(lo, hi), None
 
 
-class _Crown:
+class Crown:
     """The CROWN part of a check: relaxations as exact arrays, back-substitution on Fractions."""
 
     def __init__(self, graph: Graph, plan: Any, part: CrownPart) -> None:
@@ -378,7 +386,7 @@ class _Crown:
             if self.claim_betas:
                 raise Rejected("crown.claim_betas: the claim has no constraint rows to bound")
             return {}
-        extra = self._arrays("claim_relaxations", self.claim_relaxations, (len(rows),))
+        extra = self.claim_arrays(len(rows))
         for name, r in extra.items():
             self._sound("claim_relaxations", self.nodes[name], r, env[self.nodes[name].inputs[0]])
         shape = tuple(self.nodes[output].shape)
@@ -386,6 +394,10 @@ class _Crown:
         seeds = self._beta_seeds(len(rows), cases)
         lower = backsub.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}, seeds=seeds).lower
         return dict(zip(rows, lower[0]))
+
+    def claim_arrays(self, rows: int) -> dict[str, Any]:
+        """The per-row claim lines as exact arrays (1, rows, *shape), their names and shapes checked."""
+        return self._arrays("claim_relaxations", self.claim_relaxations, (rows,))
 
     def _beta_seeds(self, k: int, cases: Sequence[Case]) -> dict[str, Any]:
         """The stated betas as back-substitution seeds: per cased node, sum_j beta_kj s_j on its

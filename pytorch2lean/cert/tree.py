@@ -40,6 +40,7 @@ import json
 import math
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -49,13 +50,16 @@ from typing import Any, NamedTuple, Sequence
 from ..ir import Graph, digest, validate
 from ..spec.box import Box
 from ..errors import UserError
+from .batch import Batch
 from .check import CheckResult, Checker, check_certificate, statement
 from .claim import Statement, answer_failure, box_failure, proves_nothing
-from .format import Case, CertificateError, Claim, Reader, input_boxes, loads, read_box, read_claim, read_number
+from .format import Case, Certificate, CertificateError, Claim, Reader, input_boxes, loads, read_box, read_claim, read_number
 
 FORMAT = "pytorch2lean.bab.v1"
 TIME_UP = "the check ran out of time"
 PARALLEL_MIN_CHUNK = 4  # leaves per chunk at least when a check runs in worker processes
+BATCH = 32  # leaves checked together on limbs (cert/batch.py)
+ORPHAN_POLL_S = 0.5  # how often a check worker looks whether its parent still lives
 
 
 class _Walk:
@@ -112,30 +116,58 @@ class _LeafJob(NamedTuple):
     cases: tuple[Case, ...]
 
 
-def _check_leaves(checker: Checker, prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
-    """Check leaves in order: how many were checked, and why the first one failing fails (None: all hold)."""
-    for done, job in enumerate(jobs):
+def _check_leaves(batched: Batch, prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
+    """Check leaves in order: how many were checked, and why the first one failing fails (None: all hold).
+
+    BATCH leaves at a time are first checked together on machine-word limbs (cert/batch.py); a
+    leaf that check does not accept is checked by its checker on Fractions, which gives the
+    answer and the reason, so the first failing leaf named is the same either way."""
+    checker = batched.checker
+    for start in range(0, len(jobs), BATCH):
         if deadline is not None and time.monotonic() > deadline:
-            return done, TIME_UP
-        try:
-            cert = loads(json.dumps(job.leaf))
-        except CertificateError as e:
-            return done, f"leaves[{job.k}]: {e}"
-        result = checker.check(cert, box=job.box, prop=prop, cases=job.cases)
-        if not result.ok:
-            return done, f"leaves[{job.k}] (at {job.where}): {result.reason}"
+            return start, TIME_UP
+        chunk = jobs[start:start + BATCH]
+        certs: list[Certificate | CertificateError] = []
+        for job in chunk:
+            try:
+                certs.append(loads(json.dumps(job.leaf)))
+            except CertificateError as e:
+                certs.append(e)
+        readable = [c if isinstance(c, Certificate) else None for c in certs]
+        accepted = batched.accepted(readable, [job.box for job in chunk], prop, [job.cases for job in chunk])
+        for k, (job, cert) in enumerate(zip(chunk, certs)):
+            if accepted[k]:
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                return start + k, TIME_UP
+            if isinstance(cert, CertificateError):
+                return start + k, f"leaves[{job.k}]: {cert}"
+            result = checker.check(cert, box=job.box, prop=prop, cases=job.cases)
+            if not result.ok:
+                return start + k, f"leaves[{job.k}] (at {job.where}): {result.reason}"
     return len(jobs), None
 
 
-_WORKER: dict[str, Checker] = {}  # a check worker process's checker of the one graph it serves
+_WORKER: dict[str, Batch] = {}  # a check worker process's (batched) checker of the one graph it serves
 
 
-def _start_worker(graph: Graph) -> None:
-    _WORKER["checker"] = Checker(graph)
+def _start_worker(graph: Graph, parent: int) -> None:
+    """A check worker's start: its checker, and a watch that ends the worker once `parent` (the
+    process that started the pool) is gone. A pool's workers outlive a SIGTERM or SIGKILL of
+    their parent (a killed vnncomp) and would keep checking leaves nobody reads, holding the CPUs."""
+    _WORKER["batch"] = Batch(Checker(graph))
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Poll the parent process id; once the worker is re-parented (its parent died), exit at once."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)
 
 
 def _worker_checks(prop: Any, jobs: Sequence[_LeafJob], deadline: float | None) -> tuple[int, str | None]:
-    return _check_leaves(_WORKER["checker"], prop, jobs, deadline)
+    return _check_leaves(_WORKER["batch"], prop, jobs, deadline)
 
 
 def default_jobs() -> int:
@@ -151,13 +183,13 @@ def _check_all(graph: Graph, prop: Any, jobs: list[_LeafJob], deadline: float | 
     before their first case (`Checker`'s memo), and an early failure stops the rest.
     """
     if workers <= 1 or len(jobs) < 2 * PARALLEL_MIN_CHUNK:
-        done, failure = _check_leaves(Checker(graph), prop, jobs, deadline)
+        done, failure = _check_leaves(Batch(Checker(graph)), prop, jobs, deadline)
         return None if failure is None else _failure(failure, done, len(jobs))
     size = max(PARALLEL_MIN_CHUNK, -(-len(jobs) // (4 * workers)))
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold BLAS threads
     with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context, initializer=_start_worker,
-                             initargs=(graph,)) as pool:
+                             initargs=(graph, os.getpid())) as pool:
         futures = [pool.submit(_worker_checks, prop, chunk, deadline) for chunk in chunks]
         checked = 0
         for future in futures:  # in tree order: the first failure reported is the first in the tree
