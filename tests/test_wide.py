@@ -72,6 +72,11 @@ def test_int64_input_matches_python_ints() -> None:
     assert list(wide.fractions(wide.of_ints(values))) == [Fraction(int(v)) for v in values]
 
 
+def test_empty_arrays_have_one_limb() -> None:
+    empty = wide.add(wide.of_ints(np.zeros((0, 3), dtype=np.int64)), wide.of_ints(np.zeros((1, 3), dtype=np.int64)))
+    assert empty.d.shape == (1, 0, 3) and wide.fractions(empty).shape == (0, 3)
+
+
 def test_limits_are_refused() -> None:
     with pytest.raises(OverflowError):
         wide.matmul(wide.zeros((1, wide.MAX_INNER + 1)), wide.zeros((wide.MAX_INNER + 1, 1)))

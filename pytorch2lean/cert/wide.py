@@ -113,11 +113,11 @@ def _normal(raw: np.ndarray) -> np.ndarray:
         n += 1
     out[n] = carry
     n += 1
-    while n > 1:  # drop a sign limb that the limb below implies: top 0 over < 2^15, or -1 over >= 2^15
-        top, below = out[n - 1, ...], out[n - 2, ...]
-        if not np.all(((top == 0) & (below < HALF)) | ((top == -1) & (below >= HALF))):
+    while n > 1:  # drop the top limb while the limb below, made signed, holds both: below + top 2^16 in [-2^15, 2^15)
+        merged = out[n - 2] + out[n - 1] * BASE
+        if merged.size and (merged.min() < -HALF or merged.max() >= HALF):
             break
-        below += top * BASE
+        out[n - 2] = merged
         n -= 1
     return out[:n]
 
