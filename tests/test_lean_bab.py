@@ -33,15 +33,16 @@ def _margin(d: Fraction) -> Property:
 
 @pytest.fixture(scope="module")
 def tree_cert() -> tuple[Graph, Property, str]:
-    """A tree of several leaves for `y0 - y1 <= d` unsafe, d between CROWN's whole-box bound and
-    the sampled least value of y0 - y1 (nearer the latter)."""
+    """A tree of several leaves for `y0 - y1 <= d` unsafe, d between alpha-CROWN's whole-box bound
+    (the search tunes a piece's claim rows by alpha-CROWN before cutting it) and the sampled least
+    value of y0 - y1 (nearer the latter)."""
     g = crown_net()
-    crown = margin_property(g, "crown").unsafe.parts[0].parts[0].bound
+    whole = margin_property(g, "alpha").unsafe.parts[0].parts[0].bound
     xs = np.random.default_rng(0).uniform(-1, 1, (20000, 1, 2)).astype(np.float32)
     y = execute(g, {"x": xs})["y"].reshape(len(xs), -1)
     least = F(float((y[:, 0] - y[:, 1]).min()))
-    prop = _margin(crown + (least - crown) * 3 / 4)
-    assert verify(g, BOX, prop, method="crown")[0] != "holds", "CROWN proves it on the whole box: no tree needed"
+    prop = _margin(whole + (least - whole) * 3 / 4)
+    assert verify(g, BOX, prop, method="alpha")[0] != "holds", "alpha-CROWN proves it on the whole box: no tree needed"
     result = bab(g, BOX, prop, budget_s=60, split="input")
     assert result.verdict == "holds", result.reason
     assert result.leaves >= 3

@@ -128,7 +128,8 @@ def test_branch_and_bound_reports_where_it_stands_after_every_batch() -> None:
     prop = at_least(true_bound(graph))
     reports: list[BabProgress] = []
     proven = bab(graph, SQUARE, prop, budget_s=60, split="input", progress=reports.append)
-    assert proven.verdict == "holds" and proven.leaves > 16, proven.reason  # more than one batch of 16
+    assert proven.verdict == "holds" and proven.leaves > 2, proven.reason
+    assert len(reports) > 3  # the start, the root, and more than one batch of cuts
     assert_sensible(reports, 60)
     assert (reports[-1].leaves, reports[-1].open) == (proven.leaves, 0)
 
