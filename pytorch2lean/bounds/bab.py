@@ -545,6 +545,8 @@ class _InputSearch:
         cut scores its worse half's margin (the better half's breaks ties, then the order of `dims`):
         a cut that proves one thin half but leaves the other as hard as the piece scores low. The
         chosen halves' bounds come from that same pass."""
+        if not batch:
+            return []
         cuts = [(i, dim) + p.halves(dim) for i, p in enumerate(batch) for dim in p.dims(self.widths)]
         halves = [h for cut in cuts for h in cut[3:]]
         ev = self.b.evaluate(np.stack([h.lo for h in halves]), np.stack([h.hi for h in halves]))
