@@ -655,7 +655,7 @@ def vnncomp(
     summary = run_instances(instances, out, timeout_override=timeout, method=method, split=split, progress=not quiet,
                             workers=_workers(jobs), lean=lean, scheduler=scheduler, memory_bytes=budget)
     if quiet:  # otherwise run_instances has printed its table and summary
-        console.print(", ".join(f"{n} {r}" for r, n in summary.counts().items()), highlight=False)
+        console.print(summary.counts_text(), highlight=False)
     if summary.errors:
         raise UserError(f"{len(summary.errors)} row(s) could not be run (answered error), the first: {summary.errors[0]}")
 

@@ -16,8 +16,8 @@ open (`verify.counterexample` both times). The answer is written in the competit
 
 The timeout bounds the search (falsifier and branch and bound); the exact check of a certificate
 the search found gets CHECK_GRACE more timeouts before it is given up (answer `timeout`), so an
-`unsat` may take longer than the timeout (its seconds say so): a proof is not thrown away for
-being a little late, and a late answer is easy to see.
+`unsat` may take longer than the timeout (its seconds say so, and the summary counts them): a proof
+is not thrown away for being a little late, and a late answer is easy to see.
 
 `out_dir/results.csv` lists `onnx,vnnlib,result,seconds,certificate,reason` (certificate paths
 joined by ";"; a row of an older run without a reason is read with it empty). A run resumes: an
@@ -370,9 +370,16 @@ class RunSummary:
     solved: int
     skipped: int
     errors: tuple[str, ...] = ()  # why each row answered `error` in this run could not be read
+    late: int = 0  # unsat rows answered past their timeout (the exact check's grace, CHECK_GRACE)
 
     def counts(self) -> dict[str, int]:
         return {r: sum(row["result"] == r for row in self.rows) for r in RESULTS}
+
+    def counts_text(self) -> str:
+        """The counts, and how many unsat answers came in past their timeout (a competition would
+        score those as timeouts)."""
+        late = f" ({self.late} of them past the timeout)" if self.late else ""
+        return ", ".join(f"{n} {r}" + (late if r == "unsat" else "") for r, n in self.counts().items())
 
 
 def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override: float | None = None,
@@ -434,7 +441,9 @@ def run_instances(csv_path: str | Path, out_dir: str | Path, *, timeout_override
                                   soft_wrap=True)
             solved += 1
             bar.advance(task)
-    summary = RunSummary(tuple(rows[(i.onnx, i.vnnlib)] for i in instances), solved, skipped, tuple(errors))
+    ordered = [rows[(i.onnx, i.vnnlib)] for i in instances]
+    late = sum(row["result"] == "unsat" and float(row["seconds"]) > inst.timeout for inst, row in zip(instances, ordered))
+    summary = RunSummary(tuple(ordered), solved, skipped, tuple(errors), late)
     if progress:
         _table(console, summary)
     return summary
@@ -459,5 +468,4 @@ def _table(console: Any, summary: RunSummary) -> None:
         table.add_row(row["onnx"], row["vnnlib"], row["result"], row["seconds"])
     console.print(table)
     total = sum(float(r["seconds"]) for r in summary.rows)
-    counts = ", ".join(f"{n} {r}" for r, n in summary.counts().items())
-    console.print(f"{counts}; {total:.1f} s in all; {summary.solved} run now, {summary.skipped} resumed", soft_wrap=True)
+    console.print(f"{summary.counts_text()}; {total:.1f} s in all; {summary.solved} run now, {summary.skipped} resumed", soft_wrap=True)

@@ -108,6 +108,23 @@ def test_an_edited_certificate_is_not_resumed(tmp_path):
     assert '"bound":"-100"' in cert.read_text()
 
 
+def test_unsat_answers_past_their_timeout_are_counted(tmp_path, monkeypatch):
+    """An unsat whose exact check ran into its grace (CHECK_GRACE) is still written, and the summary
+    says how many came in past their timeout: a competition scores those as timeouts."""
+    import dataclasses
+
+    from pytorch2lean import vnncomp
+
+    csv_path = _fixture_csv(tmp_path)
+    real = vnncomp.solve
+    monkeypatch.setattr(vnncomp, "solve", lambda graph, spec, timeout, *rest: dataclasses.replace(
+        real(graph, spec, timeout, *rest), seconds=1.5 * timeout))
+    summary = run_instances(csv_path, tmp_path / "out", progress=False)
+    assert summary.counts()["unsat"] == 3 and summary.late == 3
+    assert summary.counts_text().startswith("3 unsat (3 of them past the timeout), 0 sat")
+    assert run_instances(csv_path, tmp_path / "out", progress=False).late == 3  # resumed rows are counted too
+
+
 def test_gzipped_properties_are_read(tmp_path):
     csv_path = _fixture_csv(tmp_path, gz=True)
     summary = run_instances(csv_path, tmp_path / "out", progress=False)
