@@ -5,7 +5,8 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
 * `Pytorch2Lean.IR`: the graph IR; `Pytorch2Lean.Shapes`: each op's shape rule.
 * `Pytorch2Lean.WellFormed`: `checkWF`, `inferShapes` and their soundness theorems.
 * `Pytorch2Lean.Denote`: `denote`, exact over `Q`, through an `Enclosure` for `exp`/`sqrt`/...
-* `Pytorch2Lean.Spec`: `InBox`, `Safe`: the statements checkers prove.
+* `Pytorch2Lean.Spec`: `InBox`, `Safe`: the statements checkers prove; `Enclosure.constant_valid`:
+  a valid enclosure exists, so `Safe` is never vacuous.
 * `Pytorch2Lean.Causal`: `CausalDeps`: a position-dependency analysis and its causality checker.
 * `Pytorch2Lean.Lemmas`: the project's own `Nat`/`Bool` facts; `Pytorch2Lean.QOrder`: order and
   monotonicity facts about `Q` (`Q.le_trans`, `Q.add_le_add`, `dot_le_dot`, ...) for checkers' proofs.

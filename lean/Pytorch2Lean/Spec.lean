@@ -30,6 +30,61 @@ outputs (no zero divisor, every size right) and they satisfy `S`. -/
 def Safe (g : Graph) (params : List (List Q)) (box : Box) (S : List (List Q) → Prop) : Prop :=
   ∀ E : Enclosure, E.Valid → ∀ xs, InBoxes box xs → ∃ ys, denote E g params xs = some ys ∧ S ys
 
+/-- Stand-ins that are constants: `exp` and `1/sqrt` are `1`, the rest `0`. They are no
+approximation of anything; they only show that `Enclosure.Valid` can be met. -/
+def Enclosure.constant : Enclosure :=
+  ⟨fun _ => Q.one, fun _ => Q.one, fun _ => Q.zero, fun _ => Q.zero, fun _ => Q.zero, fun _ => Q.zero⟩
+
+/-- `min x 0 ≤ 0`, for every `x` (a rational or not). -/
+theorem Q.min_zero_le (x : Q) : Q.min x Q.zero ≤ Q.zero := by
+  show Q.ble (cond (Q.ble x Q.zero) x Q.zero) Q.zero = true
+  cases h : Q.ble x Q.zero with
+  | true => exact h
+  | false => rfl
+
+/-- `0 ≤ max x 0`, for every `x` (a rational or not): `x ≤ 0` fails only for a non-negative `x`. -/
+theorem Q.zero_le_max (x : Q) : Q.zero ≤ Q.max x Q.zero := by
+  show Q.ble Q.zero (cond (Q.ble x Q.zero) Q.zero x) = true
+  cases h : Q.ble x Q.zero with
+  | true => rfl
+  | false =>
+    show cond (Q.isNeg Q.zero) (cond (Q.isNeg x) (Nat.ble (Nat.mul x.num Q.zero.den) (Nat.mul Q.zero.num x.den)) true)
+      (cond (Q.isNeg x) false (Nat.ble (Nat.mul Q.zero.num x.den) (Nat.mul x.num Q.zero.den))) = true
+    have hx : Q.isNeg x = false := by
+      cases hn : Q.isNeg x with
+      | false => rfl
+      | true =>
+        have : Q.ble x Q.zero = true := by
+          unfold Q.ble
+          rw [hn]
+          rfl
+        exact absurd (this.symm.trans h) (fun e => Bool.noConfusion e)
+    rw [hx]
+    show Nat.ble (Nat.mul 0 x.den) (Nat.mul x.num 1) = true
+    exact (congrArg (fun n => Nat.ble n (Nat.mul x.num 1)) (nat_zero_mul x.den)).trans
+      (nat_ble_eq_true_of_le (nat_zero_le _))
+
+/-- **`Safe` is not vacuous**: a valid enclosure exists (`Enclosure.constant`), so a `Safe`
+statement about a box with a point in it says something about a run of the network. -/
+theorem Enclosure.constant_valid : Enclosure.constant.Valid where
+  exp_pos := fun _ => rfl
+  exp_mono := fun _ _ _ => rfl
+  rsqrt_pos := fun _ _ => rfl
+  rsqrt_anti := fun _ _ _ _ => rfl
+  tanh_mono := fun _ _ _ => rfl
+  tanh_range := fun _ => ⟨rfl, rfl⟩
+  sigmoid_mono := fun _ _ _ => rfl
+  sigmoid_range := fun _ => ⟨rfl, rfl⟩
+  geluErf_range := fun x => ⟨Q.min_zero_le x, Q.zero_le_max x⟩
+  geluTanh_range := fun x => ⟨Q.min_zero_le x, Q.zero_le_max x⟩
+
+/-- What a `Safe` statement gives for a point of the box: the network, run with the constant
+stand-ins (or any valid ones), has outputs, and they satisfy `S`. -/
+theorem Safe.run {g : Graph} {params : List (List Q)} {box : Box} {S : List (List Q) → Prop}
+    (h : Safe g params box S) {xs : List (List Q)} (hx : InBoxes box xs) :
+    ∃ ys, denote Enclosure.constant g params xs = some ys ∧ S ys :=
+  h Enclosure.constant Enclosure.constant_valid xs hx
+
 /-- A linear constraint on a flat output `y`: `Σ y_i * coeffs_i ≤ bound`, or `< bound` when
 `strict` (a VNN-LIB `(<= ...)` or `(< ...)` over outputs). -/
 structure Constraint where
