@@ -429,6 +429,9 @@ def test_read_number_accepts_exactly_the_canonical_texts(text: str) -> None:
         assert not _canonical_by_definition(text)
     else:
         assert _canonical_by_definition(text) and q == Fraction(text)
+        made = Fraction(text)  # built without Fraction's constructor: it must be indistinguishable
+        assert (q.numerator, q.denominator, hash(q), str(q), q + 1, q * 3) == \
+            (made.numerator, made.denominator, hash(made), str(made), made + 1, made * 3)
 
 
 @pytest.mark.parametrize(("edit", "reason"), [

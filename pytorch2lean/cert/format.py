@@ -69,6 +69,7 @@ from typing import Any, Mapping, Union
 import numpy as np
 
 from ..errors import UserError
+from ..numeric.float32 import from_lowest_terms
 from ..spec.box import Box
 from ..spec.property import Conjunction, Disjunction, LinearConstraint, Property
 
@@ -78,6 +79,7 @@ RELAXATION_KEYS = ("lower_slope", "lower_intercept", "upper_slope", "upper_inter
 VERDICTS = ("holds", "unknown")
 NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:/([1-9][0-9]*))?")
 CANONICAL = '("p/q" in lowest terms or "p")'
+_SMALL = {str(k): Fraction(k) for k in (-1, 0, 1)}  # Fractions are immutable: one object serves every use
 CASE_SIGNS = ("nonneg", "nonpos")
 
 Claim = Union[Property, Box]
@@ -315,12 +317,17 @@ def read_number(text: Any, where: str) -> Fraction:
 
     Canonical means what `number_text` writes: no "-0", no "/1", no common factor (parsed from
     the digits directly: leaf certificates hold hundreds of thousands of numbers)."""
-    match = NUMBER.fullmatch(text) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise CertificateError(f"{where}: {text!r} is not an exact number in canonical form {CANONICAL}")
+    known = _SMALL.get(text)  # two in five numbers of a split tree's leaves are 0 or 1
+    if known is not None:
+        return known
+    match = NUMBER.fullmatch(text)
     if match is not None:
         sign, p, q = match.groups()
         num, den = int(p), 1 if q is None else int(q)
         if not (sign and num == 0) and (q is None or den != 1) and math.gcd(num, den) == 1:
-            return Fraction(-num if sign else num, den)
+            return from_lowest_terms(-num if sign else num, den)
     raise CertificateError(f"{where}: {text!r} is not an exact number in canonical form {CANONICAL}")
 
 

@@ -124,6 +124,15 @@ def exact_floats(values: Iterable[float]) -> tuple[Fraction, ...]:
     return tuple(out)
 
 
+def from_lowest_terms(num: int, den: int) -> Fraction:
+    """`Fraction(num, den)` for `num/den` already in lowest terms with `den > 0`, made as
+    `exact_floats` makes its values (no second gcd, no argument dispatch): the checker reads
+    hundreds of thousands of certificate numbers, and `Fraction(num, den)` was most of that."""
+    q = _new(Fraction)
+    q._numerator, q._denominator = num, den
+    return q
+
+
 _new = object.__new__
 _TO_FRACTION = np.frompyfunc(Fraction, 1, 1)
 
