@@ -708,6 +708,9 @@ def demo() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one message and exit status 1."""
+    from .memory import reuse_freed_memory
+
+    reuse_freed_memory()
     try:
         app(args=argv, standalone_mode=True)
     except UserError as e:

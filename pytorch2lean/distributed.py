@@ -83,6 +83,7 @@ def _solve_on_worker(inst: Instance, method: str, split: str, memory_bytes: int 
     (a worker is the unit of parallelism), under the memory limit when one is given."""
     global _worker_models
     if _worker_models is None:
+        memory.reuse_freed_memory()
         if memory_bytes:
             memory.limit(memory_bytes)
         _worker_models = _Models()

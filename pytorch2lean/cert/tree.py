@@ -50,6 +50,7 @@ from typing import Any, NamedTuple, Sequence
 from ..ir import Graph, digest, validate
 from ..spec.box import Box
 from ..errors import UserError
+from ..memory import reuse_freed_memory
 from .batch import Batch
 from .check import CheckResult, Checker, check_certificate, statement
 from .claim import Statement, answer_failure, box_failure, proves_nothing
@@ -155,6 +156,7 @@ def _start_worker(graph: Graph, parent: int) -> None:
     """A check worker's start: its checker, and a watch that ends the worker once `parent` (the
     process that started the pool) is gone. A pool's workers outlive a SIGTERM or SIGKILL of
     their parent (a killed vnncomp) and would keep checking leaves nobody reads, holding the CPUs."""
+    reuse_freed_memory()
     _WORKER["batch"] = Batch(Checker(graph))
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
 
