@@ -203,6 +203,11 @@ def loads(text: str) -> Certificate:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CertificateError(f"certificate is not JSON: {e}") from None
+    return from_json(data)
+
+
+def from_json(data: Any) -> Certificate:
+    """A certificate from its parsed JSON (a split tree's leaf, read in place), as strictly as `loads`."""
     doc = Reader(data, "certificate")
     if doc.get("format", str) != FORMAT:
         raise CertificateError(f"certificate: format must be {FORMAT!r}, got {data.get('format')!r}")

@@ -54,7 +54,8 @@ from ..memory import reuse_freed_memory
 from .batch import Batch
 from .check import CheckResult, Checker, check_certificate, statement
 from .claim import Statement, answer_failure, box_failure, proves_nothing
-from .format import Case, Certificate, CertificateError, Claim, Reader, input_boxes, loads, read_box, read_claim, read_number
+from .format import (Case, Certificate, CertificateError, Claim, Reader, from_json, input_boxes, loads, read_box,
+                     read_claim, read_number)
 
 FORMAT = "pytorch2lean.bab.v1"
 TIME_UP = "the check ran out of time"
@@ -131,7 +132,7 @@ def _check_leaves(batched: Batch, prop: Any, jobs: Sequence[_LeafJob], deadline:
         certs: list[Certificate | CertificateError] = []
         for job in chunk:
             try:
-                certs.append(loads(json.dumps(job.leaf)))
+                certs.append(from_json(job.leaf))
             except CertificateError as e:
                 certs.append(e)
         readable = [c if isinstance(c, Certificate) else None for c in certs]
