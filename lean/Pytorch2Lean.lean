@@ -16,7 +16,9 @@ pytorch2lean: neural networks as Lean data, with a kernel-checked meaning.
   `Pytorch2Lean.Relax`: ReLU lines (`lineOk`, `relu_lines_sum`); `Pytorch2Lean.Packed`: the same
   combinations of matrix rows from packed big naturals (`colCombF`, `colCombF_vdot`);
   `Pytorch2Lean.CheckCROWN`: the
-  CROWN certificate checker (back-substitution) and `checkCROWN_sound`, `robust_of_checkCROWN`.
+  CROWN certificate checker (back-substitution) and `checkCROWN_sound`, `robust_of_checkCROWN`;
+  `Pytorch2Lean.Staged`: the same check in one kernel evaluation per node (`nodesOkFrom`) and one for
+  the claim (`outputOkC`), joined by `checkCROWN_staged`.
 * `Pytorch2Lean.CheckBaB`: input-split trees (`lowerHalf`, `upperHalf`, `safe_split`): leaves'
   theorems about the pieces of a box joined into one about the box.
 * `Pytorch2Lean.Robust`: robustness queries (`robustnessTerms`, `ArgmaxIs`) and the corollary a
@@ -41,4 +43,5 @@ import Pytorch2Lean.Linear
 import Pytorch2Lean.Relax
 import Pytorch2Lean.Packed
 import Pytorch2Lean.CheckCROWN
+import Pytorch2Lean.Staged
 import Pytorch2Lean.CheckBaB

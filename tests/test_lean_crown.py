@@ -83,7 +83,8 @@ def test_crown_theorem_checks(crown_cert: tuple[Graph, str], tmp_path: Path, lib
     g, text = crown_cert
     project = export_with(g, text, tmp_path / "proj")
     body = next(project.glob("*/Certificates/margin.lean")).read_text()
-    assert "checkCROWN_sound" in body and "decide +kernel" in body
+    assert "checkCROWN_sound" in body and "checkCROWN_staged" in body
+    assert body.count("decide +kernel") == body.count(": nodesOkFrom graph decodedParams") + 1  # and `outputOkC`
     assert "sorry" not in body and "native_decide" not in body
     result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
     assert result.ok, result.report()
@@ -124,6 +125,33 @@ def test_lean_agrees_with_python_on_mutations(crown_cert: tuple[Graph, str], tmp
         project = export_with(g, t, tmp_path / what.replace(".", "_"))
         result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
         assert result.ok == ok, f"{what}: Python {'accepts' if ok else 'rejects'}, Lean {'accepts' if result.ok else 'rejects'}"
+
+
+@needs_lean
+def test_a_wrong_node_fails_in_its_own_stage(crown_cert: tuple[Graph, str], tmp_path: Path,
+                                             library_cache: Path) -> None:
+    """Each node with back-substituted elements is its own kernel evaluation (`Staged.lean`): a
+    certificate whose node `a` (node 3, back-substituted) states a lower bound back-substitution
+    does not give fails in that node's theorem `margin_node3` alone; the other stages, and the join
+    that reads them, check."""
+    g, text = crown_cert
+    d = json.loads(text)
+    d["crown"]["backsub"] = sorted(set(d["crown"]["backsub"]) | {"a"})
+    assert check_certificate(g, json.dumps(d)).ok, "back-substituting `a` too keeps the certificate valid"
+    d["bounds"]["a"]["lower"][0] = str(F(d["bounds"]["a"]["lower"][0]) + F(1, 8))
+    assert not check_certificate(g, json.dumps(d)).ok
+    project = export_with(g, json.dumps(d), tmp_path / "proj")
+    path = next(project.glob("*/Certificates/margin.lean"))
+    lines = path.read_text().splitlines()
+    assert "theorem margin_node3 : nodesOkFrom graph decodedParams" in lines
+    result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
+    assert not result.ok and result.errors, result.report()
+
+    def declaration(line: int) -> str:
+        return next(t.split()[1] for t in reversed(lines[:line]) if t.startswith("theorem "))
+
+    assert {declaration(m.line) for m in result.errors} == {"margin_node3"}, result.report()
+    assert all("margin_nodes 3 1 = true" in m.text or m.text.startswith("Tactic `decide`") for m in result.errors)
 
 
 def test_refuses_graphs_lean_cannot_back_substitute(crown_cert: tuple[Graph, str]) -> None:

@@ -13,7 +13,7 @@ The leaves prove the claim together with "the output's elements are rationals"
 (`checkCROWN_sound_wf`), the form the robustness corollary (`robust_of_safe`) reads;
 `safe_weaken` drops what a statement does not need.
 -/
-import Pytorch2Lean.CheckCROWN
+import Pytorch2Lean.Staged
 
 namespace Pytorch2Lean
 

@@ -211,25 +211,32 @@ def OutProp.checkC (p : OutProp) (lo hi : List Q) (low : List Q → List (Option
       (zipWithL Prod.mk tl.1 (tl.2 ++ List.replicate tl.1.length none)).any fun cl =>
         cl.1.refutedByC lo hi (low cl.1.coeffs (cl.2.getD rels))
 
-/-- The certificate's verdict after the nodes check: output `out`'s bounds, and back-substitution
-from it, imply `p`. -/
-def checkOutputC (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (out : Nat)
+/-- The claim on the tables `r` the nodes leave (bounds, nodes and lines by table index): output
+`out`'s bounds, and back-substitution from it, imply `p`. -/
+def claimC (g : Graph) (r : List Bounds × List (Option Node) × List (Option Relax)) (out : Nat)
     (p : OutProp) (lines : ClaimLines) : Option Bool :=
-  let tbl0 := initBounds g params box
-  obind (checkNodesC tbl0 (List.replicate tbl0.length none) (List.replicate tbl0.length none) g.nodes
-      certs) fun r =>
   obind (allSome (g.outputs.map (nth r.1))) fun _ =>
   obind (nth g.outputs out) fun j =>
   (nth r.1 j).map fun b =>
     p.checkC b.lo b.hi (fun c rels => backLower r.1 r.2.1 rels j j c Q.zero) r.2.2 lines
 
+/-- The certificate's verdict after the nodes check: the claim on the checked tables. -/
+def checkOutputC (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (out : Nat)
+    (p : OutProp) (lines : ClaimLines) : Option Bool :=
+  let tbl0 := initBounds g params box
+  obind (checkNodesC tbl0 (List.replicate tbl0.length none) (List.replicate tbl0.length none) g.nodes
+      certs) fun r => claimC g r out p lines
+
+/-- The box and the parameters fit the graph's inputs and parameters, all rationals. -/
+def boxParamsOk (g : Graph) (params : List (List Q)) (box : Box) : Bool :=
+  sizesOk g.inputs (box.map (fun b => b.1)) && box.all (fun b => allWFb b.1 && allWFb b.2) &&
+    sizesOk g.params params && params.all allWFb
+
 /-- The CROWN certificate checker: the box and parameters fit the graph, every node's stated
 bounds contain its (tightened) interval, and output `out`'s bounds imply `p`. -/
 def checkCROWN (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (out : Nat)
     (p : OutProp) (lines : ClaimLines) : Bool :=
-  sizesOk g.inputs (box.map (fun b => b.1)) && box.all (fun b => allWFb b.1 && allWFb b.2) &&
-    sizesOk g.params params && params.all allWFb &&
-    isSomeTrue (checkOutputC g params box certs out p lines)
+  boxParamsOk g params box && isSomeTrue (checkOutputC g params box certs out p lines)
 
 /-! ### Soundness: lists, and the run so far -/
 

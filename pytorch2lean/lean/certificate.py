@@ -61,8 +61,23 @@ class CertificateTheorem:
     argmax: tuple[int, int] | None = None  # (label, classes) for a robustness property
     crown: str | None = None  # a Lean `List NodeCert` (methods crown and alpha): bounds, lines, back-substituted rows
     lines: str = "[]"  # a Lean `ClaimLines`: per constraint of the claim, its own lines (alpha-CROWN)
+    stages: tuple["Stage", ...] = ()  # the kernel evaluations of a CROWN certificate's nodes
     leaves: tuple["TreeLeaf", ...] = ()  # a split tree's leaves (bab.v1), in tree order
     tree: str | None = None  # a split tree's proof: `safe_split`s over its leaves' theorems
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One kernel evaluation of a CROWN certificate's nodes (`Staged.lean`): the theorem
+    `nodesOkFrom graph params BOX NODES start count = true`, nodes `start` to `start + count - 1`
+    checked on the bounds the certificate states before them. A node with back-substituted elements
+    is a stage of its own (the kernel keeps what it evaluates until the declaration ends: one
+    evaluation of a whole ACAS Xu leaf ran past 15 GB); a run of nodes without is one stage."""
+
+    name: str  # theorem suffix: `node<j>`, or `nodes<a>_<b>` for a run
+    start: int
+    count: int
+    what: str  # what it checks, in words
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class TreeLeaf:
     box: str  # a Lean `Box` term: `lowerHalf`/`upperHalf` of the tree's box
     crown: str  # a Lean `List NodeCert`
     lines: str  # a Lean `ClaimLines`
+    stages: tuple[Stage, ...]
 
 
 def theorem_name(text: str) -> str:
@@ -153,11 +169,12 @@ def certificate_theorem(graph: Graph, cert: Certificate, name: str) -> Certifica
                           for i in graph.inputs) + "]"
     rows = ",\n    ".join(f"({_q_list(stated[n.id].lower)}, {_q_list(stated[n.id].upper)})" for n in graph.nodes)
     crown = lines = None
+    stages: tuple[Stage, ...] = ()
     if cert.crown is not None:
-        crown, lines = _crown_terms(graph, cert)
+        crown, lines, stages = _crown_terms(graph, cert)
     return CertificateTheorem(name=name, box=box, output=list(graph.outputs).index(cert.output),
                               output_name=cert.output, stated="[\n    " + rows + "]", nodes=len(graph.nodes),
-                              crown=crown, lines=lines or "[]", **_claim_fields(cert.claim))
+                              crown=crown, lines=lines or "[]", stages=stages, **_claim_fields(cert.claim))
 
 
 def _claim_fields(claim: Property | Box) -> dict:
@@ -201,9 +218,9 @@ def _refuse_leaf(graph: Graph, cert: Certificate, where: str) -> None:
 
 def tree_theorem(graph: Graph, doc: dict, name: str) -> CertificateTheorem:
     """The theorem of an accepted input-split tree (`pytorch2lean.bab.v1`, parsed JSON): a theorem
-    per leaf (its certificate checked by `checkCROWN`, an interval leaf as one with no lines and no
-    rows) about the box its cuts give, joined by `safe_split` (CheckBaB.lean) into the theorem about
-    the box."""
+    per leaf (its certificate checked by `checkCROWN` in stages, an interval leaf as one with no lines
+    and no rows) about the box its cuts give, joined by `safe_split` (CheckBaB.lean) into the theorem
+    about the box."""
     where = f"certificate {name!r}"
     _refuse_model(graph, doc["graph_digest"], where)
     root = read_box(Reader(doc["box"], "box"))
@@ -217,8 +234,8 @@ def tree_theorem(graph: Graph, doc: dict, name: str) -> CertificateTheorem:
     def term(node: dict, at: str, depth: int) -> str:
         if "leaf" in node:
             k = node["leaf"]
-            crown, lines = _crown_terms(graph, certs[k])
-            leaves.append(TreeLeaf(k, at, crown, lines))
+            crown, lines, stages = _crown_terms(graph, certs[k])
+            leaves.append(TreeLeaf(k, at, crown, lines, stages))
             return f"(checkCROWN_sound_wf graph params _ {name}_leaf{k}_nodes {output} _ {name}_leaf{k}_lines " \
                    f"{name}_leaf{k}_checks)"
         if "node" in node:
@@ -282,19 +299,45 @@ def _lines(r: StatedRelaxation, start: int, size: int) -> str:
     return list_literal([f"({', '.join(q_literal(v[i]) for v in parts)})" for i in range(start, start + size)])
 
 
-def _crown_terms(graph: Graph, cert: Certificate) -> tuple[str, str]:
-    """The `List NodeCert` and the `ClaimLines` of a CROWN certificate (of an interval certificate:
-    its bounds, with no lines and no back-substituted rows)."""
+def _stages(graph: Graph, backsub: Sequence[int]) -> tuple[Stage, ...]:
+    """The stages of a certificate's nodes, given how many elements of each are back-substituted:
+    one per node with some, one per run of nodes without."""
+    stages: list[Stage] = []
+    start = 0
+    while start < len(graph.nodes):
+        node = graph.nodes[start]
+        if backsub[start]:
+            stages.append(Stage(f"node{start}", start, 1, f"Node {start} (`{node.id}`, {node.op}) checks on the bounds "
+                                f"stated before it, its {backsub[start]} back-substituted elements included"))
+            start += 1
+            continue
+        end = start
+        while end + 1 < len(graph.nodes) and not backsub[end + 1]:
+            end += 1
+        what = (f"Node {start} (`{node.id}`, {node.op}) checks on the bounds stated before it; it has no "
+                "back-substituted elements" if end == start else
+                f"Nodes {start} to {end} (`{node.id}` to `{graph.nodes[end].id}`) check on the bounds stated before "
+                "them; none has back-substituted elements")
+        stages.append(Stage(f"nodes{start}_{end}", start, end - start + 1, what))
+        start = end + 1
+    return tuple(stages)
+
+
+def _crown_terms(graph: Graph, cert: Certificate) -> tuple[str, str, tuple[Stage, ...]]:
+    """The `List NodeCert`, the `ClaimLines` and the stages of a CROWN certificate (of an interval
+    certificate: its bounds, with no lines and no back-substituted rows)."""
     part = cert.crown or CrownPart((), ())
     stated = dict(cert.bounds)
     relax = dict(part.relaxations)
     rows = dict(part.backsub_rows)
     backsub = set(part.backsub)
     certs = []
+    counts = []
     for node in graph.nodes:
         size = math.prod(node.shape)
         lines = f"(some {_lines(relax[node.id], 0, size)})" if node.id in relax else "none"
         index = list(rows.get(node.id, range(size))) if node.id in backsub else []
+        counts.append(len(index))
         b = stated[node.id]
         certs.append(f"⟨({_q_list(b.lower)}, {_q_list(b.upper)}), {lines}, {list_literal([str(i) for i in index])}⟩")
     claim_lines = "[]"
@@ -313,7 +356,7 @@ def _crown_terms(graph: Graph, cert: Certificate) -> tuple[str, str]:
             return "(some " + list_literal(base + per_node) + ")"
         claim_lines = list_literal([list_literal([row_lines(order.index(c.coeffs)) for c in term])
                                     for term in unsafe_terms(cert.claim)])
-    return "[\n    " + ",\n    ".join(certs) + "]", claim_lines
+    return "[\n    " + ",\n    ".join(certs) + "]", claim_lines, _stages(graph, counts)
 
 
 def _theorem(graph: Graph, text: str, name: str) -> CertificateTheorem:

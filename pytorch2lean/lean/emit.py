@@ -9,8 +9,10 @@ modules `<Module>/Params/Part<k>.lean`, which lean-check compiles side by side),
 input/output theorem per example, the output computed by `evaluate_exact`, and for a graph with
 a causal attention mask the `CausalDeps` theorem of its sequence axis, see `causal.py`),
 `<Module>/Certificates/<name>.lean` (one theorem per accepted certificate, see `certificate.py`;
-certificates written into the project earlier are kept) and `Check.lean` (`#print axioms` for
-every theorem). With `standalone=True` the Lean library is copied in;
+certificates written into the project earlier are kept), `<Module>/Decoded.lean` when a CROWN
+certificate is among them (the parameters' exact values written out, `decodedParams_eq`: its
+stages read them instead of decoding the literals in each kernel evaluation) and `Check.lean`
+(`#print axioms` for every theorem). With `standalone=True` the Lean library is copied in;
 otherwise the lakefile requires it from this installation. Rendering is a pure function of its
 arguments: exporting twice writes the same bytes.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, Union
 
@@ -32,7 +35,8 @@ from ..ir.serialize import digest
 from ..runtime import evaluate_exact
 from ..runtime.plan import token_ids
 from .causal import sequence_contract
-from .encode import CHUNK, Entry, decode_parts, decode_plan, module_name, nat_hex, node_entries, packed_f32, param_literals, piece_limit, q_rows, shape_literal, value_table
+from .encode import (CHUNK, Entry, decode_parts, decode_plan, list_literal, module_name, nat_hex, node_entries, packed_f32,
+                     param_literals, piece_limit, q_literal, q_rows, shape_literal, value_table)
 from .resources import lean_library_dir, templates_dir
 
 if TYPE_CHECKING:
@@ -71,6 +75,10 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
         _write(out / module / "Certificates" / f"{cert.name}.lean",
                env.get_template("Certificate.lean.j2").render(context, c=cert))
     context["certificates"] = _certificate_modules(out / module / "Certificates")
+    context["decoded"] = any(f"import {module}.Decoded" in c["text"] for c in context["certificates"])
+    if context["decoded"]:
+        _write(out / module / "Decoded.lean",
+               env.get_template("Decoded.lean.j2").render(context, values=_decoded_params(graph)))
     files = {
         "lakefile.lean": "lakefile.lean.j2",
         "lean-toolchain": "lean-toolchain.j2",
@@ -93,11 +101,30 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
 def _certificate_modules(folder: Path) -> list[dict[str, object]]:
     """The certificate modules in the project (written now or by an earlier export), each with the
     theorems it states, for the lakefile and `Check.lean`."""
-    return [{"module": p.stem, "theorems": _THEOREM.findall(p.read_text(encoding="utf-8"))}
-            for p in sorted(folder.glob("*.lean"))]
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.lean"))}
+    return [{"module": m, "theorems": _THEOREM.findall(t), "text": t} for m, t in texts.items()]
 
 
 _THEOREM = re.compile(r"^theorem (\S+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class DecodedParam:
+    """A parameter's exact values as a Lean list of `Q` literals, for `Decoded.lean`."""
+
+    index: int  # in the value table
+    name: str
+    shape: tuple[int, ...]
+    values: str
+
+
+def _decoded_params(graph: Graph) -> list[DecodedParam]:
+    """Every parameter's float32 values as exact rationals (`Decoded.lean`, written when a CROWN
+    certificate reads them): what `decodeAll` gives, which the module proves."""
+    base = len(graph.inputs)
+    return [DecodedParam(base + k, p.name, tuple(p.shape),
+                         list_literal([q_literal(Fraction(float(v))) for v in np.asarray(p.array, np.float32).reshape(-1)]))
+            for k, p in enumerate(graph.params)]
 
 
 def _check_exportable(graph: Graph) -> None:
