@@ -457,3 +457,29 @@ def test_unreadable_file_is_a_parse_error(tmp_path: Path) -> None:
     bad.write_bytes(b"; caf\xe9\n")
     with pytest.raises(ParseError, match="latin1.vnnlib: cannot read"):
         load_vnnlib(bad)
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(FINITE, FINITE), min_size=1, max_size=12))
+def test_a_box_of_floats_is_the_box_of_their_exact_values(pairs: list[tuple[float, float]]) -> None:
+    """`Box.of_floats` skips the constructor's per-element checks: it must give the same box, and
+    refuse exactly the float pairs the constructor refuses, with the same message."""
+    lo, hi = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    try:
+        made = Box(tuple(map(Fraction, lo.tolist())), tuple(map(Fraction, hi.tolist())), (len(pairs),))
+    except UserError as e:
+        with pytest.raises(UserError, match=re.escape(str(e))):
+            Box.of_floats(lo, hi, (len(pairs),))
+    else:
+        fast = Box.of_floats(lo, hi, (len(pairs),))
+        assert fast == made and hash(fast) == hash(made) and all(type(q) is Fraction for q in fast.lower + fast.upper)
+
+
+def test_a_box_of_floats_refuses_what_has_no_exact_value() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        Box.of_floats(np.array([0.0, np.inf]), np.array([1.0, np.inf]), (2,))
+    with pytest.raises(ShapeError, match="needs 3 bounds"):
+        Box.of_floats(np.zeros(2), np.ones(2), (3,))

@@ -95,7 +95,7 @@ def stated_box(xp: Any, iv: Interval, node: Node) -> Box:
     lo, hi = (to_numpy(xp, v).astype(np.float64).reshape(-1) for v in iv)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise Unbounded(f"node {node.id!r} ({node.op}): the float bounds overflow")
-    return Box(exact_floats(lo.tolist()), exact_floats(hi.tolist()), node.shape)
+    return Box.of_floats(lo, hi, node.shape)
 
 
 def stated_relaxation(xp: Any, lines: tuple[Any, ...], shape: tuple[int, ...]) -> StatedRelaxation:

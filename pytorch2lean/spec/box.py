@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..errors import ShapeError, UserError
+from ..numeric.float32 import exact_floats
 from .numbers import Number, exact, exact_values, floats_down, floats_up
 
 
@@ -39,6 +40,31 @@ class Box:
         for i, (lo, hi) in enumerate(zip(self.lower, self.upper)):
             if lo > hi:
                 raise UserError(f"empty box: at flat index {i} the lower bound {lo} exceeds the upper bound {hi}")
+
+    @classmethod
+    def of_floats(cls, lower: np.ndarray, upper: np.ndarray, shape: Sequence[int]) -> Box:
+        """The box whose bounds are the exact values of two finite float arrays (flat or of `shape`).
+
+        What `Box(...)` checks is checked on the floats, whose order is their exact values' order,
+        and the Fractions are made without the constructor's per-element checks: a split tree's
+        search states thousands of bound boxes, and checking them as Fractions cost more than
+        making them."""
+        lo, hi = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (lower, upper))
+        size = math.prod(shape)
+        if lo.size != size or hi.size != size:
+            raise ShapeError(f"box of shape {tuple(shape)} needs {size} bounds, got {lo.size} lower and {hi.size} upper")
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise ValueError("box bounds must be finite")
+        wrong = np.flatnonzero(lo > hi)
+        if wrong.size:
+            i = int(wrong[0])
+            raise UserError(f"empty box: at flat index {i} the lower bound {Fraction(lo[i])} exceeds the upper bound "
+                            f"{Fraction(hi[i])}")
+        box = object.__new__(cls)
+        for name, value in (("lower", exact_floats(lo.tolist())), ("upper", exact_floats(hi.tolist())),
+                            ("shape", tuple(shape))):
+            object.__setattr__(box, name, value)  # frozen: set once here, as the dataclass's __init__ does
+        return box
 
     @classmethod
     def linf_ball(
