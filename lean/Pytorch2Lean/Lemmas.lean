@@ -307,7 +307,320 @@ theorem nat_le_add_left : ∀ (n m : Nat), n ≤ m + n := Nat.le_add_left
 /-- `Nat.ble n n`. -/
 theorem nat_ble_self_eq_true : ∀ (n : Nat), Nat.ble n n = true := Nat.ble_self_eq_true
 
+/-- `≤` on both sides of a sum. -/
+theorem nat_add_le_add_right : ∀ {n m : Nat}, n ≤ m → ∀ (k : Nat), n + k ≤ m + k := Nat.add_le_add_right
+
+/-- `<` on both sides of a sum. -/
+theorem nat_add_lt_add_left : ∀ {n m : Nat}, n < m → ∀ (k : Nat), k + n < k + m := Nat.add_lt_add_left
+
+/-- `<` is transitive. -/
+theorem nat_lt_trans : ∀ {n m k : Nat}, n < m → m < k → n < k := Nat.lt_trans
+
+/-- `n < n + 1`. -/
+theorem nat_lt_succ_self : ∀ (n : Nat), n < n + 1 := Nat.lt_succ_self
+
+/-- `n + m - m = n`. -/
+theorem nat_add_sub_cancel : ∀ (n m : Nat), n + m - m = n := Nat.add_sub_cancel
+
+/-- `m < n` means `n = m + k + 1` for some `k`. -/
+theorem nat_exists_eq_add_of_lt : ∀ {m n : Nat}, m < n → ∃ k : Nat, n = m + k + 1 := Nat.exists_eq_add_of_lt
+
 /-- `b && true = b`. -/
 theorem bool_and_true : ∀ (b : Bool), (b && true) = b := Bool.and_true
+
+/-! ### Division, shifts and `land`, from core's definitions
+
+`Float32`'s lane test (`tensorOk_of_lanes`) rests on these. The substitute core library has no
+lemmas about `Nat.div`, `Nat.mod`, `Nat.land` or `Nat.shiftRight`, so they are proved from the
+definitions themselves: `Nat.div.go`, `Nat.modCore.go` and `Nat.bitwise.go`, fuel-bounded
+structural recursions, as the substitute core (`../shared/lean-toolchain`) writes them. This
+section is the one place that depends on how core defines them; Lean 4 core defines them
+differently and would prove the same statements from its `Nat.div_add_mod` and `Nat.testBit`
+lemmas instead. Everything is stated with the functions themselves (`Nat.div`, not `/`), the form
+the library computes with. -/
+
+/-- The quotient loop of `Nat.div` on `r + y * q` (`r < y`) counts `q` subtractions, given the fuel. -/
+private theorem nat_div_go (y : Nat) (r : Nat) (hr : r < y) : (fuel q : Nat) → q < fuel → Nat.div.go y fuel (r + y * q) = q
+  | 0, _, h => absurd h (Nat.not_succ_le_zero _)
+  | fuel + 1, 0, _ => by
+    show (if y ≤ r then Nat.div.go y fuel (r - y) + 1 else 0) = 0
+    rw [if_neg (Nat.not_le_of_gt hr)]
+  | fuel + 1, q + 1, h => by
+    show (if y ≤ r + y * (q + 1) then Nat.div.go y fuel (r + y * (q + 1) - y) + 1 else 0) = q + 1
+    have e : r + y * (q + 1) = (r + y * q) + y := (Nat.add_assoc _ _ _).symm
+    rw [e, if_pos (Nat.le_add_left y _), Nat.add_sub_cancel, nat_div_go y r hr fuel q (Nat.le_of_succ_le_succ h)]
+
+/-- The remainder loop of `Nat.mod` on `r + y * q` (`r < y`) leaves `r`, given the fuel. -/
+private theorem nat_mod_go (y : Nat) (r : Nat) (hr : r < y) : (fuel q : Nat) → q < fuel → Nat.modCore.go y fuel (r + y * q) = r
+  | 0, _, h => absurd h (Nat.not_succ_le_zero _)
+  | fuel + 1, 0, _ => by
+    show (if y ≤ r then Nat.modCore.go y fuel (r - y) else r) = r
+    rw [if_neg (Nat.not_le_of_gt hr)]
+  | fuel + 1, q + 1, h => by
+    show (if y ≤ r + y * (q + 1) then Nat.modCore.go y fuel (r + y * (q + 1) - y) else r + y * (q + 1)) = r
+    have e : r + y * (q + 1) = (r + y * q) + y := (Nat.add_assoc _ _ _).symm
+    rw [e, if_pos (Nat.le_add_left y _), Nat.add_sub_cancel, nat_mod_go y r hr fuel q (Nat.le_of_succ_le_succ h)]
+
+/-- `q ≤ r + y * q` when `y > r ≥ 0` (so `y ≥ 1`). -/
+theorem nat_le_mul_of_lt {r y : Nat} (q : Nat) (hr : r < y) : q ≤ r + y * q := by
+  cases y with
+  | zero => exact absurd hr (Nat.not_succ_le_zero r)
+  | succ y =>
+    rw [Nat.mul_comm, Nat.mul_succ]
+    exact Nat.le_trans (Nat.le_add_left q _) (Nat.le_add_left _ r)
+
+/-- Division undoes `r + y * q` for `r < y`. -/
+theorem nat_div_eq (y r q : Nat) (hr : r < y) : Nat.div (r + y * q) y = q := by
+  unfold Nat.div
+  rw [if_pos (Nat.lt_of_le_of_lt (Nat.zero_le r) hr)]
+  exact nat_div_go y r hr _ q (Nat.lt_succ_of_le (nat_le_mul_of_lt q hr))
+
+/-- The remainder of `r + y * q` by `y` is `r` for `r < y`. -/
+theorem nat_mod_eq (y r q : Nat) (hr : r < y) : Nat.mod (r + y * q) y = r := by
+  unfold Nat.mod
+  rw [if_pos (Nat.lt_of_le_of_lt (Nat.zero_le r) hr)]
+  exact nat_mod_go y r hr _ q (Nat.lt_succ_of_le (nat_le_mul_of_lt q hr))
+
+/-- Every number is `r + y * q` with `r < y` (`y > 0`), proved by counting, not from `Nat.div`. -/
+theorem nat_divmod_exists {y : Nat} (hy : 0 < y) : (x : Nat) → ∃ r q, r < y ∧ x = r + y * q
+  | 0 => ⟨0, 0, hy, rfl⟩
+  | x + 1 => by
+    obtain ⟨r, q, hr, e⟩ := nat_divmod_exists hy x
+    cases Nat.eq_or_lt_of_le (hr : r + 1 ≤ y) with
+    | inl h =>
+      have h' : r + 1 = y := h
+      exact ⟨0, q + 1, hy, by rw [e, Nat.add_right_comm, h', Nat.mul_succ, Nat.zero_add, Nat.add_comm]⟩
+    | inr h => exact ⟨r + 1, q, h, by rw [e, Nat.add_right_comm]⟩
+
+/-- `(n + 1) / 2 < n + 1`: the fuel `Nat.bitwise` spends per bit suffices. -/
+theorem nat_half_lt (n : Nat) : Nat.div (n + 1) 2 < n + 1 := by
+  obtain ⟨r, q, hr, e⟩ := nat_divmod_exists (y := 2) (by decide) (n + 1)
+  rw [e, nat_div_eq 2 r q hr]
+  cases q with
+  | zero =>
+    cases r with
+    | zero => exact absurd e (Nat.succ_ne_zero n)
+    | succ r => exact Nat.lt_of_lt_of_le (Nat.succ_pos r) (Nat.le_add_right _ _)
+  | succ q =>
+    have h : q + 1 < 2 * (q + 1) := by
+      rw [Nat.succ_mul, Nat.one_mul]
+      exact Nat.add_lt_add_left (Nat.succ_pos q) (q + 1)
+    exact Nat.lt_of_lt_of_le h (Nat.le_add_left _ r)
+
+/-- More fuel than the first argument needs changes nothing. -/
+private theorem nat_bitwise_go_succ (f : Bool → Bool → Bool) : (fuel n m : Nat) → n < fuel →
+    Nat.bitwise.go f (fuel + 1) n m = Nat.bitwise.go f fuel n m
+  | 0, _, _, h => absurd h (Nat.not_succ_le_zero _)
+  | _ + 1, 0, _, _ => rfl
+  | _ + 1, _ + 1, 0, _ => rfl
+  | fuel + 1, n + 1, m + 1, h => by
+    show (if f ((n+1) % 2 == 1) ((m+1) % 2 == 1) then 2 * Nat.bitwise.go f (fuel + 1) ((n+1) / 2) ((m+1) / 2) + 1
+        else 2 * Nat.bitwise.go f (fuel + 1) ((n+1) / 2) ((m+1) / 2)) =
+      (if f ((n+1) % 2 == 1) ((m+1) % 2 == 1) then 2 * Nat.bitwise.go f fuel ((n+1) / 2) ((m+1) / 2) + 1
+        else 2 * Nat.bitwise.go f fuel ((n+1) / 2) ((m+1) / 2))
+    rw [nat_bitwise_go_succ f fuel ((n+1) / 2) ((m+1) / 2)
+      (Nat.lt_of_lt_of_le (nat_half_lt n) (Nat.le_of_lt_succ h))]
+
+/-- Any extra fuel changes nothing. -/
+private theorem nat_bitwise_go_add (f : Bool → Bool → Bool) (fuel n m : Nat) (h : n < fuel) :
+    (k : Nat) → Nat.bitwise.go f (fuel + k) n m = Nat.bitwise.go f fuel n m
+  | 0 => rfl
+  | k + 1 => (nat_bitwise_go_succ f (fuel + k) n m (Nat.lt_of_lt_of_le h (Nat.le_add_right _ _))).trans
+      (nat_bitwise_go_add f fuel n m h k)
+
+/-- `land n m` on fuel `n + 1` (the definition gives it `n + m + 1`). -/
+private theorem nat_land_go (n m : Nat) : Nat.land n m = Nat.bitwise.go and (n + 1) n m := by
+  show Nat.bitwise.go and (n + m + 1) n m = _
+  rw [Nat.add_right_comm]
+  exact nat_bitwise_go_add and (n + 1) n m (Nat.lt_succ_self n) m
+
+/-- `land 0 m = 0`. -/
+theorem nat_land_zero_left (m : Nat) : Nat.land 0 m = 0 := by
+  rw [nat_land_go]; rfl
+
+/-- `land n 0 = 0`. -/
+theorem nat_land_zero_right : (n : Nat) → Nat.land n 0 = 0
+  | 0 => rfl
+  | n + 1 => by rw [nat_land_go]; rfl
+
+/-- `land` of two nonzero numbers: their lowest bits, then the rest. -/
+theorem nat_land_step (n m : Nat) : Nat.land (n + 1) (m + 1) =
+    (if and ((n + 1) % 2 == 1) ((m + 1) % 2 == 1) then 2 * Nat.land ((n + 1) / 2) ((m + 1) / 2) + 1
+      else 2 * Nat.land ((n + 1) / 2) ((m + 1) / 2)) := by
+  obtain ⟨k, hk⟩ := Nat.exists_eq_add_of_le (nat_half_lt n : (n + 1) / 2 + 1 ≤ n + 1)
+  have e : Nat.land ((n + 1) / 2) ((m + 1) / 2) = Nat.bitwise.go and (n + 1) ((n + 1) / 2) ((m + 1) / 2) := by
+    have hk' : n + 1 = (n + 1) / 2 + 1 + k := hk
+    rw [nat_land_go, ← nat_bitwise_go_add and ((n + 1) / 2 + 1) _ _ (Nat.lt_succ_self _) k, ← hk']
+  rw [e, nat_land_go]
+  rfl
+
+/-- One bit off both: `land (a + 2 b) (c + 2 d) = land a c + 2 land b d` for bits `a`, `c`. -/
+theorem nat_land_bit (a b c d : Nat) (ha : a < 2) (hc : c < 2) :
+    Nat.land (a + 2 * b) (c + 2 * d) = Nat.land a c + 2 * Nat.land b d := by
+  cases Nat.eq_zero_or_pos (a + 2 * b) with
+  | inl h0 =>
+    cases b with
+    | succ b => exact absurd h0 (Nat.succ_ne_zero _)
+    | zero =>
+      have h0' : a = 0 := h0
+      rw [h0', nat_land_zero_left, nat_land_zero_left, nat_land_zero_left]
+  | inr hn =>
+  cases Nat.eq_zero_or_pos (c + 2 * d) with
+  | inl h0 =>
+    cases d with
+    | succ d => exact absurd h0 (Nat.succ_ne_zero _)
+    | zero =>
+      have h0' : c = 0 := h0
+      rw [h0', nat_land_zero_right, nat_land_zero_right, nat_land_zero_right]
+  | inr hm =>
+    obtain ⟨n, en⟩ := Nat.exists_eq_add_of_le hn
+    obtain ⟨m, em⟩ := Nat.exists_eq_add_of_le hm
+    rw [Nat.add_comm 1 n] at en
+    rw [Nat.add_comm 1 m] at em
+    rw [en, em, nat_land_step, ← en, ← em]
+    show (if and (Nat.mod (a + 2 * b) 2 == 1) (Nat.mod (c + 2 * d) 2 == 1) then
+        2 * Nat.land (Nat.div (a + 2 * b) 2) (Nat.div (c + 2 * d) 2) + 1
+      else 2 * Nat.land (Nat.div (a + 2 * b) 2) (Nat.div (c + 2 * d) 2)) = _
+    rw [nat_mod_eq 2 a b ha, nat_mod_eq 2 c d hc, nat_div_eq 2 a b ha, nat_div_eq 2 c d hc]
+    cases a with
+    | zero =>
+      cases c with
+      | zero => exact (Nat.zero_add _).symm
+      | succ c => cases c with
+        | zero => exact (Nat.zero_add _).symm
+        | succ c => exact absurd (Nat.le_of_succ_le_succ (Nat.le_of_succ_le_succ hc)) (Nat.not_succ_le_zero c)
+    | succ a => cases a with
+      | succ a => exact absurd (Nat.le_of_succ_le_succ (Nat.le_of_succ_le_succ ha)) (Nat.not_succ_le_zero a)
+      | zero =>
+        cases c with
+        | zero => exact (Nat.zero_add _).symm
+        | succ c => cases c with
+          | zero => exact Nat.add_comm _ _
+          | succ c => exact absurd (Nat.le_of_succ_le_succ (Nat.le_of_succ_le_succ hc)) (Nat.not_succ_le_zero c)
+
+/-- A common factor on the left cancels from `<`. -/
+theorem nat_lt_of_mul_lt_mul_left {y a b : Nat} (h : y * a < y * b) : a < b := by
+  cases Nat.lt_or_ge a b with
+  | inl h' => exact h'
+  | inr h' => exact absurd (Nat.lt_of_lt_of_le h (nat_mul_le_mul_left y h')) (Nat.lt_irrefl _)
+
+/-- `2^(k+1) = 2 * 2^k`. -/
+theorem nat_two_pow_succ (k : Nat) : 2 ^ (k + 1) = 2 * 2 ^ k := Nat.mul_comm _ _
+
+/-- `a0 + y * q < y * p` bounds the high digit: `q < p`. -/
+theorem nat_lt_of_add_mul_lt {a0 q y p : Nat} (h : a0 + y * q < y * p) : q < p :=
+  nat_lt_of_mul_lt_mul_left (Nat.lt_of_le_of_lt (Nat.le_add_left _ a0) h)
+
+/-- `land` acts lane by lane: for `a, c < 2^k`, the low `k` bits and the rest separately. -/
+theorem nat_land_lanes : (k a b c d : Nat) → a < 2 ^ k → c < 2 ^ k →
+    Nat.land (a + 2 ^ k * b) (c + 2 ^ k * d) = Nat.land a c + 2 ^ k * Nat.land b d
+  | 0, 0, b, 0, d, _, _ => by
+    show Nat.land (0 + 1 * b) (0 + 1 * d) = Nat.land 0 0 + 1 * Nat.land b d
+    rw [Nat.one_mul, Nat.one_mul, Nat.one_mul, Nat.zero_add, Nat.zero_add, nat_land_zero_left, Nat.zero_add]
+  | 0, _ + 1, _, _, _, ha, _ => absurd (Nat.le_of_succ_le_succ ha) (Nat.not_succ_le_zero _)
+  | 0, 0, _, _ + 1, _, _, hc => absurd (Nat.le_of_succ_le_succ hc) (Nat.not_succ_le_zero _)
+  | k + 1, a, b, c, d, ha, hc => by
+    obtain ⟨a0, a1, ha0, ea⟩ := nat_divmod_exists (y := 2) (by decide) a
+    obtain ⟨c0, c1, hc0, ec⟩ := nat_divmod_exists (y := 2) (by decide) c
+    rw [nat_two_pow_succ] at ha hc ⊢
+    rw [ea] at ha ⊢
+    rw [ec] at hc ⊢
+    have ha1 := nat_lt_of_add_mul_lt ha
+    have hc1 := nat_lt_of_add_mul_lt hc
+    have e : ∀ x0 x1 y : Nat, x0 + 2 * x1 + 2 * 2 ^ k * y = x0 + 2 * (x1 + 2 ^ k * y) := by
+      intro x0 x1 y
+      rw [Nat.left_distrib, Nat.add_assoc, Nat.mul_assoc]
+    rw [e, e, nat_land_bit _ _ _ _ ha0 hc0, nat_land_lanes k a1 b c1 d ha1 hc1, nat_land_bit _ _ _ _ ha0 hc0,
+      Nat.left_distrib, Nat.add_assoc, Nat.mul_assoc]
+
+/-- `0 < 2^k`. -/
+theorem nat_two_pow_pos : (k : Nat) → 0 < 2 ^ k
+  | 0 => by decide
+  | k + 1 => by
+    rw [nat_two_pow_succ]
+    exact nat_mul_pos (by decide) (nat_two_pow_pos k)
+
+/-- `land a (2^k - 1) = a` for `a < 2^k`: the mask keeps all of `a`. -/
+theorem nat_land_low_mask : (k a : Nat) → a < 2 ^ k → Nat.land a (2 ^ k - 1) = a
+  | 0, 0, _ => rfl
+  | 0, _ + 1, h => absurd (Nat.le_of_succ_le_succ h) (Nat.not_succ_le_zero _)
+  | k + 1, a, h => by
+    obtain ⟨a0, a1, ha0, ea⟩ := nat_divmod_exists (y := 2) (by decide) a
+    rw [nat_two_pow_succ] at h ⊢
+    rw [ea] at h ⊢
+    have h1 := nat_lt_of_add_mul_lt h
+    obtain ⟨m, em⟩ := Nat.exists_eq_add_of_le (nat_two_pow_pos k)
+    have e : 2 * 2 ^ k - 1 = 1 + 2 * (2 ^ k - 1) := by
+      rw [em, Nat.add_sub_cancel_left, Nat.left_distrib, Nat.mul_one]
+      show 2 + 2 * m - 1 = 1 + 2 * m
+      rw [Nat.add_comm, Nat.add_comm 1]
+      rfl
+    rw [e, nat_land_bit a0 a1 1 _ ha0 (by decide), nat_land_low_mask k a1 h1]
+    cases a0 with
+    | zero => rfl
+    | succ a0 => cases a0 with
+      | zero => rfl
+      | succ a0 => exact absurd (Nat.le_of_succ_le_succ (Nat.le_of_succ_le_succ ha0)) (Nat.not_succ_le_zero a0)
+
+/-- `2^(m + n) = 2^m * 2^n`. -/
+theorem nat_two_pow_add (m : Nat) : (n : Nat) → 2 ^ (m + n) = 2 ^ m * 2 ^ n
+  | 0 => (Nat.mul_one _).symm
+  | n + 1 => by
+    show 2 ^ (m + n) * 2 = 2 ^ m * (2 ^ n * 2)
+    rw [nat_two_pow_add m n, Nat.mul_assoc]
+
+/-- `land (a + 2^k b) (2^k - 1) = a` for `a < 2^k`: the low `k` bits. -/
+theorem nat_land_low (k a b : Nat) (h : a < 2 ^ k) : Nat.land (a + 2 ^ k * b) (2 ^ k - 1) = a := by
+  obtain ⟨m, em⟩ := Nat.exists_eq_add_of_le (nat_two_pow_pos k)
+  have hm : 2 ^ k - 1 < 2 ^ k := by
+    rw [em, Nat.add_sub_cancel_left, Nat.add_comm]; exact Nat.lt_succ_self m
+  have e := nat_land_lanes k a b (2 ^ k - 1) 0 h hm
+  rw [Nat.mul_zero, Nat.add_zero, nat_land_low_mask k a h, nat_land_zero_right, Nat.mul_zero, Nat.add_zero] at e
+  exact e
+
+/-- `shiftRight (a + 2^k b) k = b` for `a < 2^k`. -/
+theorem nat_shiftRight_high : (k a b : Nat) → a < 2 ^ k → Nat.shiftRight (a + 2 ^ k * b) k = b
+  | 0, 0, b, _ => by
+    show 0 + 1 * b = b
+    rw [Nat.zero_add, Nat.one_mul]
+  | 0, _ + 1, _, h => absurd (Nat.le_of_succ_le_succ h) (Nat.not_succ_le_zero _)
+  | k + 1, a, b, h => by
+    obtain ⟨a0, a1, ha0, ea⟩ := nat_divmod_exists (nat_two_pow_pos k) a
+    have h' : a0 + 2 ^ k * a1 < 2 ^ k * 2 := ea ▸ h
+    have ha1 := nat_lt_of_add_mul_lt h'
+    have e : a + 2 ^ (k + 1) * b = a0 + 2 ^ k * (a1 + 2 * b) := by
+      rw [ea, Nat.left_distrib, Nat.add_assoc, ← Nat.mul_assoc]
+      rfl
+    show Nat.div (Nat.shiftRight (a + 2 ^ (k + 1) * b) k) 2 = b
+    rw [e, nat_shiftRight_high k a0 (a1 + 2 * b) ha0, nat_div_eq 2 a1 b ha1]
+
+/-- Shifting by `j + k` is shifting by `j`, then by `k`. -/
+theorem nat_shiftRight_add (x j : Nat) : (k : Nat) → Nat.shiftRight x (j + k) = Nat.shiftRight (Nat.shiftRight x j) k
+  | 0 => rfl
+  | k + 1 => by
+    show Nat.div (Nat.shiftRight x (j + k)) 2 = Nat.div (Nat.shiftRight (Nat.shiftRight x j) k) 2
+    rw [nat_shiftRight_add x j k]
+
+/-- `shiftLeft n k = n * 2^k`. -/
+theorem nat_shiftLeft_eq : (n k : Nat) → Nat.shiftLeft n k = n * 2 ^ k
+  | n, 0 => (Nat.mul_one n).symm
+  | n, k + 1 => by
+    show Nat.shiftLeft (2 * n) k = n * (2 ^ k * 2)
+    rw [nat_shiftLeft_eq (2 * n) k, Nat.mul_comm 2 n, Nat.mul_assoc, Nat.mul_comm 2]
+
+/-- `a + y * b = 0` only for `a = 0` and `b = 0` (`y > 0`). -/
+theorem nat_add_mul_eq_zero {a y b : Nat} (hy : 0 < y) (h : a + y * b = 0) : a = 0 ∧ b = 0 := by
+  cases b with
+  | zero => exact ⟨h, rfl⟩
+  | succ b =>
+    have : 0 < a + y * (b + 1) := Nat.lt_of_lt_of_le hy (Nat.le_trans (Nat.le_add_left y (y * b)) (Nat.le_add_left _ a))
+    rw [h] at this
+    exact absurd this (Nat.lt_irrefl 0)
+
+/-- `n / 2 ≤ n`. -/
+theorem nat_half_le (n : Nat) : Nat.div n 2 ≤ n := by
+  obtain ⟨r, q, hr, e⟩ := nat_divmod_exists (y := 2) (by decide) n
+  rw [e, nat_div_eq 2 r q hr]
+  exact nat_le_mul_of_lt q hr
 
 end Pytorch2Lean
