@@ -572,3 +572,22 @@ def test_exact_floats_are_the_fractions_of_the_floats(values: list[float]) -> No
         assert q == want and hash(q) == hash(want) and (q.numerator, q.denominator) == (want.numerator, want.denominator)
         assert type(q) is Fraction and q.denominator > 0
     assert exact_floats([-0.0, 5e-324, 1.7976931348623157e308]) == (Fraction(0), Fraction(1, 2**1074), Fraction(2**1024 - 2**971))
+
+
+def test_consecutive_checks_of_a_graph_share_its_checker_until_a_parameter_changes() -> None:
+    """`check` keeps the checker of the graph it checked last (its exact parameters, integer parts
+    and limbs are made once per model), but not past a change of the graph's digest (a parameter
+    changed behind the frozen dataclass): the certificate about the old numbers is then refused."""
+    from pytorch2lean.cert.check import checker_for
+
+    g, box = small_mlp()
+    prop = mlp_property(g, box)
+    cert = loads(verify_ibp(g, box, prop)[1])
+    assert check(g, cert).ok and checker_for(g) is checker_for(g)
+    shared = checker_for(g)
+    w0 = g.params[0].array.copy()
+    w0[0, 0] += 1  # parameters are immutable bytes: only bypassing the frozen dataclass changes one
+    object.__setattr__(g.params[0], "data", w0.astype("<f4").tobytes())
+    assert checker_for(g) is not shared
+    verdict = check(g, cert)
+    assert not verdict.ok and "digest" in verdict.reason

@@ -35,6 +35,7 @@ where the cases hold): a lower bound of the sum over the restricted domain is on
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
@@ -78,7 +79,25 @@ def check_certificate(graph: Graph, text: str, *, box: Box | Mapping[str, Box] |
 def check(graph: Graph, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None,
           prop: Claim | None = None, cases: Sequence[Case] | None = None) -> CheckResult:
     """Check a parsed certificate exactly; see the module docstring for what is checked."""
-    return Checker(graph).check(cert, box=box, prop=prop, cases=cases)
+    return checker_for(graph).check(cert, box=box, prop=prop, cases=cases)
+
+
+_LAST: list[tuple[weakref.ref, "Checker"]] = []  # the checker of the graph checked last
+
+
+def checker_for(graph: Graph) -> "Checker":
+    """The checker of `graph`, shared by consecutive checks of the same graph object (a VNN-COMP
+    run checks many certificates per model): its exact parameters and what is derived from them
+    (integer parts, limbs) are made once. It is shared only while the graph's digest is the one
+    it was made for, so a parameter array changed in place gets a fresh checker."""
+    if _LAST:
+        ref, known = _LAST[0]
+        if ref() is graph and digest(graph) == known.digest:
+            known.memo.clear()
+            return known
+    made = Checker(graph)
+    _LAST[:] = [(weakref.ref(graph), made)]
+    return made
 
 
 class Checker:

@@ -52,7 +52,7 @@ from ..spec.box import Box
 from ..errors import UserError
 from ..memory import reuse_freed_memory
 from .batch import Batch
-from .check import CheckResult, Checker, check_certificate, statement
+from .check import CheckResult, check_certificate, checker_for, statement
 from .claim import Statement, answer_failure, box_failure, proves_nothing
 from .format import (Case, Certificate, CertificateError, Claim, Reader, from_json, input_boxes, loads, read_box,
                      read_claim, read_number)
@@ -158,7 +158,7 @@ def _start_worker(graph: Graph, parent: int) -> None:
     process that started the pool) is gone. A pool's workers outlive a SIGTERM or SIGKILL of
     their parent (a killed vnncomp) and would keep checking leaves nobody reads, holding the CPUs."""
     reuse_freed_memory()
-    _WORKER["batch"] = Batch(Checker(graph))
+    _WORKER["batch"] = Batch(checker_for(graph))
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
 
 
@@ -186,7 +186,7 @@ def _check_all(graph: Graph, prop: Any, jobs: list[_LeafJob], deadline: float | 
     before their first case (`Checker`'s memo), and an early failure stops the rest.
     """
     if workers <= 1 or len(jobs) < 2 * PARALLEL_MIN_CHUNK:
-        done, failure = _check_leaves(Batch(Checker(graph)), prop, jobs, deadline)
+        done, failure = _check_leaves(Batch(checker_for(graph)), prop, jobs, deadline)
         return None if failure is None else _failure(failure, done, len(jobs))
     size = max(PARALLEL_MIN_CHUNK, -(-len(jobs) // (4 * workers)))
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
