@@ -81,8 +81,10 @@ def floats_down(values: Sequence[Fraction]) -> np.ndarray:
         f = near.astype(np.float32)
         below = np.nextafter(f, -_F32_INF)
     out[:] = np.where(near > f, f, below)
-    for i in np.flatnonzero(near == f):
-        out[i] = f[i] if Fraction(float(f[i])) <= values[i] else below[i]
+    for i in np.flatnonzero(near == f):  # f <= q, decided on integers: a/b <= n/d with b, d > 0
+        a, b = float(f[i]).as_integer_ratio()
+        q = values[i]
+        out[i] = f[i] if a * q.denominator <= q.numerator * b else below[i]
     for i in huge:
         out[i] = _down_exact(values[i])
     return out
