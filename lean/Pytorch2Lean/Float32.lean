@@ -5,7 +5,8 @@ A tensor of float32 values is stored as one natural number: word `i` (bits `32 i
 holds element `i` in row-major order, so the first element sits in the lowest bits. This is the
 little-endian byte string of the tensor read as one number, which is how the exporter writes the
 literal (a long one in chunks, see `joinChunks`). Decoding uses shifts and masks only, which the
-kernel runs on GMP.
+kernel runs on GMP. That every word of a tensor is finite (`tensorOk`) is proved from a test of all
+words at once (`laneTest`, `tensorOk_of_lanes`), a few GMP operations however long the tensor.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
@@ -253,7 +254,9 @@ theorem lanes_succ (c n : Nat) : lanes c (n + 1) = c + 2 ^ 32 * lanes c n := by
 /-- Zero exactly when no word below `n` of `packed` has exponent field 255 (NaN or infinity),
 checked in all lanes at once: each word's low 31 bits plus `2^23` carry into bit 31 exactly when
 its exponent field (bits 23-30) is all ones; a lane stays below `2^32`, so no carry crosses into
-the next lane. `finiteF32_of_laneTest` proves what this says. -/
+the next lane. `finiteF32_of_laneTest` proves the direction a proof needs (zero, so every word is
+finite); the other (every word finite, so zero: a valid export passes) is tested on the Python
+twin, `encode.lane_test`. -/
 def laneTest (packed n : Nat) : Nat :=
   Nat.land (Nat.add (Nat.land packed (lanes (nat_lit 0x7FFFFFFF) n)) (lanes (nat_lit 0x800000) n))
     (lanes (nat_lit 0x80000000) n)
