@@ -2,7 +2,9 @@
 The project's own facts about `Nat` and `Bool`, proved from the few core lemmas that both the
 substitute core library and real Lean 4 provide (so that the library checks against either).
 `QOrder` rests on them: monotonicity and cancellation of `+` and `*` on `Nat`, which core lacks
-in the substitute and names differently across versions.
+in the substitute and names differently across versions. The last section (division, shifts and
+`land`, for `Float32`'s lane test) is the exception: it unfolds the substitute core's definitions,
+which Lean 4 core writes differently (see there).
 -/
 namespace Pytorch2Lean
 
