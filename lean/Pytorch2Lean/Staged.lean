@@ -160,6 +160,72 @@ theorem checkCROWN_of_stages {g : Graph} {params : List (List Q)} {box : Box} {c
   rw [run, o2.1]
   exact o1.2
 
+/-! ### The parameters written out -/
+
+/-- `true` when two rationals are written alike (`Nat.beq`: a GMP comparison each; the derived
+`DecidableEq` of `Q` costs the kernel several times more steps). -/
+def qBeq (a b : Q) : Bool := sameSign a.neg b.neg && Nat.beq a.num b.num && Nat.beq a.den b.den
+
+/-- `true` when two lists of rationals are written alike. -/
+def qsBeq : List Q → List Q → Bool
+  | [], [] => true
+  | a :: as, b :: bs => qBeq a b && qsBeq as bs
+  | _, _ => false
+
+/-- `true` when two lists of lists of rationals are written alike. -/
+def qssBeq : List (List Q) → List (List Q) → Bool
+  | [], [] => true
+  | r :: rs, s :: ss => qsBeq r s && qssBeq rs ss
+  | _, _ => false
+
+/-- Rationals written alike are equal. -/
+theorem qBeq_eq : {a b : Q} → qBeq a b = true → a = b
+  | ⟨n1, p1, d1⟩, ⟨n2, p2, d2⟩, h => by
+    have h1 := and_true_split h
+    have h2 := and_true_split h1.1
+    have ep : p1 = p2 := nat_eq_of_beq_eq_true h2.2
+    have ed : d1 = d2 := nat_eq_of_beq_eq_true h1.2
+    subst ep
+    subst ed
+    cases n1 <;> cases n2 <;> first | rfl | exact (false_ne_true' h2.1).elim
+
+/-- Lists written alike are equal. -/
+theorem qsBeq_eq : (r s : List Q) → qsBeq r s = true → r = s
+  | [], [], _ => rfl
+  | a :: as, b :: bs, h => by
+    have h1 := and_true_split h
+    rw [qBeq_eq h1.1, qsBeq_eq as bs h1.2]
+  | [], _ :: _, h => (false_ne_true' h).elim
+  | _ :: _, [], h => (false_ne_true' h).elim
+
+/-- Lists of lists written alike are equal. -/
+theorem qssBeq_eq : (r s : List (List Q)) → qssBeq r s = true → r = s
+  | [], [], _ => rfl
+  | a :: as, b :: bs, h => by
+    have h1 := and_true_split h
+    rw [qsBeq_eq a b h1.1, qssBeq_eq as bs h1.2]
+  | [], _ :: _, h => (false_ne_true' h).elim
+  | _ :: _, [], h => (false_ne_true' h).elim
+
+/-- `values` are what the packed literals decode to (one kernel evaluation of the decoding and of
+`qssBeq`). -/
+def decodesTo (packed : List (Nat × Nat)) (values : List (List Q)) : Bool :=
+  match decodeAll packed with
+  | some ps => qssBeq ps values
+  | none => false
+
+/-- Values the literals decode to are the decoded parameters. -/
+theorem decodesTo_eq {packed : List (Nat × Nat)} {values : List (List Q)} (h : decodesTo packed values = true) :
+    values = (decodeAll packed).getD [] := by
+  unfold decodesTo at h
+  cases hd : decodeAll packed with
+  | none =>
+    rw [hd] at h
+    exact (false_ne_true' h).elim
+  | some ps =>
+    rw [hd] at h
+    exact (qssBeq_eq ps values h).symm
+
 /-- **The join.** The stages, evaluated on parameters `values` equal to `params` (an export's
 `decodedParams`: the decoded numbers written out, so that no stage decodes the float32 literals
 again), give the checker's evaluation on `params`. -/
