@@ -10,8 +10,11 @@ proved by `checkIBP_sound` (`lean/Pytorch2Lean/CheckIBP.lean`) applied to one `d
 evaluation of the Lean checker. The box and the property are written as the rationals the user's
 spec states (a VNN-LIB `0.3` as `3/10`, a decimal with its digits kept: `-0.25` as `-25/100`),
 so a reader sees what is proven without trusting this exporter; the stated bounds, which only
-the checker reads, are normalised `Q` literals. Everything here is a pure function of its
-arguments: the same certificate gives the same bytes.
+the checker reads, are normalised `Q` literals. A CROWN certificate, and each leaf of an
+input-split tree, is proved in stages instead (`Staged.lean`): a theorem per node with
+back-substituted elements, one per run of nodes without, one for the claim, each one kernel
+evaluation on the bounds the certificate states, joined by `checkCROWN_staged` (`Stage`).
+Everything here is a pure function of its arguments: the same certificate gives the same bytes.
 """
 
 from __future__ import annotations
