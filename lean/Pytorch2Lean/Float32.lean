@@ -6,7 +6,8 @@ holds element `i` in row-major order, so the first element sits in the lowest bi
 little-endian byte string of the tensor read as one number, which is how the exporter writes the
 literal (a long one in chunks, see `joinChunks`). Decoding uses shifts and masks only, which the
 kernel runs on GMP. That every word of a tensor is finite (`tensorOk`) is proved from a test of all
-words at once (`laneTest`, `tensorOk_of_lanes`), a few GMP operations however long the tensor.
+words at once (`laneTest`, `lanesOk`, `tensorOk_of_lanes`), a few GMP operations however long the
+tensor.
 -/
 import Pytorch2Lean.Q
 import Pytorch2Lean.Util
@@ -352,15 +353,22 @@ theorem finiteF32_of_laneTest : (n x : Nat) → laneTest x n = 0 → ∀ i, i < 
     | zero => rw [word_zero w x' hw]; exact finiteF32_of_laneTest1 w hw h2.1
     | succ i => rw [word_succ w x' i hw]; exact finiteF32_of_laneTest n x' h2.2 i (nat_le_of_succ_le_succ hi)
 
-/-- `tensorOk` from two kernel evaluations of a few GMP operations each, however long the
-tensor: no bits beyond the `32 n` of the tensor, and `laneTest`. This is how an export's
-`Params.lean` proves each parameter's `tensorOk` (the word-by-word `allWordsSplit` costs the
-kernel about 0.1 ms per value). -/
-theorem tensorOk_of_lanes (packed n : Nat)
-    (high : Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0) = true)
-    (lanes : Nat.beq (laneTest packed n) (nat_lit 0) = true) : tensorOk packed n = true :=
-  tensorOk_of packed n high (allWordsSplit_of_forall finiteF32 _ packed n
-    (finiteF32_of_laneTest n packed (nat_eq_of_beq_eq_true lanes)))
+/-- `true` when `packed` has no bits beyond the `32 n` of a tensor of `n` words and `laneTest`
+finds no NaN or infinity among them: the premise of `tensorOk_of_lanes`, one kernel evaluation of
+a few GMP operations however long the tensor (the literal is evaluated once for both parts). -/
+def lanesOk (packed n : Nat) : Bool :=
+  Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0) && Nat.beq (laneTest packed n) (nat_lit 0)
+
+/-- `tensorOk` from `lanesOk`: this is how an export's `Params.lean` proves each parameter's
+`tensorOk` (the word-by-word `allWordsSplit` costs the kernel about 0.1 ms per value). -/
+theorem tensorOk_of_lanes (packed n : Nat) (h : lanesOk packed n = true) : tensorOk packed n = true := by
+  unfold lanesOk at h
+  cases hh : Nat.beq (Nat.shiftRight packed (Nat.mul (nat_lit 32) n)) (nat_lit 0) with
+  | false => rw [hh] at h; exact absurd h (fun e => Bool.noConfusion e)
+  | true =>
+    rw [hh] at h
+    exact tensorOk_of packed n hh (allWordsSplit_of_forall finiteF32 _ packed n
+      (finiteF32_of_laneTest n packed (nat_eq_of_beq_eq_true h)))
 
 /-- The `n` float32 values packed in `packed` (see `word`), exactly; `none` unless `tensorOk`. -/
 def decodeTensor (packed n : Nat) : Option (List Q) :=

@@ -26,10 +26,10 @@ CHUNK = 64  # list literals longer than this are written as `concatLists` of chu
 # ones cost more per list element, longer ones more per digit (`benchmarks/bench_lean.py`).
 LEAF_BITS = 8192
 FANOUT = 16
-# Each parameter's `tensorOk` is one theorem, `tensorOk_of_lanes`: two kernel evaluations of a few GMP
-# operations on its literal, whatever its size (no bits past its words; `laneTest`, every word's
-# exponent field at once, see `lane_test`): measured 1.4 s of CPU for a million values, most of it
-# evaluating the literal, where checking word by word took 0.1 ms per value. A model of more than
+# Each parameter's `tensorOk` is one theorem, `tensorOk_of_lanes`: one kernel evaluation of a few GMP
+# operations on its literal, whatever its size (`lanesOk`: no bits past its words, and `laneTest`,
+# every word's exponent field at once, see `lane_test`): about 1 s of CPU for a million values, most
+# of it evaluating the literal, where checking word by word took 0.1 ms per value. A model of more than
 # PART_WORDS values has its decode theorems written into modules `Params/Part<k>.lean` of at most that
 # many values each (a bigger tensor alone), which `lean-check` compiles side by side.
 PART_WORDS = 1 << 20
@@ -218,7 +218,7 @@ class Theorem:
 @dataclass(frozen=True)
 class ParamDecode:
     """How `Params.lean` proves `tensorOk {lean_name} {count}` for one parameter: `theorem`, one
-    kernel evaluation of each premise of `tensorOk_of_lanes`."""
+    kernel evaluation of the premise of `tensorOk_of_lanes`."""
 
     lean_name: str
     shape: Shape
@@ -227,10 +227,10 @@ class ParamDecode:
 
 
 def decode_plan(p: ParamLiteral) -> ParamDecode:
-    """The decode theorem of parameter `p`: `tensorOk_of_lanes`, its premises (no bits past the
-    tensor's `count` words; `laneTest` is zero) evaluated by the kernel."""
+    """The decode theorem of parameter `p`: `tensorOk_of_lanes`, its premise `lanesOk` (no bits
+    past the tensor's `count` words; `laneTest` is zero) evaluated by the kernel."""
     name, n = p.lean_name, p.count
-    proof = f"tensorOk_of_lanes {name} {n} (by decide +kernel) (by decide +kernel)"
+    proof = f"tensorOk_of_lanes {name} {n} (by decide +kernel)"
     return ParamDecode(name, p.shape, n, Theorem(f"{name}_ok", f"tensorOk {name} {n} = true", proof, n))
 
 
