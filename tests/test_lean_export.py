@@ -247,9 +247,9 @@ GOLDEN_PARAMS = '''\
 Parameter decoding for model `tiny` (IR digest {digest}).
 
 `paramsDecode`: every parameter literal of `Model.lean` holds finite float32 values, as many as its
-shape has. Each tensor is checked by its own theorem, `tensorOk_of_lanes`: one kernel evaluation
-of a few big-number operations on its literal (`lanesOk`: no bits beyond its words; `laneTest`,
-every word's exponent field at once). The structural theorems
+shape has. Each tensor is checked by its own kernel evaluation, a tensor of more than 65536 values
+in pieces of at most that many (the halves `allWordsSplit` makes, joined by `allWordsSplit_halves`),
+so no evaluation holds more than one piece. The structural theorems
 (`Theorems.lean`) decode nothing.
 -/
 import Tiny.Model
@@ -261,7 +261,7 @@ open Pytorch2Lean
 set_option Elab.async false
 
 theorem p0_ok : tensorOk p0 4 = true :=
-  tensorOk_of_lanes p0 4 (by decide +kernel)
+  tensorOk_of p0 4 (by decide +kernel) (allWordsSplit_of_rec (by decide +kernel))
 
 -- The proof nests one `packedOk_cons` per parameter: room for the elaborator's recursion.
 set_option maxRecDepth 528 in

@@ -3,8 +3,8 @@
 The project holds `lakefile.lean`, `lean-toolchain`, `<Module>/Model.lean` (the graph term and one
 packed float32 literal per parameter, headed by the IR digest and the checkpoint's sha256),
 `<Module>/Params.lean` (`paramsDecode`: every literal holds finite float32 values, from one
-theorem per tensor, see `encode.decode_plan`; a big model's theorems in modules
-`<Module>/Params/Part<k>.lean`, which lean-check compiles side by side),
+theorem per tensor, or per piece of a big one, see `encode.decode_plan`; a big model's pieces in
+modules `<Module>/Params/Part<k>.lean`, which lean-check compiles side by side),
 `<Module>/Theorems.lean` (well-formedness and output shapes, which read no parameter value, one exact
 input/output theorem per example, the output computed by `evaluate_exact`, and for a graph with
 a causal attention mask the `CausalDeps` theorem of its sequence axis, see `causal.py`),
@@ -36,7 +36,7 @@ from ..runtime import evaluate_exact
 from ..runtime.plan import token_ids
 from .causal import sequence_contract
 from .encode import (CHUNK, Entry, decode_parts, decode_plan, list_literal, module_name, nat_hex, node_entries, packed_f32,
-                     param_literals, q_literal, q_rows, shape_literal, value_table)
+                     param_literals, piece_limit, q_literal, q_rows, shape_literal, value_table)
 from .resources import lean_library_dir, templates_dir
 
 if TYPE_CHECKING:
@@ -177,6 +177,7 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "params": literals,
         "decodes": decodes,
         "parts": decode_parts(decodes),
+        "piece_words": piece_limit(),
         "nodes": node_entries(graph),
         "outputs": [Entry(index[o], str(index[o]), o) for o in graph.outputs],
         "output_shapes": "[" + ", ".join(shape_literal(shapes[o]) for o in graph.outputs) + "]",

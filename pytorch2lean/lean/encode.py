@@ -26,12 +26,14 @@ CHUNK = 64  # list literals longer than this are written as `concatLists` of chu
 # ones cost more per list element, longer ones more per digit (`benchmarks/bench_lean.py`).
 LEAF_BITS = 8192
 FANOUT = 16
-# Each parameter's `tensorOk` is one theorem, `tensorOk_of_lanes`: one kernel evaluation of a few GMP
-# operations on its literal, whatever its size (`lanesOk`: no bits past its words, and `laneTest`,
-# every word's exponent field at once, see `lane_test`): about 1 s of CPU for a million values, most
-# of it evaluating the literal, where checking word by word took 0.1 ms per value. A model of more than
-# PART_WORDS values has its decode theorems written into modules `Params/Part<k>.lean` of at most that
-# many values each (a bigger tensor alone), which `lean-check` compiles side by side.
+# A parameter of more than PIECE_WORDS float32 values is checked to decode (`tensorOk`) in pieces of at
+# most that many, one theorem each, following the halving `allWordsSplit` makes: the kernel keeps what
+# it evaluates for a whole declaration (4 to 9 KB per value checked), so one evaluation of ResNet-18's
+# 2.4M-value conv weight would hold some 20 GB; a piece of 2^16 values, under 1 GB and about 6 s. Each
+# piece evaluates its tensor's literal again (0.3 s per million values), so pieces are not smaller.
+PIECE_WORDS = 1 << 16
+# The decode theorems of a model with more values are written into modules `Params/Part<k>.lean` of at
+# most PART_WORDS values each (about a minute of kernel time), which `lean-check` compiles side by side.
 PART_WORDS = 1 << 20
 STR_VALUES = ("constant", "reflect", "edge", "none", "tanh")  # Lean `StrVal`
 
@@ -207,52 +209,90 @@ def q_rows(values: Sequence[np.ndarray]) -> list[str]:
 
 @dataclass(frozen=True)
 class Theorem:
-    """`theorem {name} : {statement} :=\n  {proof}`; `words`: how many float32 values it checks."""
+    """`theorem {name} : {statement} :=\n  {proof}`; `words`: how many float32 values its kernel
+    evaluation checks (0 for one that joins others)."""
 
     name: str
     statement: str
     proof: str
-    words: int
+    words: int = 0
 
 
 @dataclass(frozen=True)
 class ParamDecode:
-    """How `Params.lean` proves `tensorOk {lean_name} {count}` for one parameter: `theorem`, one
-    kernel evaluation of the premise of `tensorOk_of_lanes`."""
+    """How `Params.lean` proves `tensorOk {lean_name} {count}` for one parameter: `leaves`, each one
+    kernel evaluation, and for a tensor split into pieces `joined`, which derives `{lean_name}_ok`
+    from them (`tensorOk_of` over a tree of `allWordsSplit_halves`) without evaluating anything."""
 
     lean_name: str
     shape: Shape
     count: int
-    theorem: Theorem
+    leaves: tuple[Theorem, ...]
+    joined: Theorem | None
 
 
-def decode_plan(p: ParamLiteral) -> ParamDecode:
-    """The decode theorem of parameter `p`: `tensorOk_of_lanes`, its premise `lanesOk` (no bits
-    past the tensor's `count` words; `laneTest` is zero) evaluated by the kernel."""
+def piece_limit(limit: int | None = None) -> int:
+    """The most words one decode theorem checks: `limit`, by default PIECE_WORDS, at least 64
+    (`allWordsSplit` does not split 64 words or fewer)."""
+    return max(PIECE_WORDS if limit is None else limit, 64)
+
+
+def decode_plan(p: ParamLiteral, limit: int | None = None) -> ParamDecode:
+    """The decode theorems of parameter `p`: one for a tensor of at most `limit` (default
+    PIECE_WORDS) values, else the halves `allWordsSplit` splits it into (`lowWords`: the first
+    `n // 2` words, `highWords`: the rest), split again until each piece has at most `limit`. The
+    kernel evaluates `allWordsSplitRec`, the same function written with `Nat.rec` (fewer steps)."""
+    limit = piece_limit(limit)
     name, n = p.lean_name, p.count
-    proof = f"tensorOk_of_lanes {name} {n} (by decide +kernel)"
-    return ParamDecode(name, p.shape, n, Theorem(f"{name}_ok", f"tensorOk {name} {n} = true", proof, n))
+    ok = f"tensorOk {name} {n} = true"
+    if n <= limit:
+        proof = f"tensorOk_of {name} {n} (by decide +kernel) (allWordsSplit_of_rec (by decide +kernel))"
+        return ParamDecode(name, p.shape, n, (Theorem(f"{name}_ok", ok, proof, n),), None)
+    leaves = [Theorem(f"{name}_high", f"Nat.beq (Nat.shiftRight {name} (Nat.mul 32 {n})) 0 = true", "by decide +kernel")]
 
+    def split(term: str, count: int, fuel: int, indent: str) -> str:
+        if count <= limit:
+            piece = Theorem(f"{name}_ok_{len(leaves) - 1}", f"allWordsSplit finiteF32 {fuel} {term} {count} = true",
+                            "allWordsSplit_of_rec (by decide +kernel)", count)
+            leaves.append(piece)
+            return piece.name
+        half, inner = count // 2, indent + "  "
+        low = split(f"(lowWords {term} {count})", half, fuel - 1, inner)
+        high = split(f"(highWords {term} {count})", count - half, fuel - 1, inner)
+        return f"(allWordsSplit_halves finiteF32 {fuel - 1} {term} {count} rfl\n{inner}{low}\n{inner}{high})"
 
-def lane_test(packed: int, count: int) -> int:
-    """The Python twin of `laneTest` (Float32.lean): zero exactly when none of the `count` low
-    words of `packed` has exponent field 255 (NaN or an infinity). Every word's low 31 bits plus
-    2**23 carry into its bit 31 exactly when its exponent bits are all ones; no lane overflows."""
-    ones = ((1 << (32 * count)) - 1) // 0xFFFFFFFF  # 1 in each of `count` lanes of 32 bits
-    return ((packed & (0x7FFFFFFF * ones)) + 0x800000 * ones) & (0x80000000 * ones)
+    tree = split(name, n, n.bit_length(), "    ")  # fuel `Nat.log2 n + 1`, as `tensorOk` gives it
+    return ParamDecode(name, p.shape, n, tuple(leaves), Theorem(f"{name}_ok", ok, f"tensorOk_of {name} {n} {name}_high\n    {tree}"))
 
 
 def decode_parts(plans: Sequence[ParamDecode], part_words: int | None = None) -> list[list[Theorem]]:
-    """The decode theorems of all parameters, in order, grouped into parts of at most `part_words`
-    (default PART_WORDS) checked values each (a bigger tensor alone): one module each, which a
-    build can check side by side. One part when everything fits."""
+    """The leaf theorems of all parameters, in order, grouped into parts of at most `part_words`
+    (default PART_WORDS) checked values each (a bigger leaf alone): one module each, which a build
+    can check side by side. One part when everything fits."""
     limit = PART_WORDS if part_words is None else part_words
     parts: list[list[Theorem]] = [[]]
     held = 0
-    for theorem in (plan.theorem for plan in plans):
-        if parts[-1] and held + theorem.words > limit:
+    for leaf in (t for plan in plans for t in plan.leaves):
+        if parts[-1] and held + leaf.words > limit:
             parts.append([])
             held = 0
-        parts[-1].append(theorem)
-        held += theorem.words
+        parts[-1].append(leaf)
+        held += leaf.words
     return parts
+
+
+def piece_words(count: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """The Python twin of the halving in `decode_plan`: the `(first word, count)` of each piece, in
+    theorem order (they tile `[0, count)`)."""
+    limit = piece_limit(limit)
+    out: list[tuple[int, int]] = []
+
+    def split(lo: int, n: int) -> None:
+        if n <= limit:
+            out.append((lo, n))
+            return
+        split(lo, n // 2)
+        split(lo + n // 2, n - n // 2)
+
+    split(0, count)
+    return out
