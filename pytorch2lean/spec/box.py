@@ -21,6 +21,18 @@ from ..numeric.float32 import exact_floats
 from .numbers import Number, exact, exact_values, floats_down, floats_up
 
 
+def _check_size(shape: tuple[int, ...], lower: int, upper: int) -> None:
+    """A box of `shape` has one lower and one upper bound per element."""
+    size = math.prod(shape)
+    if lower != size or upper != size:
+        raise ShapeError(f"box of shape {shape} needs {size} bounds, got {lower} lower and {upper} upper")
+
+
+def _empty(i: int, lo: Fraction, hi: Fraction) -> UserError:
+    """The error of a box whose flat element `i` has its lower bound above its upper bound."""
+    return UserError(f"empty box: at flat index {i} the lower bound {lo} exceeds the upper bound {hi}")
+
+
 @dataclass(frozen=True)
 class Box:
     """The closed box lower <= x <= upper over a tensor of `shape`, bounds flattened in C order."""
@@ -30,16 +42,12 @@ class Box:
     shape: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        size = math.prod(self.shape)
-        if len(self.lower) != size or len(self.upper) != size:
-            raise ShapeError(
-                f"box of shape {self.shape} needs {size} bounds, got {len(self.lower)} lower and {len(self.upper)} upper"
-            )
+        _check_size(self.shape, len(self.lower), len(self.upper))
         if not all(type(b) is Fraction for b in self.lower + self.upper):
             raise TypeError("box bounds must be Fractions")
         for i, (lo, hi) in enumerate(zip(self.lower, self.upper)):
             if lo > hi:
-                raise UserError(f"empty box: at flat index {i} the lower bound {lo} exceeds the upper bound {hi}")
+                raise _empty(i, lo, hi)
 
     @classmethod
     def of_floats(cls, lower: np.ndarray, upper: np.ndarray, shape: Sequence[int]) -> Box:
@@ -50,16 +58,13 @@ class Box:
         search states thousands of bound boxes, and checking them as Fractions cost more than
         making them."""
         lo, hi = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (lower, upper))
-        size = math.prod(shape)
-        if lo.size != size or hi.size != size:
-            raise ShapeError(f"box of shape {tuple(shape)} needs {size} bounds, got {lo.size} lower and {hi.size} upper")
+        _check_size(tuple(shape), lo.size, hi.size)
         if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             raise ValueError("box bounds must be finite")
         wrong = np.flatnonzero(lo > hi)
         if wrong.size:
             i = int(wrong[0])
-            raise UserError(f"empty box: at flat index {i} the lower bound {Fraction(lo[i])} exceeds the upper bound "
-                            f"{Fraction(hi[i])}")
+            raise _empty(i, Fraction(lo[i]), Fraction(hi[i]))
         box = object.__new__(cls)
         for name, value in (("lower", exact_floats(lo.tolist())), ("upper", exact_floats(hi.tolist())),
                             ("shape", tuple(shape))):
