@@ -70,6 +70,35 @@ def test_digest_changes_with_one_parameter_bit(graph: Graph, data: st.DataObject
     assert digest(mutated) != digest(graph)
 
 
+def test_remembered_digest_is_given_only_for_the_same_values() -> None:
+    """`digest` remembers the graph digested last; a graph whose values differ only where JSON
+    writes them differently (-0.0 for 0.0, True for 1) or whose parameter bytes were replaced
+    behind the frozen dataclass must get its own digest."""
+    import hashlib
+
+    from pytorch2lean.ir.graph import Node
+    from pytorch2lean.ir.serialize import canonical_text, to_dict
+
+    def fresh(g: Graph) -> str:
+        return hashlib.sha256(canonical_text(to_dict(g)).encode("ascii")).hexdigest()
+
+    def leaky(slope: object) -> Graph:
+        return Graph("m", (Input("x", (2,)),), (Param.of_array("w", np.array([1.0, -2.0], np.float32)),),
+                     (make_node("h", "mul", ["x", "w"]), Node("y", "leaky_relu", ("h",), (("alpha", slope),))), ("y",))
+
+    digests = {}
+    for slope in (0.0, -0.0, 1, True, 0.0):
+        g = leaky(slope)
+        digests[repr(slope)] = digest(g)
+        assert digests[repr(slope)] == fresh(g)
+    assert len(set(digests.values())) == 4
+    g = validate(leaky(0.5))
+    before = digest(g)
+    assert digest(validate(leaky(0.5))) == before
+    object.__setattr__(g.params[0], "data", np.array([1.0, -3.0], np.float32).tobytes())
+    assert digest(g) == fresh(g) != before
+
+
 def test_parameter_bits_survive_every_float_class() -> None:
     special = np.array([0.0, -0.0, 1e-45, -1e-45, 1.1754942e-38, 1.1754944e-38, 3.4028235e38, -3.4028235e38, -2.5], np.float32)
     g = validate(Graph("f", (Input("x", (9,)),), (Param.of_array("w", special),), (make_node("y", "mul", ["x", "w"]),), ("y",)))

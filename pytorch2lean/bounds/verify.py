@@ -60,7 +60,8 @@ def _certificate(graph: Graph, boxes: Mapping[str, Box], inputs: Mapping[str, In
     """The float pass's bounds, relaxations and verdict, as a certificate (not yet checked)."""
     p = crown.plan(graph, xp=xp)
     bounds, relaxations, tightened, backsub_rows = crown.node_bounds(p, inputs, xp=xp, grid=grid)
-    ibp = float_bounds(graph, inputs, xp=xp, grid=grid)  # nodes of parameters alone
+    alone = any(n.id not in bounds for n in graph.nodes)  # nodes of parameters alone take IBP's bounds
+    ibp = float_bounds(graph, inputs, xp=xp, grid=grid) if alone else {}
     rows = claim_rows(prop) if prop is not None else ()
     lower, claim_lines = None, {}
     if rows and output in bounds:

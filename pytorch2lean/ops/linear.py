@@ -84,9 +84,17 @@ def batched_matmul(xp: Any, a: Any, b: Any) -> Any:
     the batch axis and broadcasts as a stack axis. The promoted axes are dropped at the end.
     """
     pa, pb = _promoted(a, b)
-    if all(n == 1 for n in pb.shape[:-2]):  # one matrix on the right (a weight): one GEMM over all rows
-        return _demoted(rows_matmul(xp, pa, pb.reshape(pb.shape[-2:])), a, b)
-    return _demoted(exact_matmul(xp, pa, pb), a, b)
+    return _demoted(stack_matmul(xp, pa, pb), a, b)
+
+
+def stack_matmul(xp: Any, a: Any, b: Any) -> Any:
+    """xp.matmul(a, b) of stacks of matrices; when b is one matrix (every stack axis 1: a weight),
+    one GEMM over all of a's rows (`rows_matmul`), never a small product per stacked matrix."""
+    if any(n != 1 for n in b.shape[:-2]):
+        return exact_matmul(xp, a, b)
+    y = rows_matmul(xp, a, b.reshape(b.shape[-2:]))
+    stack = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    return y.reshape(stack + tuple(y.shape[-2:]))
 
 
 def _promoted(a: Any, b: Any) -> tuple[Any, Any]:
@@ -119,7 +127,7 @@ def _matmul_interval(xp: Any, attrs: Attrs, a: Interval, b: Interval) -> Interva
 
 
 def _linear_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, weight: Any, bias: Any = None) -> tuple[Any, ...]:
-    return (exact_matmul(xp, g, unbatch_param(weight)), None) + ((None,) if bias is not None else ())
+    return (rows_matmul(xp, g, unbatch_param(weight)), None) + ((None,) if bias is not None else ())
 
 
 def _matmul_vjp(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, Any]:
@@ -135,7 +143,7 @@ def _promoted_grad(g: Any, a: Any, b: Any) -> Any:
 
 def _matmul_grad_a(xp: Any, attrs: Attrs, g: Any, a: Any, b: Any) -> tuple[Any, None]:
     pa, pb = _promoted(a, b)
-    ga = exact_matmul(xp, _promoted_grad(g, a, b), xp.swapaxes(pb, -1, -2))
+    ga = stack_matmul(xp, _promoted_grad(g, a, b), xp.swapaxes(pb, -1, -2))
     return sum_to(ga, pa.shape).reshape(a.shape), None
 
 

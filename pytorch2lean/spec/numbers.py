@@ -60,39 +60,51 @@ def _f32(bits: int) -> np.float32:
 
 
 def floats_down(values: Sequence[Fraction]) -> np.ndarray:
-    """The largest float32 <= each value (-inf below the finite range), as a float32 array.
-
-    In bulk through float64, since exact rounding of every coordinate (an MNIST box has 784) cost
-    more than the bound pass it feeds: d = float(q) is q correctly rounded to a double, and
-    f = float32(d) is one of the two float32 values around q (float32 values are doubles). When
-    d != f, q lies within half a double step of d and f a whole step away, so q is on d's side of
-    f: the answer is f (d > f) or the float32 below f (d < f, f = +inf on overflow included). Only
-    when d == f is q compared with f exactly; a value beyond the double range takes the exact path.
-    """
-    out = np.empty(len(values), dtype=np.float32)
-    near = np.empty(len(values), dtype=np.float64)
-    huge = []
-    for i, q in enumerate(values):
-        try:
-            near[i] = float(q)
-        except OverflowError:
-            near[i], huge = 0.0, huge + [i]
-    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, stepped back below
-        f = near.astype(np.float32)
-        below = np.nextafter(f, -_F32_INF)
-    out[:] = np.where(near > f, f, below)
-    for i in np.flatnonzero(near == f):  # f <= q, decided on integers: a/b <= n/d with b, d > 0
-        a, b = float(f[i]).as_integer_ratio()
-        q = values[i]
-        out[i] = f[i] if a * q.denominator <= q.numerator * b else below[i]
-    for i in huge:
-        out[i] = _down_exact(values[i])
-    return out
+    """The largest float32 <= each value (-inf below the finite range), as a float32 array."""
+    return _floats_down([q.numerator for q in values], [q.denominator for q in values])
 
 
 def floats_up(values: Sequence[Fraction]) -> np.ndarray:
     """The smallest float32 >= each value (+inf above the finite range), as a float32 array."""
-    return np.float32(0) - floats_down([-q for q in values])  # 0 - x, not -x: an upper bound 0 stays +0.0
+    down = _floats_down([-q.numerator for q in values], [q.denominator for q in values])
+    return np.float32(0) - down  # 0 - x, not -x: an upper bound 0 stays +0.0
+
+
+def _floats_down(nums: list[int], dens: list[int]) -> np.ndarray:
+    """The largest float32 <= each n/d (d > 0), in bulk through float64, since exact rounding of
+    every coordinate (an MNIST box has 784) cost more than the bound pass it feeds.
+
+    d = float(n/d) is n/d correctly rounded to a double (for |n|, d < 2^53, NumPy's division of
+    the exact doubles n and d, as IEEE 754 rounds it; else Python's int division, also correctly
+    rounded), and f = float32(d) is one of the two float32 values around n/d (float32 values are
+    doubles). When d != f, n/d lies within half a double step of d and f a whole step away, so
+    n/d is on d's side of f: the answer is f (d > f) or the float32 below f (d < f, f = +inf on
+    overflow included). Only when d == f is n/d compared with f exactly; a value beyond the double
+    range takes the exact path.
+    """
+    out = np.empty(len(nums), dtype=np.float32)
+    near = np.zeros(len(nums), dtype=np.float64)
+    limit = 2**53
+    small = [i for i, (n, d) in enumerate(zip(nums, dens)) if -limit < n < limit and d < limit]
+    if small:
+        near[small] = np.array([nums[i] for i in small], dtype=np.float64) / np.array([dens[i] for i in small],
+                                                                                      dtype=np.float64)
+    huge = []
+    for i in sorted(set(range(len(nums))) - set(small)):
+        try:
+            near[i] = nums[i] / dens[i]
+        except OverflowError:
+            huge.append(i)
+    with np.errstate(over="ignore"):  # beyond float32's range: +-inf, stepped back below
+        f = near.astype(np.float32)
+        below = np.nextafter(f, -_F32_INF)
+    out[:] = np.where(near > f, f, below)
+    for i in np.flatnonzero(near == f).tolist():  # f <= n/d, decided on integers: a/b <= n/d with b, d > 0
+        a, b = float(f[i]).as_integer_ratio()
+        out[i] = f[i] if a * dens[i] <= nums[i] * b else below[i]
+    for i in huge:
+        out[i] = _down_exact(Fraction(nums[i], dens[i]))
+    return out
 
 
 def _down_exact(q: Fraction) -> np.float32:
