@@ -175,11 +175,11 @@ def _through_relaxation(xp: Any, L: Any, r: Relaxation, node: Node, coeffs: dict
         _add(coeffs, node.inputs[0], pos * ls + neg * us)
         const = pos * li + neg * ui
         return _total(const), _total(xp.abs(const))
-    pos, neg = split(L.num)
+    up = L.num > 0  # one product per element with the line its sign picks (a 0 coefficient gives 0 either way)
     t, (ls, us) = as_integers(ls, us)
     u, (li, ui) = as_integers(li, ui)
-    _add(coeffs, node.inputs[0], Scaled(pos * ls + neg * us, L.den * t))
-    return Scaled(_total(pos * li + neg * ui), L.den * u), 0
+    _add(coeffs, node.inputs[0], Scaled(L.num * np.where(up, ls, us), L.den * t))
+    return Scaled(_total(L.num * np.where(up, li, ui)), L.den * u), 0
 
 
 def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]) -> tuple[Any, Any] | None:
@@ -230,8 +230,7 @@ def _concretize(xp: Any, L: Any, iv: Interval, exact: bool) -> tuple[Any, Any]:
     """The least value of L x over lo <= x <= hi, and its magnitude (exact: over integers)."""
     if exact:
         t, (lo, hi) = as_integers(per_row(iv.lo, L.num), per_row(iv.hi, L.num))
-        pos, neg = split(L.num)
-        return Scaled(_total(pos * lo + neg * hi), L.den * t), 0
+        return Scaled(_total(L.num * np.where(L.num > 0, lo, hi)), L.den * t), 0  # one product per element
     lo, hi = per_row(iv.lo, L), per_row(iv.hi, L)
     pos, neg = split(L)
     return _total(pos * lo + neg * hi), _total(xp.abs(L) * xp.maximum(xp.abs(lo), xp.abs(hi)))

@@ -15,8 +15,6 @@ weight are summed in int64: at most 2^53 times the number of limb pairs, far bel
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from .frozen import derived, frozen
@@ -24,6 +22,9 @@ from .frozen import derived, frozen
 LIMB_BITS = 16
 MAX_INNER = 2**21  # k at most this keeps every float64 dot product of limbs exact
 MAX_PAIRS = 512  # limb pairs of one weight at most: their int64 sum stays below 2^62
+BASE = 1 << LIMB_BITS
+HALF = BASE >> 1
+WORD_MASK = (1 << 64) - 1
 
 
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -36,12 +37,14 @@ def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         return None
     (m, k), (n, na, nb) = a.shape[-2:], (b.shape[-1], la.shape[-1], lb.shape[-1])
     stack_a = np.moveaxis(la, -1, -3).reshape(a.shape[:-2] + (na * m, k))  # rows: (limb i, row)
-    stack_b = lb.reshape(b.shape[:-2] + (k, n * nb))  # columns: (column, limb j)
+    stack_b = np.moveaxis(lb, -1, -2).reshape(b.shape[:-2] + (k, nb * n))  # columns: (limb j, column)
     pairs = np.matmul(stack_a, stack_b).astype(np.int64)  # every limb pair at once, exactly
-    pairs = pairs.reshape(pairs.shape[:-2] + (na, m, n, nb))
-    acc = np.zeros(pairs.shape[:-4] + (m, n, na + nb - 1), dtype=np.int64)
+    pairs = pairs.reshape(pairs.shape[:-2] + (na, m, nb, n))
+    lead = pairs.shape[:-4]
+    acc = np.zeros((na + nb - 1,) + lead + (m, n), dtype=np.int64)  # the limb axis first: whole blocks per pass
     for i in range(na):  # limb pair (i, j) has weight 2^(16 (i + j))
-        acc[..., i:i + nb] += pairs[..., i, :, :, :]
+        for j in range(nb):
+            acc[i + j] += pairs[..., i, :, j, :]
     return _join(acc)
 
 
@@ -56,27 +59,62 @@ def _limbs(a: np.ndarray) -> np.ndarray | None:
     flat = a.reshape(-1)
     if set(map(type, flat)) - {int}:
         return None
-    width = max(map(int.bit_length, flat), default=0) + 1  # two's complement: one bit for the sign
-    count = -(-width // LIMB_BITS)
-    raw = b"".join(map(functools.partial(int.to_bytes, length=2 * count, byteorder="little", signed=True), flat))
-    digits = np.frombuffer(raw, dtype="<u2").reshape(flat.size, count).astype(np.float64)
-    digits[:, -1] -= (digits[:, -1] >= 2**15) * 2.0**16  # the top limb carries the sign: -2^15 <= it < 2^15
-    return frozen(digits.reshape(a.shape + (count,)))  # shared when cached: nobody may change it
+    digits = int_digits(flat).astype(np.float64)
+    return frozen(digits.reshape(a.shape + (digits.shape[-1],)))  # shared when cached: nobody may change it
+
+
+def int_digits(flat: np.ndarray) -> np.ndarray:
+    """The 16-bit digits of a flat object array of Python ints: int64 of shape (n, L), x = sum_i
+    d[i] 2^(16 i), the digits below the top in [0, 2^16), the top one signed in [-2^15, 2^15),
+    with the least L that holds every element (at least 1).
+
+    In bulk, never an interpreter step per element: the ints are cut into 64-bit words by NumPy's
+    object loops (x mod 2^64 and x >> 64, floor division: the sign stays in the rest) until the
+    rest fits int64; each word is read as four little-endian digits."""
+    words, rest = [], flat
+    while True:
+        try:
+            top = rest.astype(np.int64)
+            break
+        except OverflowError:  # some element needs another word
+            words.append((rest & WORD_MASK).astype("<u8"))
+            rest = rest >> 64
+    n = flat.shape[0]
+    digits = np.concatenate([w.view("<u2").reshape(n, 4) for w in words] + [top.astype("<i8").view("<u2").reshape(n, 4)],
+                            axis=1).astype(np.int64)
+    digits[:, -1] -= (digits[:, -1] >= HALF) * BASE  # the top digit carries the sign
+    return _trimmed(digits)
+
+
+def _trimmed(digits: np.ndarray) -> np.ndarray:
+    """The same numbers with top digits that only repeat the sign dropped (n, L): while the digit
+    below, made signed, holds both (below + top 2^16 in [-2^15, 2^15)), it becomes the top."""
+    count = digits.shape[1]
+    while count > 1:
+        merged = digits[:, count - 2] + digits[:, count - 1] * BASE
+        if merged.size and (merged.min() < -HALF or merged.max() >= HALF):
+            break
+        digits[:, count - 2] = merged
+        count -= 1
+    return digits[:, :count]
 
 
 def _join(acc: np.ndarray) -> np.ndarray:
-    """sum_s acc[..., s] 2^(16 s) as Python ints: carries in int64, then one int per element."""
-    digits, carry = [], np.zeros(acc.shape[:-1], dtype=np.int64)
+    """sum_s acc[s] 2^(16 s) as Python ints: carries in int64 into 16-bit digits, the digits
+    read four at a time as 64-bit words, and the words joined by NumPy's object loops (top word
+    signed: r 2^64 + w per lower word), never an interpreter step per element."""
+    digits, carry = [], np.zeros(acc.shape[1:], dtype=np.int64)
     s = 0
-    while s < acc.shape[-1] or np.any((carry != 0) & (carry != -1)):
-        c = carry + (acc[..., s] if s < acc.shape[-1] else 0)
+    while s < acc.shape[0] or np.any((carry != 0) & (carry != -1)):
+        c = carry + (acc[s] if s < acc.shape[0] else 0)
         digits.append((c & 0xFFFF).astype("<u2"))
         carry = c >> LIMB_BITS  # floor division: the carry keeps the sign
         s += 1
-    sign = np.where(carry < 0, 0xFFFF, 0).astype("<u2")  # carry is now 0 or -1: the sign limb
-    table = np.stack(digits + [sign], axis=-1).reshape(-1, len(digits) + 1)
-    raw, size = table.tobytes(), 2 * (len(digits) + 1)
-    join = functools.partial(int.from_bytes, byteorder="little", signed=True)
-    out = np.empty(table.shape[0], dtype=object)
-    out[:] = list(map(join, (raw[k:k + size] for k in range(0, len(raw), size))))
-    return out.reshape(acc.shape[:-1])
+    sign = np.where(carry < 0, 0xFFFF, 0).astype("<u2")  # carry is now 0 or -1: the sign digit and above
+    digits += [sign] * (4 - len(digits) % 4)  # whole words, the top one's top digit the sign
+    table = np.ascontiguousarray(np.stack(digits, axis=-1).reshape(-1, len(digits)))
+    words = table.view("<u8")  # (n, words): little-endian, word k holds digits 4k .. 4k+3
+    out = words[:, -1].view("<i8").astype(object)
+    for k in range(words.shape[1] - 2, -1, -1):
+        out = (out << 64) + words[:, k].astype(object)
+    return out.reshape(acc.shape[1:])

@@ -570,7 +570,11 @@ def moves_backward(kernel: Kernel, fill: Mapping[str, Any] | None = None) -> Bac
                for s, n, o in zip(starts, sizes, operands)]
         source = kernel(np, {**attrs, **(fill or {})}, *ids).reshape(-1)
         acc = np.zeros(A.shape[:2] + (1 + sum(sizes),), dtype=object)
-        np.add.at(acc, (slice(None), slice(None), source), A.reshape(A.shape[:2] + (-1,)))
+        cells = source[source > 0]
+        if np.unique(cells).size == cells.size:  # each cell read once (flatten, reshape, transpose): a move, no sum
+            acc[:, :, source] = A.reshape(A.shape[:2] + (-1,))
+        else:
+            np.add.at(acc, (slice(None), slice(None), source), A.reshape(A.shape[:2] + (-1,)))
         return tuple(acc[:, :, s:s + n].reshape(A.shape[:2] + o.shape) if n else None
                      for s, n, o in zip(starts, sizes, operands))
 
