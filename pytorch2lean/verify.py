@@ -18,7 +18,7 @@ from .cert import check_certificate
 from .cert.claim import least_value
 from .cert.tree import TIME_UP, check_bab_certificate
 from .cert.format import loads as load_certificate
-from .cert.format import number_text, unsafe_terms
+from .cert.format import number_text, numbers_text, unsafe_terms
 from .errors import UserError
 from .ir.graph import Graph
 from .spec import Box, Property
@@ -260,7 +260,7 @@ def results_json(graph: Graph, query: Query, method: str, results: Sequence[BoxR
         "boxes": [
             {"index": r.index, "verdict": r.verdict, "reason": r.reason, "seconds": round(r.seconds, 6),
              "margin": None if r.margin is None else number_text(r.margin),
-             "lower": [number_text(q) for q in r.lower], "upper": [number_text(q) for q in r.upper],
+             "lower": numbers_text(r.lower), "upper": numbers_text(r.upper),
              "counterexample": None if r.witness is None else witness_json(r.witness, exact_witness)}
             for r in results
         ],
@@ -275,7 +275,7 @@ def witness_json(witness: Witness, exact: bool = False) -> dict:
     doc: dict = {"term": witness.term, "input": [float32_text(q) for q in xs],
                  "output": [float32_text(q) for q in witness.output]}
     if exact:
-        doc.update(input_exact=[number_text(q) for q in xs], output_exact=[number_text(q) for q in witness.output])
+        doc.update(input_exact=numbers_text(xs), output_exact=numbers_text(witness.output))
     return doc
 
 

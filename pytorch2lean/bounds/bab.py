@@ -65,7 +65,7 @@ import numpy as np
 from .. import ops
 from ..cert.check import box_interval
 from ..cert.claim import claim_failure, claim_rows
-from ..cert.format import Case, Certificate, CrownPart, number_text, to_json, unsafe_terms
+from ..cert.format import Case, Certificate, CrownPart, number_text, numbers_text, to_json, unsafe_terms
 from ..cert.tree import FORMAT
 from ..errors import UserError
 from ..ir import Graph, digest, validate
@@ -684,8 +684,8 @@ def _dumps(b: Bounder, box: Box, tree: dict[str, Any], certs: list[Certificate])
     flat = box.reshape((len(box.lower),))
     leaves = [to_json(c) for c in certs]
     doc = {"format": FORMAT, "graph_digest": digest(b.graph), "input": b.input.name,
-           "box": {"shape": list(flat.shape), "lower": [number_text(q) for q in flat.lower],
-                   "upper": [number_text(q) for q in flat.upper]},
+           "box": {"shape": list(flat.shape), "lower": numbers_text(flat.lower),
+                   "upper": numbers_text(flat.upper)},
            "property": to_json(Certificate("", "ibp", (), "", b.prop, (), "holds"))["property"],
            "tree": tree, "leaves": leaves}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -64,7 +64,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Mapping, Union
+from typing import Any, Iterable, Mapping, Union
 
 import numpy as np
 
@@ -140,21 +140,32 @@ class CrownPart:
 # ---- writing ------------------------------------------------------------------------------
 
 def number_text(q: Fraction | int) -> str:
-    """The canonical text of an exact rational ("p/q" in lowest terms, or "p"): `str(Fraction(q))`,
-    without building a Fraction anew for each of a certificate's many thousand numbers."""
-    q = q if isinstance(q, Fraction) else Fraction(q)
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+    """The canonical text of an exact rational ("p/q" in lowest terms, or "p"): `str(Fraction(q))`."""
+    return numbers_text((q,))[0]
+
+
+def numbers_text(values: Iterable[Fraction | int]) -> list[str]:
+    """`number_text` of each value, in one loop that reads a Fraction's own slots (`_numerator`,
+    `_denominator`, as `numeric.float32.exact_floats` sets them) instead of its properties: a
+    certificate has thousands of numbers (mnistfc CROWN: 7,000), and writing them was a sixth of
+    the bound pass."""
+    out = []
+    for q in values:
+        if type(q) is not Fraction:
+            q = Fraction(q)
+        n, d = q._numerator, q._denominator
+        out.append(str(n) if d == 1 else f"{n}/{d}")
+    return out
 
 
 def _bounds_json(box: Box) -> dict[str, Any]:
-    return {"shape": list(box.shape), "lower": [number_text(q) for q in box.lower],
-            "upper": [number_text(q) for q in box.upper]}
+    return {"shape": list(box.shape), "lower": numbers_text(box.lower), "upper": numbers_text(box.upper)}
 
 
 def _claim_json(claim: Claim) -> dict[str, Any]:
     if isinstance(claim, Box):
         return {"kind": "output_box", **_bounds_json(claim)}
-    terms = [[{"coeffs": [number_text(c) for c in con.coeffs], "bound": number_text(con.bound), "strict": con.strict}
+    terms = [[{"coeffs": numbers_text(con.coeffs), "bound": number_text(con.bound), "strict": con.strict}
               for con in term] for term in unsafe_terms(claim)]
     return {"kind": "unsafe_dnf", "name": claim.name, "num_outputs": claim.num_outputs, "terms": terms}
 
@@ -165,14 +176,14 @@ def unsafe_terms(prop: Property) -> tuple[tuple[LinearConstraint, ...], ...]:
 
 
 def _relaxation_json(r: StatedRelaxation) -> dict[str, Any]:
-    return {"shape": list(r.shape), **{k: [number_text(q) for q in getattr(r, k)] for k in RELAXATION_KEYS}}
+    return {"shape": list(r.shape), **{k: numbers_text(getattr(r, k)) for k in RELAXATION_KEYS}}
 
 
 def _crown_json(part: CrownPart) -> dict[str, Any]:
     return {"backsub": list(part.backsub), "backsub_rows": {name: list(rows) for name, rows in part.backsub_rows},
             "relaxations": {name: _relaxation_json(r) for name, r in part.relaxations},
             "claim_relaxations": {name: _relaxation_json(r) for name, r in part.claim_relaxations},
-            **({"claim_betas": [[number_text(b) for b in row] for row in part.claim_betas]} if part.claim_betas else {})}
+            **({"claim_betas": [numbers_text(row) for row in part.claim_betas]} if part.claim_betas else {})}
 
 
 def to_json(cert: Certificate) -> dict[str, Any]:

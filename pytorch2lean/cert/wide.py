@@ -27,6 +27,8 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from ..numeric.intmat import int_digits, join_limbs
+
 BITS = 16
 BASE = 1 << BITS
 MASK = BASE - 1
@@ -72,13 +74,8 @@ def of_ints(values: Any, den: int = 1) -> Wide:
         a64 = a.astype(np.int64)
         raw = np.stack([(a64 >> (BITS * i)) & MASK for i in range(3)] + [a64 >> (3 * BITS)])
         return Wide(_normal(raw), den)  # 3 unsigned limbs and the signed rest: |top| < 2^15
-    flat = a.reshape(-1)
-    width = max((int(v).bit_length() for v in flat), default=0) + 1  # two's complement: one bit for the sign
-    count = max(1, -(-width // BITS))
-    raw = b"".join(int(v).to_bytes(2 * count, "little", signed=True) for v in flat)
-    digits = np.frombuffer(raw, dtype="<u2").reshape(flat.size, count).astype(np.int64)
-    digits[:, -1] -= (digits[:, -1] >= HALF) * BASE  # the top limb carries the sign
-    return Wide(_normal(np.ascontiguousarray(digits.T).reshape((count,) + a.shape)), den)
+    digits = int_digits(a.reshape(-1))  # (n, limbs), in normal form already
+    return Wide(np.ascontiguousarray(digits.T).reshape((digits.shape[1],) + a.shape), den)
 
 
 def of_fractions(values: Any) -> Wide:
@@ -253,7 +250,6 @@ def nonnegative(a: Wide) -> np.ndarray:
 
 def fractions(a: Wide) -> np.ndarray:
     """The numbers as an object array of Fractions (for the few a check reports or reads per leaf)."""
-    flat = a.d.reshape((a.limbs, -1)).T
-    out = np.empty(flat.shape[0], dtype=object)
-    out[:] = [Fraction(sum(int(v) << (BITS * i) for i, v in enumerate(row)), a.den) for row in flat.tolist()]
+    out = np.empty(math.prod(a.shape), dtype=object)
+    out[:] = [Fraction(n, a.den) for n in join_limbs(a.d.reshape((a.limbs, -1))).tolist()]
     return out.reshape(a.shape)

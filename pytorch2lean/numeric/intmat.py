@@ -45,7 +45,7 @@ def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     for i in range(na):  # limb pair (i, j) has weight 2^(16 (i + j))
         for j in range(nb):
             acc[i + j] += pairs[..., i, :, j, :]
-    return _join(acc)
+    return join_limbs(acc)
 
 
 def limbs(a: np.ndarray) -> np.ndarray | None:
@@ -99,7 +99,7 @@ def _trimmed(digits: np.ndarray) -> np.ndarray:
     return digits[:, :count]
 
 
-def _join(acc: np.ndarray) -> np.ndarray:
+def join_limbs(acc: np.ndarray) -> np.ndarray:
     """sum_s acc[s] 2^(16 s) as Python ints: carries in int64 into 16-bit digits, the digits
     read four at a time as 64-bit words, and the words joined by NumPy's object loops (top word
     signed: r 2^64 + w per lower word), never an interpreter step per element."""
