@@ -49,7 +49,7 @@ class Plan:
     shapes: Mapping[str, tuple[int, ...]]
     consts: Mapping[str, Any]  # parameters, and nodes of parameters alone: their values, batch axis 1
     exact: bool
-    at_zero: dict[str, Any] = field(default_factory=dict)  # cache: each affine node's kernel at x = 0
+    at_zero: dict[str, Any] = field(default_factory=dict)  # cache: each affine node's kernel at x = 0 (None: 0)
     scaled: dict[str, Scaled] = field(default_factory=dict)  # cache: exact constants as integers
 
     def attrs(self, node: Node) -> Mapping[str, Any]:
@@ -195,8 +195,14 @@ def _through_affine(xp: Any, p: Plan, node: Node, L: Any, coeffs: dict[str, Any]
             _add(coeffs, name, coeff)
     if node.id not in p.at_zero:
         at_zero = spec.kernel(xp, p.attrs(node), *(_zero_input(xp, o, p.exact) for o in operands))[:, None]
-        p.at_zero[node.id] = Scaled.of(at_zero) if p.exact else at_zero
+        nonzero = bool((at_zero != 0).any())  # a linear op (flatten, a matmul without bias) adds no constant
+        p.at_zero[node.id] = None if not nonzero else Scaled.of(at_zero) if p.exact else at_zero
     at_zero = p.at_zero[node.id]
+    if at_zero is None:
+        if p.exact:
+            return Scaled(np.zeros(L.num.shape[:2], dtype=object), 1), 0
+        zero = _zeros_rows(xp, L)
+        return zero, zero
     if p.exact:
         return Scaled(_total(L.num * at_zero.num), L.den * at_zero.den), 0
     const = L * at_zero

@@ -65,9 +65,14 @@ class Box:
         if wrong.size:
             i = int(wrong[0])
             raise _empty(i, Fraction(lo[i]), Fraction(hi[i]))
+        return cls._checked(exact_floats(lo.tolist()), exact_floats(hi.tolist()), tuple(shape))
+
+    @classmethod
+    def _checked(cls, lower: tuple[Fraction, ...], upper: tuple[Fraction, ...], shape: tuple[int, ...]) -> Box:
+        """A box of bounds already known to be Fractions with lower <= upper, and of `shape`'s size,
+        made without the constructor's per-element checks."""
         box = object.__new__(cls)
-        for name, value in (("lower", exact_floats(lo.tolist())), ("upper", exact_floats(hi.tolist())),
-                            ("shape", tuple(shape))):
+        for name, value in (("lower", lower), ("upper", upper), ("shape", shape)):
             object.__setattr__(box, name, value)  # frozen: set once here, as the dataclass's __init__ does
         return box
 
@@ -93,8 +98,12 @@ class Box:
         return cls(lower, upper, tuple(c.shape))
 
     def reshape(self, shape: Sequence[int]) -> Box:
-        """The same bounds viewed as a tensor of `shape` (VNN-LIB boxes come flat)."""
-        return Box(self.lower, self.upper, tuple(shape))
+        """The same bounds viewed as a tensor of `shape` (VNN-LIB boxes come flat): only the size
+        is checked anew (every verify call reshapes its input box, and the constructor's checks
+        cost a tenth of an mnistfc CROWN pass)."""
+        shape = tuple(shape)
+        _check_size(shape, len(self.lower), len(self.upper))
+        return Box._checked(self.lower, self.upper, shape)
 
     def contains(self, point: np.ndarray | Sequence[object]) -> bool:
         """Whether `point` lies in the box, decided exactly.
