@@ -50,6 +50,28 @@ def test_carries_and_signs_at_limb_edges() -> None:
     assert (int_matmul(a, b) == np.matmul(a, b)).all()
 
 
+def test_conversions_at_word_edges() -> None:
+    """Ints become 16-bit digits a 64-bit word at a time (`int_digits`) and limb sums become ints
+    the same way (`join_limbs`): both must give the very ints, in the least digits, at every word
+    edge (2^63 - 1 fits one signed word, -2^63 too, 2^63 needs a second) and for carries out of
+    the top limb."""
+    from pytorch2lean.numeric.intmat import int_digits, join_limbs
+
+    edges = [0, 1, -1, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2**64 - 1, 2**64, -(2**64), 2**127 - 1, -(2**128),
+             2**200 + 12345, -(2**200) + 1, 2**15, -(2**15), 2**15 - 1, -(2**15) - 1]
+    for values in ([v] for v in edges):
+        flat = np.empty(1, dtype=object)
+        flat[:] = values
+        d = int_digits(flat)
+        assert [sum(int(x) << (16 * i) for i, x in enumerate(row)) for row in d.tolist()] == values
+        width = (values[0] if values[0] >= 0 else ~values[0]).bit_length() + 1  # two's complement, with its sign bit
+        assert d.shape[1] == -(-width // 16)
+    sums = np.array([[2**61, -(2**61), 2**16 - 1, 0], [-1, 2**62 - 1, 5, -(2**62) + 1], [0, 0, 0, -1]], dtype=np.int64)
+    got = join_limbs(sums.T.copy())
+    assert list(got) == [sum(int(x) << (16 * i) for i, x in enumerate(row)) for row in sums.tolist()]
+    assert all(type(v) is int for v in got)
+
+
 def test_long_dot_products_stay_exact() -> None:
     """k = 4096 terms of products just below 2^32 per limb: sums near 2^44, exact in float64."""
     k = 4096

@@ -4,8 +4,9 @@ The exact certificate checker multiplies matrices of Python ints (rationals scal
 denominator, `ops.base.Scaled`) that are far wider than 64 bits. NumPy's object-array matmul
 makes one Python multiply and add per term: k*m*n interpreter steps. Here every operand is cut
 once into 16-bit limbs (x = sum_i x_i 2^(16 i): its two's complement digits, the top one signed), every pair of limb
-matrices is multiplied by BLAS in float64, and the pieces are joined with carries in int64: the
-interpreter touches each input and output element once (m*k + k*n + m*n steps).
+matrices is multiplied by BLAS in float64, and the pieces are joined with carries in int64. Ints
+become limbs and limbs ints a 64-bit word at a time, by NumPy's object loops (`int_digits`,
+`join_limbs`): a few C-level steps per element and word, no interpreter step per element.
 
 Why float64 is exact here: a limb product is below 2^32 in magnitude and a dot product of k of
 them below k 2^32 <= 2^53 for k <= 2^21, so every partial sum is an integer float64 represents
