@@ -247,9 +247,9 @@ GOLDEN_PARAMS = '''\
 Parameter decoding for model `tiny` (IR digest {digest}).
 
 `paramsDecode`: every parameter literal of `Model.lean` holds finite float32 values, as many as its
-shape has. Each tensor is checked by its own kernel evaluation, a tensor of more than 65536 values
-in pieces of at most that many (the halves `allWordsSplit` makes, joined by `allWordsSplit_halves`),
-so no evaluation holds more than one piece. The structural theorems
+shape has. Each tensor is checked by its own kernel evaluations, a big one in pieces (the halves
+`allWordsSplit` makes, joined by `allWordsSplit_halves`), so no evaluation checks more than
+4 values. The structural theorems
 (`Theorems.lean`) decode nothing.
 -/
 import Tiny.Model

@@ -64,9 +64,13 @@ def test_parts_group_the_leaves_in_order() -> None:
 
 
 def test_default_pieces_bound_the_kernel_work() -> None:
-    """A 2.4M-value conv weight (ResNet-18's biggest) becomes pieces of at most PIECE_WORDS."""
+    """A 2.4M-value conv weight (ResNet-18's biggest) becomes pieces of at most PIECE_WORDS; a
+    smaller tensor about PIECES pieces of at least MIN_PIECE_WORDS, a small one a single piece."""
     pieces = piece_words(512 * 512 * 9)
     assert len(pieces) == 64 and max(n for _, n in pieces) <= encode.PIECE_WORDS
+    assert [n for _, n in piece_words(65536)] == [encode.MIN_PIECE_WORDS] * encode.PIECES
+    assert len(piece_words(262144)) == encode.PIECES
+    assert piece_words(5000) == [(0, 2500), (2500, 2500)] and piece_words(4096) == [(0, 4096)]
 
 
 def export(out: Path, monkeypatch: pytest.MonkeyPatch, part_words: int | None = None) -> Path:

@@ -109,45 +109,70 @@ theorem allWordsSplit_halves (f : Nat → Bool) (fuel packed n : Nat) (hn : Nat.
   rw [hn]
   exact (congrArg₂ (· && ·) lo hi).trans rfl
 
-/-- `allWordsDirect` written with `Nat.rec` rather than by structural recursion, which the kernel
-evaluates in fewer steps (no `brecOn` tables: about a third less time on a tensor's words);
-`allWordsDirectRec_eq` shows that it is the same function. -/
-noncomputable def allWordsDirectRec (f : Nat → Bool) (packed lo : Nat) (k : Nat) : Bool :=
-  Nat.rec (motive := fun _ => Bool) true (fun k ih => ih && f (word packed (Nat.add lo k))) k
-
-theorem allWordsDirectRec_eq (f : Nat → Bool) (packed lo : Nat) :
-    (k : Nat) → allWordsDirectRec f packed lo k = allWordsDirect f packed lo k
+/-- Two right shifts are one, by the sum. Core and the substitute both define `Nat.shiftRight` by
+halving once per unit of its second argument, so this holds by that recursion alone. -/
+theorem shiftRight_shiftRight (p a : Nat) : (b : Nat) →
+    Nat.shiftRight (Nat.shiftRight p a) b = Nat.shiftRight p (Nat.add a b)
   | 0 => rfl
-  | k + 1 => congrArg (· && f (word packed (Nat.add lo k))) (allWordsDirectRec_eq f packed lo k)
-
-/-- `allWordsSplit` written with `Nat.rec` (see `allWordsDirectRec`); `allWordsSplitRec_eq`. -/
-noncomputable def allWordsSplitRec (f : Nat → Bool) (fuel : Nat) : Nat → Nat → Bool :=
-  Nat.rec (motive := fun _ => Nat → Nat → Bool) (fun packed n => allWordsDirectRec f packed 0 n)
-    (fun _ ih packed n => cond (Nat.ble n (nat_lit 64)) (allWordsDirectRec f packed 0 n)
-      (ih (lowWords packed n) (Nat.div n (nat_lit 2)) && ih (highWords packed n) (Nat.sub n (Nat.div n (nat_lit 2)))))
-    fuel
-
-theorem allWordsSplitRec_eq (f : Nat → Bool) :
-    (fuel packed n : Nat) → allWordsSplitRec f fuel packed n = allWordsSplit f fuel packed n
-  | 0, packed, n => allWordsDirectRec_eq f packed 0 n
-  | fuel + 1, packed, n => by
-    show cond (Nat.ble n (nat_lit 64)) (allWordsDirectRec f packed 0 n)
-        (allWordsSplitRec f fuel (lowWords packed n) (Nat.div n (nat_lit 2)) &&
-          allWordsSplitRec f fuel (highWords packed n) (Nat.sub n (Nat.div n (nat_lit 2)))) =
-      cond (Nat.ble n (nat_lit 64)) (allWordsDirect f packed 0 n)
-        (allWordsSplit f fuel (lowWords packed n) (Nat.div n (nat_lit 2)) &&
-          allWordsSplit f fuel (highWords packed n) (Nat.sub n (Nat.div n (nat_lit 2))))
-    rw [allWordsDirectRec_eq, allWordsSplitRec_eq f fuel, allWordsSplitRec_eq f fuel]
-
-/-- An `allWordsSplit` check proved by evaluating `allWordsSplitRec` (the form an export's decode
-theorems have the kernel evaluate). -/
-theorem allWordsSplit_of_rec {f : Nat → Bool} {fuel packed n : Nat} (h : allWordsSplitRec f fuel packed n = true) :
-    allWordsSplit f fuel packed n = true :=
-  (allWordsSplitRec_eq f fuel packed n).symm.trans h
+  | b + 1 => congrArg (· / 2) (shiftRight_shiftRight p a b)
 
 /-- `&&` regrouped, for moving a check across the accumulator. -/
 private theorem and_assoc (a b c : Bool) : ((a && b) && c) = (a && (b && c)) := by
   cases a <;> rfl
+
+/-- `allWordsDirect` from its first word rather than its last. -/
+theorem allWordsDirect_front (f : Nat → Bool) (packed lo : Nat) : (k : Nat) →
+    allWordsDirect f packed lo (k + 1) = (f (word packed lo) && allWordsDirect f packed (lo + 1) k)
+  | 0 => (bool_and_true _).symm
+  | k + 1 => by
+    show (allWordsDirect f packed lo (k + 1) && f (word packed (lo + k + 1))) =
+      (f (word packed lo) && (allWordsDirect f packed (lo + 1) k && f (word packed (lo + 1 + k))))
+    rw [allWordsDirect_front f packed lo k, and_assoc, nat_succ_add lo k]
+
+/-- `allWordsDirect finiteF32 packed lo k` as the kernel evaluates it for a tensor's words: the word
+at the bottom of `packed >>> 32 lo` is checked, then the literal shifts right by one word, with
+`finiteF32` and `word` unfolded and the loop written with `Nat.rec` (no `brecOn` tables). Fewer
+kernel steps per word than the plain form, which `finiteWordsRec_eq` shows it equals. -/
+noncomputable def finiteWordsRec (k : Nat) : Nat → Bool :=
+  Nat.rec (motive := fun _ => Nat → Bool) (fun _ => true)
+    (fun _ ih p => (fun w => Nat.ble (Nat.succ w) (nat_lit 0x100000000) &&
+        !(Nat.beq (Nat.land (Nat.shiftRight w (nat_lit 23)) (nat_lit 0xFF)) (nat_lit 255)))
+      (Nat.land p (nat_lit 0xFFFFFFFF)) && ih (Nat.shiftRight p (nat_lit 32))) k
+
+theorem finiteWordsRec_eq (packed : Nat) : (k lo : Nat) →
+    finiteWordsRec k (Nat.shiftRight packed (Nat.mul (nat_lit 32) lo)) = allWordsDirect finiteF32 packed lo k
+  | 0, _ => rfl
+  | k + 1, lo => by
+    show (finiteF32 (word packed lo) &&
+        finiteWordsRec k (Nat.shiftRight (Nat.shiftRight packed (Nat.mul (nat_lit 32) lo)) (nat_lit 32))) = _
+    rw [shiftRight_shiftRight, allWordsDirect_front]
+    exact congrArg _ (finiteWordsRec_eq packed k (lo + 1))
+
+/-- `allWordsSplit finiteF32` with `finiteWordsRec` on each piece, written with `Nat.rec`: what an
+export's decode theorems have the kernel evaluate (`allWordsSplit_of_rec`). -/
+noncomputable def finiteSplitRec (fuel : Nat) : Nat → Nat → Bool :=
+  Nat.rec (motive := fun _ => Nat → Nat → Bool) (fun packed n => finiteWordsRec n packed)
+    (fun _ ih packed n => cond (Nat.ble n (nat_lit 64)) (finiteWordsRec n packed)
+      (ih (lowWords packed n) (Nat.div n (nat_lit 2)) && ih (highWords packed n) (Nat.sub n (Nat.div n (nat_lit 2)))))
+    fuel
+
+theorem finiteSplitRec_eq :
+    (fuel packed n : Nat) → finiteSplitRec fuel packed n = allWordsSplit finiteF32 fuel packed n
+  | 0, packed, n => finiteWordsRec_eq packed n 0
+  | fuel + 1, packed, n => by
+    show cond (Nat.ble n (nat_lit 64)) (finiteWordsRec n packed)
+        (finiteSplitRec fuel (lowWords packed n) (Nat.div n (nat_lit 2)) &&
+          finiteSplitRec fuel (highWords packed n) (Nat.sub n (Nat.div n (nat_lit 2)))) =
+      cond (Nat.ble n (nat_lit 64)) (allWordsDirect finiteF32 packed 0 n)
+        (allWordsSplit finiteF32 fuel (lowWords packed n) (Nat.div n (nat_lit 2)) &&
+          allWordsSplit finiteF32 fuel (highWords packed n) (Nat.sub n (Nat.div n (nat_lit 2))))
+    rw [← finiteWordsRec_eq packed n 0, finiteSplitRec_eq fuel, finiteSplitRec_eq fuel]
+    rfl
+
+/-- An `allWordsSplit finiteF32` check proved by evaluating `finiteSplitRec`. -/
+theorem allWordsSplit_of_rec {fuel packed n : Nat} (h : finiteSplitRec fuel packed n = true) :
+    allWordsSplit finiteF32 fuel packed n = true :=
+  (finiteSplitRec_eq fuel packed n).symm.trans h
 
 /-- Checking the words `wordsDirect` puts in front of `acc` is `allWordsDirect`. -/
 theorem all_wordsDirect (f : Nat → Bool) (packed lo : Nat) : (k : Nat) → (acc : List Nat) →

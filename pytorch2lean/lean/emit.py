@@ -36,7 +36,7 @@ from ..runtime import evaluate_exact
 from ..runtime.plan import token_ids
 from .causal import sequence_contract
 from .encode import (CHUNK, Entry, decode_parts, decode_plan, list_literal, module_name, nat_hex, node_entries, packed_f32,
-                     param_literals, piece_limit, q_literal, q_rows, shape_literal, value_table)
+                     param_literals, q_literal, q_rows, shape_literal, value_table)
 from .resources import lean_library_dir, templates_dir
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def _context(graph: Graph, module: str, sha: str, examples: Sequence[Example], s
         "params": literals,
         "decodes": decodes,
         "parts": decode_parts(decodes),
-        "piece_words": piece_limit(),
+        "piece_words": max((t.words for d in decodes for t in d.leaves), default=0),
         "nodes": node_entries(graph),
         "outputs": [Entry(index[o], str(index[o]), o) for o in graph.outputs],
         "output_shapes": "[" + ", ".join(shape_literal(shapes[o]) for o in graph.outputs) + "]",

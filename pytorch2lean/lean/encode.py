@@ -26,12 +26,16 @@ CHUNK = 64  # list literals longer than this are written as `concatLists` of chu
 # ones cost more per list element, longer ones more per digit (`benchmarks/bench_lean.py`).
 LEAF_BITS = 8192
 FANOUT = 16
-# A parameter of more than PIECE_WORDS float32 values is checked to decode (`tensorOk`) in pieces of at
-# most that many, one theorem each, following the halving `allWordsSplit` makes: the kernel keeps what
-# it evaluates for a whole declaration (4 to 9 KB per value checked), so one evaluation of ResNet-18's
-# 2.4M-value conv weight would hold some 20 GB; a piece of 2^16 values, under 1 GB and about 6 s. Each
-# piece evaluates its tensor's literal again (0.3 s per million values), so pieces are not smaller.
+# A parameter is checked to decode (`tensorOk`) in pieces, one theorem each, following the halving
+# `allWordsSplit` makes: the kernel keeps what it evaluates for a whole declaration (4 to 9 KB per value
+# checked), so one evaluation of ResNet-18's 2.4M-value conv weight would hold some 20 GB; a piece of
+# 2^16 values, under 1 GB and about 4 s. Smaller pieces are checked faster per value (the kernel's caches
+# stay small: 65536 values take a quarter less CPU in 16 pieces of 4096 than in one), but each piece
+# evaluates its tensor's literal again (0.3 s per million values). So a tensor is cut into about
+# PIECES pieces, each of at least MIN_PIECE_WORDS and at most PIECE_WORDS values (`piece_limit`).
 PIECE_WORDS = 1 << 16
+MIN_PIECE_WORDS = 1 << 12
+PIECES = 16
 # The decode theorems of a model with more values are written into modules `Params/Part<k>.lean` of at
 # most PART_WORDS values each (about a minute of kernel time), which `lean-check` compiles side by side.
 PART_WORDS = 1 << 20
@@ -231,18 +235,20 @@ class ParamDecode:
     joined: Theorem | None
 
 
-def piece_limit(limit: int | None = None) -> int:
-    """The most words one decode theorem checks: `limit`, by default PIECE_WORDS, at least 64
-    (`allWordsSplit` does not split 64 words or fewer)."""
-    return max(PIECE_WORDS if limit is None else limit, 64)
+def piece_limit(count: int, limit: int | None = None) -> int:
+    """The most words one decode theorem of a tensor of `count` values checks: `limit`, by default
+    `count / PIECES` within [MIN_PIECE_WORDS, PIECE_WORDS], at least 64 (`allWordsSplit` does not
+    split 64 words or fewer)."""
+    default = min(max(count // PIECES, MIN_PIECE_WORDS), PIECE_WORDS)
+    return max(default if limit is None else limit, 64)
 
 
 def decode_plan(p: ParamLiteral, limit: int | None = None) -> ParamDecode:
-    """The decode theorems of parameter `p`: one for a tensor of at most `limit` (default
-    PIECE_WORDS) values, else the halves `allWordsSplit` splits it into (`lowWords`: the first
-    `n // 2` words, `highWords`: the rest), split again until each piece has at most `limit`. The
-    kernel evaluates `allWordsSplitRec`, the same function written with `Nat.rec` (fewer steps)."""
-    limit = piece_limit(limit)
+    """The decode theorems of parameter `p`: one for a tensor of at most `piece_limit` values, else
+    the halves `allWordsSplit` splits it into (`lowWords`: the first `n // 2` words, `highWords`: the
+    rest), split again until each piece has at most that many. The kernel evaluates `finiteSplitRec`,
+    the same function with fewer steps per word."""
+    limit = piece_limit(p.count, limit)
     name, n = p.lean_name, p.count
     ok = f"tensorOk {name} {n} = true"
     if n <= limit:
@@ -284,7 +290,7 @@ def decode_parts(plans: Sequence[ParamDecode], part_words: int | None = None) ->
 def piece_words(count: int, limit: int | None = None) -> list[tuple[int, int]]:
     """The Python twin of the halving in `decode_plan`: the `(first word, count)` of each piece, in
     theorem order (they tile `[0, count)`)."""
-    limit = piece_limit(limit)
+    limit = piece_limit(count, limit)
     out: list[tuple[int, int]] = []
 
     def split(lo: int, n: int) -> None:
