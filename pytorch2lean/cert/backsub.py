@@ -126,12 +126,12 @@ def backsubstitute(p: Plan, start: str, A: Any, bounds: Mapping[str, Interval],
                 bounded.add(node.id)
                 moved = _concretize(xp, L, bounds[node.id], p.exact)
             low, mag = moved
-        lower, magnitude = _plus(lower, low), magnitude + mag
+        lower, magnitude = _plus(lower, low), magnitude if p.exact else magnitude + mag  # exact: no rounding, 0
     for name, L in coeffs.items():  # what is left lies on the model inputs
         if keep:
             kept[name] = L
         low, mag = _concretize(xp, L, bounds[name], p.exact)
-        lower, magnitude = _plus(lower, low), magnitude + mag
+        lower, magnitude = _plus(lower, low), magnitude if p.exact else magnitude + mag
     return Backsub(lower.fractions() if p.exact else lower, magnitude, kept, frozenset(bounded))
 
 
