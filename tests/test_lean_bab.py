@@ -67,8 +67,8 @@ def test_tree_theorem_checks(tree_cert: tuple[Graph, Property, str], tmp_path: P
     leaves = len(json.loads(text)["leaves"])
     assert body.count("(safe_split _") == leaves - 1 and body.count("  checkCROWN_staged ") == leaves
     # every kernel evaluation is one stage of a leaf: its nodes (`nodesOkFrom`) or its claim (`outputOkC`)
-    assert body.count("decide +kernel") == body.count(": nodesOkFrom graph decodedParams") + leaves == \
-        body.count(": nodesOkFrom graph decodedParams") + body.count(": outputOkC graph decodedParams")
+    assert body.count("decide +kernel") == body.count(": nodesOkFrom weightPreps graph decodedParams") + leaves == \
+        body.count(": nodesOkFrom weightPreps graph decodedParams") + body.count(": outputOkC weightPreps graph decodedParams")
     assert "sorry" not in body and "native_decide" not in body
     result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
     assert result.ok, result.report()

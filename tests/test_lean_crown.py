@@ -6,6 +6,7 @@ Lean would stop short of are refused with the node named."""
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_crown_theorem_checks(crown_cert: tuple[Graph, str], tmp_path: Path, lib
     project = export_with(g, text, tmp_path / "proj")
     body = next(project.glob("*/Certificates/margin.lean")).read_text()
     assert "checkCROWN_sound" in body and "checkCROWN_staged" in body
-    assert body.count("decide +kernel") == body.count(": nodesOkFrom graph decodedParams") + 1  # and `outputOkC`
+    assert body.count("decide +kernel") == body.count(": nodesOkFrom weightPreps graph decodedParams") + 1  # and `outputOkC`
     assert "sorry" not in body and "native_decide" not in body
     result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
     assert result.ok, result.report()
@@ -143,7 +144,7 @@ def test_a_wrong_node_fails_in_its_own_stage(crown_cert: tuple[Graph, str], tmp_
     project = export_with(g, json.dumps(d), tmp_path / "proj")
     path = next(project.glob("*/Certificates/margin.lean"))
     lines = path.read_text().splitlines()
-    assert "theorem margin_node3 : nodesOkFrom graph decodedParams" in lines
+    assert "theorem margin_node3 : nodesOkFrom weightPreps graph decodedParams" in lines
     result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
     assert not result.ok and result.errors, result.report()
 
@@ -152,6 +153,29 @@ def test_a_wrong_node_fails_in_its_own_stage(crown_cert: tuple[Graph, str], tmp_
 
     assert {declaration(m.line) for m in result.errors} == {"margin_node3"}, result.report()
     assert all("margin_nodes 3 1 = true" in m.text or m.text.startswith("Tactic `decide`") for m in result.errors)
+
+
+@needs_lean
+def test_a_wrong_prepared_weight_fails_its_check(crown_cert: tuple[Graph, str], tmp_path: Path,
+                                                 library_cache: Path) -> None:
+    """Every matmul/linear weight is prepared once in `Decoded.lean` (`weightPreps`): a digit of its
+    packed rows written wrong fails that weight's `prepCheck` theorem, so no stage reads it."""
+    g, text = crown_cert
+    project = export_with(g, text, tmp_path / "proj")
+    path = next(project.glob("*/Decoded.lean"))
+    body = path.read_text()
+    names = re.findall(r"^theorem (prep\w+_check)", body, re.MULTILINE)
+    assert names == ["prep1l_check", "prep3m_check", "prep5l_check"], names  # w0 (linear), m, w1 (linear)
+    at = body.index("theorem prep3m_check")
+    digits = re.compile(r"Packed.ofDigits \d+ \d+ \[\[(\d+)")
+    m = digits.search(body, at)
+    path.write_text(body[:m.start(1)] + str(int(m.group(1)) + 1) + body[m.end(1):])
+    result = lean_check(project, toolchain=TOOLCHAIN, library_cache=library_cache)
+    assert not result.ok and result.errors, result.report()
+    lines = path.read_text().splitlines()
+    failed = {next(t.split()[1] for t in reversed(lines[:e.line]) if t.startswith("theorem ")) for e in result.errors
+              if e.file.endswith("Decoded.lean")}
+    assert failed == {"prep3m_check"}, result.report()
 
 
 def test_refuses_graphs_lean_cannot_back_substitute(crown_cert: tuple[Graph, str]) -> None:

@@ -33,13 +33,164 @@ set_option linter.unusedSimpArgs false
 /-- `true` when every row has `k` elements. -/
 def rowsOk (k : Nat) (rows : List (List Q)) : Bool := rows.all (fun r => Nat.beq r.length k && allWFb r)
 
-/-- Back through `y_o = b_o + Σ_i x_i row_oi` (a single row `x` of `k` elements): the operand
-index, the new coefficients `Σ_o c_o row_o` (packed, `colCombF`) and constant `k + Σ_o c_o b_o`. -/
-def affineBack (a : Nat) (x : Bounds) (rows : List (List Q)) (bs c : List Q) (k : Q) :
+/-- `true` when two rationals are written alike (`Nat.beq`: a GMP comparison each; the derived
+`DecidableEq` of `Q` costs the kernel several times more steps). -/
+def qBeq (a b : Q) : Bool := sameSign a.neg b.neg && Nat.beq a.num b.num && Nat.beq a.den b.den
+
+/-- `true` when two lists of rationals are written alike. -/
+def qsBeq : List Q → List Q → Bool
+  | [], [] => true
+  | a :: as, b :: bs => qBeq a b && qsBeq as bs
+  | _, _ => false
+
+/-- Equal signs are equal. -/
+theorem sameSign_eq : {a b : Bool} → sameSign a b = true → a = b
+  | true, true, _ => rfl
+  | false, false, _ => rfl
+  | true, false, h => (false_ne_true' h).elim
+  | false, true, h => (false_ne_true' h).elim
+
+/-- Rationals written alike are equal. -/
+theorem qBeq_eq : {a b : Q} → qBeq a b = true → a = b
+  | ⟨n1, p1, d1⟩, ⟨n2, p2, d2⟩, h => by
+    have h1 := and_true_split h
+    have h2 := and_true_split h1.1
+    have ep : p1 = p2 := nat_eq_of_beq_eq_true h2.2
+    have ed : d1 = d2 := nat_eq_of_beq_eq_true h1.2
+    have es : n1 = n2 := sameSign_eq h2.1
+    subst ep
+    subst ed
+    subst es
+    rfl
+
+/-- Lists written alike are equal. -/
+theorem qsBeq_eq : (r s : List Q) → qsBeq r s = true → r = s
+  | [], [], _ => rfl
+  | a :: as, b :: bs, h => by
+    have h1 := and_true_split h
+    rw [qBeq_eq h1.1, qsBeq_eq as bs h1.2]
+  | [], _ :: _, h => (false_ne_true' h).elim
+  | _ :: _, [], h => (false_ne_true' h).elim
+
+/-- `true` when two lists of naturals are equal (`Nat.beq` each). -/
+def natsBeq : List Nat → List Nat → Bool
+  | [], [] => true
+  | a :: as, b :: bs => Nat.beq a b && natsBeq as bs
+  | _, _ => false
+
+/-- Lists of naturals that `natsBeq` accepts are equal. -/
+theorem natsBeq_eq : (r s : List Nat) → natsBeq r s = true → r = s
+  | [], [], _ => rfl
+  | a :: as, b :: bs, h => by
+    have h1 := and_true_split h
+    rw [nat_eq_of_beq_eq_true h1.1, natsBeq_eq as bs h1.2]
+  | [], _ :: _, h => (false_ne_true' h).elim
+  | _ :: _, [], h => (false_ne_true' h).elim
+
+/-- `true` when two packed matrices are equal. -/
+def packedBeq (a b : Packed) : Bool :=
+  Nat.beq a.B b.B && Nat.beq a.S b.S && Nat.beq a.maxd b.maxd && natsBeq a.pos b.pos &&
+    natsBeq a.neg b.neg && sameSign a.ok b.ok
+
+/-- Packed matrices that `packedBeq` accepts are equal. -/
+theorem packedBeq_eq : {a b : Packed} → packedBeq a b = true → a = b
+  | ⟨B, S, m, p, n, o⟩, ⟨B', S', m', p', n', o'⟩, h => by
+    have h1 := and_true_split h
+    have h2 := and_true_split h1.1
+    have h3 := and_true_split h2.1
+    have h4 := and_true_split h3.1
+    have h5 := and_true_split h4.1
+    have e1 : B = B' := nat_eq_of_beq_eq_true h5.1
+    have e2 : S = S' := nat_eq_of_beq_eq_true h5.2
+    have e3 : m = m' := nat_eq_of_beq_eq_true h4.2
+    have e4 : p = p' := natsBeq_eq p p' h3.2
+    have e5 : n = n' := natsBeq_eq n n' h2.2
+    have e6 : o = o' := sameSign_eq h1.2
+    subst e1; subst e2; subst e3; subst e4; subst e5; subst e6
+    rfl
+
+/-- The rows a back step reads from a weight's values `src`: the columns of a `kk × nn` matrix
+(`matmul`, `mm = true`) or the `nn` rows of `kk` elements (`linear`). -/
+def prepRows (mm : Bool) (kk nn : Nat) (src : List Q) : List (List Q) :=
+  cond mm (columns nn (chunks nn kk src)) (chunks kk nn src)
+
+/-- A weight prepared once for the back steps through it: what `affineBack` computes from its
+rows alone (their check, their packed form), with the proof that it is that. Every CROWN stage
+of a model reads the same prepared weights (`Decoded.lean` of an export) instead of transposing
+and packing each weight again in every kernel evaluation (some 3 s of CPU per 50x50 matrix). -/
+structure Prep where
+  /-- `true` for a `matmul` weight, `false` for a `linear` one. -/
+  mm : Bool
+  /-- The operand's length. -/
+  kk : Nat
+  /-- The output's length. -/
+  nn : Nat
+  /-- The weight's values. -/
+  src : List Q
+  /-- `rowsOk kk` of the rows. -/
+  ok : Bool
+  /-- `packRows` of the rows. -/
+  pk : Packed
+  /-- They are. -/
+  valid : ok = rowsOk kk (prepRows mm kk nn src) ∧ pk = packRows (prepRows mm kk nn src)
+
+/-- `true` when `ok` and `pk` are what a back step computes from the rows (one kernel evaluation
+per weight and model). -/
+def prepCheck (mm : Bool) (kk nn : Nat) (src : List Q) (ok : Bool) (pk : Packed) : Bool :=
+  sameSign ok (rowsOk kk (prepRows mm kk nn src)) && packedBeq pk (packRows (prepRows mm kk nn src))
+
+/-- What `prepCheck` accepts is a prepared weight's proof. -/
+theorem prepCheck_valid {mm : Bool} {kk nn : Nat} {src : List Q} {ok : Bool} {pk : Packed}
+    (h : prepCheck mm kk nn src ok pk = true) :
+    ok = rowsOk kk (prepRows mm kk nn src) ∧ pk = packRows (prepRows mm kk nn src) :=
+  ⟨sameSign_eq (and_true_split h).1, packedBeq_eq (and_true_split h).2⟩
+
+/-- The prepared weight of values `lo` read as `prepRows mm kk nn lo`, if `preps` has one (the
+values compared in one pass; other weights differ in their first elements). -/
+def findPrep (mm : Bool) (kk nn : Nat) (lo : List Q) : List Prep → Option Prep
+  | [] => none
+  | p :: ps => cond (sameSign p.mm mm && Nat.beq p.kk kk && Nat.beq p.nn nn && qsBeq p.src lo) (some p)
+      (findPrep mm kk nn lo ps)
+
+/-- The check and the packed form of the rows `prepRows mm kk nn lo`: from a prepared weight where
+`preps` has one, else computed. -/
+def prepFor (preps : List Prep) (mm : Bool) (kk nn : Nat) (lo : List Q) : Bool × Packed :=
+  match findPrep mm kk nn lo preps with
+  | some p => (p.ok, p.pk)
+  | none => (rowsOk kk (prepRows mm kk nn lo), packRows (prepRows mm kk nn lo))
+
+/-- A prepared weight gives what would be computed. -/
+theorem prepFor_eq (preps : List Prep) (mm : Bool) (kk nn : Nat) (lo : List Q) :
+    prepFor preps mm kk nn lo = (rowsOk kk (prepRows mm kk nn lo), packRows (prepRows mm kk nn lo)) := by
+  unfold prepFor
+  induction preps with
+  | nil => rfl
+  | cons p ps ih =>
+    show (match cond (sameSign p.mm mm && Nat.beq p.kk kk && Nat.beq p.nn nn && qsBeq p.src lo) (some p)
+        (findPrep mm kk nn lo ps) with
+      | some p => (p.ok, p.pk)
+      | none => (rowsOk kk (prepRows mm kk nn lo), packRows (prepRows mm kk nn lo))) = _
+    cases hc : (sameSign p.mm mm && Nat.beq p.kk kk && Nat.beq p.nn nn && qsBeq p.src lo) with
+    | false => exact ih
+    | true =>
+      have h1 := and_true_split hc
+      have h2 := and_true_split h1.1
+      have h3 := and_true_split h2.1
+      have em : p.mm = mm := sameSign_eq h3.1
+      have ek : p.kk = kk := nat_eq_of_beq_eq_true h3.2
+      have en : p.nn = nn := nat_eq_of_beq_eq_true h2.2
+      have es : p.src = lo := qsBeq_eq p.src lo h1.2
+      show (p.ok, p.pk) = _
+      rw [p.valid.1, p.valid.2, em, ek, en, es]
+
+/-- Back through `y_o = b_o + Σ_i x_i row_oi` (a single row `x` of `k` elements), given the rows'
+check `ok` (`rowsOk k rows`) and packed form `pk` (`packRows rows`): the operand index, the new
+coefficients `Σ_o c_o row_o` (packed, `colCombWith`) and constant `k + Σ_o c_o b_o`. -/
+def affineBack (ok : Bool) (pk : Packed) (a : Nat) (x : Bounds) (rows : List (List Q)) (bs c : List Q) (k : Q) :
     Option (Nat × List Q × Q) :=
-  guard (rowsOk x.lo.length rows &&
+  guard (ok &&
       Nat.beq rows.length bs.length && Nat.beq bs.length c.length && allWFb bs)
-    (some (a, colCombF c rows x.lo.length, dot bs c k))
+    (some (a, colCombWith pk c rows x.lo.length, dot bs c k))
 
 /-- The bias of a `linear` node: its exact value, or zeros. -/
 def biasOf (tbl : List Bounds) (out : Nat) : Option Nat → Option (List Q)
@@ -47,7 +198,7 @@ def biasOf (tbl : List Bounds) (out : Nat) : Option Nat → Option (List Q)
   | some b => obind (nth tbl b) fun bb => guard bb.exact (some bb.lo)
 
 /-- Back through `linear` with an exact weight (and bias) on a single row. -/
-def linearBack (tbl : List Bounds) (a w : Nat) (bias : Option Nat) (c : List Q) (k : Q) :
+def linearBack (preps : List Prep) (tbl : List Bounds) (a w : Nat) (bias : Option Nat) (c : List Q) (k : Q) :
     Option (Nat × List Q × Q) :=
   obind (nth tbl a) fun x =>
   obind (nth tbl w) fun bw =>
@@ -55,7 +206,8 @@ def linearBack (tbl : List Bounds) (a w : Nat) (bias : Option Nat) (c : List Q) 
   let out := headD bw.shape 0
   obind (biasOf tbl out bias) fun bs =>
   guard (bw.exact && Nat.beq (prod x.shape / kk) 1 && Nat.beq x.lo.length kk)
-    (affineBack a x (chunks kk out bw.lo) bs c k)
+    (match prepFor preps false kk out bw.lo with
+      | (ok, pk) => affineBack ok pk a x (prepRows false kk out bw.lo) bs c k)
 
 /-- The shape of `matmul`'s first operand when it is a single row of `k`: `[k]` or `[1, k]`. -/
 def rowShape (s : Shape) : Bool :=
@@ -65,14 +217,16 @@ def rowShape (s : Shape) : Bool :=
   | _ => false
 
 /-- Back through `matmul` of a single row by an exact `k × n` matrix: its columns are the rows. -/
-def matmulBack (tbl : List Bounds) (a w : Nat) (c : List Q) (k : Q) : Option (Nat × List Q × Q) :=
+def matmulBack (preps : List Prep) (tbl : List Bounds) (a w : Nat) (c : List Q) (k : Q) :
+    Option (Nat × List Q × Q) :=
   obind (nth tbl a) fun x =>
   obind (nth tbl w) fun bw =>
   match bw.shape with
   | [kk, nn] =>
     guard (bw.exact && rowShape x.shape && Nat.beq (lastD x.shape) kk && Nat.beq x.lo.length kk &&
         Nat.beq bw.lo.length (kk * nn))
-      (affineBack a x (columns nn (chunks nn kk bw.lo)) (List.replicate nn Q.zero) c k)
+      (match prepFor preps true kk nn bw.lo with
+        | (ok, pk) => affineBack ok pk a x (prepRows true kk nn bw.lo) (List.replicate nn Q.zero) c k)
   | _ => none
 
 /-- Back through `x + p`, `x - p` (`neg = true`) or `p - x` (`flip = true`), `p` exact: `x` must
@@ -98,17 +252,18 @@ def reluBack (tbl : List Bounds) (a : Nat) (r : Relax) (c : List Q) (k : Q) :
   guard (relaxOk r x.lo x.hi && Nat.beq r.length c.length)
     (some (a, reluSlopesF c r, dot (reluIntsF c r) c k))
 
-/-- One step back through node `n` (with its stated lines `rel`, if any): the operand index and
-the linear function of the operand, or `none` where no step applies. -/
-def backStep (tbl : List Bounds) (rel : Option Relax) (n : Node) (c : List Q) (k : Q) :
+/-- One step back through node `n` (with its stated lines `rel`, if any; `preps`: weights prepared
+once, `prepFor`): the operand index and the linear function of the operand, or `none` where no
+step applies. -/
+def backStep (preps : List Prep) (tbl : List Bounds) (rel : Option Relax) (n : Node) (c : List Q) (k : Q) :
     Option (Nat × List Q × Q) :=
   match n.op, n.args with
   | .relu, [a] => obind rel fun r => reluBack tbl a r c k
   | .flatten, [a] => some (a, c, k)
   | .reshape, [a] => some (a, c, k)
-  | .linear, [a, w] => linearBack tbl a w none c k
-  | .linear, [a, w, b] => linearBack tbl a w (some b) c k
-  | .matmul, [a, w] => matmulBack tbl a w c k
+  | .linear, [a, w] => linearBack preps tbl a w none c k
+  | .linear, [a, w, b] => linearBack preps tbl a w (some b) c k
+  | .matmul, [a, w] => matmulBack preps tbl a w c k
   | .add, [a, p] =>
     obind (nth tbl p) fun bp => cond bp.exact (sumBack tbl .add n.attrs a p false c k)
       (sumBack tbl .add n.attrs p a true c k)
@@ -123,27 +278,27 @@ def concretize (b : Bounds) (c : List Q) (k : Q) : Q := dot (pickRow pickLo c b.
 /-- A lower bound of `k + Σ c_i v_i`, `v` the value at table index `j`: back through the node that
 computed it (`defs`: the node of each table entry, `none` for inputs and parameters; `rels`: stated
 lines by table index), down to earlier values, at most `fuel` steps, then by stated bounds. -/
-def backLower (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax)) :
+def backLower (preps : List Prep) (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax)) :
     Nat → Nat → List Q → Q → Option Q
   | 0, j, c, k => (nth tbl j).map fun b => concretize b c k
   | fuel + 1, j, c, k =>
     obind (nth tbl j) fun b =>
     match nthD defs j none with
     | some n =>
-      match backStep tbl (nthD rels j none) n c k with
-      | some (a, c', k') => cond (Nat.ble (a + 1) j) (backLower tbl defs rels fuel a c' k')
+      match backStep preps tbl (nthD rels j none) n c k with
+      | some (a, c', k') => cond (Nat.ble (a + 1) j) (backLower preps tbl defs rels fuel a c' k')
           (some (concretize b c k))
       | none => some (concretize b c k)
     | none => some (concretize b c k)
 
 /-- Bounds of element `e` of node `n`'s value (about to enter the table at index `j = tbl.length`),
 by back-substitution of `±v_e` through `n`: `(lower, upper)`, each `none` where no step applies. -/
-def backBounds (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax)) (n : Node)
-    (size e : Nat) : Option Q × Option Q :=
+def backBounds (preps : List Prep) (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax))
+    (n : Node) (size e : Nat) : Option Q × Option Q :=
   let j := tbl.length
   let from_ := fun (c : List Q) =>
-    match backStep tbl (nthD rels j none) n c Q.zero with
-    | some (a, c', k') => cond (Nat.ble (a + 1) j) (backLower tbl defs rels j a c' k') none
+    match backStep preps tbl (nthD rels j none) n c Q.zero with
+    | some (a, c', k') => cond (Nat.ble (a + 1) j) (backLower preps tbl defs rels j a c' k') none
     | none => none
   (from_ (unitRow Q.one e size), (from_ (unitRow Q.negOne e size)).map Q.neg')
 
@@ -158,12 +313,12 @@ def tighten (bnd : Nat → Option Q × Option Q) (rows : List Nat) : Nat → Lis
 
 /-- Check node `n` (entering the table at index `tbl.length`) against its stated bounds `st`: the
 op's interval, tightened at elements `rows` by back-substitution, must lie within `st`. -/
-def stepNodeC (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax)) (n : Node)
-    (rows : List Nat) (st : List Q × List Q) : Option Bounds :=
+def stepNodeC (preps : List Prep) (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax))
+    (n : Node) (rows : List Nat) (st : List Q × List Q) : Option Bounds :=
   obind (allSome (n.args.map (nth tbl))) fun args =>
   obind (opShape n.op n.attrs (args.map Bounds.shape)) fun o =>
   obind (intervalOp n.op n.attrs args o) fun iv =>
-  let t := tighten (backBounds tbl defs rels n iv.1.length) rows 0 iv.1 iv.2
+  let t := tighten (backBounds preps tbl defs rels n iv.1.length) rows 0 iv.1 iv.2
   guard (allWFb st.1 && allWFb st.2 && allLe st.1 t.1 && allLe t.2 st.2)
     (some ⟨o, st.1, st.2, false⟩)
 
@@ -178,12 +333,12 @@ structure NodeCert where
   rows : List Nat
 
 /-- Check every node in order; the final table, nodes by table index and lines by table index. -/
-def checkNodesC : List Bounds → List (Option Node) → List (Option Relax) → List Node → List NodeCert →
-    Option (List Bounds × List (Option Node) × List (Option Relax))
+def checkNodesC (preps : List Prep) : List Bounds → List (Option Node) → List (Option Relax) → List Node →
+    List NodeCert → Option (List Bounds × List (Option Node) × List (Option Relax))
   | tbl, defs, rels, [], [] => some (tbl, defs, rels)
   | tbl, defs, rels, n :: ns, nc :: ncs =>
-    match stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
-    | some b => checkNodesC (tbl ++ [b]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs
+    match stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
+    | some b => checkNodesC preps (tbl ++ [b]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs
     | none => none
   | _, _, _, _, _ => none
 
@@ -213,19 +368,19 @@ def OutProp.checkC (p : OutProp) (lo hi : List Q) (low : List Q → List (Option
 
 /-- The claim on the tables `r` the nodes leave (bounds, nodes and lines by table index): output
 `out`'s bounds, and back-substitution from it, imply `p`. -/
-def claimC (g : Graph) (r : List Bounds × List (Option Node) × List (Option Relax)) (out : Nat)
-    (p : OutProp) (lines : ClaimLines) : Option Bool :=
+def claimC (preps : List Prep) (g : Graph) (r : List Bounds × List (Option Node) × List (Option Relax))
+    (out : Nat) (p : OutProp) (lines : ClaimLines) : Option Bool :=
   obind (allSome (g.outputs.map (nth r.1))) fun _ =>
   obind (nth g.outputs out) fun j =>
   (nth r.1 j).map fun b =>
-    p.checkC b.lo b.hi (fun c rels => backLower r.1 r.2.1 rels j j c Q.zero) r.2.2 lines
+    p.checkC b.lo b.hi (fun c rels => backLower preps r.1 r.2.1 rels j j c Q.zero) r.2.2 lines
 
 /-- The certificate's verdict after the nodes check: the claim on the checked tables. -/
-def checkOutputC (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (out : Nat)
-    (p : OutProp) (lines : ClaimLines) : Option Bool :=
+def checkOutputC (preps : List Prep) (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (out : Nat) (p : OutProp) (lines : ClaimLines) : Option Bool :=
   let tbl0 := initBounds g params box
-  obind (checkNodesC tbl0 (List.replicate tbl0.length none) (List.replicate tbl0.length none) g.nodes
-      certs) fun r => claimC g r out p lines
+  obind (checkNodesC preps tbl0 (List.replicate tbl0.length none) (List.replicate tbl0.length none) g.nodes
+      certs) fun r => claimC preps g r out p lines
 
 /-- The box and the parameters fit the graph's inputs and parameters, all rationals. -/
 def boxParamsOk (g : Graph) (params : List (List Q)) (box : Box) : Bool :=
@@ -233,10 +388,12 @@ def boxParamsOk (g : Graph) (params : List (List Q)) (box : Box) : Bool :=
     sizesOk g.params params && params.all allWFb
 
 /-- The CROWN certificate checker: the box and parameters fit the graph, every node's stated
-bounds contain its (tightened) interval, and output `out`'s bounds imply `p`. -/
-def checkCROWN (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (out : Nat)
-    (p : OutProp) (lines : ClaimLines) : Bool :=
-  boxParamsOk g params box && isSomeTrue (checkOutputC g params box certs out p lines)
+bounds contain its (tightened) interval, and output `out`'s bounds imply `p`. `preps`: weights
+prepared once (`Prep`, each with its proof; `[]` computes every weight's rows in place); the
+verdict is the same for every list (`prepFor_eq`). -/
+def checkCROWN (preps : List Prep) (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (out : Nat) (p : OutProp) (lines : ClaimLines) : Bool :=
+  boxParamsOk g params box && isSomeTrue (checkOutputC preps g params box certs out p lines)
 
 /-! ### Soundness: lists, and the run so far -/
 
@@ -425,11 +582,14 @@ theorem V.eqv_chain4 {a b c d e : V} (h1 : V.eqv a b) (h2 : V.eqv b c) (h3 : V.e
 
 /-- Back through an affine map of a single row: the new linear function of the operand has the
 value of the old one of the output. -/
-theorem affineBack_sound {a : Nat} {x : Bounds} {rows : List (List Q)} {bs c : List Q} {k : Q}
-    {a' : Nat} {c' : List Q} {k' : Q} {xv : List Q} (w : Within x.lo xv x.hi) (hc : AllWF c) (hk : k.WF)
-    (h : affineBack a x rows bs c k = some (a', c', k')) :
+theorem affineBack_sound {ok : Bool} {pk : Packed} {a : Nat} {x : Bounds} {rows : List (List Q)}
+    {bs c : List Q} {k : Q} {a' : Nat} {c' : List Q} {k' : Q} {xv : List Q} (hok : ok = rowsOk x.lo.length rows)
+    (hpk : pk = packRows rows) (w : Within x.lo xv x.hi) (hc : AllWF c) (hk : k.WF)
+    (h : affineBack ok pk a x rows bs c k = some (a', c', k')) :
     a' = a ∧ rows.length = bs.length ∧ AllWF c' ∧ k'.WF ∧
       V.eqv (lin c' k' xv) (lin c k (zipWithL (fun row b => dot xv row b) rows bs)) := by
+  subst hok
+  subst hpk
   obtain ⟨hg, hs⟩ := guard_some h
   cases some_inj hs
   have g1 := and_true_split hg
@@ -672,10 +832,10 @@ theorem matmul_row (sa : Shape) (hs : rowShape sa = true) (kk nn : Nat) (hk : la
 
 /-- Back through `linear` with an exact weight: the conditions it checked, and the value equality
 for the bias values `biasOf` read. -/
-theorem linearBack_sound {tbl : List Bounds} {a w : Nat} {bias : Option Nat} {c : List Q} {k : Q}
+theorem linearBack_sound {preps : List Prep} {tbl : List Bounds} {a w : Nat} {bias : Option Nat} {c : List Q} {k : Q}
     {a' : Nat} {c' : List Q} {k' : Q} {bx bw : Bounds} {X W : Tensor} (hbx : nth tbl a = some bx)
     (hbw : nth tbl w = some bw) (ex : Encloses bx X) (ew : Encloses bw W) (hc : AllWF c) (hk : k.WF)
-    (h : linearBack tbl a w bias c k = some (a', c', k')) :
+    (h : linearBack preps tbl a w bias c k = some (a', c', k')) :
     ∃ bs, biasOf tbl (headD W.shape 0) bias = some bs ∧ a' = a ∧ AllWF c' ∧ k'.WF ∧
       prod X.shape / lastD W.shape = 1 ∧ X.data.length = lastD W.shape ∧
       V.eqv (lin c' k' X.data)
@@ -694,7 +854,16 @@ theorem linearBack_sound {tbl : List Bounds} {a w : Nat} {bias : Option Nat} {c 
   have hWs : W.shape = bw.shape := ew.1
   have hXs : X.shape = bx.shape := ex.1
   have hXl : X.data.length = bx.lo.length := Within.length_lo ex.2.1
-  obtain ⟨ea, _, hc', hk', eq⟩ := affineBack_sound ex.2.1 hc hk h4
+  have h4' : affineBack (rowsOk (lastD bw.shape) (chunks (lastD bw.shape) (headD bw.shape 0) bw.lo))
+      (packRows (chunks (lastD bw.shape) (headD bw.shape 0) bw.lo)) a bx
+      (chunks (lastD bw.shape) (headD bw.shape 0) bw.lo) bs c k = some (a', c', k') := by
+    have e := prepFor_eq preps false (lastD bw.shape) (headD bw.shape 0) bw.lo
+    rw [e] at h4
+    exact h4
+  have hok : rowsOk (lastD bw.shape) (chunks (lastD bw.shape) (headD bw.shape 0) bw.lo) =
+      rowsOk bx.lo.length (chunks (lastD bw.shape) (headD bw.shape 0) bw.lo) := by
+    rw [nat_eq_of_beq_eq_true g1.2]
+  obtain ⟨ea, _, hc', hk', eq⟩ := affineBack_sound hok rfl ex.2.1 hc hk h4'
   refine ⟨bs, hWs ▸ hbs, ea, hc', hk', ?_, ?_, ?_⟩
   · rw [hXs, hWs]
     exact nat_eq_of_beq_eq_true g2.2
@@ -705,10 +874,10 @@ theorem linearBack_sound {tbl : List Bounds} {a w : Nat} {bias : Option Nat} {c 
 
 /-- Back through `matmul` of a single row by an exact matrix: the conditions it checked, and the
 value equality. -/
-theorem matmulBack_sound {tbl : List Bounds} {a w : Nat} {c : List Q} {k : Q} {a' : Nat} {c' : List Q}
+theorem matmulBack_sound {preps : List Prep} {tbl : List Bounds} {a w : Nat} {c : List Q} {k : Q} {a' : Nat} {c' : List Q}
     {k' : Q} {bx bw : Bounds} {X W : Tensor} (hbx : nth tbl a = some bx) (hbw : nth tbl w = some bw)
     (ex : Encloses bx X) (ew : Encloses bw W) (hc : AllWF c) (hk : k.WF)
-    (h : matmulBack tbl a w c k = some (a', c', k')) :
+    (h : matmulBack preps tbl a w c k = some (a', c', k')) :
     a' = a ∧ AllWF c' ∧ k'.WF ∧ V.le (lin c' k' X.data) (lin c k (matmulEval X W)) := by
   obtain ⟨bx', hbx', h1⟩ := obind_some h
   rw [hbx] at hbx'
@@ -733,7 +902,14 @@ theorem matmulBack_sound {tbl : List Bounds} {a w : Nat} {c : List Q} {k : Q} {a
     have g3 := and_true_split g2.1
     have g4 := and_true_split g3.1
     have hW : wd = bw.lo := ew.2.2 g4.1
-    obtain ⟨ea, hl1, hc', hk', eq⟩ := affineBack_sound ex.2.1 hc hk h3
+    have h3' : affineBack (rowsOk kk (columns nn (chunks nn kk bw.lo))) (packRows (columns nn (chunks nn kk bw.lo)))
+        a bx (columns nn (chunks nn kk bw.lo)) (List.replicate nn Q.zero) c k = some (a', c', k') := by
+      have e := prepFor_eq preps true kk nn bw.lo
+      rw [e] at h3
+      exact h3
+    have hok : rowsOk kk (columns nn (chunks nn kk bw.lo)) = rowsOk bx.lo.length (columns nn (chunks nn kk bw.lo)) := by
+      rw [nat_eq_of_beq_eq_true g2.2]
+    obtain ⟨ea, hl1, hc', hk', eq⟩ := affineBack_sound hok rfl ex.2.1 hc hk h3'
     refine ⟨ea, hc', hk', V.le_of_eqv ?_⟩
     have hval : matmulEval ⟨xs, xd⟩ ⟨ws, wd⟩ = zipWithL (fun row b => dot xd row b)
         (columns nn (chunks nn kk bw.lo)) (List.replicate nn Q.zero) := by
@@ -783,10 +959,10 @@ theorem look_get {tbl : List Bounds} {pre : List Tensor} (look : Look tbl pre) {
 
 /-- **One step back is sound**: through node `n`, whose value `t` was computed from the values
 `pre`, the new linear function of the operand is at most the old one of `t`. -/
-theorem backStep_sound (E : Enclosure) {tbl : List Bounds} {pre : List Tensor} {rel : Option Relax}
+theorem backStep_sound (E : Enclosure) {preps : List Prep} {tbl : List Bounds} {pre : List Tensor} {rel : Option Relax}
     {n : Node} {c : List Q} {k : Q} {a : Nat} {c' : List Q} {k' : Q} {t : Tensor}
     (look : Look tbl pre) (hev : evalNode E pre n = some t) (hc : AllWF c) (hk : k.WF)
-    (h : backStep tbl rel n c k = some (a, c', k')) :
+    (h : backStep preps tbl rel n c k = some (a, c', k')) :
     ∃ x, nth pre a = some x ∧ AllWF c' ∧ k'.WF ∧ V.le (lin c' k' x.data) (lin c k t.data) := by
   obtain ⟨args, o, data, ha, ho, hd, et⟩ := evalNode_some hev
   subst et
@@ -959,10 +1135,10 @@ theorem concretize_sound {b : Bounds} {t : Tensor} (e : Encloses b t) {c : List 
 
 /-- **Back-substitution is sound**: its result is a lower bound of the linear function of the value
 at index `j`, for every run whose values the table encloses. -/
-theorem backLower_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option Node)}
+theorem backLower_sound (E : Enclosure) {preps : List Prep} {tbl : List Bounds} {defs : List (Option Node)}
     {rels : List (Option Relax)} {env : List Tensor} (hr : All2 Encloses tbl env) (ran : Ran E defs env) :
     (fuel j : Nat) → (c : List Q) → (k : Q) → (β : Q) → AllWF c → k.WF →
-    backLower tbl defs rels fuel j c k = some β → ∀ t, nth env j = some t →
+    backLower preps tbl defs rels fuel j c k = some β → ∀ t, nth env j = some t →
     β.WF ∧ V.le β.toV (lin c k t.data)
   | 0, j, c, k, β, hc, hk, h, t, ht => by
     obtain ⟨b, hb, e⟩ := option_map_some h
@@ -986,18 +1162,18 @@ theorem backLower_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option
       exact conc h1
     | some n =>
       rw [hn] at h1
-      have h2 : (match backStep tbl (nthD rels j none) n c k with
-          | some (a, c', k') => cond (Nat.ble (a + 1) j) (backLower tbl defs rels fuel a c' k')
+      have h2 : (match backStep preps tbl (nthD rels j none) n c k with
+          | some (a, c', k') => cond (Nat.ble (a + 1) j) (backLower preps tbl defs rels fuel a c' k')
               (some (concretize b c k))
           | none => some (concretize b c k)) = some β := h1
-      cases hs : backStep tbl (nthD rels j none) n c k with
+      cases hs : backStep preps tbl (nthD rels j none) n c k with
       | none =>
         rw [hs] at h2
         exact conc h2
       | some r =>
         obtain ⟨a, c', k'⟩ := r
         rw [hs] at h2
-        have h1 : cond (Nat.ble (a + 1) j) (backLower tbl defs rels fuel a c' k')
+        have h1 : cond (Nat.ble (a + 1) j) (backLower preps tbl defs rels fuel a c' k')
             (some (concretize b c k)) = some β := h2
         cases hlt : Nat.ble (a + 1) j with
         | false =>
@@ -1043,27 +1219,27 @@ theorem lin_unit {s : Q} (hs : s.WF) {v : List Q} (hv : AllWF v) {e : Nat} (he :
     (vdot_den_pos _ _ (unitRow_wf hs e v.length) hv)
 
 /-- The bounds of one element from back-substitution hold for the node's value. -/
-theorem backBounds_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option Node)}
+theorem backBounds_sound (E : Enclosure) {preps : List Prep} {tbl : List Bounds} {defs : List (Option Node)}
     {rels : List (Option Relax)} {env : List Tensor} {n : Node} {t : Tensor}
     (hr : All2 Encloses tbl env) (ran : Ran E defs env) (hev : evalNode E env n = some t) (e : Nat)
     (he : e < t.data.length) (hx : AllWF t.data) :
-    (∀ β, (backBounds tbl defs rels n t.data.length e).1 = some β → β.WF ∧ β ≤ nthD t.data e Q.zero) ∧
-    (∀ β, (backBounds tbl defs rels n t.data.length e).2 = some β → β.WF ∧ nthD t.data e Q.zero ≤ β) := by
+    (∀ β, (backBounds preps tbl defs rels n t.data.length e).1 = some β → β.WF ∧ β ≤ nthD t.data e Q.zero) ∧
+    (∀ β, (backBounds preps tbl defs rels n t.data.length e).2 = some β → β.WF ∧ nthD t.data e Q.zero ≤ β) := by
   have look : Look tbl env := fun i x h => All2.get' hr i x h
   have hxe : (nthD t.data e Q.zero).WF := nthD_wf' hx e
   have gen : ∀ (c : List Q) (β : Q), AllWF c →
-      (match backStep tbl (nthD rels tbl.length none) n c Q.zero with
-        | some (a, c', k') => cond (Nat.ble (a + 1) tbl.length) (backLower tbl defs rels tbl.length a c' k') none
+      (match backStep preps tbl (nthD rels tbl.length none) n c Q.zero with
+        | some (a, c', k') => cond (Nat.ble (a + 1) tbl.length) (backLower preps tbl defs rels tbl.length a c' k') none
         | none => none) = some β → β.WF ∧ V.le β.toV (lin c Q.zero t.data) := by
     intro c β hc h
-    cases hs : backStep tbl (nthD rels tbl.length none) n c Q.zero with
+    cases hs : backStep preps tbl (nthD rels tbl.length none) n c Q.zero with
     | none =>
       rw [hs] at h
       exact (none_ne_some h).elim
     | some r =>
       obtain ⟨a, c', k'⟩ := r
       rw [hs] at h
-      have h' : cond (Nat.ble (a + 1) tbl.length) (backLower tbl defs rels tbl.length a c' k') none = some β := h
+      have h' : cond (Nat.ble (a + 1) tbl.length) (backLower preps tbl defs rels tbl.length a c' k') none = some β := h
       cases hlt : Nat.ble (a + 1) tbl.length with
       | false =>
         rw [hlt] at h'
@@ -1132,10 +1308,10 @@ theorem tighten_sound {bnd : Nat → Option Q × Option Q} {rows : List Nat} :
         | some β => exact Q.le_min'' le2 (hi_ok β hb).2
 
 /-- A node that checks evaluates, and its stated bounds enclose its value. -/
-theorem stepNodeC_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option Node)}
+theorem stepNodeC_sound (E : Enclosure) {preps : List Prep} {tbl : List Bounds} {defs : List (Option Node)}
     {rels : List (Option Relax)} {env : List Tensor} {n : Node} {rows : List Nat} {st : List Q × List Q}
     {b : Bounds} (hr : All2 Encloses tbl env) (ran : Ran E defs env)
-    (h : stepNodeC tbl defs rels n rows st = some b) :
+    (h : stepNodeC preps tbl defs rels n rows st = some b) :
     ∃ t, evalNode E env n = some t ∧ Encloses b t := by
   obtain ⟨args, ha, h1⟩ := obind_some h
   obtain ⟨o, ho, h2⟩ := obind_some h1
@@ -1156,12 +1332,12 @@ theorem stepNodeC_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option
     rw [hd]
     rfl
   have hlen : data.length = lo.length := Within.length_lo wd
-  have tw : Within (tighten (backBounds tbl defs rels n lo.length) rows 0 lo hi).1 data
-      (tighten (backBounds tbl defs rels n lo.length) rows 0 lo hi).2 := by
+  have tw : Within (tighten (backBounds preps tbl defs rels n lo.length) rows 0 lo hi).1 data
+      (tighten (backBounds preps tbl defs rels n lo.length) rows 0 lo hi).2 := by
     refine tighten_sound 0 wd ?_
     intro i hi'
     rw [nat_zero_add]
-    have r := backBounds_sound (rels := rels) E hr ran hev i hi' (Within.wf_x wd)
+    have r := backBounds_sound (preps := preps) (rels := rels) E hr ran hev i hi' (Within.wf_x wd)
     rw [show (⟨o, data⟩ : Tensor).data.length = lo.length from hlen] at r
     exact r
   refine ⟨⟨o, data⟩, hev, ?_⟩
@@ -1170,11 +1346,11 @@ theorem stepNodeC_sound (E : Enclosure) {tbl : List Bounds} {defs : List (Option
     fun e => (false_ne_true' e).elim⟩
 
 /-- Nodes that check evaluate; the checked table encloses the values and records the run. -/
-theorem checkNodesC_sound (E : Enclosure) : (ns : List Node) → {tbl : List Bounds} →
+theorem checkNodesC_sound (E : Enclosure) {preps : List Prep} : (ns : List Node) → {tbl : List Bounds} →
     {defs : List (Option Node)} → {rels : List (Option Relax)} → {env : List Tensor} →
     {certs : List NodeCert} → {r : List Bounds × List (Option Node) × List (Option Relax)} →
     All2 Encloses tbl env → Ran E defs env → defs.length = env.length →
-    checkNodesC tbl defs rels ns certs = some r →
+    checkNodesC preps tbl defs rels ns certs = some r →
     ∃ env', runNodes E env ns = some env' ∧ All2 Encloses r.1 env' ∧ Ran E r.2.1 env'
   | [], _, _, _, env, [], _, hr, ran, _, h => by
     cases some_inj h
@@ -1182,10 +1358,10 @@ theorem checkNodesC_sound (E : Enclosure) : (ns : List Node) → {tbl : List Bou
   | [], _, _, _, _, _ :: _, _, _, _, _, h => (none_ne_some h).elim
   | _ :: _, _, _, _, _, [], _, _, _, _, h => (none_ne_some h).elim
   | n :: ns, tbl, defs, rels, env, nc :: ncs, _, hr, ran, hl, h => by
-    have h' : (match stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
-        | some b => checkNodesC (tbl ++ [b]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs
+    have h' : (match stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
+        | some b => checkNodesC preps (tbl ++ [b]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs
         | none => none) = _ := h
-    cases hs : stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
+    cases hs : stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
     | none =>
       rw [hs] at h'
       exact (none_ne_some h').elim
@@ -1317,8 +1493,8 @@ theorem OutProp.checkC_sound {p : OutProp} {lo y hi : List Q} (w : Within lo y h
 /-! ### The theorem -/
 
 /-- What a CROWN certificate that checks proves, with the output's elements rationals. -/
-theorem checkCROWN_sound_wf (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
-    (out : Nat) (p : OutProp) (lines : ClaimLines) (h : checkCROWN g params box certs out p lines = true) :
+theorem checkCROWN_sound_wf {preps : List Prep} (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (out : Nat) (p : OutProp) (lines : ClaimLines) (h : checkCROWN preps g params box certs out p lines = true) :
     Safe g params box (fun ys => AllWF (nthD ys out []) ∧ p.Holds (nthD ys out [])) := by
   intro E _ xs hx
   have h1 := and_true_split h
@@ -1346,7 +1522,7 @@ theorem checkCROWN_sound_wf (g : Graph) (params : List (List Q)) (box : Box) (ce
   have hy : nth ys out = some t.data :=
     allSome_nth g.outputs ys hys out j hj t.data (by rw [ht]; rfl)
   have hx := Within.wf_x et.2.1
-  have hlow : ∀ c rels β, backLower r.1 r.2.1 rels j j c Q.zero = some β → AllWF c →
+  have hlow : ∀ c rels β, backLower preps r.1 r.2.1 rels j j c Q.zero = some β → AllWF c →
       β.WF ∧ β ≤ dot t.data c Q.zero := by
     intro c rels β hbl hc
     obtain ⟨hβ, le⟩ := backLower_sound E rel ran j j c Q.zero β hc Q.zero_wf hbl t ht
@@ -1365,17 +1541,17 @@ theorem checkCROWN_sound_wf (g : Graph) (params : List (List Q)) (box : Box) (ce
 
 /-- **Soundness of the CROWN checker.** A certificate that checks proves, for every enclosure and
 every input in the box, that the network has outputs and that output `out` has the property `p`. -/
-theorem checkCROWN_sound (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
-    (out : Nat) (p : OutProp) (lines : ClaimLines) (h : checkCROWN g params box certs out p lines = true) :
+theorem checkCROWN_sound {preps : List Prep} (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (out : Nat) (p : OutProp) (lines : ClaimLines) (h : checkCROWN preps g params box certs out p lines = true) :
     Safe g params box (fun ys => p.Holds (nthD ys out [])) := by
   intro E hE xs hx
   obtain ⟨ys, hys, _, hp⟩ := checkCROWN_sound_wf g params box certs out p lines h E hE xs hx
   exact ⟨ys, hys, hp⟩
 
 /-- **The robustness corollary, for CROWN certificates.** -/
-theorem robust_of_checkCROWN (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+theorem robust_of_checkCROWN {preps : List Prep} (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
     (out label n : Nat) (lines : ClaimLines) (hl : label < n)
-    (h : checkCROWN g params box certs out (.avoids (robustnessTerms label n)) lines = true) :
+    (h : checkCROWN preps g params box certs out (.avoids (robustnessTerms label n)) lines = true) :
     Safe g params box (fun ys => ArgmaxIs label n (nthD ys out [])) :=
   robust_of_safe hl (checkCROWN_sound_wf g params box certs out _ lines h)
 

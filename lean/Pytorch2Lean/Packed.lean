@@ -76,6 +76,12 @@ def packRows (rows : List (List Q)) : Packed :=
   let maxd := maxOf (fun w => Nat.mul w.num (Nat.div S w.den)) (concatMap id rows) (nat_lit 0)
   packWith (packBase maxd) S maxd rows
 
+/-- A packed matrix from its rows' digits (positive parts, negative parts) over `S`, in base
+`packBase maxd`: how an export writes a prepared weight (`Prep`), which `prepCheck` compares with
+`packRows`. -/
+def Packed.ofDigits (maxd S : Nat) (pos neg : List (List Nat)) : Packed :=
+  ⟨packBase maxd, S, maxd, pos.map (packNat (packBase maxd)), neg.map (packNat (packBase maxd)), true⟩
+
 /-- `(P + Σ_o n_o R_o, N + Σ_o n_o R'_o, T + Σ_o n_o)` with `n_o` the coefficient's magnitude over
 `D` and `R_o`, `R'_o` the row's packed parts on its side and the other; zero coefficients are
 skipped, a denominator that does not divide `D` gives `none`. -/
@@ -111,10 +117,13 @@ def colCombP (c : List Q) (pk : Packed) (n : Nat) : Option (List Q) :=
     (obind (packSums D c pk.pos pk.neg 0 0 0) fun r =>
       guard (Nat.ble (Nat.add (Nat.mul r.2.2 pk.maxd) 1) pk.B) (unpack2 pk.B (Nat.mul D pk.S) n r.1 r.2.1))
 
+/-- `colComb` from the rows packed as `pk`, where it can be. -/
+def colCombWith (pk : Packed) (c : List Q) (rows : List (List Q)) (n : Nat) : List Q :=
+  (colCombP c pk n).getD (colComb c rows n)
+
 /-- `colComb` as the checker evaluates it: packed where it can be (`colCombF_vdot`: the same
 values). -/
-def colCombF (c : List Q) (rows : List (List Q)) (n : Nat) : List Q :=
-  (colCombP c (packRows rows) n).getD (colComb c rows n)
+def colCombF (c : List Q) (rows : List (List Q)) (n : Nat) : List Q := colCombWith (packRows rows) c rows n
 
 /-! #### Digits -/
 
@@ -554,7 +563,7 @@ theorem colCombF_vdot (c : List Q) (rows : List (List Q)) (x : List Q) (hc : All
       (maxOf Q.den (concatMap id rows) 1)
       (maxOf (fun w => Nat.mul w.num (Nat.div (maxOf Q.den (concatMap id rows) 1) w.den))
         (concatMap id rows) 0) rows := rfl
-  unfold colCombF
+  unfold colCombF colCombWith
   rw [e]
   generalize maxOf (fun w => Nat.mul w.num (Nat.div (maxOf Q.den (concatMap id rows) 1) w.den))
     (concatMap id rows) 0 = maxd
@@ -566,7 +575,7 @@ theorem colCombF_vdot (c : List Q) (rows : List (List Q)) (x : List Q) (hc : All
 
 /-- `colCombF` gives rationals. -/
 theorem colCombF_wf (c : List Q) (rows : List (List Q)) (n : Nat) : AllWF (colCombF c rows n) := by
-  unfold colCombF
+  unfold colCombF colCombWith
   cases hp : colCombP c (packRows rows) n with
   | none => exact colComb_wf c rows n
   | some l =>

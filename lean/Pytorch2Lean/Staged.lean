@@ -13,6 +13,10 @@ cheap nodes, `nodesOkFrom`) and the claim on the whole stated table (`outputOkC`
 `checkCROWN_sound` applies unchanged. The join is a proof term about the stages' statements; the
 kernel evaluates no check when it checks the join.
 
+Every stage takes the model's prepared weights (`Prep`, `checkCROWN`'s first argument): an export
+proves them once in `Decoded.lean` (`weightPreps`), so no stage transposes and packs the weights
+of the layers below its node again.
+
 A node's stage also requires the shape its op's rule gives to be the node's stated shape (the
 stated table records the latter; `checkCROWN` records the former): the two agree on every graph
 `checkWF` accepts, which every export proves (`wellFormed`).
@@ -34,47 +38,49 @@ def statedTables : List Bounds → List (Option Node) → List (Option Relax) �
 
 /-- Node `n` checks on the tables (`stepNodeC`, as `checkNodesC` calls it) and enters them as its
 stated entry. -/
-def nodeOkC (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax)) (n : Node)
-    (nc : NodeCert) : Bool :=
-  match stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
+def nodeOkC (preps : List Prep) (tbl : List Bounds) (defs : List (Option Node)) (rels : List (Option Relax))
+    (n : Node) (nc : NodeCert) : Bool :=
+  match stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
   | some b => decide (b.shape = n.shape)
   | none => false
 
 /-- Node `i` of `ns` checks on the stated tables of the nodes before it. -/
-def nodeAtC : List Bounds → List (Option Node) → List (Option Relax) → List Node → List NodeCert → Nat → Bool
-  | tbl, defs, rels, n :: _, nc :: _, 0 => nodeOkC tbl defs rels n nc
+def nodeAtC (preps : List Prep) :
+    List Bounds → List (Option Node) → List (Option Relax) → List Node → List NodeCert → Nat → Bool
+  | tbl, defs, rels, n :: _, nc :: _, 0 => nodeOkC preps tbl defs rels n nc
   | tbl, defs, rels, n :: ns, nc :: ncs, i + 1 =>
-    nodeAtC (tbl ++ [statedEntry n nc]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs i
+    nodeAtC preps (tbl ++ [statedEntry n nc]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs i
   | _, _, _, _, _, _ => false
 
 /-- Node `j` of the graph checks on the stated tables of the nodes before it (one stage). -/
-def nodeOkAt (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (j : Nat) : Bool :=
-  nodeAtC (initBounds g params box) (List.replicate (initBounds g params box).length none)
+def nodeOkAt (preps : List Prep) (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (j : Nat) : Bool :=
+  nodeAtC preps (initBounds g params box) (List.replicate (initBounds g params box).length none)
     (List.replicate (initBounds g params box).length none) g.nodes certs j
 
 /-- Nodes `i`, ..., `i + m - 1` check (a stage of several cheap nodes, or one node). -/
-def nodesOkFrom (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (i : Nat) :
-    Nat → Bool
+def nodesOkFrom (preps : List Prep) (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (i : Nat) : Nat → Bool
   | 0 => true
-  | m + 1 => nodeOkAt g params box certs i && nodesOkFrom g params box certs (i + 1) m
+  | m + 1 => nodeOkAt preps g params box certs i && nodesOkFrom preps g params box certs (i + 1) m
 
 /-- The last stage: what `checkCROWN` checks besides the nodes (the box and parameters fit, one
 certificate entry per node), and the claim on the stated tables of all nodes. -/
-def outputOkC (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert) (out : Nat)
-    (p : OutProp) (lines : ClaimLines) : Bool :=
+def outputOkC (preps : List Prep) (g : Graph) (params : List (List Q)) (box : Box) (certs : List NodeCert)
+    (out : Nat) (p : OutProp) (lines : ClaimLines) : Bool :=
   boxParamsOk g params box && Nat.beq certs.length g.nodes.length &&
-    isSomeTrue (claimC g (statedTables (initBounds g params box)
+    isSomeTrue (claimC preps g (statedTables (initBounds g params box)
       (List.replicate (initBounds g params box).length none)
       (List.replicate (initBounds g params box).length none) g.nodes certs) out p lines)
 
 /-! ### The join -/
 
 /-- A node that checks enters the table as its stated entry. -/
-theorem nodeOkC_step {tbl : List Bounds} {defs : List (Option Node)} {rels : List (Option Relax)}
-    {n : Node} {nc : NodeCert} (h : nodeOkC tbl defs rels n nc = true) :
-    stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds = some (statedEntry n nc) := by
+theorem nodeOkC_step {preps : List Prep} {tbl : List Bounds} {defs : List (Option Node)} {rels : List (Option Relax)}
+    {n : Node} {nc : NodeCert} (h : nodeOkC preps tbl defs rels n nc = true) :
+    stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds = some (statedEntry n nc) := by
   unfold nodeOkC at h
-  cases hs : stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
+  cases hs : stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
   | none =>
     rw [hs] at h
     exact (false_ne_true' h).elim
@@ -93,25 +99,25 @@ theorem nodeOkC_step {tbl : List Bounds} {defs : List (Option Node)} {rels : Lis
 
 /-- Nodes that each check on the stated tables before them check in one walk, and leave the
 stated tables. -/
-theorem checkNodesC_staged : (ns : List Node) → {tbl : List Bounds} → {defs : List (Option Node)} →
+theorem checkNodesC_staged {preps : List Prep} : (ns : List Node) → {tbl : List Bounds} → {defs : List (Option Node)} →
     {rels : List (Option Relax)} → {certs : List NodeCert} → certs.length = ns.length →
-    (∀ i, i < ns.length → nodeAtC tbl defs rels ns certs i = true) →
-    checkNodesC tbl defs rels ns certs = some (statedTables tbl defs rels ns certs)
+    (∀ i, i < ns.length → nodeAtC preps tbl defs rels ns certs i = true) →
+    checkNodesC preps tbl defs rels ns certs = some (statedTables tbl defs rels ns certs)
   | [], _, _, _, [], _, _ => rfl
   | [], _, _, _, _ :: _, hl, _ => (nat_not_succ_le_zero _ (nat_le_of_eq hl)).elim
   | _ :: _, _, _, _, [], hl, _ => (nat_not_succ_le_zero _ (nat_le_of_eq hl.symm)).elim
   | n :: ns, tbl, defs, rels, nc :: ncs, hl, h => by
-    have h0 : nodeOkC tbl defs rels n nc = true := h 0 (nat_succ_pos _)
-    show (match stepNodeC tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
-        | some b => checkNodesC (tbl ++ [b]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs
+    have h0 : nodeOkC preps tbl defs rels n nc = true := h 0 (nat_succ_pos _)
+    show (match stepNodeC preps tbl defs (rels ++ [nc.relax]) n nc.rows nc.bounds with
+        | some b => checkNodesC preps (tbl ++ [b]) (defs ++ [some n]) (rels ++ [nc.relax]) ns ncs
         | none => none) = _
     rw [nodeOkC_step h0]
     exact checkNodesC_staged ns (congrArg Nat.pred hl) (fun i hi => h (i + 1) (nat_succ_le_succ hi))
 
 /-- The nodes of a stage check. -/
-theorem nodesOkFrom_get {g : Graph} {params : List (List Q)} {box : Box} {certs : List NodeCert} :
-    (m i : Nat) → nodesOkFrom g params box certs i m = true → ∀ k, k < m →
-    nodeOkAt g params box certs (i + k) = true
+theorem nodesOkFrom_get {preps : List Prep} {g : Graph} {params : List (List Q)} {box : Box} {certs : List NodeCert} :
+    (m i : Nat) → nodesOkFrom preps g params box certs i m = true → ∀ k, k < m →
+    nodeOkAt preps g params box certs (i + k) = true
   | 0, _, _, _, hk => (nat_not_succ_le_zero _ hk).elim
   | m + 1, i, h, 0, _ => (and_true_split h).1
   | m + 1, i, h, k + 1, hk => by
@@ -120,33 +126,33 @@ theorem nodesOkFrom_get {g : Graph} {params : List (List Q)} {box : Box} {certs 
     exact r
 
 /-- Two consecutive stages are one. -/
-theorem nodesOkFrom_append {g : Graph} {params : List (List Q)} {box : Box} {certs : List NodeCert} :
-    (i m n : Nat) → nodesOkFrom g params box certs i m = true →
-    nodesOkFrom g params box certs (i + m) n = true → nodesOkFrom g params box certs i (m + n) = true
+theorem nodesOkFrom_append {preps : List Prep} {g : Graph} {params : List (List Q)} {box : Box} {certs : List NodeCert} :
+    (i m n : Nat) → nodesOkFrom preps g params box certs i m = true →
+    nodesOkFrom preps g params box certs (i + m) n = true → nodesOkFrom preps g params box certs i (m + n) = true
   | i, 0, n, _, h2 => by
     rw [nat_zero_add]
     exact h2
   | i, m + 1, n, h1, h2 => by
     rw [nat_succ_add]
     have s := and_true_split h1
-    have h2' : nodesOkFrom g params box certs ((i + 1) + m) n = true := by
+    have h2' : nodesOkFrom preps g params box certs ((i + 1) + m) n = true := by
       rw [nat_succ_add]
       exact h2
-    show (nodeOkAt g params box certs i && nodesOkFrom g params box certs (i + 1) (m + n)) = true
+    show (nodeOkAt preps g params box certs i && nodesOkFrom preps g params box certs (i + 1) (m + n)) = true
     rw [s.1, nodesOkFrom_append (i + 1) m n s.2 h2']
     rfl
 
 /-- Every node's stage and the last stage give the checker's evaluation: the nodes check in one
 walk, leaving the stated tables, on which the claim holds. -/
-theorem checkCROWN_of_stages {g : Graph} {params : List (List Q)} {box : Box} {certs : List NodeCert}
+theorem checkCROWN_of_stages {preps : List Prep} {g : Graph} {params : List (List Q)} {box : Box} {certs : List NodeCert}
     {out : Nat} {p : OutProp} {lines : ClaimLines}
-    (nodes : nodesOkFrom g params box certs 0 certs.length = true)
-    (output : outputOkC g params box certs out p lines = true) :
-    checkCROWN g params box certs out p lines = true := by
+    (nodes : nodesOkFrom preps g params box certs 0 certs.length = true)
+    (output : outputOkC preps g params box certs out p lines = true) :
+    checkCROWN preps g params box certs out p lines = true := by
   have o1 := and_true_split output
   have o2 := and_true_split o1.1
   have hl : certs.length = g.nodes.length := nat_eq_of_beq_eq_true o2.2
-  have hn : ∀ i, i < g.nodes.length → nodeOkAt g params box certs i = true := by
+  have hn : ∀ i, i < g.nodes.length → nodeOkAt preps g params box certs i = true := by
     intro i hi
     have r := nodesOkFrom_get certs.length 0 nodes i (hl ▸ hi)
     rw [nat_zero_add] at r
@@ -154,49 +160,19 @@ theorem checkCROWN_of_stages {g : Graph} {params : List (List Q)} {box : Box} {c
   have run := checkNodesC_staged g.nodes (tbl := initBounds g params box)
     (defs := List.replicate (initBounds g params box).length none)
     (rels := List.replicate (initBounds g params box).length none) hl hn
-  show (boxParamsOk g params box && isSomeTrue (obind (checkNodesC (initBounds g params box)
+  show (boxParamsOk g params box && isSomeTrue (obind (checkNodesC preps (initBounds g params box)
       (List.replicate (initBounds g params box).length none)
-      (List.replicate (initBounds g params box).length none) g.nodes certs) fun r => claimC g r out p lines)) = true
+      (List.replicate (initBounds g params box).length none) g.nodes certs) fun r => claimC preps g r out p lines)) = true
   rw [run, o2.1]
   exact o1.2
 
 /-! ### The parameters written out -/
-
-/-- `true` when two rationals are written alike (`Nat.beq`: a GMP comparison each; the derived
-`DecidableEq` of `Q` costs the kernel several times more steps). -/
-def qBeq (a b : Q) : Bool := sameSign a.neg b.neg && Nat.beq a.num b.num && Nat.beq a.den b.den
-
-/-- `true` when two lists of rationals are written alike. -/
-def qsBeq : List Q → List Q → Bool
-  | [], [] => true
-  | a :: as, b :: bs => qBeq a b && qsBeq as bs
-  | _, _ => false
 
 /-- `true` when two lists of lists of rationals are written alike. -/
 def qssBeq : List (List Q) → List (List Q) → Bool
   | [], [] => true
   | r :: rs, s :: ss => qsBeq r s && qssBeq rs ss
   | _, _ => false
-
-/-- Rationals written alike are equal. -/
-theorem qBeq_eq : {a b : Q} → qBeq a b = true → a = b
-  | ⟨n1, p1, d1⟩, ⟨n2, p2, d2⟩, h => by
-    have h1 := and_true_split h
-    have h2 := and_true_split h1.1
-    have ep : p1 = p2 := nat_eq_of_beq_eq_true h2.2
-    have ed : d1 = d2 := nat_eq_of_beq_eq_true h1.2
-    subst ep
-    subst ed
-    cases n1 <;> cases n2 <;> first | rfl | exact (false_ne_true' h2.1).elim
-
-/-- Lists written alike are equal. -/
-theorem qsBeq_eq : (r s : List Q) → qsBeq r s = true → r = s
-  | [], [], _ => rfl
-  | a :: as, b :: bs, h => by
-    have h1 := and_true_split h
-    rw [qBeq_eq h1.1, qsBeq_eq as bs h1.2]
-  | [], _ :: _, h => (false_ne_true' h).elim
-  | _ :: _, [], h => (false_ne_true' h).elim
 
 /-- Lists of lists written alike are equal. -/
 theorem qssBeq_eq : (r s : List (List Q)) → qssBeq r s = true → r = s
@@ -229,11 +205,11 @@ theorem decodesTo_eq {packed : List (Nat × Nat)} {values : List (List Q)} (h : 
 /-- **The join.** The stages, evaluated on parameters `values` equal to `params` (an export's
 `decodedParams`: the decoded numbers written out, so that no stage decodes the float32 literals
 again), give the checker's evaluation on `params`. -/
-theorem checkCROWN_staged {g : Graph} {params values : List (List Q)} {box : Box} {certs : List NodeCert}
+theorem checkCROWN_staged {preps : List Prep} {g : Graph} {params values : List (List Q)} {box : Box} {certs : List NodeCert}
     {out : Nat} {p : OutProp} {lines : ClaimLines} (hv : values = params)
-    (nodes : nodesOkFrom g values box certs 0 certs.length = true)
-    (output : outputOkC g values box certs out p lines = true) :
-    checkCROWN g params box certs out p lines = true :=
+    (nodes : nodesOkFrom preps g values box certs 0 certs.length = true)
+    (output : outputOkC preps g values box certs out p lines = true) :
+    checkCROWN preps g params box certs out p lines = true :=
   hv ▸ checkCROWN_of_stages nodes output
 
 end Pytorch2Lean

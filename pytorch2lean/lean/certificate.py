@@ -72,7 +72,8 @@ class CertificateTheorem:
 @dataclass(frozen=True)
 class Stage:
     """One kernel evaluation of a CROWN certificate's nodes (`Staged.lean`): the theorem
-    `nodesOkFrom graph params BOX NODES start count = true`, nodes `start` to `start + count - 1`
+    `nodesOkFrom weightPreps graph decodedParams BOX NODES start count = true` (`weightPreps`: the
+    model's weights checked and packed once, `Decoded.lean`), nodes `start` to `start + count - 1`
     checked on the bounds the certificate states before them. A node with back-substituted elements
     is a stage of its own (the kernel keeps what it evaluates until the declaration ends: one
     evaluation of a whole ACAS Xu leaf ran past 15 GB); a run of nodes without is one stage."""

@@ -11,7 +11,8 @@ a causal attention mask the `CausalDeps` theorem of its sequence axis, see `caus
 `<Module>/Certificates/<name>.lean` (one theorem per accepted certificate, see `certificate.py`;
 certificates written into the project earlier are kept), `<Module>/Decoded.lean` when a CROWN
 certificate is among them (the parameters' exact values written out, `decodedParams_eq`: its
-stages read them instead of decoding the literals in each kernel evaluation) and `Check.lean`
+stages read them instead of decoding the literals in each kernel evaluation, and `weightPreps`: each
+matmul/linear weight's rows checked and packed once, see `_weight_preps`) and `Check.lean`
 (`#print axioms` for every theorem). With `standalone=True` the Lean library is copied in;
 otherwise the lakefile requires it from this installation. Rendering is a pure function of its
 arguments: exporting twice writes the same bytes.
@@ -78,7 +79,8 @@ def export_project(graph: Graph, out_dir: str | Path, *, checkpoint_sha256: str,
     context["decoded"] = any(f"import {module}.Decoded" in c["text"] for c in context["certificates"])
     if context["decoded"]:
         _write(out / module / "Decoded.lean",
-               env.get_template("Decoded.lean.j2").render(context, values=_decoded_params(graph)))
+               env.get_template("Decoded.lean.j2").render(context, values=_decoded_params(graph),
+                                                          preps=_weight_preps(graph)))
     files = {
         "lakefile.lean": "lakefile.lean.j2",
         "lean-toolchain": "lean-toolchain.j2",
@@ -125,6 +127,58 @@ def _decoded_params(graph: Graph) -> list[DecodedParam]:
     return [DecodedParam(base + k, p.name, tuple(p.shape),
                          list_literal([q_literal(Fraction(float(v))) for v in np.asarray(p.array, np.float32).reshape(-1)]))
             for k, p in enumerate(graph.params)]
+
+
+@dataclass(frozen=True)
+class WeightPrep:
+    """A weight prepared for the CROWN back steps through it (`Prep` in `CheckCROWN.lean`): the
+    digits of its rows (`prepRows`) over their common denominator, which `Packed.ofDigits` packs."""
+
+    index: int  # in the value table
+    name: str
+    mm: bool  # read by matmul (its columns are the rows) or by linear (its rows)
+    kk: int  # the operand's length
+    nn: int  # the output's length
+    param: int  # its index in decodedParams
+    packed: str  # the `Packed` term
+
+
+def _weight_preps(graph: Graph) -> list[WeightPrep]:
+    """Every parameter that a matmul (a 2-D weight) or linear node reads as its weight, prepared:
+    the rows a back step reads (`prepRows`: the columns of a matmul weight, the rows of a linear
+    one), their common denominator `S` and largest digit `maxd` exactly as `packRows` takes them
+    (`maxOf`: the largest denominator, at least 1; the largest magnitude over `S`, at least 0),
+    and each row's positive and negative parts as digits. `prepCheck` proves in the kernel that
+    this is what `packRows` computes, once per model; a wrong digit fails that theorem."""
+    base = len(graph.inputs)
+    where = {p.name: k for k, p in enumerate(graph.params)}
+    uses: dict[tuple[int, bool], WeightPrep] = {}
+    for node in graph.nodes:
+        if node.op not in ("matmul", "linear") or len(node.inputs) < 2 or node.inputs[1] not in where:
+            continue
+        k = where[node.inputs[1]]
+        p = graph.params[k]
+        shape = tuple(p.shape)
+        mm = node.op == "matmul"
+        if mm and len(shape) != 2 or not shape:
+            continue
+        w = [Fraction(float(v)) for v in np.asarray(p.array, np.float32).reshape(-1)]
+        if mm:
+            kk, nn = shape
+            rows = [[w[i * nn + o] for i in range(kk)] for o in range(nn)]
+        else:
+            kk, nn = shape[-1], shape[0]
+            rows = [w[o * kk:(o + 1) * kk] for o in range(nn)]
+        if (k, mm) in uses or len(w) != kk * nn:
+            continue
+        S = max([1] + [q.denominator for r in rows for q in r])
+        maxd = max([0] + [abs(q.numerator) * (S // q.denominator) for r in rows for q in r])
+        def digits(r: list[Fraction], neg: bool) -> str:
+            return list_literal([str(abs(q.numerator) * (S // q.denominator) if (q < 0) == neg else 0) for q in r])
+        packed = (f"Packed.ofDigits {maxd} {S} {list_literal([digits(r, False) for r in rows])} "
+                  f"{list_literal([digits(r, True) for r in rows])}")
+        uses[(k, mm)] = WeightPrep(base + k, p.name, mm, kk, nn, k, packed)
+    return sorted(uses.values(), key=lambda u: (u.index, not u.mm))
 
 
 def _check_exportable(graph: Graph) -> None:
