@@ -18,7 +18,7 @@ from pytorch2lean.ir import Param, make_node, validate
 from pytorch2lean.ir.graph import Graph, Input
 from pytorch2lean.lean import export_project, lean_check
 from pytorch2lean.lean.build import check_source
-from pytorch2lean.lean.encode import CHUNK, FANOUT, LEAF_BITS, nat_hex, packed_f32, packed_literal
+from pytorch2lean.lean.encode import CHUNK, FANOUT, LEAF_BITS, list_literal, nat_hex, packed_f32, packed_literal
 from pytorch2lean.lean.toolchain import find_toolchain
 
 TOOLCHAIN = find_toolchain()
@@ -90,6 +90,37 @@ def test_lean_reads_the_chunks_as_the_single_numeral(tmp_path: Path) -> None:
     text = ("import Pytorch2Lean\nopen Pytorch2Lean\n\n"
             f"example : Nat.beq ({packed_literal(n)}) {nat_hex(n)} = true := by decide +kernel\n"
             f"example : Nat.beq ({packed_literal(n ^ 1 << (LEAF_BITS * FANOUT))}) {nat_hex(n)} = false := by decide +kernel\n")
+    result = check_source(text, tmp_path)
+    assert result.ok, result.report()
+
+
+def test_long_lists_nest_their_chunks() -> None:
+    """No list literal of a long list has more than CHUNK entries (Lean elaborates one level of
+    recursion per entry); the entries stay in order."""
+    items = [str(k) for k in range(CHUNK ** 2 * 3 + 5)]
+    text = list_literal(items)
+    assert re.findall(r"\d+", text) == items
+    depth, widths = 0, []
+    for token in re.findall(r"\[|\]|,", text):
+        if token == "[":
+            depth += 1
+            widths.append(1)
+        elif token == ",":
+            widths[-1] += 1
+        else:
+            assert widths.pop() <= CHUNK
+    assert text.startswith("concatLists [concatLists [[0, 1,")
+    assert list_literal(items[:CHUNK * 3]).startswith("concatLists [[0, 1,")
+
+
+@needs_lean
+def test_lean_reads_a_long_nested_list(tmp_path: Path) -> None:
+    """A list nested three levels deep elaborates and has all its entries (as a 784x256 weight's
+    200k values in `Decoded.lean`, whose 3136 chunks in one list passed Lean's recursion depth)."""
+    n = CHUNK ** 2 * 2 + 5
+    text = ("import Pytorch2Lean\nopen Pytorch2Lean\n\n"
+            f"set_option maxHeartbeats 0 in\ndef long : List Nat := {list_literal([str(k % 7) for k in range(n)])}\n"
+            f"example : Nat.beq long.length {n} = true := by decide +kernel\n")
     result = check_source(text, tmp_path)
     assert result.ok, result.report()
 

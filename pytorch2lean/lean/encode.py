@@ -200,10 +200,15 @@ def param_literals(graph: Graph) -> list[ParamLiteral]:
 
 
 def list_literal(items: Sequence[str]) -> str:
-    """A Lean list of the given terms; a long one as `concatLists` of chunks of at most CHUNK."""
+    """A Lean list of the given terms; a long one as `concatLists` of chunks, nested so that no list
+    literal has more than CHUNK entries: Lean elaborates a list literal one level of recursion per
+    entry, and the 3136 chunks of a 784x256 weight's values passed its maximum depth."""
     if len(items) <= CHUNK:
         return "[" + ", ".join(items) + "]"
-    return "concatLists [" + ", ".join("[" + ", ".join(items[k:k + CHUNK]) + "]" for k in range(0, len(items), CHUNK)) + "]"
+    size = CHUNK
+    while size * CHUNK < len(items):
+        size *= CHUNK
+    return "concatLists [" + ", ".join(list_literal(items[k:k + size]) for k in range(0, len(items), size)) + "]"
 
 
 def q_rows(values: Sequence[np.ndarray]) -> list[str]:
