@@ -20,6 +20,7 @@ arguments: exporting twice writes the same bytes.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,7 +32,7 @@ import numpy as np
 
 from .. import __version__, ops
 from ..errors import UserError
-from ..ir.graph import Graph, Input
+from ..ir.graph import Graph, Input, Param
 from ..ir.serialize import digest
 from ..runtime import evaluate_exact
 from ..runtime.plan import token_ids
@@ -124,9 +125,13 @@ def _decoded_params(graph: Graph) -> list[DecodedParam]:
     """Every parameter's float32 values as exact rationals (`Decoded.lean`, written when a CROWN
     certificate reads them): what `decodeAll` gives, which the module proves."""
     base = len(graph.inputs)
-    return [DecodedParam(base + k, p.name, tuple(p.shape),
-                         list_literal([q_literal(Fraction(float(v))) for v in np.asarray(p.array, np.float32).reshape(-1)]))
+    return [DecodedParam(base + k, p.name, tuple(p.shape), list_literal([q_literal(q) for q in _exact_values(p)]))
             for k, p in enumerate(graph.params)]
+
+
+def _exact_values(p: Param) -> list[Fraction]:
+    """A parameter's float32 values, row-major, as exact rationals."""
+    return [Fraction(float(v)) for v in np.asarray(p.array, np.float32).reshape(-1)]
 
 
 @dataclass(frozen=True)
@@ -160,17 +165,14 @@ def _weight_preps(graph: Graph) -> list[WeightPrep]:
         p = graph.params[k]
         shape = tuple(p.shape)
         mm = node.op == "matmul"
-        if mm and len(shape) != 2 or not shape:
+        if (k, mm) in uses or mm and len(shape) != 2 or not shape:
             continue
-        w = [Fraction(float(v)) for v in np.asarray(p.array, np.float32).reshape(-1)]
-        if mm:
-            kk, nn = shape
-            rows = [[w[i * nn + o] for i in range(kk)] for o in range(nn)]
-        else:
-            kk, nn = shape[-1], shape[0]
-            rows = [w[o * kk:(o + 1) * kk] for o in range(nn)]
-        if (k, mm) in uses or len(w) != kk * nn:
+        kk, nn = shape if mm else (shape[-1], shape[0])
+        if math.prod(shape) != kk * nn:
             continue
+        w = _exact_values(p)
+        rows = ([[w[i * nn + o] for i in range(kk)] for o in range(nn)] if mm
+                else [w[o * kk:(o + 1) * kk] for o in range(nn)])
         S = max([1] + [q.denominator for r in rows for q in r])
         maxd = max([0] + [abs(q.numerator) * (S // q.denominator) for r in rows for q in r])
         def digits(r: list[Fraction], neg: bool) -> str:
