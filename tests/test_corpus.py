@@ -56,8 +56,20 @@ def test_corpus_model_lowers_runs_and_matches_torch(name: str) -> None:
 
 
 def test_the_corpus_holds_the_architectures_it_names() -> None:
-    assert {"cifar_resnet18", "hf_resnet18", "hf_mobilenet_v2", "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin",
-            "hf_bert", "hf_gpt2", "hf_llama", *TOKENS} <= set(corpus.CORPUS)
+    assert {"cifar_resnet18", "densenet121", "mobilenet_v3_small", "hf_resnet18", "hf_mobilenet_v2",
+            "hf_efficientnet_b0", "hf_convnext_t", "hf_vit", "hf_swin", "hf_bert", "hf_gpt2", "hf_llama",
+            *TOKENS} <= set(corpus.CORPUS)
+
+
+def test_the_torchvision_definitions_at_full_size_have_torchvision_s_parameter_counts() -> None:
+    """Written out by hand (the torchvision wheel does not load here), DenseNet and MobileNetV3 at
+    torchvision's own settings and 1000 classes have the parameter counts torchvision documents for
+    densenet121 and mobilenet_v3_small: one layer too many or a width rounded otherwise would change them."""
+    def count(module: Any) -> int:
+        return sum(p.numel() for p in module.parameters())
+
+    assert count(corpus.DenseNet(classes=1000)) == 7_978_856
+    assert count(corpus.MobileNetV3(corpus.MOBILENET_V3_SMALL, classes=1000)) == 2_542_856
 
 
 @pytest.mark.parametrize("name", TOKENS)

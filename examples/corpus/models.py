@@ -4,7 +4,10 @@ Every factory builds its model with random weights (seeded; nothing is downloade
 `nn.Module` mapping one float32 image batch to logits, with an `example_input()` fixing the input
 shape. `cifar_resnet18` is written here in the style of published verification benchmarks'
 sources (in-place `out += self.shortcut(x)`, `nn.ReLU(inplace=True)`, `out.view(out.size(0), -1)`);
-`torch_vit` from torch.nn's own transformer modules;
+`torch_vit` from torch.nn's own transformer modules; `densenet121` and `mobilenet_v3_small` follow
+torchvision's definitions (torchvision/models/densenet.py, mobilenetv3.py) written out here in plain
+torch, because the torchvision wheel does not load beside the CPU torch wheel this project tests with
+(`operator torchvision::nms does not exist` at import), and timm imports torchvision;
 the `hf_*` factories build Hugging Face `transformers` models (which need only torch, not
 torchvision) from small configurations of the published topologies: vision classifiers from
 pixels, and text models (BERT, GPT-2, a Llama decoder, DistilBERT) twice: from token ids
@@ -95,6 +98,191 @@ class TorchViT(nn.Module):
         x = self.patch(x).flatten(2).transpose(1, 2)
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
         return self.head(self.norm(self.encoder(x))[:, 0])
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(IMAGE)
+
+
+class DenseLayer(nn.Module):
+    """torchvision's `_DenseLayer`: BN-ReLU-Conv1x1 (`bn_size * growth` channels), then BN-ReLU-Conv3x3
+    (`growth` channels) on the concatenation of every earlier feature map of the block."""
+
+    def __init__(self, cin: int, growth: int, bn_size: int) -> None:
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(cin)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv1 = nn.Conv2d(cin, bn_size * growth, 1, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(bn_size * growth)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(bn_size * growth, growth, 3, 1, 1, bias=False)
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        bottleneck = self.conv1(self.relu1(self.norm1(torch.cat(features, 1))))
+        return self.conv2(self.relu2(self.norm2(bottleneck)))
+
+
+class DenseBlock(nn.ModuleDict):
+    """torchvision's `_DenseBlock`: each layer reads all earlier outputs; the block returns them all
+    concatenated along channels."""
+
+    def __init__(self, layers: int, cin: int, bn_size: int, growth: int) -> None:
+        super().__init__()
+        for i in range(layers):
+            self.add_module(f"denselayer{i + 1}", DenseLayer(cin + i * growth, growth, bn_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [x]
+        for layer in self.values():
+            features.append(layer(features))
+        return torch.cat(features, 1)
+
+
+class Transition(nn.Sequential):
+    """torchvision's `_Transition`: BN-ReLU-Conv1x1 halving the channels, then 2x2 average pooling."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.add_module("norm", nn.BatchNorm2d(cin))
+        self.add_module("relu", nn.ReLU(inplace=True))
+        self.add_module("conv", nn.Conv2d(cin, cout, 1, 1, bias=False))
+        self.add_module("pool", nn.AvgPool2d(2, 2))
+
+
+class DenseNet(nn.Module):
+    """torchvision's `DenseNet` (DenseNet-BC): 7x7/2 stem and 3x3/2 max pool, dense blocks separated
+    by transitions, a final batch norm, then ReLU, global average pool, flatten and a linear head.
+    Module names match torchvision's, so its state dicts' keys (`features.denseblock1.denselayer1.conv1`...)
+    would bind; dropout (drop_rate 0 by default) and memory-efficient checkpointing are left out."""
+
+    def __init__(self, growth: int = 32, blocks: tuple[int, ...] = (6, 12, 24, 16), init_features: int = 64,
+                 bn_size: int = 4, classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential()
+        self.features.add_module("conv0", nn.Conv2d(3, init_features, 7, 2, 3, bias=False))
+        self.features.add_module("norm0", nn.BatchNorm2d(init_features))
+        self.features.add_module("relu0", nn.ReLU(inplace=True))
+        self.features.add_module("pool0", nn.MaxPool2d(3, 2, 1))
+        channels = init_features
+        for i, layers in enumerate(blocks):
+            self.features.add_module(f"denseblock{i + 1}", DenseBlock(layers, channels, bn_size, growth))
+            channels += layers * growth
+            if i != len(blocks) - 1:
+                self.features.add_module(f"transition{i + 1}", Transition(channels, channels // 2))
+                channels //= 2
+        self.features.add_module("norm5", nn.BatchNorm2d(channels))
+        self.classifier = nn.Linear(channels, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.features(x), inplace=True)
+        out = F.adaptive_avg_pool2d(out, (1, 1))
+        return self.classifier(torch.flatten(out, 1))
+
+    def example_input(self) -> torch.Tensor:
+        return torch.zeros(IMAGE)
+
+
+def make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
+    """torchvision's `_make_divisible`: `v` rounded to the nearest multiple of `divisor` (at least
+    `min_value`), never more than 10% below `v`; it sets every width of a scaled MobileNet."""
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * v else rounded
+
+
+def conv_norm_activation(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1,
+                         activation: type[nn.Module] | None = None) -> nn.Sequential:
+    """torchvision's `Conv2dNormActivation` as MobileNetV3 builds it: a bias-free convolution padded
+    to keep the size, batch norm (eps 0.001, momentum 0.01) and an optional activation."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                               nn.BatchNorm2d(cout, eps=0.001, momentum=0.01)]
+    if activation is not None:
+        layers.append(activation(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision's `ops.SqueezeExcitation` with MobileNetV3's Hardsigmoid scale: global average
+    pool, 1x1 conv, ReLU, 1x1 conv, Hardsigmoid, and the input scaled channel by channel."""
+
+    def __init__(self, channels: int, squeeze: int) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.fc2(self.activation(self.fc1(self.avgpool(x))))
+        return self.scale_activation(scale) * x
+
+
+class InvertedResidual(nn.Module):
+    """torchvision's MobileNetV3 `InvertedResidual`: 1x1 expansion (when it widens), depthwise
+    k x k convolution, optional squeeze-excitation, linear 1x1 projection, and the residual add
+    when the stride is 1 and the width unchanged."""
+
+    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, se: bool, hardswish: bool,
+                 stride: int) -> None:
+        super().__init__()
+        activation = nn.Hardswish if hardswish else nn.ReLU
+        layers: list[nn.Module] = []
+        if expanded != cin:
+            layers.append(conv_norm_activation(cin, expanded, 1, activation=activation))
+        layers.append(conv_norm_activation(expanded, expanded, kernel, stride, expanded, activation))
+        if se:
+            layers.append(SqueezeExcitation(expanded, make_divisible(expanded // 4, 8)))
+        layers.append(conv_norm_activation(expanded, cout, 1))
+        self.block = nn.Sequential(*layers)
+        self.use_res_connect = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        result = self.block(x)
+        if self.use_res_connect:
+            result += x
+        return result
+
+
+# torchvision's MobileNetV3-Small table: input, kernel, expanded, output, squeeze-excitation, Hardswish, stride
+MOBILENET_V3_SMALL = [
+    (16, 3, 16, 16, True, False, 2),
+    (16, 3, 72, 24, False, False, 2),
+    (24, 3, 88, 24, False, False, 1),
+    (24, 5, 96, 40, True, True, 2),
+    (40, 5, 240, 40, True, True, 1),
+    (40, 5, 240, 40, True, True, 1),
+    (40, 5, 120, 48, True, True, 1),
+    (48, 5, 144, 48, True, True, 1),
+    (48, 5, 288, 96, True, True, 2),
+    (96, 5, 576, 96, True, True, 1),
+    (96, 5, 576, 96, True, True, 1),
+]
+
+
+class MobileNetV3(nn.Module):
+    """torchvision's `MobileNetV3`: a 3x3/2 Hardswish stem, the inverted residuals of `setting`
+    with every width scaled by `width_mult` through `make_divisible(c * width_mult, 8)`, a 1x1
+    Hardswish conv to 6x the last width, global average pool, flatten, and the classifier
+    Linear-Hardswish-Dropout(0.2)-Linear. Module names match torchvision's."""
+
+    def __init__(self, setting: list[tuple[int, int, int, int, bool, bool, int]], last_channel: int = 1024,
+                 width_mult: float = 1.0, classes: int = 10) -> None:
+        super().__init__()
+        def width(c: int) -> int:
+            return make_divisible(c * width_mult, 8)
+
+        layers: list[nn.Module] = [conv_norm_activation(3, width(setting[0][0]), 3, 2, activation=nn.Hardswish)]
+        for cin, kernel, expanded, cout, se, hardswish, stride in setting:
+            layers.append(InvertedResidual(width(cin), kernel, width(expanded), width(cout), se, hardswish, stride))
+        last = 6 * width(setting[-1][3])
+        layers.append(conv_norm_activation(width(setting[-1][3]), last, 1, activation=nn.Hardswish))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Linear(last, width(last_channel)), nn.Hardswish(inplace=True),
+                                        nn.Dropout(p=0.2, inplace=True), nn.Linear(width(last_channel), classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
     def example_input(self) -> torch.Tensor:
         return torch.zeros(IMAGE)
@@ -205,6 +393,20 @@ def torch_vit() -> nn.Module:
     return randomized(TorchViT())
 
 
+def densenet121() -> nn.Module:
+    """DenseNet-121's block configuration (6, 12, 24, 16) at growth rate 8 and 16 initial features
+    (torchvision's: 32 and 64), on 32x32 images: 120 convolutions, each dense layer concatenating
+    all before it."""
+    torch.manual_seed(0)
+    return randomized(DenseNet(growth=8, blocks=(6, 12, 24, 16), init_features=16))
+
+
+def mobilenet_v3_small() -> nn.Module:
+    """MobileNetV3-Small (torchvision's table) at width multiplier 0.5, on 32x32 images."""
+    torch.manual_seed(0)
+    return randomized(MobileNetV3(MOBILENET_V3_SMALL, width_mult=0.5))
+
+
 VIT = dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
 STAGES = dict(hidden_sizes=[16, 32, 64, 128], depths=[2, 2, 2, 2])
 
@@ -242,6 +444,7 @@ hf_gpt2_tokens = _text("GPT2Config", "GPT2Model", {"use_cache": False}, ids=True
 hf_llama_tokens = _text("LlamaConfig", "LlamaModel", {"use_cache": False}, ids=True, **LLAMA)
 hf_distilbert_tokens = _text("DistilBertConfig", "DistilBertModel", ids=True, **DISTILBERT)
 
+PLAIN = ("cifar_resnet18", "torch_vit", "densenet121", "mobilenet_v3_small")
 CORPUS: dict[str, Callable[[], nn.Module]] = {
-    name: fn for name, fn in sorted(globals().items()) if name in ("cifar_resnet18", "torch_vit") or name.startswith("hf_")
+    name: fn for name, fn in sorted(globals().items()) if name in PLAIN or name.startswith("hf_")
 }
