@@ -217,9 +217,10 @@ open Pytorch2Lean
 
 noncomputable section
 
-/-- The graph is well-formed and its output shapes are [[2]] (one kernel evaluation). -/
+/-- The graph is well-formed and its output shapes are [[2]] (one kernel evaluation, of
+`inferShapesFast`: `inferShapes` with the value table as a balanced tree). -/
 theorem outputShapes : HasShapes graph [[2]] :=
-  inferShapes_sound graph _ (by decide +kernel)
+  inferShapesFast_sound graph _ (by decide +kernel)
 
 /-- The graph is well-formed: operands are earlier values, arities, attributes and shapes fit. -/
 theorem wellFormed : WellFormed graph := outputShapes.1

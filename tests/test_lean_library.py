@@ -19,8 +19,8 @@ from pytorch2lean.numeric.float32 import fraction_of_bits
 TOOLCHAIN = find_toolchain()
 pytestmark = pytest.mark.skipif(TOOLCHAIN is None, reason="no Lean toolchain (set PYTORCH2LEAN_LEAN or install one)")
 BATCH = settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
-LIBRARY_THEOREMS = ("checkWF_sound", "inferShapes_sound", "denote_exact", "checkExample_sound", "Enclosure.constant_valid",
-                    "Safe.run")
+LIBRARY_THEOREMS = ("checkWF_sound", "inferShapes_sound", "inferShapesFast_sound", "inferShapesFast_eq", "denote_exact",
+                    "checkExample_sound", "Enclosure.constant_valid", "Safe.run")
 SPECIAL_BITS = [0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x00800000, 0x3F800000, 0xBF800000,
                 0x7F7FFFFF, 0xFF7FFFFF, 0x3EAAAAAB, 0x4B000000, 0x4B800001, 0x7F800000, 0xFF800000,
                 0x7FC00000, 0xFFFFFFFF, 0x100000000]

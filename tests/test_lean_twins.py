@@ -355,6 +355,36 @@ def test_graph_checks_match_validate(workspace: Path) -> None:
         lines.append(f"example : checkWF {term} = {'false' if outs is None else 'true'} := by decide +kernel")
         expected = "none" if outs is None else "some [" + ", ".join(shape_literal(s) for s in outs) + "]"
         lines.append(f"example : inferShapes {term} = {expected} := by decide +kernel")
+        lines.append(f"example : inferShapesFast {term} = {expected} := by decide +kernel")
+    lean_ok(workspace, "\n".join(lines) + "\n")
+
+
+def dense_graph(layers: int) -> Graph:
+    """A dense block: layer `i` is linear(concat(x, y_0, ..., y_{i-1})), its weights declared in
+    reverse order of use, so that the parameters' use is not found in order of the nodes."""
+    rng = np.random.default_rng(layers)
+    params, nodes, feats = [], [], ["x"]
+    for i in range(layers):
+        width = 2 + 3 * i
+        params.insert(0, Param.of_array(f"w{i}", rng.standard_normal((3, width)).astype(np.float32)))
+        nodes += [make_node(f"c{i}", "concat", list(feats), {"axis": -1}), make_node(f"y{i}", "linear", [f"c{i}", f"w{i}"])]
+        feats.append(f"y{i}")
+    return validate(Graph("dense", (Input("x", (1, 2)),), tuple(params), tuple(nodes), (f"y{layers - 1}",)))
+
+
+def test_dense_graph_checks_match_validate(workspace: Path) -> None:
+    """Concats of many operands and parameters used out of order (`inferShapesFast` sorts the
+    operands to find each parameter's use), broken in every way."""
+    lines = []
+    for layers in (1, 4, 7):
+        for k, how in enumerate(MUTATIONS):
+            g = mutate(dense_graph(layers), how, k)
+            outs = python_verdict(g)
+            expected = "none" if outs is None else "some [" + ", ".join(shape_literal(s) for s in outs) + "]"
+            term = graph_term(g)
+            lines.append(f"example : inferShapes {term} = {expected} := by decide +kernel")
+            lines.append(f"example : inferShapesFast {term} = {expected} := by decide +kernel")
+    assert any("= none" in line for line in lines) and any("= some" in line for line in lines)
     lean_ok(workspace, "\n".join(lines) + "\n")
 
 
