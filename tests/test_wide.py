@@ -45,10 +45,15 @@ def test_arithmetic_is_exact(xs: list[Fraction], ys: list[Fraction]) -> None:
                       (wide.neg(a), -x), (wide.positive_part(a), np.where(x > 0, x, 0)),
                       (wide.reduced(wide.times_int(a, 2**40)), x * 2**40),
                       (wide.total(a, 1), x.sum(axis=1)), (wide.where(x > y, a, b), np.where(x > y, x, y)),
-                      (wide.times_int(a, 3 * 2**40), x * (3 * 2**40))]:
+                      (wide.times_int(a, 3 * 2**40), x * (3 * 2**40)), (wide.times_int(a, 2**46), x * 2**46),
+                      (wide.times_int(a, 2**77), x * 2**77), (wide.times_int(a, 3 * 2**60 + 1), x * (3 * 2**60 + 1))]:
         check_normal(got)
         assert (wide.fractions(got) == want).all()
     assert (wide.nonnegative(a) == (x >= 0)).all()
+    low = wide.negative_part(a)
+    check_normal(low)
+    assert (wide.fractions(low) == np.where(x < 0, x, 0)).all()
+    assert (wide.fractions(wide.add_all([a, b, a])) == x + y + x).all()
     assert (wide.sign(wide.sub(a, b)) == np.vectorize(lambda q: (q > 0) - (q < 0))(x - y)).all()
 
 
@@ -58,9 +63,10 @@ def test_matmul_is_exact(xs: list[Fraction], ws: list[Fraction], lead: tuple[int
     x = array(xs[:lead[0] * 4], lead)
     v = array(xs[:4], (4,))
     w = array(ws, (4, 2))
-    for limit in (wide.FLOAT_SUMS, 2):  # the limb pairs added in float64, and (a limit below 4 terms) in int64
-        with mock.patch.object(wide, "FLOAT_SUMS", limit):
-            got = wide.matmul(wide.of_fractions(x), wide.of_fractions(w))
+    op = wide.operand(wide.of_fractions(w))
+    for limit in (wide.MAX_PAIRS, op.limbs):  # one pass, and one pass per limb of x (`_by_limb_blocks`)
+        with mock.patch.object(wide, "MAX_PAIRS", limit):
+            got = wide.matmul(wide.of_fractions(x), op)
         check_normal(got)
         assert (wide.fractions(got) == x.dot(w)).all()
     broadcast = wide.mul(wide.of_fractions(x), wide.of_fractions(v))  # (lead) times (4,): trailing axes align

@@ -1,10 +1,10 @@
 """The exact check of many leaf certificates at once, on machine-word limbs (cert/wide.py).
 
 A split tree (cert/tree.py) has thousands of leaf certificates about one model. Checked one by one
-on Fractions (cert/check.py), each leaf's back-substitutions convert big integers to limbs and back
-at every layer; here the leaves of a batch are stacked along a first axis and every number stays in
-limbs from the certificate's text to the final comparisons, so a tree is checked by NumPy passes
-over all its leaves.
+(cert/check.py), each leaf's intervals and comparisons run on Fractions and only its
+back-substitutions on limbs; here the leaves of a batch are stacked along a first axis and every
+number stays in limbs from the certificate's text to the final comparisons, so a tree is checked by
+NumPy passes over all its leaves.
 
 It decides acceptance only: `Batch.accepted` says, per leaf, True when the leaf certificate holds,
 and False when it fails or lies outside what this module handles. The tree check runs the Fraction
@@ -15,9 +15,11 @@ accepted here is accepted by `Checker.check`. It holds because
   CROWN part's names, rows and shapes);
 - the arithmetic is the same mathematics, computed exactly (cert/wide.py rounds nothing): each
   node's interval by its op's rule from its operands' stated bounds, the stated relu lines against
-  `_relu_intercepts`'s rule, the back-substitution of `cert.backsub` (the same relaxation chosen
-  by the sign of the same exact coefficient, the same constants, the same minimum over the box),
-  and the claim by `claim.claim_failure` itself on the exact row bounds;
+  `_relu_intercepts`'s rule, the back-substitution by `limbsub.lower`, the code `Checker.check`
+  runs on these nets (`backsub.backsubstitute`'s mathematics: the same relaxation chosen by the
+  sign of the same exact coefficient, the same constants, the same minimum over the box), here
+  with each row's leaf's lines and box, and the claim by `claim.claim_failure` itself on the
+  exact row bounds;
 - anything else (an op outside matmul, linear, add, sub, relu, flatten and reshape; a relu
   without stated lines; cases or betas; a verdict other than "holds") is not accepted here.
 """
@@ -25,7 +27,6 @@ accepted here is accepted by `Checker.check`. It holds because
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -34,30 +35,16 @@ from threadpoolctl import threadpool_limits
 from ..ir import Node
 from ..ops.base import Interval
 from ..spec.box import Box
-from . import wide
+from . import limbsub, wide
 from .check import Checker, Crown, Rejected, box_interval
 from .claim import claim_failure, claim_rows
 from .format import Case, Certificate, Claim
 from .wide import Wide
 
-MOVES = ("flatten", "reshape")  # ops that keep the flat (C-order) data as it is
 # The limb products are many GEMMs of a few MB each; between them BLAS worker threads spin, and
 # on ACAS Xu that cost more CPU than the products (24 leaves: 7.1 s with the default two threads
 # on two cores, 2.6 s with one). A parallel check already runs one process per CPU.
 ONE_BLAS_THREAD = 1
-
-
-@dataclass(frozen=True)
-class _Step:
-    """How one node is computed, in the forms handled here: `kind` is "relu", "moves", "affine"
-    (x @ matrix + bias) or "sum" (a signed sum of activations and a constant)."""
-
-    kind: str
-    x: str = ""  # the activation operand of relu, moves and affine
-    matrix: tuple[Wide, Wide] | None = None  # affine: the matrix (k, m)'s positive and negative parts
-    back: Wide | None = None  # affine: the matrix transposed (m, k), for back-substitution
-    const: Wide | None = None  # affine's bias, sum's constant: over the node's shape
-    terms: tuple[tuple[str, int], ...] = ()  # sum: (activation, +1 or -1)
 
 
 class Batch:
@@ -65,20 +52,12 @@ class Batch:
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker
-        graph = checker.graph
-        self.nodes = graph.nodes
-        self.input = graph.inputs[0].name if len(graph.inputs) == 1 else None
-        params = {p.name: p.exact() for p in graph.params}
-        self.shapes: dict[str, tuple[int, ...]] = {i.name: tuple(i.shape) for i in graph.inputs[:1]}
-        steps: dict[str, _Step] = {}
-        for node in graph.nodes:
-            step = _step(node, params, self.shapes)
-            if step is None:
-                break
-            steps[node.id] = step
-            self.shapes[node.id] = tuple(node.shape)
-        self.supported = self.input is not None and len(steps) == len(graph.nodes)
-        self.steps = steps
+        self.plan = checker.limbs()
+        self.nodes = checker.graph.nodes
+        self.input = self.plan.input
+        self.shapes = self.plan.shapes
+        self.steps = self.plan.steps
+        self.supported = self.plan.supported
 
     def accepted(self, certs: Sequence[Certificate | None], boxes: Sequence[Box], prop: Claim,
                  cases: Sequence[Sequence[Case]]) -> np.ndarray:
@@ -119,39 +98,6 @@ class Batch:
             except Rejected:
                 return False
         return crown
-
-
-def _step(node: Node, params: dict[str, Any], active: dict[str, tuple[int, ...]]) -> _Step | None:
-    """The node's step, or None when it is not one of the forms handled here (its activation
-    operands must be the model input or earlier nodes handled here, the others parameters, and
-    the activations of a sum must have the node's shape)."""
-    args = node.inputs
-    acts = [a in active for a in args]
-    if not any(acts) or not all(a or r in params for a, r in zip(acts, args)):
-        return None
-    if node.op == "relu":
-        return _Step("relu", args[0])
-    if node.op in MOVES:
-        return _Step("moves", args[0])
-    if node.op in ("matmul", "linear") and acts[0] and not any(acts[1:]):
-        weight = params[args[1]]
-        if weight.ndim != 2 or (node.op == "matmul" and weight.shape[1] != node.shape[-1]):
-            return None
-        matrix = weight if node.op == "matmul" else weight.T
-        bias = None if len(args) < 3 else wide.of_fractions(np.broadcast_to(params[args[2]], node.shape))
-        m = wide.of_fractions(matrix)
-        pos = wide.positive_part(m)
-        return _Step("affine", args[0], (pos, wide.sub(m, pos)), wide.of_fractions(matrix.T), bias)
-    if node.op in ("add", "sub") and all(active[r] == tuple(node.shape) for a, r in zip(acts, args) if a):
-        const = np.full(node.shape, 0, dtype=object)
-        terms = []
-        for act, name, s in zip(acts, args, (1, 1) if node.op == "add" else (1, -1)):
-            if act:
-                terms.append((name, s))
-            else:
-                const = const + s * np.broadcast_to(params[name], node.shape)
-        return _Step("sum", terms=tuple(terms), const=wide.of_fractions(const))
-    return None
 
 
 class _Leaves:
@@ -213,7 +159,7 @@ class _Leaves:
                 ok[k] = claim_failure(cert.claim, out, None if lower is None else dict(zip(rows, lower[k]))) is None
         return ok
 
-    def _required(self, node: Node, step: _Step) -> tuple[Wide, Wide]:
+    def _required(self, node: Node, step: limbsub.Step) -> tuple[Wide, Wide]:
         """The node's exact interval from its operands' stated bounds, by its op's rule."""
         if step.kind == "relu":
             lo, hi = self._bounds(step.x)
@@ -274,49 +220,17 @@ class _Leaves:
 
     def _lower(self, start: str, C: Wide, leaf: np.ndarray, own: dict[str, tuple[Wide, ...]] | None = None) -> Wide:
         """Exact lower bounds over each row's leaf of the rows C (R, *shape of start), row r
-        belonging to leaf `leaf[r]`: `backsub.backsubstitute` on these forms, with the leaf's
-        lines, or a row's own lines (R, *shape) where `own` has them (the claim's per-row lines)."""
-        rows = C.shape[0]
-        coeffs: dict[str, Wide] = {start: C}
-        parts: list[Wide] = []
-        at = [n.id for n in self.batch.nodes].index(start)
-        for node in reversed(self.batch.nodes[:at + 1]):
-            L = coeffs.pop(node.id, None)
-            if L is None:
-                continue
-            step = self.batch.steps[node.id]
-            if step.kind == "relu":
-                ls, li, us, ui = own[node.id] if own and node.id in own else \
-                    (v.reshape((self.size,) + node.shape)[leaf] for v in self.lines[node.id])
-                up = wide.nonnegative(L)  # the lower line where L >= 0, the upper where L < 0 (at 0 either adds 0)
-                _into(coeffs, step.x, wide.mul(L, wide.where(up, ls, us)))
-                parts.append(_sum_rows(wide.mul(L, wide.where(up, li, ui))))
-            elif step.kind == "moves":
-                _into(coeffs, step.x, L.reshape((rows,) + self.batch.shapes[step.x]))
-            elif step.kind == "affine":
-                _into(coeffs, step.x, wide.matmul(L, step.back))
-                if step.const is not None:
-                    parts.append(_sum_rows(wide.mul(L, step.const)))
+        belonging to leaf `leaf[r]` (`limbsub.lower`): with the leaf's lines, or a row's own lines
+        (R, *shape) where `own` has them (the claim's per-row lines)."""
+        def lines(name: str) -> limbsub.Relu:
+            if own and name in own:
+                ls, li, us, ui = own[name]
             else:
-                for name, s in step.terms:  # each of the node's shape
-                    _into(coeffs, name, L if s > 0 else wide.neg(L))
-                parts.append(_sum_rows(wide.mul(L, step.const)))
-        for name, L in coeffs.items():  # what is left lies on the model input: its least value over the box
-            lo, hi = (v[leaf] for v in self.box)
-            parts.append(_sum_rows(wide.mul(L, wide.where(wide.nonnegative(L), lo, hi))))
-        total = wide.zeros((rows,))
-        for part in parts:
-            total = wide.add(total, part)
-        return total
+                ls, li, us, ui = (v.reshape((self.size,) + self.batch.shapes[name])[leaf] for v in self.lines[name])
+            return limbsub.Relu(ls, us, limbsub.Pick(li, ui))
 
-
-def _into(coeffs: dict[str, Wide], name: str, L: Wide) -> None:
-    coeffs[name] = wide.add(coeffs[name], L) if name in coeffs else L
-
-
-def _sum_rows(v: Wide) -> Wide:
-    """Each row's sum over the node's elements: (R, *shape) -> (R,)."""
-    return wide.total(v.reshape((v.shape[0], -1)), 1)
+        box = limbsub.Pick(self.box[0][leaf], self.box[1][leaf])
+        return limbsub.lower(self.batch.plan, {start: C}, lines, box)
 
 
 def _lines(relaxations: Sequence[Any]) -> tuple[Wide, ...]:

@@ -17,7 +17,10 @@ CROWN certificates (methods crown and alpha) add, in the same walk: each stated 
 sound on its operand's stated bounds (the op's exact intercept rule); a "backsub" node's stated
 bounds need only contain the intersection of its interval and its back-substitution bounds, which
 the checker recomputes exactly by the very engine of the float pass (`cert.backsub.backsubstitute`)
-on Fractions, from the stated relaxations and bounds of the nodes before it. The claim's constraint
+on Fractions, from the stated relaxations and bounds of the nodes before it. On a net of the steps
+`cert.limbsub` handles (matmul, linear, add, sub, relu with stated lines, flatten, reshape) the same
+back-substitution runs there on machine-word limbs instead: the same mathematics, computed exactly,
+so the very same bounds, several times faster. The claim's constraint
 rows are back-substituted too (with the claim relaxations where stated). The induction is the same:
 each relaxation and each back-substitution is sound given the bounds of the nodes before it.
 
@@ -48,8 +51,9 @@ from ..numeric.frozen import frozen
 from ..runtime.executor import exact_attrs
 from ..ops.base import Interval, IntervalRule, Unbounded
 from ..spec.box import Box
-from . import backsub
+from . import backsub, limbsub, wide
 from .claim import Statement, answer_failure, claim_failure, claim_rows
+from .wide import Wide
 from .format import Case, Certificate, CertificateError, Claim, CrownPart, StatedRelaxation, input_boxes, loads
 
 
@@ -115,12 +119,19 @@ class Checker:
         self.params = parameter_intervals(self.graph)
         self.memo: dict[Any, Interval] = {}
         self._plan: Any = None
+        self._limbs: limbsub.LimbPlan | None = None
 
     def plan(self) -> Any:
         """The exact back-substitution plan (`backsub.plan`), built on first use."""
         if self._plan is None:
             self._plan = backsub.plan(self.graph, exact=True)
         return self._plan
+
+    def limbs(self) -> limbsub.LimbPlan:
+        """The model's steps for back-substitution on limbs (`limbsub.LimbPlan`), built on first use."""
+        if self._limbs is None:
+            self._limbs = limbsub.LimbPlan(self.graph)
+        return self._limbs
 
     def check(self, cert: Certificate, *, box: Box | Mapping[str, Box] | None = None, prop: Claim | None = None,
               cases: Sequence[Case] | None = None) -> CheckResult:
@@ -140,7 +151,7 @@ class Checker:
         _answers(self.graph, cert, box, prop, cases)
         if cases is not None and cert.cases != tuple(sorted(cases)):
             raise Rejected("the certificate's cases are not the cases asked about")
-        return None if cert.crown is None else Crown(self.graph, self.plan(), cert.crown)
+        return None if cert.crown is None else Crown(self.graph, self.plan(), cert.crown, self.limbs())
 
     def _check(self, cert: Certificate, box: Box | Mapping[str, Box] | None, prop: Claim | None,
                cases: Sequence[Case] | None) -> str:
@@ -327,10 +338,14 @@ class _Cases:
 
 
 class Crown:
-    """The CROWN part of a check: relaxations as exact arrays, back-substitution on Fractions."""
+    """The CROWN part of a check: relaxations as exact arrays, back-substitution on Fractions (or
+    on limbs, `limbsub.lower`, where the net and the stated lines allow)."""
 
-    def __init__(self, graph: Graph, plan: Any, part: CrownPart) -> None:
+    def __init__(self, graph: Graph, plan: Any, part: CrownPart, limbs: limbsub.LimbPlan | None = None) -> None:
         self.plan = plan
+        self.limbs = limbs if limbs is not None and limbs.supported else None
+        self._lines: dict[tuple[str, int], limbsub.Relu] = {}  # relaxations in limbs, by name and row count
+        self._box: tuple[Any, limbsub.Pick] | None = None  # the input interval read last, in limbs
         self.nodes = {n.id: n for n in graph.nodes}
         self.backsub = frozenset(part.backsub)
         for name in sorted(self.backsub - set(self.nodes)):
@@ -371,11 +386,46 @@ class Crown:
             return required
         shape = tuple(node.shape)
         index = np.array(self.rows.get(node.id, range(math.prod(shape))), dtype=np.int64)
-        rows = backsub.identity_rows(np, 1, shape, index, exact=True)
         iv = Interval(*(np.broadcast_to(v, (1,) + shape) for v in required))
-        own = {**env, node.id: iv}  # a node without affine rule or relaxation: its interval
-        lower = backsub.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower
+        if index.size and self._on_limbs(node.id, self.relaxations):
+            lower = self._limb_lower({node.id: limbsub.identity_rows(shape, index)}, env, {})[None]
+        else:
+            rows = backsub.identity_rows(np, 1, shape, index, exact=True)
+            own = {**env, node.id: iv}  # a node without affine rule or relaxation: its interval
+            lower = backsub.backsubstitute(self.plan, node.id, rows, own, self.relaxations).lower
         return backsub.tightened_interval(np, iv, index, lower)
+
+    def _on_limbs(self, start: str, relaxations: Mapping[str, Any]) -> bool:
+        """Whether the back-substitution from `start` runs on limbs (`limbsub.lower`): the model
+        is made of the steps handled there and every relu it may pass has stated lines (one
+        without is bounded by its interval, which only `backsub.backsubstitute` does)."""
+        return self.limbs is not None and all(r in relaxations for r in self.limbs.relus_up_to(start))
+
+    def _limb_lower(self, coeffs: dict[str, Wide], env: Mapping[str, Interval],
+                    per_row: Mapping[str, Any]) -> np.ndarray:
+        """`backsub.backsubstitute`'s lower bounds (Fractions, (R,)) of the rows in `coeffs`,
+        computed on limbs: the stated lines of each relu (a row's own lines where `per_row` has
+        them, (1, R, *shape)), the input's interval in `env` as the box."""
+        assert self.limbs is not None
+        rows = next(iter(coeffs.values())).shape[0]
+        box = env[self.limbs.input]
+        if self._box is None or self._box[0] is not box:
+            self._box = (box, limbsub.box_of(*box))
+
+        def lines(name: str) -> limbsub.Relu:
+            return self._lines_of(name, per_row.get(name), rows)
+
+        return wide.fractions(limbsub.lower(self.limbs, coeffs, lines, self._box[1]))
+
+    def _lines_of(self, name: str, own: Any, rows: int) -> limbsub.Relu:
+        """A relu's stated lines in limbs, converted once per check: its own lines for each of
+        `rows` rows ((R, *shape)) where `own` (a claim relaxation, (1, R, *shape)) is given, else
+        the node's ((1, *shape))."""
+        assert self.limbs is not None
+        key, r, lead = ((name, 0), self.relaxations[name], (1,)) if own is None else ((name, rows), own, (rows,))
+        if key not in self._lines:
+            self._lines[key] = limbsub.lines_of(r, lead + self.limbs.shapes[name])
+        return self._lines[key]
 
     def check_relaxations(self, node: Node, env: Mapping[str, Interval]) -> None:
         """The node's stated lines are sound on its operand's stated bounds (known by now)."""
@@ -411,7 +461,14 @@ class Crown:
         shape = tuple(self.nodes[output].shape)
         A = np.array([list(row) for row in rows], dtype=object).reshape((1, len(rows)) + shape)
         seeds = self._beta_seeds(len(rows), cases)
-        lower = backsub.backsubstitute(self.plan, output, A, env, {**self.relaxations, **extra}, seeds=seeds).lower
+        relaxations = {**self.relaxations, **extra}
+        if self._on_limbs(output, relaxations):  # the rows A and the seeds, batch axis dropped
+            coeffs: dict[str, Wide] = {}
+            for name, S in [(output, A)] + list(seeds.items()):
+                limbs = wide.of_fractions(S[0])
+                coeffs[name] = wide.add(coeffs[name], limbs) if name in coeffs else limbs
+            return dict(zip(rows, self._limb_lower(coeffs, env, extra)))
+        lower = backsub.backsubstitute(self.plan, output, A, env, relaxations, seeds=seeds).lower
         return dict(zip(rows, lower[0]))
 
     def claim_arrays(self, rows: int) -> dict[str, Any]:

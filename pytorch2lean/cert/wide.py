@@ -1,4 +1,5 @@
-"""Exact rational arrays as machine-word limbs: the integer arithmetic of the batched tree check.
+"""Exact rational arrays as machine-word limbs: the integer arithmetic of the exact checks' back-
+substitution (cert/limbsub.py) and of the batched tree check (cert/batch.py).
 
 A `Wide` array holds exact rationals num / den with one common denominator `den` (a Python int)
 and each numerator as 16-bit limbs in int64: num = sum_i d[i] 2^(16 i), the limbs below the top in
@@ -11,12 +12,12 @@ Every operation is exact, by these bounds (all proven from the normal form, none
   stated where it is used), so no int64 operation overflows; `_normal` then carries them back
   into limbs, and its carries stay below 2^47;
 - a matrix product runs on float64 BLAS over limbs (the Ozaki-scheme argument, as in
-  `numeric.intmat`): a limb product is below 2^32 and a dot product of k of them below k 2^32 <=
-  2^53 for k <= 2^21, so every partial sum, in whatever order BLAS forms it, is an integer that
-  float64 holds exactly.
+  `numeric.intmat`): a 16-bit limb times a constant matrix's limb of b bits (`operand`: b as
+  wide as the inner length k allows) is below 2^(16 + b), and a dot product of k of them below
+  k 2^(16 + b) <= 2^53, so every partial sum, in whatever order BLAS forms it, is an integer
+  that float64 holds exactly.
 Nothing is rounded anywhere, so a `Wide` computation gives the very integers Python ints would,
-with NumPy passes over limbs in place of one interpreter step per element: a split tree's leaves
-are checked together, their numbers stacked along the first axis.
+with NumPy passes over limbs in place of one interpreter step per element.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ BASE = 1 << BITS
 MASK = BASE - 1
 HALF = BASE >> 1
 MAX_INNER = 2**21  # a float64 dot product of this many limb products stays exact
-FLOAT_SUMS = 2**21  # p n at most, for p dot products of n limb products added in float64 (below 2^53)
 MAX_LIMBS = 512  # limbs per operand of a product at most: a sum of that many limb products stays below 2^62
+MAX_PAIRS = 256  # limb pairs of one `matmul` pass at most: 2 of them per pair at a place, each below 2^53, stay below 2^62
 
 
 class Wide(NamedTuple):
@@ -72,6 +73,8 @@ def of_ints(values: Any, den: int = 1) -> Wide:
     a = np.asarray(values)
     if a.dtype != np.dtype(object):
         a64 = a.astype(np.int64)
+        if a64.size == 0 or (a64.min() >= -HALF and a64.max() < HALF):  # one signed limb: the normal form already
+            return Wide(a64.reshape((1,) + a64.shape), den)
         raw = np.stack([(a64 >> (BITS * i)) & MASK for i in range(3)] + [a64 >> (3 * BITS)])
         return Wide(_normal(raw), den)  # 3 unsigned limbs and the signed rest: |top| < 2^15
     digits = int_digits(a.reshape(-1))  # (n, limbs), in normal form already
@@ -94,29 +97,44 @@ def _normal(raw: np.ndarray) -> np.ndarray:
 
     Each step takes c = limb + carry (|carry| < 2^47 by induction, so |c| < 2^62 + 2^47 < 2^63),
     keeps its low 16 bits and carries the rest (an arithmetic shift: floor division, the sign
-    kept). Limbs are added while the carry is neither 0 nor -1, then the carry (0 or -1) is the
-    sign limb; top limbs that only repeat the sign are dropped.
+    kept). Three more limbs take the last carry (below 2^47), which leaves 0 or -1: the sign.
+    Then `_trimmed` drops the top limbs that only repeat the sign.
     """
     n = raw.shape[0]
-    out = np.empty((n + 4,) + raw.shape[1:], dtype=np.int64)  # room for the carry's limbs (below 2^47: 3) and the sign
+    out = np.empty((n + 3,) + raw.shape[1:], dtype=np.int64)
     carry = np.zeros(raw.shape[1:], dtype=np.int64)
-    for i in range(n):
-        np.add(raw[i], carry, out=carry)
+    for i in range(n + 3):
+        if i < n:
+            np.add(raw[i], carry, out=carry)
         np.bitwise_and(carry, MASK, out=out[i, ...])
         np.right_shift(carry, BITS, out=carry)
-    while np.any((carry != 0) & (carry != -1)):
-        np.bitwise_and(carry, MASK, out=out[n, ...])
-        np.right_shift(carry, BITS, out=carry)
-        n += 1
-    out[n] = carry
-    n += 1
-    while n > 1:  # drop the top limb while the limb below, made signed, holds both: below + top 2^16 in [-2^15, 2^15)
-        merged = out[n - 2] + out[n - 1] * BASE
-        if merged.size and (merged.min() < -HALF or merged.max() >= HALF):
+    return _trimmed(out, carry)
+
+
+def _trimmed(out: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """The numerators sum_i out[i] 2^(16 i) + sign 2^(16 m) (m limbs in [0, 2^16), sign 0 or -1
+    per element) in the least limbs that hold every element, the top one signed.
+
+    A limb above an element's digits holds ext = 0 (sign 0) or 2^16 - 1 (sign -1). With k the
+    highest limb where some element differs from its ext, every element fits in k + 1 limbs,
+    unless an element differing there has bit 15 of that limb unlike its sign: then k + 2. With
+    L limbs kept, the limbs above add up to sign 2^(16 L), so the top limb becomes out[L-1] + sign 2^16.
+    L never exceeds m when the top limb's bit 15 is the sign, as it is after `_normal`'s last carry.
+    """
+    ext = sign & MASK
+    m, top = out.shape[0], -1
+    for start in (max(0, m - 4), 0):  # the top four limbs (the carry's and the highest sum's) first, then all
+        used = np.flatnonzero((out[start:] != ext).reshape((m - start, -1)).any(axis=1))
+        if used.size:
+            top = start + int(used[-1])
             break
-        out[n - 2] = merged
-        n -= 1
-    return out[:n]
+    keep = 1
+    if top >= 0:
+        at = out[top]
+        keep = top + 1 + int(np.any((at != ext) & ((at >= HALF) != (sign < 0))))
+    kept = out[:keep]
+    kept[keep - 1] += sign * BASE
+    return kept
 
 
 def reduced(a: Wide) -> Wide:
@@ -144,9 +162,19 @@ def _padded(d: np.ndarray, limbs: int) -> np.ndarray:
 
 
 def times_int(a: Wide, k: int) -> Wide:
-    """a's numerators times the Python int k >= 1 (the denominator unchanged): a scalar product."""
+    """a's numerators times the Python int k >= 1 (the denominator unchanged): a scalar product.
+
+    Denominators are brought to their lcm by such products again and again (dyadic certificate
+    numbers: k a power of two), so the common cases make no limbs of k: below 2^46, k times a
+    limb (below 2^16) stays below 2^62, one int64 product per limb; 2^(16 q + r) is q zero limbs
+    below a times 2^r."""
     if k == 1:
         return a
+    if k < 2**46:
+        return Wide(_normal(a.d * k), a.den)
+    if k & (k - 1) == 0:
+        q, r = divmod(k.bit_length() - 1, BITS)
+        return Wide(_normal(np.concatenate([np.zeros((q,) + a.d.shape[1:], dtype=np.int64), a.d << r])), a.den)
     return Wide(_product(a, of_ints(np.array(k, dtype=object))), a.den)
 
 
@@ -168,6 +196,16 @@ def sub(a: Wide, b: Wide) -> Wide:
     """a - b, broadcasting."""
     x, y, den = _common(a, b)
     return Wide(_normal(x - y), den)
+
+
+def add_all(parts: Sequence[Wide]) -> Wide:
+    """The sum of one or more arrays (broadcasting), over the lcm of their denominators: each
+    part's limbs (below 2^16) added as they are and carried once, for fewer than 2^46 parts."""
+    den = math.lcm(*(p.den for p in parts))
+    scaled = [times_int(p, den // p.den) for p in parts]
+    limbs, rank = max(p.limbs for p in scaled), max(len(p.shape) for p in scaled)
+    raw = sum(_padded(_lifted(p.d, rank), limbs) for p in scaled)
+    return Wide(_normal(np.asarray(raw)), den)
 
 
 def neg(a: Wide) -> Wide:
@@ -200,25 +238,75 @@ def _product(a: Wide, b: Wide) -> np.ndarray:
     return _normal(raw)
 
 
-def matmul(a: Wide, w: Wide) -> Wide:
-    """a (..., n) times the matrix w (n, m), exactly: every limb of a against every limb of w in
-    one float64 BLAS product (exact for n <= MAX_INNER, see the module docstring), then the limb
-    pairs added at their places: at most p = min(limbs) of them, each below n 2^32, so in float64
-    while p n <= 2^21 (every partial sum an integer below 2^53), else in int64 (below 2^62)."""
+class Operand(NamedTuple):
+    """A constant matrix w (n, m) made ready for `matmul` once (a layer's weights, met by every
+    row block): its numerators cut into limbs of `bits` bits, the widest that keep a float64 dot
+    product of n limb products with a's 16-bit limbs exact (n 2^(16 + bits) <= 2^53), laid out
+    as the BLAS operand (n, limbs * m). Wider limbs than 16 bits mean fewer limb pairs: a 45-bit
+    weight of a 256-wide layer takes 2 limbs of 29 bits, not 3 of 16."""
+
+    blas: np.ndarray  # float64 (n, limbs * m): column block j holds limb j of every entry
+    limbs: int
+    bits: int
+    shape: tuple[int, int]
+    den: int
+
+
+def operand(w: Wide) -> Operand:
+    """w (n, m) as a `matmul` operand: digits of `bits` bits, the lower ones in [0, 2^bits), the
+    top one signed in [-2^(bits-1), 2^(bits-1)), the least count that holds every entry."""
     n, m = w.shape
-    if n > MAX_INNER or min(a.limbs, w.limbs) > MAX_LIMBS:
-        raise OverflowError(f"a product over {n} terms of {a.limbs}- and {w.limbs}-limb numbers")
+    bits = max(BITS, 37 - max(n - 1, 1).bit_length())  # n <= 2^ceil(log2 n): n 2^(16 + bits) <= 2^53
+    nums = join_limbs(w.d.reshape((w.limbs, -1)))
+    limbs = 1
+    while any(not -(1 << (bits * limbs - 1)) <= x < 1 << (bits * limbs - 1) for x in nums.tolist()):
+        limbs += 1
+    digits = [(nums >> (bits * j)) & ((1 << bits) - 1) for j in range(limbs - 1)] + [nums >> (bits * (limbs - 1))]
+    stacked = np.stack([np.asarray(d.tolist(), dtype=np.float64).reshape((n, m)) for d in digits], axis=1)
+    return Operand(stacked.reshape((n, limbs * m)), limbs, bits, (n, m), w.den)
+
+
+def matmul(a: Wide, w: Wide | Operand) -> Wide:
+    """a (..., n) times the matrix w (n, m), exactly: every 16-bit limb of a against every limb
+    of w (`operand`) in one float64 BLAS product (each dot product an integer below 2^53, exact
+    whatever the order of summation), then each limb pair, read as int64, added at its place:
+    pair (i, j) weighs 2^(16 i + bits j) = 2^(16 (i + q) + r) with r < 16, so it is split into
+    its low 16 bits and the rest, each shifted by r (below 2^31 and 2^52) and added at limbs
+    i + q and i + q + 1. A place gathers at most 2 la lw of them: below 2^62 for la lw <= 256."""
+    op = w if isinstance(w, Operand) else operand(w)
+    n, m = op.shape
+    if n > MAX_INNER or op.limbs > MAX_PAIRS:
+        raise OverflowError(f"a product over {n} terms of {a.limbs}- and {op.limbs}-limb numbers")
+    if a.limbs * op.limbs > MAX_PAIRS:
+        return _by_limb_blocks(a, op)
     lead = a.shape[:-1]
     rows = math.prod(lead)
-    right = np.moveaxis(w.d, 0, 1).reshape((n, w.limbs * m)).astype(np.float64)
-    pairs = (a.d.reshape((a.limbs * rows, n)).astype(np.float64) @ right).reshape((a.limbs, rows, w.limbs, m))
-    exact_in_float = min(a.limbs, w.limbs) * n <= FLOAT_SUMS
-    if not exact_in_float:
-        pairs = pairs.astype(np.int64)
-    raw = np.zeros((a.limbs + w.limbs - 1, rows, m), dtype=pairs.dtype)
-    for j in range(w.limbs):
-        raw[j:j + a.limbs] += pairs[:, :, j]
-    return reduced(Wide(_normal(raw.astype(np.int64)).reshape((-1,) + lead + (m,)), a.den * w.den))
+    pairs = (a.d.reshape((a.limbs * rows, n)).astype(np.float64) @ op.blas).astype(np.int64)
+    pairs = pairs.reshape((a.limbs, rows, op.limbs, m))
+    raw = np.zeros((a.limbs + (op.bits * (op.limbs - 1)) // BITS + 2, rows, m), dtype=np.int64)
+    for j in range(op.limbs):
+        q, r = divmod(op.bits * j, BITS)
+        pair = pairs[:, :, j]
+        if r == 0:
+            raw[q:q + a.limbs] += pair
+        else:
+            raw[q:q + a.limbs] += (pair & MASK) << r
+            raw[q + 1:q + 1 + a.limbs] += (pair >> BITS) << r
+    limbs = _normal(raw)
+    return reduced(Wide(limbs.reshape((limbs.shape[0],) + lead + (m,)), a.den * op.den))
+
+
+def _by_limb_blocks(a: Wide, op: Operand) -> Wide:
+    """`matmul` for an `a` of too many limbs for one pass: a = sum_k a_k 2^(16 k s) over blocks
+    a_k of s limbs (s lw <= MAX_PAIRS; each limb below 2^16 in magnitude, all `matmul` asks of
+    them), each block's product shifted by its k s zero limbs, and the products added."""
+    size = max(1, MAX_PAIRS // op.limbs)
+    parts = []
+    for k in range(0, a.limbs, size):
+        product = matmul(Wide(a.d[k:k + size], a.den), op)
+        shift = np.zeros((k,) + product.d.shape[1:], dtype=np.int64)  # 2^(16 k): k zero limbs below
+        parts.append(Wide(_normal(np.concatenate([shift, product.d])), product.den))
+    return add_all(parts)
 
 
 def total(a: Wide, axis: int = -1) -> Wide:
@@ -241,6 +329,15 @@ def where(mask: np.ndarray, a: Wide, b: Wide) -> Wide:
 def positive_part(a: Wide) -> Wide:
     """max(a, 0): a where it is positive, else 0."""
     return Wide(_normal(np.where(sign(a) > 0, a.d, 0)), a.den)
+
+
+def negative_part(a: Wide) -> Wide:
+    """min(a, 0): a where it is negative (its top limb carries the sign), else 0. Each element's
+    limbs are a's or zeros, in normal form but for their count: only the top is trimmed."""
+    d = np.where(a.d[-1] < 0, a.d, 0)
+    sign = d[-1] >> BITS  # the signed top limb's sign: 0 or -1
+    d[-1] &= MASK
+    return Wide(_trimmed(np.concatenate([d, (sign & MASK)[None]]), sign), a.den)
 
 
 def nonnegative(a: Wide) -> np.ndarray:
