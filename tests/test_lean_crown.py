@@ -178,6 +178,19 @@ def test_a_wrong_prepared_weight_fails_its_check(crown_cert: tuple[Graph, str], 
     assert failed == {"prep3m_check"}, result.report()
 
 
+def test_prepared_weights_are_elaborated_without_a_heartbeat_limit(crown_cert: tuple[Graph, str], tmp_path: Path) -> None:
+    """A prepared weight's digits take the elaborator time in proportion to their number: a 784x64
+    weight ran past Lean's default 200,000 heartbeats, its `prepCheck` theorem failed, and with it
+    every certificate of the model. Each prep theorem is elaborated without the limit."""
+    g, text = crown_cert
+    body = next(export_with(g, text, tmp_path / "proj").glob("*/Decoded.lean")).read_text()
+    preps = [m.start() for m in re.finditer(r"^theorem prep\w+_check", body, re.MULTILINE)]
+    assert len(preps) == 3
+    for at in preps:
+        before = body[:at]
+        assert before.rindex("set_option maxHeartbeats 0 in\n") > max(before.rfind("\ntheorem "), before.rfind("\ndef "))
+
+
 def test_refuses_graphs_lean_cannot_back_substitute(crown_cert: tuple[Graph, str]) -> None:
     g, text = crown_cert
     nodes = tuple(make_node("n", "neg", ["h"]) if n.id == "r" else n for n in g.nodes)
