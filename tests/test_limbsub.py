@@ -29,10 +29,12 @@ def _numbers(rng: np.random.Generator, shape: tuple[int, ...], dyadic: bool) -> 
     return out.reshape(shape)
 
 
-def _lines(rng: np.random.Generator, shape: tuple[int, ...]) -> backsub.Relaxation:
-    """Random lines (sound or not: only the arithmetic is compared), slopes in [0, 1]."""
+def _lines(rng: np.random.Generator, shape: tuple[int, ...], through_zero: bool) -> backsub.Relaxation:
+    """Random lines (sound or not: only the arithmetic is compared), slopes in [0, 1]; the lower
+    ones through 0 (as CROWN's relu lines are) when `through_zero`."""
     slope = lambda: np.vectorize(lambda q: abs(q) / (abs(q) + 1), otypes=[object])(_numbers(rng, shape, True))  # noqa: E731
-    return backsub.Relaxation(slope(), _numbers(rng, shape, True), slope(), _numbers(rng, shape, False))
+    lower = _numbers(rng, shape, True) * (0 if through_zero else 1)
+    return backsub.Relaxation(slope(), lower, slope(), _numbers(rng, shape, False))
 
 
 def _compare(g: Graph, seed: int, per_row: bool, with_seeds: bool) -> None:
@@ -46,8 +48,8 @@ def _compare(g: Graph, seed: int, per_row: bool, with_seeds: bool) -> None:
     shape = g.shapes()[out]
     k = 3
     relus = [n for n in g.nodes if n.op == "relu"]
-    node_lines = {n.id: _lines(rng, (1,) + n.shape) for n in relus}
-    row_lines = {n.id: _lines(rng, (1, k) + n.shape) for n in relus[:1]} if per_row else {}
+    node_lines = {n.id: _lines(rng, (1,) + n.shape, seed % 2 == 0) for n in relus}
+    row_lines = {n.id: _lines(rng, (1, k) + n.shape, seed % 2 == 0) for n in relus[:1]} if per_row else {}
     seeds = {n.id: _numbers(rng, (1, k) + n.shape, True) for n in relus[-1:]} if with_seeds else {}
     A = _numbers(rng, (1, k) + tuple(shape), True)
     bounds = {x.name: backsub.Interval(lo, hi)}

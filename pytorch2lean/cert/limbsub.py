@@ -35,17 +35,19 @@ class Pick(NamedTuple):
     """Two numbers per element, for the sums sum_j L_j (low_j where L_j >= 0, else high_j) of
     rows L: a relu's intercepts, the box's ends. `dot` (low and high - low as (n, 1) `matmul`
     operands) is given when every row reads the same numbers: a sum is then L low + min(L, 0)
-    (high - low), two matrix-vector products on BLAS, where otherwise each term is formed."""
+    (high - low), two matrix-vector products on BLAS (one where low is 0, as a relu's lower
+    intercepts are), where otherwise each term is formed."""
 
     low: Wide
     high: Wide
-    dot: tuple[Operand, Operand] | None = None
+    dot: tuple[Operand | None, Operand] | None = None
 
 
 def shared_pick(low: Wide, high: Wide) -> Pick:
     """A Pick whose numbers (of one row: shape (1, *shape)) every row reads."""
     column = (math.prod(low.shape), 1)
-    return Pick(low, high, (wide.operand(low.reshape(column)), wide.operand(wide.sub(high, low).reshape(column))))
+    first = wide.operand(low.reshape(column)) if np.any(low.d) else None
+    return Pick(low, high, (first, wide.operand(wide.sub(high, low).reshape(column))))
 
 
 class Relu(NamedTuple):
@@ -116,7 +118,8 @@ def step(node: Node, params: dict[str, Any], active: dict[str, tuple[int, ...]])
         m = wide.of_fractions(matrix)
         pos = wide.positive_part(m)
         parts = (wide.operand(pos), wide.operand(wide.sub(m, pos)))
-        return Step("affine", args[0], parts, wide.operand(wide.of_fractions(matrix.T)), bias, _column(bias))
+        back = Wide(np.ascontiguousarray(m.d.transpose(0, 2, 1)), m.den)  # the same limbs, transposed
+        return Step("affine", args[0], parts, wide.operand(back), bias, _column(bias))
     if node.op in ("add", "sub") and all(active[r] == tuple(node.shape) for a, r in zip(acts, args) if a):
         const = np.full(node.shape, 0, dtype=object)
         terms = []
@@ -183,8 +186,8 @@ def picked(L: Wide, pick: Pick) -> Wide:
     if pick.dot is None:
         return _sum_rows(wide.mul(L, wide.where(wide.nonnegative(L), pick.low, pick.high)))
     low, gap = pick.dot
-    below = wide.negative_part(L)  # min(L, 0): the rows' terms that take high = low + gap
-    return wide.add(_dot(L, low), _dot(below, gap))
+    below = _dot(wide.negative_part(L), gap)  # min(L, 0): the rows' terms that take high = low + gap
+    return below if low is None else wide.add(_dot(L, low), below)
 
 
 def _dot(L: Wide, column: Operand) -> Wide:

@@ -258,8 +258,9 @@ def operand(w: Wide) -> Operand:
     n, m = w.shape
     bits = max(BITS, 37 - max(n - 1, 1).bit_length())  # n <= 2^ceil(log2 n): n 2^(16 + bits) <= 2^53
     nums = join_limbs(w.d.reshape((w.limbs, -1)))
+    least, most = (min(nums.tolist()), max(nums.tolist())) if nums.size else (0, 0)
     limbs = 1
-    while any(not -(1 << (bits * limbs - 1)) <= x < 1 << (bits * limbs - 1) for x in nums.tolist()):
+    while not -(1 << (bits * limbs - 1)) <= least or not most < 1 << (bits * limbs - 1):
         limbs += 1
     digits = [(nums >> (bits * j)) & ((1 << bits) - 1) for j in range(limbs - 1)] + [nums >> (bits * (limbs - 1))]
     stacked = np.stack([np.asarray(d.tolist(), dtype=np.float64).reshape((n, m)) for d in digits], axis=1)
