@@ -366,6 +366,9 @@ def test_mutated_crown_certificates_are_rejected() -> None:
         d["crown"]["backsub"] = [n for n in d["crown"]["backsub"] if n != "l1"]
         d["crown"]["backsub_rows"].pop("l1", None)
 
+    def empty_rows(d: dict) -> None:  # no element of l1 back-substituted: as if l1 were not listed
+        d["crown"]["backsub_rows"]["l1"] = []
+
     def row_out_of_range(d: dict) -> None:
         d["crown"]["backsub_rows"]["l1"] = [12]
 
@@ -380,6 +383,7 @@ def test_mutated_crown_certificates_are_rejected() -> None:
         "claim slope above 1": (bump("claim_relaxations", "a1", "lower_slope", i, Fraction(2)), "do not bound it"),
         "bound tightened": (tighten_bound, "node 'l2' (linear)"),
         "backsub dropped": (drop_backsub, "node 'l1' (linear)"),
+        "backsub rows emptied": (empty_rows, "node 'l1' (linear)"),
         "backsub row out of range": (row_out_of_range, "crown.backsub_rows: 'l1' has 12 elements, index 12 is out"),
     }
     for name, (edit, reason) in cases.items():

@@ -147,8 +147,8 @@ def _zeros_rows(xp: Any, A: Any) -> Any:
 
 
 def _total(v: Any) -> Any:
-    """Sum over every axis but the batch and row axes."""
-    return v.reshape(tuple(v.shape[:2]) + (-1,)).sum(axis=2)
+    """Sum over every axis but the batch and row axes (a size, not -1: there may be no rows)."""
+    return v.reshape(tuple(v.shape[:2]) + (math.prod(v.shape[2:]),)).sum(axis=2)
 
 
 def per_row(v: Any, L: Any) -> Any:
