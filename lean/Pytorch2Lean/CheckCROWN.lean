@@ -449,18 +449,6 @@ theorem take_length_self {α : Type} : (l : List α) → l.take l.length = l
     show b :: bs.take bs.length = b :: bs
     rw [take_length_self bs]
 
-/-- `l ++ [] = l`. -/
-theorem append_nil' {α : Type} : (l : List α) → l ++ [] = l
-  | [] => rfl
-  | b :: bs => by
-    show b :: (bs ++ []) = b :: bs
-    rw [append_nil' bs]
-
-/-- Length of an append of one element. -/
-theorem length_snoc {α : Type} (t : α) : (l : List α) → (l ++ [t]).length = l.length + 1
-  | [] => rfl
-  | _ :: bs => congrArg Nat.succ (length_snoc t bs)
-
 /-- Element `j` of a list of `none`s. -/
 theorem nthD_replicate_none {α : Type} : (m j : Nat) → nthD (List.replicate m (none : Option α)) j none = none
   | 0, _ => rfl
@@ -799,7 +787,7 @@ theorem linearEval_row (X W : Tensor) (bias : Option Tensor) (h1 : prod X.shape 
       (chunks (lastD W.shape) (prod X.shape / lastD W.shape) X.data) = _
   rw [h1]
   show zipWithL _ _ _ ++ [] = _
-  rw [append_nil', ← hl, take_length_self]
+  rw [list_append_nil, ← hl, take_length_self]
 
 /-- `zipWithL` against a list of one repeated element. -/
 theorem zipWithL_replicate {α β γ : Type} (f : α → β → γ) (z : β) :
@@ -826,9 +814,9 @@ theorem matmul_row (sa : Shape) (hs : rowShape sa = true) (kk nn : Nat) (hk : la
       subst e'
       subst em
       rfl
-  rw [e, append_nil', nat_one_mul, ← hb, take_length_self, ← ha, take_length_self]
+  rw [e, list_append_nil, nat_one_mul, ← hb, take_length_self, ← ha, take_length_self]
   show (columns nn (chunks nn a.length b)).map _ ++ [] = _
-  rw [append_nil', take_length_self]
+  rw [list_append_nil, take_length_self]
 
 /-- Back through `linear` with an exact weight: the conditions it checked, and the value equality
 for the bias values `biasOf` read. -/
@@ -1369,7 +1357,7 @@ theorem checkNodesC_sound (E : Enclosure) {preps : List Prep} : (ns : List Node)
       rw [hs] at h'
       obtain ⟨t, ht, et⟩ := stepNodeC_sound E hr ran hs
       have hl' : (defs ++ [some n]).length = (env ++ [t]).length := by
-        rw [length_snoc, length_snoc, hl]
+        rw [list_length_snoc, list_length_snoc, hl]
       obtain ⟨env', he, r', ran'⟩ := checkNodesC_sound E ns (All2.snoc et hr) (Ran.snoc ran hl ht) hl' h'
       refine ⟨env', ?_, r', ran'⟩
       unfold runNodes

@@ -151,6 +151,16 @@ theorem allBelow_sound {p : Nat → Bool} : (n : Nat) → allBelow n p = true �
     | inl e => rw [e]; exact h2.2
     | inr l => exact allBelow_sound n h2.1 k l
 
+/-- `l ++ [] = l`. -/
+theorem list_append_nil {α : Type} : (l : List α) → l ++ [] = l
+  | [] => rfl
+  | b :: bs => congrArg (b :: ·) (list_append_nil bs)
+
+/-- Length of an append of one element. -/
+theorem list_length_snoc {α : Type} (t : α) : (l : List α) → (l ++ [t]).length = l.length + 1
+  | [] => rfl
+  | _ :: bs => congrArg Nat.succ (list_length_snoc t bs)
+
 /-- An element found by `nth` is at an index below the length. -/
 theorem nth_lt {α : Type} : (l : List α) → (i : Nat) → (x : α) → nth l i = some x → i < l.length
   | [], _, _, h => Option.noConfusion rfl (heq_of_eq h)

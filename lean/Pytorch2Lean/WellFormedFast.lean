@@ -310,20 +310,10 @@ theorem argShapesFast_eq (tab : Tab Shape) (env rest : List Shape) (htab : ∀ a
       rw [nth_of_le_length env a (nat_le_of_lt_succ (nat_lt_of_ble_false hl))]
       rfl
 
-/-- `l ++ [] = l`. -/
-theorem list_append_nil {α : Type} : (l : List α) → l ++ [] = l
-  | [] => rfl
-  | b :: bs => congrArg (b :: ·) (list_append_nil bs)
-
 /-- Appending is associative. -/
 theorem list_append_assoc {α : Type} : (a b c : List α) → (a ++ b) ++ c = a ++ (b ++ c)
   | [], _, _ => rfl
   | x :: xs, b, c => congrArg (x :: ·) (list_append_assoc xs b c)
-
-/-- Length of an append of one element. -/
-theorem list_length_snoc {α : Type} (t : α) : (l : List α) → (l ++ [t]).length = l.length + 1
-  | [] => rfl
-  | _ :: bs => congrArg Nat.succ (list_length_snoc t bs)
 
 /-- Mapping with functions that agree everywhere. -/
 theorem list_map_congr {α β : Type} {f f' : α → β} (h : ∀ x, f x = f' x) : (l : List α) → l.map f = l.map f'
