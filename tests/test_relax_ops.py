@@ -79,6 +79,20 @@ def grid_slopes(r: np.random.Generator, sh: Any, lo: np.ndarray, hi: np.ndarray)
 
 # ---- sigmoid and tanh --------------------------------------------------------------------------
 
+def test_stable_relus_state_their_exact_lines_and_unstable_ones_stay_widened() -> None:
+    """A ReLU stable on its bounds states y = x (lo >= 0) or y = 0 (hi <= 0) with intercepts exactly
+    0, which the Lean kernel skips (`intsZero`); an unstable one keeps its widened upper intercept,
+    and sigmoid (intercepts from float evaluations) is widened even where a line is flat."""
+    lo, hi = np.array([[0.25, -2.0, -1.0, 0.0]]), np.array([[3.0, -0.5, 2.0, 0.0]])
+    rel = crown.relaxation(np, ops.get("relu"), make_node("n", "relu", ["x"]), Interval(lo, hi), GRID)
+    ls, li, us, ui = (np.broadcast_to(v, lo.shape)[0] for v in rel)
+    assert list(ls[:2]) == [1.0, 0.0] and list(us[:2]) == [1.0, 0.0]
+    assert list(li[:2]) == [0.0, 0.0] and list(ui[:2]) == [0.0, 0.0]
+    assert ui[2] > 2.0 * 1.0 / 3.0  # the chord over [-1, 2] meets 0 at -1: intercept 2/3, widened up
+    s = crown.relaxation(np, ops.get("sigmoid"), make_node("n", "sigmoid", ["x"]), Interval(lo, hi), GRID)
+    assert (np.broadcast_to(s[1], lo.shape) < 0).all() or (np.broadcast_to(s[3], lo.shape) != 0).all()
+
+
 @pytest.mark.parametrize("op", ["sigmoid", "tanh"])
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))

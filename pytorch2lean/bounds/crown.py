@@ -190,8 +190,23 @@ def relaxation(xp: Any, spec: ops.OpSpec, node: Node, iv: Interval, grid: Grid, 
     ls, us = (grid.outward(xp, Interval(s, s)).lo for s in (r[0], r[2]))
     li, ui = spec.intercepts(xp, node.attr, lo, hi, ls, us)
     scale = 2.0**-40 * (1 + xp.abs(ls) + xp.abs(us)) * (xp.abs(lo) + xp.abs(hi) + 1)
-    low, up = grid.outward(xp, Interval(li - scale, ui + scale))
+    low, up = grid.outward(xp, Interval(_widened(xp, spec, li, ls, -scale), _widened(xp, spec, ui, us, scale)))
     return Relaxation(ls, low, us, up)
+
+
+def _widened(xp: Any, spec: ops.OpSpec, intercept: Any, slope: Any, by: Any) -> Any:
+    """`intercept + by`, except, for an exact op (relu), where the intercept is 0 for a slope of 0 or 1.
+
+    The widening covers float rounding in computing the intercepts. An exact op's intercepts are
+    sums of products of the bounds by the slope; with a slope of 0 or 1 those products are exact,
+    and a rounded difference is 0 only for equal terms, so a 0 is a true 0: a stable ReLU states its
+    exact lines y = x or y = 0, which cost the checkers nothing (the Lean kernel skips a zero
+    intercept, `intsZero`). An inexact op's intercepts come from float evaluations of its function
+    (sigmoid), so they are always widened. Both checkers re-check every line either way.
+    """
+    if not spec.exact:
+        return intercept + by
+    return xp.where(((slope == 0) | (slope == 1)) & (intercept == 0), intercept, intercept + by)
 
 
 def row_bounds(p: Plan, output: str, C: Any, bounds: Mapping[str, Interval], relaxations: Mapping[str, Relaxation],
