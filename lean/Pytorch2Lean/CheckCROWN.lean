@@ -189,7 +189,7 @@ coefficients `Σ_o c_o row_o` (packed, `colCombWith`) and constant `k + Σ_o c_o
 def affineBack (ok : Bool) (pk : Packed) (a : Nat) (x : Bounds) (rows : List (List Q)) (bs c : List Q) (k : Q) :
     Option (Nat × List Q × Q) :=
   guard (ok &&
-      Nat.beq rows.length bs.length && Nat.beq bs.length c.length && allWFb bs)
+      Nat.beq pk.pos.length bs.length && Nat.beq bs.length c.length && allWFb bs)
     (some (a, colCombWith pk c rows x.lo.length, dot bs c k))
 
 /-- The bias of a `linear` node: its exact value, or zeros. -/
@@ -585,7 +585,7 @@ theorem affineBack_sound {ok : Bool} {pk : Packed} {a : Nat} {x : Bounds} {rows 
   have g3 := and_true_split g2.1
   have hbs : AllWF bs := allWFb_sound g1.2
   have hl2 : bs.length = c.length := nat_eq_of_beq_eq_true g2.2
-  have hl1 : rows.length = bs.length := nat_eq_of_beq_eq_true g3.2
+  have hl1 : rows.length = bs.length := (packRows_pos_length rows).symm.trans (nat_eq_of_beq_eq_true g3.2)
   have hx : AllWF xv := Within.wf_x w
   have hlen : xv.length = x.lo.length := Within.length_lo w
   have hrows : ∀ r, r ∈ rows → AllWF r ∧ r.length = xv.length := by

@@ -76,6 +76,12 @@ def packRows (rows : List (List Q)) : Packed :=
   let maxd := maxOf (fun w => Nat.mul w.num (Nat.div S w.den)) (concatMap id rows) (nat_lit 0)
   packWith (packBase maxd) S maxd rows
 
+/-- One packed natural per row: a back step reads the row count off the packed form, already
+evaluated for a prepared weight, instead of building the rows (`prepRows` transposes a `matmul`
+weight) to count them. -/
+theorem packRows_pos_length (rows : List (List Q)) : (packRows rows).pos.length = rows.length :=
+  length_map' _ rows
+
 /-- A packed matrix from its rows' digits (positive parts, negative parts) over `S`, in base
 `packBase maxd`: how an export writes a prepared weight (`Prep`), which `prepCheck` compares with
 `packRows`. -/
