@@ -56,6 +56,9 @@ def test_chains_fuse_constants_fold_and_joins_split() -> None:
     second = plan.steps[1].calls
     assert [c.operands.count(RUNNING) for c in second] == [0, 1, 1, 1, 1]
     assert all(c.node.op != "neg" for s in plan.steps for c in s.calls)
+    # the relu on the conv's result runs as the conv kernel's epilogue; the relus after linear stay calls
+    assert [(c.node.op, [n.op for n in c.then]) for c in plan.steps[0].calls] == [
+        ("conv2d", ["relu"]), ("flatten", []), ("linear", []), ("relu", [])]
 
 
 def test_plan_equals_the_node_by_node_walk_bit_for_bit() -> None:
@@ -177,3 +180,25 @@ def test_conv_in_blocks_of_images_is_the_whole_batch_at_once(monkeypatch: pytest
     monkeypatch.setattr(conv, "COLUMNS_BYTES", 1)  # one image per block
     np.testing.assert_array_equal(kernel(np, full, x, w, b), whole)
     assert (kernel(np, full, fractions_of(x), fractions_of(w), fractions_of(b)) == exact_whole).all()
+
+
+@pytest.mark.parametrize("shape, groups", [((5, 1, 9, 8), 1), ((3, 3, 7, 7), 1), ((2, 4, 6, 5), 2)])
+def test_conv_windows_copied_as_opaque_runs_are_the_values(monkeypatch: pytest.MonkeyPatch,
+                                                           shape: tuple[int, ...], groups: int) -> None:
+    """conv2d copies short contiguous runs of a window (kW taps x channels) as one opaque item each;
+    with that off (every run copied value by value) the results are the same bits, relu epilogue
+    included, and the conv result is the (images, out, H, W) view of channels-last memory."""
+    from pytorch2lean.ops import conv
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((1, 4, shape[1] // groups, 3, 2)).astype(np.float32)
+    b = rng.standard_normal((1, 4)).astype(np.float32)
+    attrs = {"stride": (2, 1), "padding": (1, 0, 1, 1), "dilation": (1, 1), "groups": groups}
+    kernel, relu = ops.get("conv2d").kernel, ops.get("relu").kernel
+    runs = kernel(np, attrs, x, w, b)
+    fused = kernel(np, attrs, x, w, b, then=lambda v: relu(np, {}, v))
+    assert runs.transpose(0, 2, 3, 1).flags.c_contiguous
+    monkeypatch.setattr(conv, "SHORT_RUN", 0)
+    np.testing.assert_array_equal(kernel(np, attrs, x, w, b), runs)
+    np.testing.assert_array_equal(relu(np, {}, runs).view(np.uint32), fused.view(np.uint32))

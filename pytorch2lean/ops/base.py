@@ -107,6 +107,11 @@ class OpSpec:
     # Per operand, a vjp that computes that operand's gradient alone (the rest None): a tape asks
     # only for the gradients it needs, never a weight's (matmul by a parameter: half its work).
     vjp_parts: tuple[VjpRule, ...] | None = None
+    # A pointwise kernel maps each value on its own, whatever the array's shape: it may run block by
+    # block as another kernel's epilogue. An epilogue kernel takes `then`, a pointwise function, and
+    # applies it to each block of its result while the block is in cache (runtime/plan.py fuses them).
+    pointwise: bool = False
+    epilogue: bool = False
     ids: int | None = None  # the operand that takes an int64 input's token ids (embedding); every other is float
     id_limit: Callable[[Sequence[Shape]], int] | None = None  # from the operand shapes: ids must lie below it
 

@@ -1,10 +1,15 @@
 """2-D convolution, and the sliding-window geometry it shares with pooling (ops/pool.py).
 
-The kernel lays the kH*kW taps of the filter side by side (im2col): a strided view of the
-zero-padded input holds every window, copied into columns (on the CPU a cache-sized block of images
-at a time), and the columns times the weight, seen as an (out, in*kH*kW) matrix, are the
-convolution as one batched GEMM per block. Only views, copies and matmul are used, so the same code
-runs in float32 on NumPy and CuPy and exactly on object arrays of Fractions.
+The kernel lays the kH*kW taps of the filter side by side (im2col) channels last: a strided view
+of the zero-padded input, (images, H, W, C), holds every window, copied into rows (on the CPU a
+cache-sized block of images at a time), one row per output position with a trailing 1 when there
+is a bias. Those rows times the weight, seen as a (kH*kW*C [+ 1], out) matrix with the bias as its
+last row, are the convolution and its bias as one GEMM per block and group: (positions, out), a
+channels-last result returned as an (images, out, H, W) view of it. A following conv reads it
+channels last again without a copy; the kernel's epilogue (`then`, a pointwise op such as relu,
+fused by runtime/plan.py) runs on each block of the result while it is in cache. Only views,
+copies and matmul are used, so the same code runs in float32 on NumPy and CuPy and exactly on
+object arrays of Fractions.
 Its interval rule splits the constant filter by sign (`base.weighted`): exact, at four convolutions.
 Its VJP is the transposed convolution, through the same tap loop: each tap's gradient, one GEMM
 per group with the transposed weight slice, is added into the cells of the padded input it read.
@@ -17,7 +22,7 @@ import math
 import operator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -140,16 +145,6 @@ def taps(h: Span, w: Span) -> Iterator[tuple[int, int, tuple[Any, ...]]]:
             yield i, j, (Ellipsis, h.tap(i), w.tap(j))
 
 
-def windows(xp: Any, padded: Any, h: Span, w: Span) -> Any:
-    """A view of a padded array (..., H, W) as (..., kH, kW, H out, W out), without copying: entry
-    (i, j, p, q) is the cell that tap (i, j) reads for output position (p, q). Every position lies
-    inside the padded axes (`Span.padded` makes room for the last window)."""
-    *lead, sh, sw = padded.strides
-    shape = tuple(padded.shape[:-2]) + (h.kernel, w.kernel, h.out, w.out)
-    strides = tuple(lead) + (sh * h.dilation, sw * w.dilation, sh * h.stride, sw * w.stride)
-    return xp.lib.stride_tricks.as_strided(padded, shape, strides)
-
-
 def total(terms: Iterator[Any]) -> Any:
     """The sum of a non-empty stream of arrays (no zero start, so exact sums stay Fractions)."""
     return functools.reduce(operator.add, terms)
@@ -175,37 +170,103 @@ def _conv2d_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
 
 
 COLUMNS_BYTES = 1 << 20  # im2col columns built per block of images: about a CPU's L2 cache
+SHORT_RUN = 64  # bytes: a shorter contiguous run of a window is copied as one item (`_copy_runs`)
 
 
-def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None) -> Any:
+def _conv2d(xp: Any, attrs: Attrs, x: Any, weight: Any, bias: Any = None, *,
+            then: Callable[[Any], Any] | None = None) -> Any:
     w = unbatch_param(weight)
     o, cg, kh, kw = w.shape
     g = attrs["groups"]
     lead, (c, hgt, wid) = tuple(x.shape[:-3]), x.shape[-3:]
     h, v = spans(attrs, (hgt, wid), (kh, kw))
-    images = x.reshape((-1, g, cg, hgt, wid))
-    m, k = images.shape[0], cg * kh * kw
-    # im2col: the windows as (images, groups, C/groups * kH * kW, H * W), in the weight's (channel, row,
-    # column) order, so one batched GEMM with the weight as an (out/groups, C/groups * kH * kW) matrix
-    # per group gives the result in (images, out, H, W) order. On the CPU a block of images at a time
-    # is padded and laid out in reused buffers that stay in cache (3x faster than all at once); the
-    # padded buffer's border is zeroed once, each block writes only its interior
-    step = max(1, COLUMNS_BYTES // (g * k * h.out * v.out * images.itemsize)) if xp is np else m
-    padded = pad_zeros(xp, images[:step], h, v)
-    view = windows(xp, padded, h, v)
-    columns = xp.empty(tuple(view.shape), dtype=padded.dtype)
-    wg = w.reshape((1, g, o // g, k))
-    y = xp.empty((m, g, o // g, h.out * v.out), dtype=xp.result_type(w, padded))
+    images = x.reshape((-1, c, hgt, wid)).transpose(0, 2, 3, 1)  # channels last: a view, no copy
+    m, k, rows = images.shape[0], kh * kw * cg, h.out * v.out
+    wg = _gemm_weight(xp, w, g, None if bias is None else unbatch_param(bias))
+    # On the CPU a block of images at a time is padded and laid out in reused buffers that stay in
+    # cache; the padded buffer's border is zeroed once, each block writes only its interior
+    step = max(1, COLUMNS_BYTES // (g * k * rows * x.itemsize)) if xp is np else m
+    padded = _zeros(xp, (min(step, m), h.padded, v.padded, c), x.dtype)
+    columns = xp.empty((padded.shape[0], h.out, v.out, g, wg.shape[1]), dtype=x.dtype)
+    columns[..., k:] = 1  # the bias's column, written once
+    windows = columns[..., :k].reshape(columns.shape[:4] + (kh, kw, cg))
+    source = _windows(xp, padded, h, v, g)
+    y = xp.empty((m * rows, o), dtype=xp.result_type(wg, x))
     for start in range(0, m, step):
         n = min(step, m - start)
-        if start:
-            padded[:n, ..., h.begin:h.begin + h.size, v.begin:v.begin + v.size] = images[start:start + n]
-        columns[:n] = view[:n]
-        xp.matmul(wg, columns[:n].reshape((n, g, k, -1)), out=y[start:start + n])
-    y = y.reshape((m, o, h.out, v.out))
-    if bias is not None:
-        y = y + unbatch_param(bias)[:, None, None]
+        padded[:n, h.begin:h.begin + h.size, v.begin:v.begin + v.size] = images[start:start + n]
+        _copy_runs(xp, windows[:n], columns, source[:n], padded)
+        out = y[start * rows:(start + n) * rows]
+        # one GEMM per group for the whole block: (positions, kH * kW * C/groups [+ 1]) times the weight
+        xp.matmul(columns[:n].reshape((n * rows, g, -1)).transpose(1, 0, 2), wg,
+                  out=out.reshape((n * rows, g, o // g)).transpose(1, 0, 2))
+        if then is not None:
+            out[...] = then(out)  # while the block's result is still in cache
+    y = y.reshape((m, h.out, v.out, o)).transpose(0, 3, 1, 2)  # (images, out, H, W) over channels-last memory
     return y.reshape(lead + (o, h.out, v.out))
+
+
+def _gemm_weight(xp: Any, w: Any, groups: int, bias: Any) -> Any:
+    """The weight as one (kH * kW * C/groups, out/groups) matrix per group, rows in the order of the
+    columns (tap row, tap column, channel); with a bias, one more row holds it, so that the column
+    of ones beside the windows adds it within the GEMM, not in a pass of its own over the result."""
+    o, cg, kh, kw = w.shape
+    wg = w.reshape((groups, o // groups, cg, kh, kw)).transpose(0, 3, 4, 2, 1).reshape((groups, -1, o // groups))
+    if bias is None:
+        return wg
+    return xp.concatenate([wg, bias.reshape((groups, 1, o // groups))], axis=1)
+
+
+def _zeros(xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """Zeros of a shape; on object arrays exact zeros."""
+    if dtype == np.dtype(object):
+        return np.full(shape, Fraction(0), dtype=object)
+    return xp.zeros(shape, dtype=dtype)
+
+
+def _windows(xp: Any, padded: Any, h: Span, w: Span, groups: int) -> Any:
+    """A view of a channels-last padded array (N, H, W, C) as (N, H out, W out, groups, kH, kW,
+    C/groups), without copying: entry (n, p, q, g, i, j, c) is the cell that tap (i, j) reads in
+    channel c of group g for output position (p, q). Every position lies inside the padded axes
+    (`Span.padded` makes room for the last window)."""
+    sn, sh, sw, sc = padded.strides
+    cg = padded.shape[-1] // groups
+    shape = (padded.shape[0], h.out, w.out, groups, h.kernel, w.kernel, cg)
+    strides = (sn, sh * h.stride, sw * w.stride, sc * cg, sh * h.dilation, sw * w.dilation, sc)
+    if xp is np and padded.dtype != np.dtype(object):  # the same view, built without as_strided's detour
+        return np.ndarray(shape, padded.dtype, buffer=padded, strides=strides)
+    return xp.lib.stride_tricks.as_strided(padded, shape, strides)
+
+
+def _copy_runs(xp: Any, dst: Any, dst_buffer: Any, src: Any, src_buffer: Any) -> None:
+    """dst[...] = src, for strided views dst and src that start at the first element of the
+    contiguous arrays dst_buffer and src_buffer.
+
+    NumPy copies a strided view one run of its innermost contiguous axes at a time, at a cost per
+    run: a first layer's kW taps of one channel are runs of a few values (4 on an MNIST conv), and
+    copying them value by value takes 3-4x as long as copying each short run as one opaque item of
+    its size in bytes, which moves the same bytes (not on object arrays: their items are
+    references). Runs longer than SHORT_RUN bytes copy as fast as they are.
+    """
+    run = min(_contiguous_tail(dst), _contiguous_tail(src))
+    size = math.prod(src.shape[src.ndim - run:]) * src.itemsize
+    if xp is not np or src.dtype == np.dtype(object) or run == 0 or size > SHORT_RUN:
+        dst[...] = src
+        return
+    lead = src.shape[:src.ndim - run]
+    item = np.dtype(f"V{size}")
+    np.ndarray(lead, item, buffer=dst_buffer, strides=dst.strides[:len(lead)])[...] = \
+        np.ndarray(lead, item, buffer=src_buffer, strides=src.strides[:len(lead)])
+
+
+def _contiguous_tail(a: Any) -> int:
+    """How many trailing axes of `a` lie in memory as one contiguous run (0: the last does not)."""
+    stride = a.itemsize
+    for axis in range(a.ndim - 1, -1, -1):
+        if a.strides[axis] != stride and a.shape[axis] != 1:
+            return a.ndim - 1 - axis
+        stride *= a.shape[axis]
+    return a.ndim
 
 
 def crop(padded: Any, h: Span, w: Span) -> Any:
@@ -232,7 +293,7 @@ def _conv2d_vjp(xp: Any, attrs: Attrs, g: Any, x: Any, weight: Any, bias: Any = 
 register(OpSpec(
     "conv2d",
     (Operand("x"), Operand("weight", param=True), Operand("bias", param=True, optional=True)),
-    _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d), vjp=_conv2d_vjp,
+    _conv2d_shape, _conv2d, exact=True, lean="conv2d", interval=weighted(_conv2d), vjp=_conv2d_vjp, epilogue=True,
     affine_backward=from_vjp(_conv2d_vjp, factors=(1,)),
     doc="2-D cross-correlation (ONNX Conv, torch Conv2d) over x [N, C, H, W] or [C, H, W]; zero padding.",
     attrs={

@@ -368,6 +368,7 @@ register(OpSpec(
 register(OpSpec(
     "relu", X, _same_shape, _relu, exact=True, lean="relu", doc="max(x, 0).", interval=monotone(_relu),
     vjp=lambda xp, attrs, g, x: (g * (x > 0),), relax=_kinked(_relu_slope), tunable=True, intercepts=_relu_intercepts,
+    pointwise=True,
 ))
 register(OpSpec(
     "leaky_relu", X, _same_shape, _leaky_relu, exact=True, lean="leakyRelu",

@@ -10,15 +10,19 @@ runs the same graph thousands of times, so a `Plan` does that work once per (gra
 - chains are fused: a node whose operand is the previous node's result, used by no other node and
   not an output, joins that node's step, so linear or matmul, its bias add and its activation run
   as one step and pass their values from kernel to kernel without a store;
+- a pointwise op (relu) on the result of an epilogue kernel (conv2d) runs inside that kernel, on
+  each block of its result while the block is in cache, not over the whole result afterwards;
 - every value is dropped after the step that last reads it, so peak memory is the live set;
 - result shapes are checked against the graph on the first run of each batch size.
 
-Every step calls the ops' own kernels, in the graph's order, on the same operands: a plan computes
-the very numbers the node-by-node walk did, in float32 and (with `exact=True`) over Fractions.
+Every step calls the ops' own kernels, in the graph's order, on the same operands (a pointwise
+kernel on blocks of its operand maps each value as it would on the whole): a plan computes the very
+numbers the node-by-node walk did, in float32 and (with `exact=True`) over Fractions.
 """
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -38,13 +42,15 @@ RUNNING = -1
 
 @dataclass(frozen=True)
 class Call:
-    """One node inside a step: its kernel and attributes, and where each operand comes from
-    (a slot of the plan's value list, or RUNNING)."""
+    """One node inside a step: its kernel and attributes, where each operand comes from (a slot
+    of the plan's value list, or RUNNING), and the pointwise nodes its kernel runs as its epilogue
+    (`then`: their shape is the node's)."""
 
     node: Node
     kernel: Callable[..., Any]
     attrs: Mapping[str, Any]
     operands: tuple[int, ...]
+    then: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class Step:
     @property
     def name(self) -> str:
         """The fused ops, e.g. 'matmul+add+relu'."""
-        return "+".join(c.node.op for c in self.calls)
+        return "+".join(n.op for c in self.calls for n in (c.node,) + c.then)
 
 
 class Plan:
@@ -122,8 +128,23 @@ class Plan:
             calls = [self._call(chain[0])] + [self._call(n, running=prev.id) for prev, n in zip(chain, chain[1:])]
             out = self._store(chain[-1].id, None)
             free = tuple(sorted({self._slot[r] for r, at in last.items() if at == k}))
-            steps.append(Step(tuple(calls), out, free))
+            steps.append(Step(self._epilogues(calls), out, free))
         return steps
+
+    def _epilogues(self, calls: list[Call]) -> tuple[Call, ...]:
+        """The calls with each pointwise call that reads only the result of an epilogue kernel folded
+        into that kernel's call, which runs it on each block of its result while it is in cache."""
+        out: list[Call] = []
+        for call in calls:
+            prev = out[-1] if out else None
+            if (prev is not None and not prev.then and call.operands == (RUNNING,)
+                    and ops.get(prev.node.op).epilogue and ops.get(call.node.op).pointwise):
+                then = functools.partial(call.kernel, self.xp, call.attrs)
+                out[-1] = Call(prev.node, functools.partial(prev.kernel, then=then), prev.attrs, prev.operands,
+                               (call.node,))
+            else:
+                out.append(call)
+        return tuple(out)
 
     def _constant(self, name: str) -> bool:
         """A parameter, or a node folded from parameters: its value is known at compile time."""
@@ -159,7 +180,8 @@ class Plan:
             for call in step.calls:
                 y = call.kernel(xp, call.attrs, *(y if k == RUNNING else values[k] for k in call.operands))
                 if check:
-                    _expect(call.node, y, batch)
+                    for node in (call.node,) + call.then:
+                        _expect(node, y, batch)
             values[step.out] = y
             for k in step.free:
                 values[k] = None
